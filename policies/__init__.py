@@ -1,0 +1,32 @@
+"""The built-in policy pack for EKS private clusters, ordered by ID.
+
+Installed as `tfcheck_policies` (the directory is `policies/`) and registered under the
+`tfcheck.policies` entry-point group, like any third-party pack.
+"""
+
+from __future__ import annotations
+
+from tfcheck.policy import Policy
+
+from .cluster import POLICIES as CLUSTER_POLICIES
+from .nodes import POLICIES as NODE_POLICIES
+from .routing import POLICIES as ROUTING_POLICIES
+from .security_groups import POLICIES as SECURITY_GROUP_POLICIES
+from .vpc_endpoints import POLICIES as VPC_ENDPOINT_POLICIES
+from .workloads import POLICIES as WORKLOAD_POLICIES
+
+ALL_POLICIES: tuple[Policy, ...] = tuple(
+    sorted(
+        (
+            *CLUSTER_POLICIES,
+            *ROUTING_POLICIES,
+            *VPC_ENDPOINT_POLICIES,
+            *SECURITY_GROUP_POLICIES,
+            *NODE_POLICIES,
+            *WORKLOAD_POLICIES,
+        ),
+        key=lambda p: p.id,
+    )
+)
+
+__all__ = ["ALL_POLICIES"]

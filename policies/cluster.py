@@ -1,0 +1,179 @@
+"""The cluster's API server endpoint: private access on, public access off or narrow."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+
+from tfcheck.model import Severity, Unknown
+from tfcheck.policy import Result, ScanContext, policy
+
+PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
+ENDPOINT_ACCESS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html"
+
+
+@policy(
+    id="PC101",
+    slug="cluster-private-endpoint",
+    severity=Severity.HIGH,
+    title="Cluster API endpoint has private access enabled",
+    docs_url=PRIVATE_CLUSTERS_GUIDE,
+)
+def cluster_private_endpoint(ctx: ScanContext) -> Iterator[Result]:
+    """Nodes without internet access reach the API server only through its private endpoint.
+
+    ## Why
+    The EKS user guide, "Private cluster requirements": "Endpoint private access is
+    required for nodes to register with the cluster endpoint." The provider default for
+    `vpc_config.endpoint_private_access` is `false`, so a cluster that does not set it
+    has nodes that never join.
+
+    ## Bad
+    ```hcl
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids = aws_subnet.private[*].id
+      }
+    }
+    ```
+
+    ## Good
+    ```hcl
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+    ```
+
+    ## Remediation
+    Set `endpoint_private_access = true` in the cluster's `vpc_config` block.
+    """
+    for cluster in ctx.graph.managed("aws_eks_cluster"):
+        private = cluster.get("vpc_config.endpoint_private_access")
+        if isinstance(private, Unknown):
+            yield Result.unknown(
+                cluster,
+                f"vpc_config.endpoint_private_access is not known before apply "
+                f"({private.reason}); run on a plan or pass the variable's value",
+                attribute="vpc_config.endpoint_private_access",
+            )
+        elif private is True:
+            yield Result.passed(cluster, "vpc_config.endpoint_private_access is true")
+        else:
+            how = "set to false" if cluster.sets("vpc_config.endpoint_private_access") else (
+                "not set (provider default false)"
+            )
+            yield Result.fail(
+                cluster,
+                f"vpc_config.endpoint_private_access is {how}: nodes without internet "
+                f"access cannot register with the API server",
+                remediation="vpc_config {\n  endpoint_private_access = true\n}",
+                attribute="vpc_config.endpoint_private_access",
+            )
+
+
+@policy(
+    id="PC102",
+    slug="cluster-public-endpoint",
+    severity=Severity.MEDIUM,
+    title="Cluster API endpoint is not publicly reachable",
+    docs_url=ENDPOINT_ACCESS_GUIDE,
+)
+def cluster_public_endpoint(ctx: ScanContext) -> Iterator[Result]:
+    """A private cluster keeps its API server off the internet, or at least narrows who may call it.
+
+    ## Why
+    The EKS user guide, "Private cluster requirements": "Endpoint public access is
+    optional." A public endpoint is reachable from the internet; the provider default is
+    `endpoint_public_access = true` with `public_access_cidrs = ["0.0.0.0/0"]`. Severity is
+    high when the endpoint is open to the world, medium when the CIDRs are restricted.
+    Teams that need public access on purpose can skip this policy (`--skip-policy PC102`).
+
+    ## Bad
+    ```hcl
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+      }
+    }
+    ```
+
+    ## Good
+    ```hcl
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+    ```
+
+    ## Remediation
+    Set `endpoint_public_access = false` in `vpc_config`, or restrict
+    `public_access_cidrs` to the networks that need the API.
+    """
+    for cluster in ctx.graph.managed("aws_eks_cluster"):
+        public = cluster.get("vpc_config.endpoint_public_access")
+        if isinstance(public, Unknown):
+            yield Result.unknown(
+                cluster,
+                f"vpc_config.endpoint_public_access is not known before apply ({public.reason})",
+                attribute="vpc_config.endpoint_public_access",
+            )
+            continue
+        if public is not True:
+            yield Result.passed(cluster, "vpc_config.endpoint_public_access is false")
+            continue
+        cidrs = cluster.get("vpc_config.public_access_cidrs")
+        if isinstance(cidrs, Unknown) or (
+            isinstance(cidrs, list) and any(isinstance(c, Unknown) for c in cidrs)
+        ):
+            yield Result.unknown(
+                cluster,
+                "the public endpoint is on and vpc_config.public_access_cidrs is not known "
+                "before apply: cannot tell whether it is open to the internet",
+                attribute="vpc_config.public_access_cidrs",
+            )
+            continue
+        open_cidrs = [c for c in cidrs or ["0.0.0.0/0"] if _is_whole_internet(str(c))]
+        remediation = "vpc_config {\n  endpoint_public_access = false\n}"
+        if open_cidrs:
+            yield Result.fail(
+                cluster,
+                f"the public API endpoint is on and open to {', '.join(open_cidrs)}",
+                remediation=remediation,
+                severity=Severity.HIGH,
+                attribute="vpc_config.endpoint_public_access",
+                data={"public_access_cidrs": list(cidrs or ["0.0.0.0/0"])},
+            )
+        else:
+            yield Result.fail(
+                cluster,
+                f"the public API endpoint is on, restricted to {', '.join(map(str, cidrs))}",
+                remediation=remediation,
+                attribute="vpc_config.endpoint_public_access",
+                data={"public_access_cidrs": list(cidrs)},
+            )
+
+
+def _is_whole_internet(cidr: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+POLICIES = (cluster_private_endpoint, cluster_public_endpoint)

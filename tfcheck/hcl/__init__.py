@@ -1,0 +1,1 @@
+"""HCL parsing and evaluation: the only place that knows python-hcl2."""

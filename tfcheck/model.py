@@ -1,0 +1,325 @@
+"""The vocabulary shared by loaders, graph, policies and reports.
+
+Everything here is a plain, immutable value so that a report can be rendered, compared
+and serialised without knowing which loader or policy produced it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tfcheck.defaults import MISSING, provider_default
+
+
+class Severity(str, enum.Enum):
+    """How much a failure hurts; ordered so that `--fail-on` can compare."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+class Status(str, enum.Enum):
+    """A finding's verdict. `unknown` is never silently turned into the other two."""
+
+    FAIL = "fail"
+    PASS = "pass"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value the input cannot give, with the reason and what it depends on.
+
+    Loaders put an `Unknown` wherever a plan says "known after apply" or the HCL
+    evaluator cannot compute an expression. `references` keeps the addresses the
+    expression pointed at, so the graph can still tie resources together.
+    """
+
+    reason: str
+    references: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:  # pragma: no cover - a guard, not a feature
+        raise TypeError(f"truth value of an unknown value ({self.reason}) is undecidable")
+
+
+@dataclass(frozen=True)
+class Sensitive:
+    """A value the plan marks sensitive: policies may test it, outputs never print it."""
+
+    value: Any = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Sensitive(<redacted>)"
+
+    __str__ = __repr__
+
+
+def is_unknown(value: object) -> bool:
+    return isinstance(value, Unknown)
+
+
+def reveal(value: Any) -> Any:
+    """The value behind a `Sensitive` wrapper, for policy logic only (never for output)."""
+    return value.value if isinstance(value, Sensitive) else value
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something is written: a path relative to the scanned root and a 1-based line."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return "<no source>"
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
+
+
+NO_LOCATION = Location()
+
+
+@dataclass
+class Resource:
+    """One resource instance (or data source instance) in the scanned configuration.
+
+    `values` is the nested attribute tree the way terraform shows it in a plan: nested
+    blocks are lists of dicts, unknown leaves are `Unknown`, sensitive leaves are
+    `Sensitive`. `configured` holds the dotted attribute paths (block indices dropped)
+    that the configuration sets explicitly; it tells a provider default apart from an
+    attribute whose value is only known after apply.
+    """
+
+    address: str
+    type: str
+    name: str
+    mode: str = "managed"  # "managed" or "data"
+    module: str = ""  # "module.vpc" / "module.a[0].module.b"; "" for the root module
+    index: int | str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    configured: frozenset[str] | None = None  # None: the loader cannot tell (treat as set)
+    location: Location = NO_LOCATION
+    attribute_lines: Mapping[str, int] = field(default_factory=dict)
+    provider: str = "aws"  # provider config key, e.g. "aws" or "aws.west"
+    region: str | Unknown | None = None
+    actions: tuple[str, ...] = ()  # plan actions: ("create",), ("update",), ("no-op",) ...
+    suppressions: tuple[Suppression, ...] = ()
+
+    @property
+    def is_data(self) -> bool:
+        return self.mode == "data"
+
+    @property
+    def config_address(self) -> str:
+        """The address without instance keys: what a plan's `configuration` talks about."""
+        return strip_instance_keys(self.address)
+
+    def get(self, path: str) -> Any:
+        """An attribute by dotted path (`vpc_config.endpoint_private_access`).
+
+        Returns the known value, the provider default where the configuration does not
+        set the attribute (also when a plan shows it as known after apply), `Unknown`
+        where the configuration sets it to something the input cannot give, and `None`
+        for an unset attribute without a documented default. Single nested blocks are
+        entered at their first element.
+        """
+        value: Any = self.values
+        for part in path.split("."):
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if isinstance(value, Unknown):
+                break
+            if not isinstance(value, dict):
+                value = None
+                break
+            value = value.get(part)
+        default = provider_default(self.type, path)
+        if value is None:
+            return None if default is MISSING else default
+        if isinstance(value, Unknown) and default is not MISSING and not self.sets(path):
+            return default
+        return value
+
+    def blocks(self, path: str) -> list[dict[str, Any]] | Unknown:
+        """A repeated nested block (`ingress`, `route`) as a list of attribute dicts."""
+        value = self.get(path)
+        if isinstance(value, Unknown):
+            return value
+        if value is None:
+            return []
+        if isinstance(value, dict):
+            return [value]
+        return [item for item in value if isinstance(item, dict)]
+
+    def sets(self, path: str) -> bool:
+        """Whether the configuration sets this attribute itself (blocks: the block)."""
+        return self.configured is None or path in self.configured
+
+    def location_of(self, path: str) -> Location:
+        """The line of one attribute where the loader knows it, else the resource's."""
+        line = self.attribute_lines.get(path)
+        if line is None:
+            return self.location
+        return Location(self.location.file, line)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A `# tfcheck:ignore PCxxx reason` comment attached to a resource."""
+
+    rule: str  # ID or slug as written
+    reason: str
+    location: Location = NO_LOCATION
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One verdict of one policy on one subject, as the JSON contract prints it."""
+
+    rule_id: str
+    slug: str
+    severity: Severity
+    status: Status
+    address: str
+    message: str
+    remediation: str = ""
+    location: Location = NO_LOCATION
+    evidence: tuple[str, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+    suppressed: bool = False
+    suppression_reason: str | None = None
+    input_path: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        return (self.input_path or "", self.rule_id, self.address, self.status.value, self.message)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs and line moves: what baselines and SARIF match on."""
+        import hashlib
+
+        basis = "\x1f".join((self.rule_id, self.address, _data_identity(self.data)))
+        return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def _data_identity(data: Mapping[str, Any]) -> str:
+    """The part of a finding's data that tells two findings on one address apart."""
+    for key in ("service", "subnet", "route_table", "image", "security_group"):
+        if key in data:
+            return f"{key}={data[key]}"
+    return ""
+
+
+@dataclass(frozen=True)
+class InputError:
+    """An input that could not be read: printed as one line, exit code 2."""
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class InternalError:
+    """A policy or loader that raised: the rest of the run still happened (exit 3)."""
+
+    where: str
+    message: str
+    detail: str = ""  # traceback text, shown with --debug only
+
+
+@dataclass(frozen=True)
+class ScannedInput:
+    path: str
+    kind: str  # "plan" | "hcl"
+
+
+@dataclass
+class Report:
+    """Everything one scan produced, in deterministic order."""
+
+    version: str
+    inputs: list[ScannedInput] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    input_errors: list[InputError] = field(default_factory=list)
+    internal_errors: list[InternalError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts = {"fail": 0, "pass": 0, "unknown": 0, "suppressed": 0}
+        for finding in self.findings:
+            if finding.suppressed:
+                counts["suppressed"] += 1
+            else:
+                counts[finding.status.value] += 1
+        return counts
+
+    def failures(self, at_least: Severity = Severity.LOW) -> Iterator[Finding]:
+        for finding in self.findings:
+            if (
+                finding.status is Status.FAIL
+                and not finding.suppressed
+                and finding.severity.rank >= at_least.rank
+            ):
+                yield finding
+
+
+def strip_instance_keys(address: str) -> str:
+    """`module.a[0].aws_subnet.x["k"]` -> `module.a.aws_subnet.x`."""
+    out: list[str] = []
+    depth = 0
+    in_string = False
+    escaped = False
+    for char in address:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif char == '"' and depth:
+            in_string = True
+        elif depth == 0:
+            out.append(char)
+    return "".join(out)
+
+
+def instance_suffix(key: int | str | None) -> str:
+    """The `[0]` / `["k"]` suffix terraform prints for an instance key."""
+    if key is None:
+        return ""
+    if isinstance(key, int):
+        return f"[{key}]"
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'["{escaped}"]'
