@@ -203,7 +203,8 @@ class Finding:
     data: Mapping[str, Any] = field(default_factory=dict)
     suppressed: bool = False
     suppression_reason: str | None = None
-    input_path: str | None = None
+    input_path: str | None = None  # the scanned path this finding came from
+    source_root: str | None = None  # the directory that `location.file` is relative to
 
     @property
     def sort_key(self) -> tuple[str, str, str, str, str]:
