@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""Generate the plan fixtures in fixtures/plans/<case>/plan.json with a real terraform.
+
+Each case directory holds HCL (``main.tf`` and maybe local modules under it) and an
+``expect.txt``. For every case this script copies the HCL to a temporary directory,
+runs ``terraform init -plugin-dir=<mirror>`` against an offline mirror of the
+hashicorp/aws provider, ``terraform plan -refresh=false -out tfplan`` and
+``terraform show -json tfplan``, and writes the result, normalised for determinism,
+to ``plan.json`` beside the HCL. Nothing terraform writes (``.terraform``, lock files,
+``tfplan``) ever lands in the repository.
+
+Usage:
+    scripts/generate_fixtures.py                 # regenerate every case
+    scripts/generate_fixtures.py --case NAME     # one case (repeatable)
+    scripts/generate_fixtures.py --check -j 2    # exit 1 if a committed plan is stale
+
+The provider mirror is found through ``TFCHECK_PROVIDER_MIRROR``, else in the usual
+places (/opt/tf-plugins, ~/.terraform.d/plugins, the XDG data dirs). The terraform
+binary is ``TFCHECK_TERRAFORM`` or ``terraform`` on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PLANS_DIR = REPO_ROOT / "fixtures" / "plans"
+
+PLAN_FILE = "plan.json"
+EXPECT_FILE = "expect.txt"
+# Files of a case that are ours, not terraform's input.
+NOT_INPUT = {PLAN_FILE, EXPECT_FILE, "README.md", "tfplan", ".terraform.lock.hcl"}
+NOT_INPUT_DIRS = {".terraform"}
+
+# Keys of `terraform show -json` that vary from run to run or machine to machine and
+# carry nothing tfcheck reads.
+VOLATILE_KEYS = {"timestamp"}
+# Compared by --check only loosely: a newer terraform may write another version here.
+IGNORED_IN_CHECK = {"terraform_version"}
+
+PROVIDER_SOURCE = ("registry.terraform.io", "hashicorp", "aws")
+MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+TIMEOUT = 600  # seconds per terraform command
+
+
+class GenerationError(Exception):
+    """A case that terraform could not plan, or a missing tool: printed, exit 2."""
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    terraform: str
+    mirror: Path
+
+
+def _platform_dir() -> str:
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        machine, machine
+    )
+    return f"{sys.platform if sys.platform != 'linux2' else 'linux'}_{arch}"
+
+
+def mirror_has_aws(mirror: Path) -> bool:
+    """Whether `mirror` is a -plugin-dir holding hashicorp/aws for this platform."""
+    provider_dir = mirror.joinpath(*PROVIDER_SOURCE)
+    if not provider_dir.is_dir():
+        return False
+    return any(provider_dir.glob(f"*/{_platform_dir()}/terraform-provider-aws*"))
+
+
+def find_mirror() -> Path | None:
+    """The offline provider mirror, or None where there is none."""
+    configured = os.environ.get("TFCHECK_PROVIDER_MIRROR")
+    if configured:
+        path = Path(configured).expanduser()
+        return path if mirror_has_aws(path) else None
+    candidates = [Path(c).expanduser() for c in MIRROR_CANDIDATES]
+    xdg = os.environ.get("XDG_DATA_HOME")
+    if xdg:
+        candidates.append(Path(xdg) / "terraform" / "plugins")
+    for directory in os.environ.get("XDG_DATA_DIRS", "").split(os.pathsep):
+        if directory:
+            candidates.append(Path(directory) / "terraform" / "plugins")
+    for candidate in candidates:
+        if mirror_has_aws(candidate):
+            return candidate
+    return None
+
+
+def find_terraform() -> str | None:
+    configured = os.environ.get("TFCHECK_TERRAFORM")
+    if configured:
+        return configured if shutil.which(configured) else None
+    return shutil.which("terraform")
+
+
+def missing_toolchain_reason() -> str | None:
+    """Why fixtures cannot be generated here, or None when they can."""
+    if find_terraform() is None:
+        return (
+            "terraform is not on PATH (or TFCHECK_TERRAFORM does not name a binary); "
+            "install terraform >= 1.5 to generate plan fixtures"
+        )
+    if find_mirror() is None:
+        where = os.environ.get("TFCHECK_PROVIDER_MIRROR")
+        if where:
+            return (
+                f"TFCHECK_PROVIDER_MIRROR={where} holds no hashicorp/aws provider for "
+                f"{_platform_dir()} (expected {'/'.join(PROVIDER_SOURCE)}/<version>/"
+                f"{_platform_dir()}/terraform-provider-aws_*)"
+            )
+        return (
+            "no offline mirror of the hashicorp/aws provider found; set "
+            "TFCHECK_PROVIDER_MIRROR to a directory laid out like "
+            f"{'/'.join(PROVIDER_SOURCE)}/<version>/{_platform_dir()}/ (searched: "
+            + ", ".join(MIRROR_CANDIDATES)
+            + ")"
+        )
+    return None
+
+
+def toolchain() -> Toolchain:
+    reason = missing_toolchain_reason()
+    if reason is not None:
+        raise GenerationError(reason)
+    terraform = find_terraform()
+    mirror = find_mirror()
+    assert terraform is not None and mirror is not None
+    return Toolchain(terraform=terraform, mirror=mirror)
+
+
+def list_cases(plans_dir: Path = PLANS_DIR) -> list[str]:
+    """Case directories: every directory directly under fixtures/plans with a .tf file."""
+    if not plans_dir.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in plans_dir.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".") and any(entry.glob("*.tf"))
+    )
+
+
+def _terraform_env(tmp: Path) -> dict[str, str]:
+    """A clean environment: no user CLI config, no credentials, no TF_VAR_ inputs."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TF_", "AWS_")) and key not in {"CHECKPOINT_DISABLE"}
+    }
+    env.update(
+        {
+            "TF_CLI_CONFIG_FILE": "/dev/null",
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+            "TF_DATA_DIR": str(tmp / ".terraform"),
+            "HOME": str(tmp / "home"),
+        }
+    )
+    return env
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str], case: str) -> str:
+    try:
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GenerationError(f"{case}: `{' '.join(args[:2])}` timed out after {TIMEOUT}s") from exc
+    if proc.returncode != 0:
+        output = (proc.stderr.strip() or proc.stdout.strip())[-4000:]
+        raise GenerationError(f"{case}: `{' '.join(args[:2])}` failed:\n{output}")
+    return proc.stdout
+
+
+def _copy_case(source: Path, target: Path) -> None:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        ignored = {n for n in names if n in NOT_INPUT_DIRS}
+        if Path(directory) == source:
+            ignored |= {n for n in names if n in NOT_INPUT}
+        return ignored
+
+    shutil.copytree(source, target, ignore=ignore, symlinks=False)
+
+
+def _replace_paths(value: Any, replacements: list[tuple[str, str]]) -> Any:
+    if isinstance(value, dict):
+        return {k: _replace_paths(v, replacements) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_paths(v, replacements) for v in value]
+    if isinstance(value, str):
+        for old, new in replacements:
+            if old in value:
+                value = value.replace(old, new)
+        return value
+    return value
+
+
+def _drop_keys(value: Any, keys: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_keys(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_drop_keys(v, keys) for v in value]
+    return value
+
+
+def normalise(plan: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """Drop what varies between runs; absolute paths of the temp dir become relative."""
+    plan = _drop_keys(plan, VOLATILE_KEYS)
+    resolved = str(workdir.resolve())
+    replacements = [(resolved + os.sep, ""), (resolved, ".")]
+    if str(workdir) != resolved:
+        replacements += [(str(workdir) + os.sep, ""), (str(workdir), ".")]
+    result: dict[str, Any] = _replace_paths(plan, replacements)
+    # terraform writes relevant_attributes in map-iteration order: sort it.
+    if isinstance(result.get("relevant_attributes"), list):
+        result["relevant_attributes"] = sorted(
+            result["relevant_attributes"],
+            key=lambda item: json.dumps(item, sort_keys=True),
+        )
+    return result
+
+
+def dumps(plan: dict[str, Any]) -> str:
+    return json.dumps(plan, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def plan_case(case: str, tools: Toolchain, plans_dir: Path = PLANS_DIR) -> str:
+    """Plan one case in a temporary directory; the normalised plan.json text."""
+    source = plans_dir / case
+    if not source.is_dir():
+        raise GenerationError(f"{case}: no such case directory {source}")
+    with tempfile.TemporaryDirectory(prefix=f"tfcheck-fixture-{case}-") as tmpdir:
+        tmp = Path(tmpdir)
+        work = tmp / "case"
+        _copy_case(source, work)
+        (tmp / "home").mkdir()
+        env = _terraform_env(tmp)
+        tf = tools.terraform
+        _run(
+            [tf, "init", "-input=false", "-no-color", f"-plugin-dir={tools.mirror}"],
+            work,
+            env,
+            case,
+        )
+        _run(
+            [
+                tf,
+                "plan",
+                "-input=false",
+                "-no-color",
+                "-refresh=false",
+                "-lock=false",
+                "-out",
+                str(tmp / "tfplan"),
+            ],
+            work,
+            env,
+            case,
+        )
+        shown = _run([tf, "show", "-json", "-no-color", str(tmp / "tfplan")], work, env, case)
+        plan = json.loads(shown)
+        return dumps(normalise(plan, work))
+
+
+def _comparable(text: str) -> Any:
+    return _drop_keys(json.loads(text), IGNORED_IN_CHECK)
+
+
+def differs(committed: Path, fresh: str) -> bool:
+    if not committed.is_file():
+        return True
+    try:
+        return _comparable(committed.read_text(encoding="utf-8")) != _comparable(fresh)
+    except json.JSONDecodeError:
+        return True
+
+
+def _diff_excerpt(committed: Path, fresh: str, limit: int = 40) -> str:
+    old = committed.read_text(encoding="utf-8").splitlines() if committed.is_file() else []
+    lines = list(
+        difflib.unified_diff(old, fresh.splitlines(), str(committed), "regenerated", lineterm="")
+    )
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... ({len(lines) - limit} more diff lines)"]
+    return "\n".join(lines)
+
+
+def run(
+    cases: Iterable[str],
+    *,
+    jobs: int,
+    check: bool,
+    verbose: bool = True,
+    plans_dir: Path = PLANS_DIR,
+) -> int:
+    """Regenerate (or check) `cases`; the process exit code."""
+    tools = toolchain()
+    cases = list(cases)
+    started = time.monotonic()
+
+    def one(case: str) -> tuple[str, str | None, str | None]:
+        begun = time.monotonic()
+        try:
+            text = plan_case(case, tools, plans_dir)
+        except GenerationError as exc:
+            return case, None, str(exc)
+        if verbose:
+            print(f"  {case}: planned in {time.monotonic() - begun:.1f}s", file=sys.stderr)
+        return case, text, None
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(one, cases))
+
+    errors = [(case, err) for case, _, err in results if err is not None]
+    stale: list[str] = []
+    for case, text, err in results:
+        if err is not None or text is None:
+            continue
+        target = plans_dir / case / PLAN_FILE
+        if check:
+            if differs(target, text):
+                stale.append(case)
+                if verbose:
+                    print(_diff_excerpt(target, text), file=sys.stderr)
+        elif not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+            if verbose:
+                print(f"wrote {target.relative_to(plans_dir.parent.parent)}", file=sys.stderr)
+    elapsed = time.monotonic() - started
+    for _case, err in errors:
+        print(f"error: {err}", file=sys.stderr)
+    if check and stale:
+        print(
+            "plan.json out of date for: " + ", ".join(stale) + "\n"
+            "regenerate with: python scripts/generate_fixtures.py "
+            + " ".join(f"--case {c}" for c in stale),
+            file=sys.stderr,
+        )
+    if verbose:
+        print(f"{len(cases)} case(s) in {elapsed:.1f}s", file=sys.stderr)
+    if errors:
+        return 2
+    return 1 if stale else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="regenerate in a temp dir; exit 1 listing cases whose plan differs")
+    parser.add_argument("--case", action="append", default=[], metavar="NAME",
+                        help="only this case (repeatable)")
+    parser.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="cases planned in parallel (default: 2 or the CPU count)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    parser.add_argument("--plans-dir", type=Path, default=PLANS_DIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    known = list_cases(args.plans_dir)
+    cases = args.case or known
+    unknown = [c for c in cases if c not in known]
+    if unknown:
+        print(f"error: no such case: {', '.join(unknown)} (known: {', '.join(known)})",
+              file=sys.stderr)
+        return 2
+    if not cases:
+        print(f"error: no case directories under {args.plans_dir}", file=sys.stderr)
+        return 2
+    try:
+        return run(cases, jobs=args.jobs, check=args.check, verbose=not args.quiet,
+                   plans_dir=args.plans_dir)
+    except GenerationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
