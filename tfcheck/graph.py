@@ -39,7 +39,7 @@ class ResourceGraph:
     kind: str = "plan"  # "plan" or "hcl"
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    _graph: nx.MultiDiGraph = field(default_factory=nx.MultiDiGraph)
+    _graph: nx.MultiDiGraph[str] = field(default_factory=nx.MultiDiGraph)
     _resources: dict[str, Resource] = field(default_factory=dict)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict)
 
@@ -77,7 +77,9 @@ class ResourceGraph:
         for resource in self._resources.values():
             for path, value in _string_leaves(resource.values):
                 target = by_id.get(value)
-                if target is not None and path not in ("id", "arn"):
+                if target is not None and path not in ("id", "arn") and not path.startswith(
+                    ("tags.", "tags_all.")
+                ):
                     self.add_reference(resource.address, path, target)
 
     # -- queries ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 from tfcheck.defaults import MISSING, provider_default
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """How much a failure hurts; ordered so that `--fail-on` can compare."""
 
     LOW = "low"
@@ -30,7 +30,7 @@ class Severity(str, enum.Enum):
 _SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """A finding's verdict. `unknown` is never silently turned into the other two."""
 
     FAIL = "fail"
@@ -260,12 +260,25 @@ class ScannedInput:
     kind: str  # "plan" | "hcl"
 
 
+@dataclass(frozen=True)
+class RuleInfo:
+    """What renderers need to know about a policy that ran (SARIF rules, explain)."""
+
+    id: str
+    slug: str
+    severity: Severity
+    title: str
+    doc: str = ""
+    docs_url: str = ""
+
+
 @dataclass
 class Report:
     """Everything one scan produced, in deterministic order."""
 
     version: str
     inputs: list[ScannedInput] = field(default_factory=list)
+    rules: list[RuleInfo] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     input_errors: list[InputError] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
@@ -279,6 +292,10 @@ class Report:
             else:
                 counts[finding.status.value] += 1
         return counts
+
+    def visible(self, show_passed: bool) -> list[Finding]:
+        """The findings an output lists: fail and unknown always, pass on request."""
+        return [f for f in self.findings if show_passed or f.status is not Status.PASS]
 
     def failures(self, at_least: Severity = Severity.LOW) -> Iterator[Finding]:
         for finding in self.findings:
