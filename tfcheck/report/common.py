@@ -1,0 +1,59 @@
+"""Where a finding points in the repository, for the formats that CI systems read.
+
+SARIF, JUnit, GitHub annotations and the pull-request comment are all read by tools
+that know files only by their path from the repository root (GitHub resolves SARIF
+`%SRCROOT%` and annotation `file=` against the checkout). A finding's file is relative
+to the root module it was found in (`Finding.source_root`), so each of those formats
+needs the same translation; it lives here once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import PurePath
+
+from tfcheck.model import Finding
+
+STDIN = "-"
+
+
+def repo_path(path: str, repo_root: str | None) -> str:
+    """`path` (absolute, or relative to the working directory) from the repo root, `/`-separated.
+
+    A path outside the root keeps its `..` steps: that is still a relative reference,
+    which code scanning requires, and it does not pretend the file is somewhere else.
+    """
+    root = os.path.abspath(repo_root or os.getcwd())
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute, root)
+    except ValueError:  # another drive on Windows: no relative path exists
+        relative = absolute
+    return PurePath(relative).as_posix()
+
+
+def source_path(finding: Finding, repo_root: str | None) -> str | None:
+    """The repo-relative path of the file the finding's resource is written in, if known."""
+    if finding.location.file is None:
+        return None
+    return repo_path(os.path.join(finding.source_root or "", finding.location.file), repo_root)
+
+
+def anchor_path(finding: Finding, repo_root: str | None) -> str | None:
+    """The file a finding is shown on: its source file, else the input it was read from.
+
+    A plan scanned without its configuration at hand gives findings no source file;
+    the plan file itself is then the most precise place to point at (code scanning
+    rejects a result without a file). Standard input has no path: None.
+    """
+    path = source_path(finding, repo_root)
+    if path is not None:
+        return path
+    if finding.input_path and finding.input_path != STDIN:
+        return repo_path(finding.input_path, repo_root)
+    return None
+
+
+def line_of(finding: Finding) -> int | None:
+    """The finding's line, only where it belongs to the file `anchor_path` names."""
+    return finding.location.line if finding.location.file is not None else None
