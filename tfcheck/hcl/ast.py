@@ -1,0 +1,196 @@
+"""The HCL syntax tree tfcheck evaluates: small immutable nodes with line numbers.
+
+python-hcl2's own dict output turns expressions back into `"${...}"` strings, which would
+mean parsing every expression twice. `tfcheck.hcl.parse` converts its lark tree into these
+nodes instead, once per file, and nothing outside the parser ever sees lark or hcl2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Expr:
+    """Base of every expression node; `line` is 1-based in the file the node came from."""
+
+    __slots__ = ()
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Literal(Expr):
+    """A number, string without interpolation, bool or null."""
+
+    value: Any
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Expr):
+    """The first identifier of a traversal (`var`, `aws_subnet`, a `for` variable)."""
+
+    name: str
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GetAttr(Expr):
+    obj: Expr
+    name: str
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Index(Expr):
+    obj: Expr
+    key: Expr
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SplatItem(Expr):
+    """Stands for the current element inside a splat's per-element traversal."""
+
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Splat(Expr):
+    """`obj[*].a.b` / `obj.*.a`: `each` is evaluated once per element with `SplatItem` bound."""
+
+    obj: Expr
+    each: Expr
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    name: str
+    args: tuple[Expr, ...]
+    expand_final: bool = False  # `f(a, list...)`
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TupleExpr(Expr):
+    items: tuple[Expr, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectExpr(Expr):
+    items: tuple[tuple[Expr, Expr], ...]
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Unary(Expr):
+    op: str  # "-" or "!"
+    operand: Expr
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Binary(Expr):
+    op: str
+    left: Expr
+    right: Expr
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Conditional(Expr):
+    cond: Expr
+    true: Expr
+    false: Expr
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ForExpr(Expr):
+    """`[for k, v in coll : value if cond]` or `{for k, v in coll : key => value... if cond}`."""
+
+    key_var: str | None
+    value_var: str
+    collection: Expr
+    key: Expr | None  # None for a tuple `for`
+    value: Expr
+    cond: Expr | None
+    grouping: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateIf:
+    cond: Expr
+    then: tuple[TemplatePart, ...]
+    otherwise: tuple[TemplatePart, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateFor:
+    key_var: str | None
+    value_var: str
+    collection: Expr
+    body: tuple[TemplatePart, ...]
+
+
+TemplatePart = str | Expr | TemplateIf | TemplateFor
+
+
+@dataclass(frozen=True, slots=True)
+class Template(Expr):
+    """A string with interpolations or directives (quoted string or heredoc)."""
+
+    parts: tuple[TemplatePart, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid(Expr):
+    """An expression the parser could not read (e.g. a malformed directive): evaluates unknown."""
+
+    reason: str
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    name: str
+    expr: Expr
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    type: str
+    labels: tuple[str, ...]
+    body: Body
+    line: int
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    blocks: tuple[Block, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommentDirective:
+    """A `tfcheck:ignore` comment: the rules it names, its reason and its line."""
+
+    rules: tuple[str, ...]
+    reason: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """One configuration file: `path` is relative to the scanned root (display form)."""
+
+    path: str
+    body: Body
+    comments: tuple[CommentDirective, ...] = ()
+    comment_lines: frozenset[int] = frozenset()  # lines holding only a comment
