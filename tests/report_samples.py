@@ -78,7 +78,8 @@ def pc301(service: str, line: int = 12) -> Finding:
         rule_id="PC301", slug="missing-vpc-endpoint", severity=Severity.HIGH,
         status=Status.FAIL, address=CLUSTER,
         message=f"no {service} VPC endpoint in vpc aws_vpc.main",
-        remediation=ENDPOINT_REMEDIATION.replace("ecr.dkr", service).replace("ecr_dkr", service),
+        remediation=ENDPOINT_REMEDIATION.replace("ecr.dkr", service)
+        .replace("ecr_dkr", service.replace(".", "_")),
         location=Location("main.tf", line), evidence=(CLUSTER, "aws_vpc.main"),
         data={"service": service, "required_by": ["aws_eks_node_group.default"]},
         input_path=HCL_ROOT, source_root=HCL_ROOT,

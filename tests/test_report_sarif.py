@@ -7,7 +7,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from report_samples import (
+
+from tfcheck.model import Finding, Location, Report, Severity, Status
+from tfcheck.report import RenderOptions, renderer
+from tfcheck.report.sarif import render
+
+from .conftest import SHARED
+from .report_samples import (
     CLUSTER,
     PC101_PASS,
     PC101_UNKNOWN,
@@ -18,11 +24,7 @@ from report_samples import (
     sample_report,
 )
 
-from tfcheck.model import Finding, Location, Report, Severity, Status
-from tfcheck.report import RenderOptions, renderer
-from tfcheck.report.sarif import render
-
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "../shared/sarif/sarif-schema-2.1.0.json"
+SCHEMA_PATH = SHARED / "sarif" / "sarif-schema-2.1.0.json"
 OPTIONS = RenderOptions(repo_root=REPO)
 
 

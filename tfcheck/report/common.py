@@ -10,11 +10,16 @@ needs the same translation; it lives here once.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import PurePath
 
 from tfcheck.model import Finding
 
 STDIN = "-"
+
+# C0 controls but tab, LF and CR; DEL; surrogates and the two non-characters that XML
+# 1.0 forbids. Terraform strings may hold any of them; no reader of these formats wants them.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def repo_path(path: str, repo_root: str | None) -> str:
@@ -57,3 +62,8 @@ def anchor_path(finding: Finding, repo_root: str | None) -> str | None:
 def line_of(finding: Finding) -> int | None:
     """The finding's line, only where it belongs to the file `anchor_path` names."""
     return finding.location.line if finding.location.file is not None else None
+
+
+def without_control_chars(text: str) -> str:
+    """`text` without characters that break XML or drive a terminal (ESC, BEL, NUL, ...)."""
+    return _CONTROL_CHARS.sub("", text)
