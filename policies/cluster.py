@@ -23,8 +23,11 @@ def cluster_private_endpoint(ctx: ScanContext) -> Iterator[Result]:
     """Nodes without internet access reach the API server only through its private endpoint.
 
     ## Why
-    The EKS user guide, "Private cluster requirements": "Endpoint private access is
-    required for nodes to register with the cluster endpoint." The provider default for
+    The EKS user guide, "Private cluster requirements":
+
+    > Endpoint private access is required for nodes to register with the cluster endpoint.
+
+    The provider default for
     `vpc_config.endpoint_private_access` is `false`, so a cluster that does not set it
     has nodes that never join.
 
@@ -90,8 +93,11 @@ def cluster_public_endpoint(ctx: ScanContext) -> Iterator[Result]:
     """A private cluster keeps its API server off the internet, or at least narrows who may call it.
 
     ## Why
-    The EKS user guide, "Private cluster requirements": "Endpoint public access is
-    optional." A public endpoint is reachable from the internet; the provider default is
+    The EKS user guide, "Private cluster requirements":
+
+    > Endpoint public access is optional.
+
+    A public endpoint is reachable from the internet; the provider default is
     `endpoint_public_access = true` with `public_access_cidrs = ["0.0.0.0/0"]`. Severity is
     high when the endpoint is open to the world, medium when the CIDRs are restricted.
     Teams that need public access on purpose can skip this policy (`--skip-policy PC102`).

@@ -21,6 +21,7 @@ from tfcheck import __version__
 from tfcheck.config import Config, ConfigError, find_config_file, load_config
 from tfcheck.engine import ScanOptions, baseline_document, read_baseline, scan
 from tfcheck.model import Report, Severity, Status
+from tfcheck.policy import Policy
 from tfcheck.registry import load_policies, select_policies, split_selectors
 from tfcheck.report import FORMATS, RenderOptions, renderer
 
@@ -43,6 +44,7 @@ class UserError(Exception):
 class ListFormat(StrEnum):
     pretty = "pretty"
     json = "json"
+    markdown = "markdown"
 
 
 class GraphFormat(StrEnum):
@@ -175,6 +177,9 @@ def policies_command(
                  "docs_url": p.docs_url} for p in policies]
         typer.echo(json.dumps(rows, indent=2))
         return
+    if format is ListFormat.markdown:
+        typer.echo(policy_table_markdown(policies), nl=False)
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -182,6 +187,13 @@ def policies_command(
     for p in policies:
         table.add_row(p.id, p.slug, p.severity.value, p.title)
     Console(no_color=_use_color(False) is False, width=140).print(table)
+
+
+def policy_table_markdown(policies: list[Policy]) -> str:
+    """The README's policy table, generated so that it cannot drift from the registry."""
+    lines = ["| ID | Slug | Severity | Title |", "|---|---|---|---|"]
+    lines += [f"| {p.id} | `{p.slug}` | {p.severity.value} | {p.title} |" for p in policies]
+    return "\n".join(lines) + "\n"
 
 
 @app.command("explain")

@@ -317,7 +317,12 @@ class _PlanBuilder:
                 found |= self._resource_instances(ref, module_instance, key,
                                                   uses_count, uses_each)
             elif ref.kind == "module_output":
-                found |= self._module_output(ref, module_instance, depth)
+                outputs = self._module_output(ref, module_instance, depth)
+                if key is not None and (uses_count or uses_each):
+                    # `module.vpc.subnet_ids[count.index]`: most often the same index
+                    same_key = {a for a in outputs if a.endswith(instance_suffix(key))}
+                    outputs = same_key or outputs
+                found |= outputs
             elif ref.kind == "var" and module_instance:
                 found |= self._module_argument(ref.target, module_instance, depth)
         return found

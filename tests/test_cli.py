@@ -1,0 +1,215 @@
+"""The command line as users script it: exit codes, the JSON contract, errors, options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import run_tfcheck
+
+# Only the cluster policies decide on these hand-written plans.
+CLUSTER_POLICIES = "--policy=PC101,PC102"
+
+
+def cluster_plan(private: bool | None, public: bool | None,
+                 cidrs: list[str] | None = None) -> dict[str, Any]:
+    """A minimal `terraform show -json` document with one cluster (written by hand)."""
+    vpc_config: dict[str, Any] = {"subnet_ids": ["subnet-0aaa", "subnet-0bbb"]}
+    expressions: dict[str, Any] = {"subnet_ids": {"constant_value": ["subnet-0aaa"]}}
+    for key, value in (("endpoint_private_access", private),
+                       ("endpoint_public_access", public), ("public_access_cidrs", cidrs)):
+        if value is not None:
+            vpc_config[key] = value
+            expressions[key] = {"constant_value": value}
+    return {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": [{
+            "address": "aws_eks_cluster.main", "mode": "managed", "type": "aws_eks_cluster",
+            "name": "main", "values": {"name": "main", "vpc_config": [vpc_config]}}]}},
+        "resource_changes": [{"address": "aws_eks_cluster.main", "change": {
+            "actions": ["create"], "after_unknown": {}}}],
+        "configuration": {"root_module": {"resources": [{
+            "address": "aws_eks_cluster.main", "mode": "managed", "type": "aws_eks_cluster",
+            "name": "main", "provider_config_key": "aws",
+            "expressions": {"name": {"constant_value": "main"},
+                            "vpc_config": [expressions]}}]}},
+    }
+
+
+def write(path: Path, document: Any) -> Path:
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    return write(tmp_path / "good.json", cluster_plan(True, False))
+
+
+@pytest.fixture
+def bad(tmp_path: Path) -> Path:
+    return write(tmp_path / "bad.json", cluster_plan(None, None))
+
+
+def test_clean_plan_exits_0(good: Path) -> None:
+    result = run_tfcheck("scan", str(good), CLUSTER_POLICIES)
+    assert result.returncode == 0, result.stderr
+    assert "0 failed, 2 passed" in result.stdout
+
+
+def test_failures_exit_1_and_json_follows_the_contract(bad: Path) -> None:
+    result = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--format", "json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert document["tool"] == {"name": "tfcheck", "version": document["tool"]["version"]}
+    assert document["inputs"] == [{"path": str(bad), "kind": "plan"}]
+    assert document["summary"] == {"fail": 2, "pass": 0, "unknown": 0, "suppressed": 0}
+    by_rule = {f["rule_id"]: f for f in document["findings"]}
+    private = by_rule["PC101"]
+    assert private["slug"] == "cluster-private-endpoint"
+    assert private["severity"] == "high"
+    assert private["status"] == "fail"
+    assert private["address"] == "aws_eks_cluster.main"
+    assert private["file"] is None and private["line"] is None
+    assert "not set (provider default false)" in private["message"]
+    assert "endpoint_private_access = true" in private["remediation"]
+    assert private["suppressed"] is False
+    public = by_rule["PC102"]
+    assert public["severity"] == "high"  # open to 0.0.0.0/0 by default
+    assert public["data"] == {"public_access_cidrs": ["0.0.0.0/0"]}
+    for finding in document["findings"]:
+        assert {"rule_id", "slug", "severity", "status", "address", "file", "line", "message",
+                "remediation", "evidence", "data", "suppressed"} <= set(finding)
+
+
+def test_restricted_public_endpoint_is_medium_and_fail_on_high_lets_it_pass(
+    tmp_path: Path,
+) -> None:
+    plan = write(tmp_path / "p.json", cluster_plan(True, True, ["203.0.113.0/24"]))
+    result = run_tfcheck("scan", str(plan), CLUSTER_POLICIES, "-f", "json")
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["rule_id"], f["severity"]) for f in findings] == [("PC102", "medium")]
+    assert result.returncode == 1
+    assert run_tfcheck("scan", str(plan), CLUSTER_POLICIES, "--fail-on", "high").returncode == 0
+
+
+def test_show_passed_lists_passes(good: Path) -> None:
+    result = run_tfcheck("scan", str(good), CLUSTER_POLICIES, "-f", "json", "--show-passed")
+    statuses = sorted((f["rule_id"], f["status"]) for f in json.loads(result.stdout)["findings"])
+    assert statuses == [("PC101", "pass"), ("PC102", "pass")]
+    hidden = run_tfcheck("scan", str(good), CLUSTER_POLICIES, "-f", "json")
+    assert json.loads(hidden.stdout)["findings"] == []
+
+
+def test_unreadable_input_exits_2_names_line_and_column_and_scans_the_rest(
+    tmp_path: Path, bad: Path
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "format_version": "1.2",\n  oops\n}\n', encoding="utf-8")
+    result = run_tfcheck("scan", str(broken), str(bad), CLUSTER_POLICIES, "-f", "json")
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document["errors"][0]["path"] == str(broken)
+    assert (document["errors"][0]["line"], document["errors"][0]["column"]) == (3, 3)
+    assert document["summary"]["fail"] == 2  # the good input was still scanned
+    assert "Traceback" not in result.stderr
+
+
+def test_pretty_errors_are_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format_version": "1.2",', encoding="utf-8")
+    result = run_tfcheck("scan", str(broken))
+    assert result.returncode == 2
+    assert f"error: {broken}:1:26: invalid JSON" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_missing_path_and_wrong_flags_exit_2(tmp_path: Path, good: Path) -> None:
+    assert run_tfcheck("scan", str(tmp_path / "nope.json")).returncode == 2
+    unknown_policy = run_tfcheck("scan", str(good), "--policy", "PC999")
+    assert unknown_policy.returncode == 2
+    assert "unknown policy 'PC999'" in unknown_policy.stderr
+    assert run_tfcheck("scan", str(good), "--fail-on", "huge").returncode == 2
+    assert run_tfcheck("scan", str(good), "--format", "yaml").returncode == 2
+    assert run_tfcheck("scan", str(good), "--var", "novalue").returncode == 2
+    assert run_tfcheck("scan").returncode == 2
+
+
+def test_plan_on_stdin(bad: Path) -> None:
+    result = run_tfcheck("scan", "-", CLUSTER_POLICIES, "-f", "json", stdin=bad.read_bytes())
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert document["inputs"] == [{"path": "<stdin>", "kind": "plan"}]
+    assert {f["rule_id"] for f in document["findings"]} == {"PC101", "PC102"}
+
+
+def test_output_is_deterministic_and_can_go_to_files(tmp_path: Path, bad: Path) -> None:
+    first = run_tfcheck("scan", str(bad), "-f", "json", "-o", str(tmp_path / "a.json"),
+                        "-f", "pretty")
+    second = run_tfcheck("scan", str(bad), "-f", "json", "-o", str(tmp_path / "b.json"))
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert "failed" in first.stdout  # pretty went to stdout
+    assert second.stdout == ""
+
+
+def test_skip_policy_by_slug(bad: Path) -> None:
+    result = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--skip-policy",
+                         "cluster-public-endpoint", "-f", "json")
+    assert [f["rule_id"] for f in json.loads(result.stdout)["findings"]] == ["PC101"]
+
+
+def test_baseline_reports_only_new_failures(tmp_path: Path, bad: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    first = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--write-baseline", str(baseline))
+    assert first.returncode == 1
+    recorded = json.loads(baseline.read_text())["findings"]
+    assert sorted(e["rule_id"] for e in recorded) == ["PC101", "PC102"]
+    again = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--baseline", str(baseline))
+    assert again.returncode == 0, again.stdout
+
+
+def test_config_file_overrides_severity_and_selection(tmp_path: Path) -> None:
+    plan = write(tmp_path / "p.json", cluster_plan(True, None))
+    (tmp_path / ".tfcheck.toml").write_text(
+        'policies = ["PC101", "PC102"]\nfail-on = "high"\n'
+        '[severity_overrides]\nPC102 = "low"\n', encoding="utf-8")
+    result = run_tfcheck("scan", str(plan), "-f", "json")
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["rule_id"], f["severity"]) for f in findings] == [("PC102", "low")]
+    assert result.returncode == 0  # low is below fail-on high
+
+
+def test_bad_config_file_is_a_user_error(tmp_path: Path) -> None:
+    plan = write(tmp_path / "p.json", cluster_plan(True, None))
+    (tmp_path / ".tfcheck.toml").write_text("fail_on = 'sometimes'\n", encoding="utf-8")
+    result = run_tfcheck("scan", str(plan))
+    assert result.returncode == 2
+    assert ".tfcheck.toml" in result.stderr and "fail_on" in result.stderr
+
+
+def test_policies_and_explain() -> None:
+    listed = json.loads(run_tfcheck("policies", "--format", "json").stdout)
+    assert {"id": "PC101", "slug": "cluster-private-endpoint", "severity": "high"}.items() <= \
+        listed[0].items()
+    explained = run_tfcheck("explain", "cluster-private-endpoint")
+    assert explained.returncode == 0
+    assert "Endpoint private access is required" in explained.stdout
+    assert "## Bad" in explained.stdout and "## Good" in explained.stdout
+    assert run_tfcheck("explain", "PC999").returncode == 2
+
+
+def test_graph_command_exports_edges(tmp_path: Path) -> None:
+    plan = Path(__file__).resolve().parent.parent / "fixtures/loader/modules-aliases/plan.json"
+    result = run_tfcheck("graph", str(plan), "--format", "json")
+    document = json.loads(result.stdout)
+    assert {"source": "aws_eks_cluster.c", "target": "module.net.aws_subnet.s[0]",
+            "attribute": "vpc_config.subnet_ids"} in document["edges"]
+    mermaid = run_tfcheck("graph", str(plan), "--format", "mermaid", "--cluster",
+                          "aws_eks_cluster.c")
+    assert mermaid.stdout.startswith("flowchart LR")
+    assert "module.multi" not in mermaid.stdout  # not part of this cluster's network
+    dot = run_tfcheck("graph", str(plan))
+    assert '"aws_eks_cluster.c" -> "module.net.aws_subnet.s[1]"' in dot.stdout
