@@ -1,0 +1,1910 @@
+"""Shared network facts: how clusters, subnets, route tables, endpoints and SGs tie together.
+
+Most private-cluster policies ask the same questions — which VPC is this cluster in,
+where do its nodes run, which route table does that subnet really use, which endpoints
+does the VPC have, which security groups do the nodes carry and what do their rules
+allow. This module answers them once per scan (`network(ctx)`, memoised with
+`ctx.fact`) as an index that policies read like the rule they encode.
+
+In a plan of new infrastructure nearly every ID is "known after apply", so values cannot
+say which VPC an endpoint is in; the configuration's references can. Every link here
+(`vpc_id`, `subnet_ids`, `route_table_id`, `security_group_ids`, ...) is resolved in
+the same way (`Link`):
+
+1. the graph's reference edges from that attribute to resources of the expected types;
+2. known literal IDs, matched against the known `id`/`arn` of resources in the input
+   (a pre-existing VPC in `prior_state`, a data source) — or kept as an *external* ID
+   (`"vpc-0abc"`) when nothing in the input has it;
+3. what is left — an unknown value without references — stays `Unknown`, so a policy
+   can say which value was missing instead of guessing.
+
+Things are identified by a *key*: the resource address for anything in the input, the
+literal AWS ID for things known only by ID, and a readable pseudo-address for what AWS
+creates implicitly (`aws_eks_cluster.main (cluster security group)`,
+`aws_vpc.main (main route table)`, `aws_vpc.main (default security group)`). Keys are
+what evidence chains print.
+
+Nothing here reaches into networkx: only `ResourceGraph.resources/managed/references/
+referrers`. Values may be `Unknown` or `Sensitive` anywhere; every reader tolerates both.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from tfcheck.graph import ResourceGraph
+from tfcheck.model import Resource, Unknown, reveal
+from tfcheck.needs import EndpointNeed
+from tfcheck.policy import ScanContext
+
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
+
+# -- vocabulary -------------------------------------------------------------------------
+
+CLUSTER_SG = "cluster security group"
+DEFAULT_SG = "default security group"
+MAIN_ROUTE_TABLE = "main route table"
+REMOTE_ACCESS_SG = "remote access security group"
+PREFIX_LIST = "prefix list"
+
+# Route target kinds.
+NAT_GATEWAY = "NAT gateway"
+INTERNET_GATEWAY = "internet gateway"
+EGRESS_ONLY_GATEWAY = "egress-only internet gateway"
+NETWORK_INTERFACE = "network interface"
+INSTANCE = "instance"
+TRANSIT_GATEWAY = "transit gateway"
+PEERING = "VPC peering connection"
+VPC_ENDPOINT = "VPC endpoint"
+VPN_GATEWAY = "virtual private gateway"
+LOCAL = "local"
+CARRIER_GATEWAY = "carrier gateway"
+LOCAL_GATEWAY = "local gateway"
+CORE_NETWORK = "core network"
+UNKNOWN_TARGET = "unknown target"
+
+# Where nodes come from.
+MANAGED_NODE_GROUP = "managed node group"
+FARGATE_PROFILE = "Fargate profile"
+SELF_MANAGED = "self-managed Auto Scaling group"
+CLUSTER_SUBNETS = "cluster subnets"
+
+# Services reachable through a gateway endpoint as well as an interface endpoint.
+GATEWAY_SERVICES = frozenset({"s3", "dynamodb"})
+# Services every private cluster needs: the EC2 API (kubelet, VPC CNI), ECR (image
+# manifests and auth) and S3 (ECR serves image layers from S3).
+ALWAYS_REQUIRED = ("ec2", "ecr.api", "ecr.dkr", "s3")
+_ALWAYS_REASONS = {
+    "ec2": "nodes call the EC2 API (kubelet, VPC CNI)",
+    "ecr.api": "nodes pull container images from ECR (registry API)",
+    "ecr.dkr": "nodes pull container images from ECR (image manifests)",
+    "s3": "ECR serves image layers from S3",
+}
+_SERVICE_NAME = re.compile(r"^(?:[a-z]{2,3}\.)?com\.amazonaws\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(.+)$")
+_SERVICE_SUFFIX = re.compile(r"(?:^|})\.?([a-z0-9][a-z0-9.-]*)$")
+_NODE_ROLE_TYPES = ("aws_iam_role",)
+
+
+def key_label(key: str) -> str:
+    """How a key reads in a message: keys are already readable addresses or IDs."""
+    return key
+
+
+def _pseudo(base: str, what: str) -> str:
+    return f"{base} ({what})"
+
+
+# -- value helpers ----------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    return reveal(value)
+
+
+def _text(value: Any) -> str | Unknown | None:
+    value = reveal(value)
+    if isinstance(value, (Unknown, str)):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None if value is None else str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(value)
+    return None
+
+
+def _flag(value: Any) -> bool | Unknown | None:
+    """A boolean, also where a provider stores it as "true"/"false" (launch templates)."""
+    value = reveal(value)
+    if isinstance(value, (bool, Unknown)) or value is None:
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0", ""):
+            return False if lowered != "" else None
+    return None
+
+
+def _int(value: Any) -> int | Unknown | None:
+    value = reveal(value)
+    if isinstance(value, Unknown) or value is None:
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _leaves(value: Any) -> tuple[list[Any], list[Unknown]]:
+    """Known scalar leaves and unknown parts of a scalar-or-list value."""
+    known: list[Any] = []
+    unknown: list[Unknown] = []
+
+    def walk(item: Any) -> None:
+        item = reveal(item)
+        if isinstance(item, Unknown):
+            unknown.append(item)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            for element in item:
+                walk(element)
+        elif item is not None:
+            known.append(item)
+
+    walk(value)
+    return known, unknown
+
+
+def _input(resource: Resource, path: str) -> Any:
+    """An argument's effective value: `None` where the configuration leaves it unset.
+
+    Optional+Computed arguments that the configuration never sets show as "known after
+    apply" in a plan (`aws_route.network_interface_id`, `source_security_group_id`);
+    that is absence, not an unknown value.
+    """
+    value = resource.get(path)
+    if isinstance(value, Unknown) and not resource.sets(path):
+        return None
+    return value
+
+
+def _network(value: Any) -> IPNetwork | Unknown | None:
+    value = reveal(value)
+    if isinstance(value, Unknown):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _networks(value: Any) -> tuple[list[IPNetwork], list[Unknown]]:
+    known, unknown = _leaves(value)
+    found: list[IPNetwork] = []
+    for item in known:
+        network = _network(item)
+        if isinstance(network, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            found.append(network)
+    return found, unknown
+
+
+def covers(outer: IPNetwork, inner: IPNetwork) -> bool:
+    """Whether `outer` contains all of `inner` (same IP version)."""
+    if outer.version != inner.version:
+        return False
+    return inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def first_unknown(*values: Any) -> Unknown | None:
+    for value in values:
+        _, unknown = _leaves(value)
+        if unknown:
+            return unknown[0]
+    return None
+
+
+def _blocks(value: Any) -> list[dict[str, Any]]:
+    value = reveal(value)
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [reveal(item) for item in value if isinstance(reveal(item), dict)]
+    return []
+
+
+def _decode_user_data(value: Any) -> str | None:
+    """User data as text: plain, or base64 as plans and `base64encode(...)` hold it."""
+    text = reveal(value)
+    if not isinstance(text, str) or not text:
+        return None
+    compact = "".join(text.split())
+    if compact and re.fullmatch(r"[A-Za-z0-9+/=]+", compact) and len(compact) % 4 == 0:
+        try:
+            decoded = base64.b64decode(compact, validate=True)
+        except (binascii.Error, ValueError):
+            return text
+        if decoded.startswith(b"\x1f\x8b"):
+            import gzip
+
+            try:
+                decoded = gzip.decompress(decoded)
+            except (OSError, EOFError):
+                return text
+        try:
+            return decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            return text
+    return text
+
+
+def names_cluster(text: str, name: str) -> bool:
+    """Whether user data names the cluster as a whole word (`bootstrap.sh main`)."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
+
+
+# -- links ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    """What an attribute points at: keys of things in or outside the input.
+
+    `keys` are resource addresses, pseudo-addresses of implicit things, or literal AWS
+    IDs of things outside the input. `unknown` is set where part of the value can be
+    neither followed through a reference nor read (say which value, and why).
+    `via` are the resources that contributed keys without being the target themselves
+    (association resources), for evidence.
+    """
+
+    keys: tuple[str, ...] = ()
+    unknown: Unknown | None = None
+    via: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def merged(self, other: Link) -> Link:
+        keys = tuple(dict.fromkeys((*self.keys, *other.keys)))
+        via = tuple(dict.fromkeys((*self.via, *other.via)))
+        return Link(keys, self.unknown or other.unknown, via)
+
+
+EMPTY = Link()
+
+
+# -- facts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of a route table, from an `aws_route` or an inline `route` block."""
+
+    table: str
+    declared_by: Resource  # the aws_route, or the route table holding the inline block
+    inline: bool
+    destination: str | Unknown  # CIDR (v4/v6) or prefix list ID
+    kind: str  # NAT_GATEWAY, INTERNET_GATEWAY, ...
+    target: str | None  # key of the target (address or literal ID)
+    candidates: tuple[str, ...] = ()  # several possible targets (inline blocks)
+    connectivity: str | Unknown | None = None  # NAT gateways: "public" / "private"
+
+    @property
+    def is_default(self) -> bool | None:
+        """A route for all IPv4 or all IPv6 destinations; None where not known."""
+        if isinstance(self.destination, Unknown):
+            return None
+        network = _network(self.destination)
+        if isinstance(network, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            return network.prefixlen == 0
+        return False
+
+    @property
+    def hop(self) -> str:
+        """The route as an evidence step: `aws_route.nat (0.0.0.0/0)`."""
+        destination = self.destination if isinstance(self.destination, str) else "?"
+        if self.inline:
+            return f"{self.declared_by.address} route ({destination})"
+        return f"{self.declared_by.address} ({destination})"
+
+    @property
+    def target_label(self) -> str:
+        if self.target is not None:
+            return self.target
+        if self.candidates:
+            return " or ".join(self.candidates)
+        return f"an unknown {self.kind}" if self.kind != UNKNOWN_TARGET else "an unknown target"
+
+
+@dataclass
+class RouteTable:
+    """A route table with its routes; `complete` is False where routes may exist unseen."""
+
+    key: str
+    resource: Resource | None
+    vpc: Link
+    routes: list[Route] = field(default_factory=list)
+    unknown: Unknown | None = None  # inline routes the input cannot give
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class EffectiveRouteTable:
+    """The route table a subnet's traffic uses, and how that was decided.
+
+    `tables` normally holds one key; several where the input cannot tell which of them
+    an association picks. `via` names the association that decided it (explicit
+    association, `aws_main_route_table_association`, or nothing for the implicit main
+    table). `unknown` says why it cannot be told at all.
+    """
+
+    tables: tuple[str, ...] = ()
+    via: tuple[str, ...] = ()
+    main: bool = False
+    unknown: str | None = None
+
+
+@dataclass
+class Subnet:
+    """A subnet in the input (managed or data source) or known only by its ID."""
+
+    key: str
+    resource: Resource | None
+    vpc: Link
+    availability_zone: str | Unknown | None
+    cidr: IPNetwork | Unknown | None
+    map_public_ip: bool | Unknown | None
+
+    @property
+    def in_input(self) -> bool:
+        return self.resource is not None
+
+
+@dataclass
+class Vpc:
+    """A VPC: `aws_vpc` / `aws_default_vpc` / `data.aws_vpc`, or an ID only."""
+
+    key: str
+    resource: Resource | None
+    cidrs: tuple[IPNetwork, ...] = ()
+    cidr_unknown: Unknown | None = None
+
+    @property
+    def managed(self) -> bool:
+        return self.resource is not None and not self.resource.is_data
+
+    @property
+    def main_route_table_key(self) -> str:
+        return _pseudo(self.key, MAIN_ROUTE_TABLE)
+
+    @property
+    def default_security_group_key(self) -> str:
+        return _pseudo(self.key, DEFAULT_SG)
+
+
+@dataclass
+class Endpoint:
+    """An `aws_vpc_endpoint` with everything attached to it, association resources too."""
+
+    resource: Resource
+    vpc: Link
+    service_name: str | Unknown | None
+    service: str | None  # "ecr.api"; None where not readable
+    region: str | Unknown | None  # from the service name; Unknown where built from one
+    type: str | Unknown  # "Interface", "Gateway", "GatewayLoadBalancer"
+    type_is_default: bool
+    subnets: Link
+    route_tables: Link
+    security_groups: Link
+    uses_default_security_group: bool
+    private_dns: bool | Unknown | None
+
+    @property
+    def address(self) -> str:
+        return self.resource.address
+
+    @property
+    def is_interface(self) -> bool | None:
+        if isinstance(self.type, Unknown):
+            return None
+        return self.type.lower() == "interface"
+
+    @property
+    def is_gateway(self) -> bool | None:
+        if isinstance(self.type, Unknown):
+            return None
+        return self.type.lower() == "gateway"
+
+    @property
+    def prefix_list_key(self) -> str:
+        """The key of the AWS-managed prefix list a gateway endpoint routes to."""
+        return _pseudo(self.resource.address, PREFIX_LIST)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One security group rule, however it was written, normalised.
+
+    `protocol` is "-1" (all), "tcp", "udp", "icmp", "icmpv6" or a protocol number;
+    ports are inclusive and `None` where the rule covers all ports. `peers` are keys of
+    security groups (including the group itself for `self = true`), `prefix_lists` keys
+    of prefix lists (`pl-...`, or `<s3 gateway endpoint> (prefix list)`).
+    """
+
+    direction: str  # "ingress" | "egress"
+    security_group: str  # key of the group the rule belongs to
+    declared_by: str  # address, or a description of what AWS creates
+    protocol: str | Unknown
+    from_port: int | Unknown | None
+    to_port: int | Unknown | None
+    cidrs: tuple[IPNetwork, ...] = ()
+    peers: tuple[str, ...] = ()
+    prefix_lists: tuple[str, ...] = ()
+    unknown: Unknown | None = None  # a peer / CIDR / prefix list part the input cannot give
+
+    def allows_tcp(self, port: int) -> bool | None:
+        """Whether the rule's protocol and ports admit TCP `port`; None where unknown."""
+        if isinstance(self.protocol, Unknown):
+            return None
+        if self.protocol == "-1":
+            return True
+        if self.protocol != "tcp":
+            return False
+        low, high = self.from_port, self.to_port
+        if isinstance(low, Unknown) or isinstance(high, Unknown):
+            return None
+        low = 0 if low is None else low
+        high = 65535 if high is None else high
+        if low == -1 and high == -1:
+            return True
+        return low <= port <= high
+
+    @property
+    def hop(self) -> str:
+        ports: str
+        if self.protocol == "-1":
+            ports = "all traffic"
+        elif isinstance(self.protocol, Unknown):
+            ports = "unknown protocol"
+        elif self.from_port == self.to_port:
+            ports = f"{self.protocol}/{self.from_port}"
+        else:
+            ports = f"{self.protocol}/{self.from_port}-{self.to_port}"
+        return f"{self.declared_by} ({self.direction} {ports})"
+
+
+@dataclass
+class SecurityGroup:
+    """A security group's rules; `complete` is False where rules may exist unseen."""
+
+    key: str
+    resource: Resource | None
+    vpc: Link
+    ingress: list[Rule] = field(default_factory=list)
+    egress: list[Rule] = field(default_factory=list)
+    complete: bool = True
+    unknown: Unknown | None = None  # inline rules the input cannot give
+
+    @property
+    def in_input(self) -> bool:
+        return self.resource is not None
+
+
+@dataclass
+class NodeSource:
+    """One place nodes of a cluster come from, with the subnets and SGs they get."""
+
+    resource: Resource  # node group / Fargate profile / ASG / the cluster itself
+    kind: str  # MANAGED_NODE_GROUP, FARGATE_PROFILE, SELF_MANAGED, CLUSTER_SUBNETS
+    subnets: Link
+    security_groups: Link
+    launch_template: Resource | None = None  # launch template or launch configuration
+    membership: str = ""  # why a self-managed group belongs to the cluster
+    roles: tuple[str, ...] = ()  # keys of the IAM roles the nodes run as
+
+    @property
+    def address(self) -> str:
+        return self.resource.address
+
+
+@dataclass
+class ClusterNetwork:
+    """An EKS cluster with its VPC, node subnets and node security groups."""
+
+    cluster: Resource
+    name: str | Unknown | None
+    region: str | Unknown | None
+    vpc: str | None  # key of the VPC; None where it cannot be told
+    vpc_evidence: tuple[str, ...]
+    vpc_unknown: str | None  # why the VPC cannot be told
+    subnets: Link  # vpc_config.subnet_ids
+    security_group: str  # key of the EKS-created cluster security group
+    nodes: list[NodeSource] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return self.cluster.address
+
+    def node_subnets(self) -> dict[str, list[NodeSource]]:
+        """Subnet key -> the node sources that place nodes in it, in input order."""
+        found: dict[str, list[NodeSource]] = {}
+        for source in self.nodes:
+            for key in source.subnets.keys:
+                found.setdefault(key, []).append(source)
+        return found
+
+    def node_subnets_unknown(self) -> list[tuple[NodeSource, Unknown]]:
+        """Node sources whose subnets the input cannot (fully) give."""
+        return [(s, s.subnets.unknown) for s in self.nodes if s.subnets.unknown is not None]
+
+
+@dataclass
+class Network:
+    """The network index of one scan. Build it with `network(ctx)`."""
+
+    graph: ResourceGraph
+    clusters: list[ClusterNetwork] = field(default_factory=list)
+    vpcs: dict[str, Vpc] = field(default_factory=dict)
+    subnets: dict[str, Subnet] = field(default_factory=dict)
+    route_tables: dict[str, RouteTable] = field(default_factory=dict)
+    endpoints: list[Endpoint] = field(default_factory=list)
+    security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
+    _effective: dict[str, EffectiveRouteTable] = field(default_factory=dict)
+    _endpoints_by_vpc: dict[str, list[Endpoint]] = field(default_factory=dict)
+    _main_tables: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    # route table associations whose subnet cannot be told, with their tables' VPCs
+    _unresolved: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+
+    # -- lookups ---------------------------------------------------------------------
+
+    def cluster(self, address: str) -> ClusterNetwork | None:
+        return next((c for c in self.clusters if c.address == address), None)
+
+    def subnet(self, key: str) -> Subnet:
+        """The subnet with this key; a placeholder for an ID that nothing in the input has."""
+        found = self.subnets.get(key)
+        if found is None:
+            found = Subnet(key, None, EMPTY, None, None, None)
+            self.subnets[key] = found
+        return found
+
+    def vpc(self, key: str | None) -> Vpc | None:
+        return None if key is None else self.vpcs.get(key)
+
+    def route_table(self, key: str) -> RouteTable:
+        found = self.route_tables.get(key)
+        if found is None:
+            found = RouteTable(key, None, EMPTY, complete=False)
+            self.route_tables[key] = found
+        return found
+
+    def security_group(self, key: str) -> SecurityGroup:
+        found = self.security_groups.get(key)
+        if found is None:
+            found = SecurityGroup(key, None, EMPTY, complete=False)
+            self.security_groups[key] = found
+        return found
+
+    def endpoints_in(self, vpc: str | None) -> list[Endpoint]:
+        """The VPC endpoints whose `vpc_id` is this VPC, sorted by address."""
+        if vpc is None:
+            return []
+        return self._endpoints_by_vpc.get(vpc, [])
+
+    def effective_route_table(self, subnet: str) -> EffectiveRouteTable:
+        found = self._effective.get(subnet)
+        if found is None:
+            found = self._main_route_table_of(self.subnet(subnet))
+            self._effective[subnet] = found
+        return found
+
+    def _main_route_table_of(self, subnet: Subnet) -> EffectiveRouteTable:
+        doubtful = [address for address, vpcs in self._unresolved
+                    if not vpcs or not subnet.vpc.keys or set(subnet.vpc.keys) & vpcs]
+        if doubtful:
+            return EffectiveRouteTable(unknown=(
+                f"the subnet_id of {', '.join(doubtful)} is not known before apply and "
+                f"refers to no subnet in the input, so it may be {subnet.key}'s association"))
+        if len(subnet.vpc.keys) != 1:
+            if subnet.resource is None:
+                why = (f"subnet {subnet.key} is not in the input and no route table "
+                       f"association in the input names it")
+            else:
+                why = (f"{subnet.key} has no route table association and its vpc_id is not "
+                       f"known, so its VPC's main route table cannot be told")
+            return EffectiveRouteTable(unknown=why)
+        vpc = subnet.vpc.keys[0]
+        table, via = self._main_tables.get(vpc, (_pseudo(vpc, MAIN_ROUTE_TABLE), ()))
+        return EffectiveRouteTable((table,), via, main=True)
+
+    def vpc_cidrs(self, vpc: str | None) -> tuple[IPNetwork, ...]:
+        found = self.vpc(vpc)
+        return found.cidrs if found else ()
+
+
+def network(ctx: ScanContext) -> Network:
+    """The shared network facts of this scan, computed once."""
+    return ctx.fact(_build_network)
+
+
+def _build_network(ctx: ScanContext) -> Network:
+    return _Builder(ctx.graph).build()
+
+
+# -- building ---------------------------------------------------------------------------
+
+_VPC_TYPES = ("aws_vpc", "aws_default_vpc")
+_SUBNET_TYPES = ("aws_subnet", "aws_default_subnet")
+_ROUTE_TABLE_TYPES = ("aws_route_table", "aws_default_route_table")
+_SG_TYPES = ("aws_security_group", "aws_default_security_group")
+_SG_REF_TYPES = (*_SG_TYPES, "aws_eks_cluster", "aws_eks_node_group", *_VPC_TYPES)
+_RT_REF_TYPES = (*_ROUTE_TABLE_TYPES, *_VPC_TYPES)
+_PREFIX_LIST_TYPES = ("aws_vpc_endpoint", "aws_prefix_list", "aws_ec2_managed_prefix_list")
+
+# Route attribute -> (target kind, resource types it may reference)
+_ROUTE_TARGETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("nat_gateway_id", NAT_GATEWAY, ("aws_nat_gateway",)),
+    ("gateway_id", INTERNET_GATEWAY, ("aws_internet_gateway", "aws_vpn_gateway")),
+    ("egress_only_gateway_id", EGRESS_ONLY_GATEWAY, ("aws_egress_only_internet_gateway",)),
+    ("network_interface_id", NETWORK_INTERFACE, ("aws_network_interface", "aws_instance")),
+    ("instance_id", INSTANCE, ("aws_instance",)),
+    ("transit_gateway_id", TRANSIT_GATEWAY, ("aws_ec2_transit_gateway",)),
+    ("vpc_peering_connection_id", PEERING, ("aws_vpc_peering_connection",)),
+    ("vpc_endpoint_id", VPC_ENDPOINT, ("aws_vpc_endpoint",)),
+    ("carrier_gateway_id", CARRIER_GATEWAY, ("aws_ec2_carrier_gateway",)),
+    ("local_gateway_id", LOCAL_GATEWAY, ()),
+    ("core_network_arn", CORE_NETWORK, ()),
+)
+_ROUTE_TARGET_TYPES = tuple(t for _, _, types in _ROUTE_TARGETS for t in types)
+_ID_PREFIX_KINDS = {
+    "igw-": INTERNET_GATEWAY,
+    "vgw-": VPN_GATEWAY,
+    "nat-": NAT_GATEWAY,
+    "eigw-": EGRESS_ONLY_GATEWAY,
+    "tgw-": TRANSIT_GATEWAY,
+    "pcx-": PEERING,
+    "vpce-": VPC_ENDPOINT,
+    "eni-": NETWORK_INTERFACE,
+    "i-": INSTANCE,
+    "cagw-": CARRIER_GATEWAY,
+    "lgw-": LOCAL_GATEWAY,
+}
+
+
+class _Builder:
+    """Builds a `Network` from a graph in a few linear passes, indexing as it goes."""
+
+    def __init__(self, graph: ResourceGraph) -> None:
+        self.graph = graph
+        self.net = Network(graph)
+        self.by_id: dict[str, str] = {}  # known id/arn -> key
+        self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
+        self.alias: dict[str, str] = {}  # pseudo key -> key of the resource that is it
+        self.clusters = graph.managed("aws_eks_cluster")
+
+    # -- entry ----------------------------------------------------------------------
+
+    def build(self) -> Network:
+        self._index_ids()
+        self._vpcs()
+        self._subnets()
+        self._route_tables()
+        self._security_groups()
+        self._endpoints()
+        self._effective_route_tables()
+        self._clusters()
+        return self.net
+
+    # -- identities -----------------------------------------------------------------
+
+    def _remember(self, identifier: Any, key: str) -> None:
+        text = reveal(identifier)
+        if isinstance(text, str) and text:
+            self.by_id.setdefault(text, key)
+            self.ids_of[key].add(text)
+
+    def _index_ids(self) -> None:
+        for resource in self.graph.resources():
+            self._remember(resource.values.get("id"), resource.address)
+            self._remember(resource.values.get("arn"), resource.address)
+        for cluster in self.graph.resources("aws_eks_cluster"):
+            if cluster.is_data:
+                continue
+            sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
+            if isinstance(sg, str):
+                self._remember(sg, _pseudo(cluster.address, CLUSTER_SG))
+        for vpc in self.graph.resources(*_VPC_TYPES):
+            for attribute in ("main_route_table_id", "default_route_table_id"):
+                self._remember(vpc.values.get(attribute), _pseudo(vpc.address, MAIN_ROUTE_TABLE))
+            self._remember(vpc.values.get("default_security_group_id"),
+                           _pseudo(vpc.address, DEFAULT_SG))
+        for group in self.graph.managed("aws_eks_node_group"):
+            for block in _blocks(group.values.get("resources")):
+                self._remember(block.get("remote_access_security_group_id"),
+                               _pseudo(group.address, REMOTE_ACCESS_SG))
+        for endpoint in self.graph.resources("aws_vpc_endpoint"):
+            self._remember(endpoint.values.get("prefix_list_id"),
+                           _pseudo(endpoint.address, PREFIX_LIST))
+
+    def canonical(self, key: str) -> str:
+        seen = 0
+        while key in self.alias and seen < 8:
+            key = self.alias[key]
+            seen += 1
+        return key
+
+    def link(
+        self,
+        resource: Resource,
+        attribute: str,
+        value: Any,
+        mapping: Mapping[str, Callable[[Resource], str | None]],
+    ) -> Link:
+        """Resolve an ID-valued attribute to keys: references first, then known IDs."""
+        refs = self.graph.references(resource, attribute, *mapping) if mapping else []
+        keyed: list[tuple[str, Resource]] = []
+        for target in refs:
+            key = mapping[target.type](target)
+            if key is not None:
+                keyed.append((self.canonical(key), target))
+        known, unknown = _leaves(value)
+        strings = [s for s in (reveal(k) for k in known) if isinstance(s, str) and s]
+        if keyed and strings and not unknown:
+            # every value is known: keep only the references that the values confirm
+            confirmed = [(k, t) for k, t in keyed
+                         if not self.ids_of.get(k) or self.ids_of[k] & set(strings)]
+            keyed = confirmed or keyed
+        keys: list[str] = [k for k, _ in keyed]
+        covered = {i for k, _ in keyed for i in self.ids_of.get(k, ())}
+        for text in strings:
+            if text in covered:
+                continue
+            keys.append(self.canonical(self.by_id.get(text, text)))
+        missing = unknown[0] if unknown and not keyed else None
+        return Link(tuple(dict.fromkeys(keys)), missing)
+
+    # mappings from a referenced resource type to the key it stands for
+
+    def _vpc_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        return {t: (lambda r: r.address) for t in _VPC_TYPES}
+
+    def _subnet_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        return {t: (lambda r: r.address) for t in _SUBNET_TYPES}
+
+    def _route_table_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        mapping: dict[str, Callable[[Resource], str | None]] = {
+            t: (lambda r: r.address) for t in _ROUTE_TABLE_TYPES
+        }
+        for vpc_type in _VPC_TYPES:
+            # `aws_vpc.main.main_route_table_id` / `.default_route_table_id`
+            mapping[vpc_type] = lambda r: _pseudo(r.address, MAIN_ROUTE_TABLE)
+        return mapping
+
+    def _sg_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        mapping: dict[str, Callable[[Resource], str | None]] = {
+            t: (lambda r: r.address) for t in _SG_TYPES
+        }
+        mapping["aws_eks_cluster"] = self._cluster_sg_of
+        mapping["aws_eks_node_group"] = lambda r: _pseudo(r.address, REMOTE_ACCESS_SG)
+        for vpc_type in _VPC_TYPES:
+            # `aws_vpc.main.default_security_group_id`
+            mapping[vpc_type] = lambda r: _pseudo(r.address, DEFAULT_SG)
+        return mapping
+
+    def _cluster_sg_of(self, cluster: Resource) -> str | None:
+        if cluster.is_data:
+            sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
+            return self.by_id.get(sg, sg) if isinstance(sg, str) else None
+        return _pseudo(cluster.address, CLUSTER_SG)
+
+    def _prefix_list_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        return {
+            "aws_vpc_endpoint": lambda r: _pseudo(r.address, PREFIX_LIST),
+            "aws_prefix_list": lambda r: r.address,
+            "aws_ec2_managed_prefix_list": lambda r: r.address,
+        }
+
+    # -- VPCs -----------------------------------------------------------------------
+
+    def _vpcs(self) -> None:
+        secondary: dict[str, list[IPNetwork]] = defaultdict(list)
+        for association in self.graph.managed("aws_vpc_ipv4_cidr_block_association"):
+            vpc = self.link(association, "vpc_id", association.get("vpc_id"), self._vpc_map())
+            cidr = _network(association.get("cidr_block"))
+            if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+                for key in vpc.keys:
+                    secondary[key].append(cidr)
+        for resource in self.graph.resources(*_VPC_TYPES):
+            cidr = _network(resource.get("cidr_block"))
+            cidrs: list[IPNetwork] = []
+            unknown = None
+            if isinstance(cidr, Unknown):
+                unknown = cidr
+            elif cidr is not None:
+                cidrs.append(cidr)
+            for block in _blocks(resource.values.get("cidr_block_associations")):
+                extra = _network(block.get("cidr_block"))
+                if isinstance(extra, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+                    cidrs.append(extra)
+            cidrs.extend(secondary.get(resource.address, ()))
+            self.net.vpcs[resource.address] = Vpc(
+                resource.address, resource, tuple(dict.fromkeys(cidrs)), unknown
+            )
+
+    def _vpc_record(self, key: str) -> Vpc:
+        found = self.net.vpcs.get(key)
+        if found is None:
+            found = Vpc(key, None)
+            self.net.vpcs[key] = found
+        return found
+
+    # -- subnets --------------------------------------------------------------------
+
+    def _subnets(self) -> None:
+        for resource in self.graph.resources(*_SUBNET_TYPES):
+            vpc = self.link(resource, "vpc_id", resource.get("vpc_id"), self._vpc_map())
+            zone = _text(resource.get("availability_zone"))
+            if not isinstance(zone, str):
+                zone_id = _text(_input(resource, "availability_zone_id"))
+                if isinstance(zone_id, str) and zone_id:
+                    zone = zone_id
+            cidr = _network(resource.get("cidr_block"))
+            if cidr is None and not resource.sets("cidr_block"):
+                cidr = None
+            public = _flag(resource.get("map_public_ip_on_launch"))
+            for key in vpc.keys:
+                self._vpc_record(key)
+            self.net.subnets[resource.address] = Subnet(
+                resource.address, resource, vpc, zone, cidr, public
+            )
+
+    # -- route tables ---------------------------------------------------------------
+
+    def _route_tables(self) -> None:
+        net = self.net
+        # the VPC's main route table: an explicit main association, else the default
+        # route table resource, else the implicit main table (local routes only)
+        for default in self.graph.managed("aws_default_route_table"):
+            owners = self.link(default, "default_route_table_id",
+                               default.get("default_route_table_id"), self._vpc_map()).keys
+            vpc_id = _text(default.values.get("vpc_id"))
+            if not owners and isinstance(vpc_id, str) and vpc_id in self.by_id:
+                owners = (self.by_id[vpc_id],)
+            for owner in owners:
+                self.alias[_pseudo(owner, MAIN_ROUTE_TABLE)] = default.address
+                net._main_tables[owner] = (default.address, ())
+        for association in self.graph.managed("aws_main_route_table_association"):
+            vpcs = self.link(association, "vpc_id", association.get("vpc_id"), self._vpc_map())
+            chosen = self.link(association, "route_table_id", association.get("route_table_id"),
+                               self._route_table_map())
+            if len(chosen.keys) == 1:
+                for owner in vpcs.keys:
+                    self.alias[_pseudo(owner, MAIN_ROUTE_TABLE)] = chosen.keys[0]
+                    net._main_tables[owner] = (chosen.keys[0], (association.address,))
+        for resource in self.graph.resources(*_ROUTE_TABLE_TYPES):
+            vpc_link = self.link(resource, "vpc_id", resource.get("vpc_id"), self._vpc_map())
+            if resource.type == "aws_default_route_table" and not vpc_link:
+                vpc_link = self.link(resource, "default_route_table_id", None, self._vpc_map())
+            record = RouteTable(resource.address, resource, vpc_link,
+                                complete=not resource.is_data)
+            self._inline_routes(resource, record)
+            net.route_tables[resource.address] = record
+        for route in self.graph.managed("aws_route"):
+            targets = self.link(route, "route_table_id", route.get("route_table_id"),
+                                self._route_table_map())
+            for key in targets.keys:
+                parsed = self._route(route, key, route.values, inline=False)
+                if parsed is not None:
+                    net.route_table(key).routes.append(parsed)
+        for vpc in list(net.vpcs.values()):
+            # the implicit main table of a VPC in the input has only the local route
+            key = _pseudo(vpc.key, MAIN_ROUTE_TABLE)
+            if self.canonical(key) == key:
+                implicit = net.route_table(key)
+                implicit.vpc = Link((vpc.key,))
+                implicit.complete = vpc.managed
+
+    def _inline_routes(self, resource: Resource, table: RouteTable) -> None:
+        attribute = "routes" if resource.is_data else "route"
+        blocks = resource.get(attribute) if not resource.is_data else resource.values.get(
+            attribute)
+        blocks = reveal(blocks)
+        if isinstance(blocks, Unknown):
+            table.unknown = blocks
+            return
+        for block in _blocks(blocks):
+            parsed = self._route(resource, resource.address, block, inline=True,
+                                 attribute=attribute)
+            if parsed is not None:
+                table.routes.append(parsed)
+
+    def _route(self, declared_by: Resource, table: str, values: Mapping[str, Any], *,
+               inline: bool, attribute: str = "") -> Route | None:
+        """One route from an `aws_route` or an inline block; None for an empty block."""
+        def get(name: str) -> Any:
+            if inline:
+                return values.get(name)
+            return _input(declared_by, name)
+
+        destination: str | Unknown | None = None
+        for name in ("destination_cidr_block", "destination_ipv6_cidr_block", "cidr_block",
+                     "ipv6_cidr_block", "destination_prefix_list_id"):
+            candidate = _text(get(name))
+            if isinstance(candidate, Unknown) or (isinstance(candidate, str) and candidate):
+                destination = candidate
+                break
+        if destination is None:
+            return None
+        for name, kind, types in _ROUTE_TARGETS:
+            raw = get(name)
+            value = _text(raw)
+            if value is None or value == "":
+                continue
+            ref_attribute = attribute if inline else name
+            refs = self.graph.references(declared_by, ref_attribute, *types) if types else []
+            if isinstance(value, str):
+                matched = self.by_id.get(value)
+                target_resources = [self.graph.get(matched)] if matched else []
+                target_kind = kind
+                if name == "gateway_id":
+                    target_kind = _gateway_kind(value, None)
+                elif value.split("-")[0] + "-" in _ID_PREFIX_KINDS and name in (
+                    "network_interface_id", "instance_id"
+                ):
+                    target_kind = _ID_PREFIX_KINDS[value.split("-")[0] + "-"]
+                target_resource = next((r for r in target_resources if r is not None), None)
+                if target_resource is not None and name == "gateway_id":
+                    target_kind = _gateway_kind(value, target_resource)
+                return self._finish_route(declared_by, table, inline, destination, target_kind,
+                                          matched or value, (), target_resource)
+            # unknown value: the references say what it is
+            if not refs:
+                kind_guess = kind if name != "gateway_id" else UNKNOWN_TARGET
+                return Route(table, declared_by, inline, destination, kind_guess, None)
+            if name == "gateway_id":
+                kinds = {_gateway_kind(None, r) for r in refs}
+                kind = kinds.pop() if len(kinds) == 1 else UNKNOWN_TARGET
+            if len(refs) == 1:
+                return self._finish_route(declared_by, table, inline, destination, kind,
+                                          refs[0].address, (), refs[0])
+            return self._finish_route(declared_by, table, inline, destination, kind, None,
+                                      tuple(r.address for r in refs), None, refs)
+        return None
+
+    def _finish_route(self, declared_by: Resource, table: str, inline: bool,
+                      destination: str | Unknown, kind: str, target: str | None,
+                      candidates: tuple[str, ...], target_resource: Resource | None,
+                      candidate_resources: list[Resource] | None = None) -> Route:
+        connectivity: str | Unknown | None = None
+        if kind == NAT_GATEWAY:
+            nats = [target_resource] if target_resource else (candidate_resources or [])
+            kinds = set()
+            for nat in nats:
+                if nat is None:
+                    continue
+                value = _text(nat.get("connectivity_type"))
+                kinds.add(value if isinstance(value, str) else "?")
+            if not nats:
+                connectivity = None  # a NAT gateway known only by its ID
+            elif len(kinds) == 1 and "?" not in kinds:
+                connectivity = kinds.pop()
+            elif kinds == {"private"}:
+                connectivity = "private"
+            else:
+                connectivity = Unknown(
+                    f"connectivity_type of {', '.join(n.address for n in nats if n)} "
+                    "is not known before apply"
+                )
+        return Route(table, declared_by, inline, destination, kind, target, candidates,
+                     connectivity)
+
+    # -- effective route tables -----------------------------------------------------
+
+    def _effective_route_tables(self) -> None:
+        net = self.net
+        explicit: dict[str, list[tuple[str, str]]] = defaultdict(list)  # subnet -> (table, via)
+        unresolved: list[tuple[Resource, Unknown | None, Link]] = []
+        for association in self.graph.managed("aws_route_table_association"):
+            if _input(association, "gateway_id") is not None and not association.sets(
+                "subnet_id"
+            ):
+                continue  # an edge association (IGW / VGW ingress routing)
+            subnets = self.link(association, "subnet_id", _input(association, "subnet_id"),
+                                self._subnet_map())
+            tables = self.link(association, "route_table_id",
+                               association.get("route_table_id"), self._route_table_map())
+            if not tables.keys:
+                tables = Link(unknown=tables.unknown)
+            if subnets.unknown is not None or not subnets.keys:
+                unresolved.append((association, subnets.unknown, tables))
+                continue
+            for subnet in subnets.keys:
+                if not tables.keys:
+                    explicit[subnet].append(("", association.address))
+                for table in tables.keys:
+                    explicit[subnet].append((table, association.address))
+        for data_table in self.graph.resources("aws_route_table"):
+            if not data_table.is_data:
+                continue
+            for subnet in self.link(data_table, "subnet_id", data_table.get("subnet_id"),
+                                    self._subnet_map()).keys:
+                explicit.setdefault(subnet, []).append((data_table.address, data_table.address))
+        for subnet_key, pairs in explicit.items():
+            chosen = tuple(dict.fromkeys(t for t, _ in pairs if t))
+            via = tuple(dict.fromkeys(v for _, v in pairs))
+            if not chosen:
+                net._effective[subnet_key] = EffectiveRouteTable(
+                    via=via, unknown=f"the route_table_id of {', '.join(via)} is not known "
+                                     "before apply and refers to no route table in the input")
+            else:
+                net._effective[subnet_key] = EffectiveRouteTable(chosen, via)
+            net.subnet(subnet_key)
+        for association, _, candidates in unresolved:
+            vpcs = {v for t in candidates.keys for v in net.route_table(t).vpc.keys}
+            net._unresolved.append((association.address, frozenset(vpcs)))
+
+    # -- security groups ------------------------------------------------------------
+
+    def _security_groups(self) -> None:
+        net = self.net
+        graph = self.graph
+        for group in graph.resources("aws_default_security_group"):
+            for owner in self.link(group, "vpc_id", group.get("vpc_id"), self._vpc_map()).keys:
+                self.alias[_pseudo(owner, DEFAULT_SG)] = group.address
+        for group in graph.resources(*_SG_TYPES):
+            vpc_link = self.link(group, "vpc_id", group.get("vpc_id"), self._vpc_map())
+            record = SecurityGroup(group.address, group, vpc_link, complete=not group.is_data)
+            net.security_groups[group.address] = record
+            if group.is_data:
+                continue
+            for direction in ("ingress", "egress"):
+                blocks = group.get(direction)
+                blocks = reveal(blocks)
+                if isinstance(blocks, Unknown):
+                    record.unknown = blocks
+                    continue
+                parsed = _blocks(blocks)
+                for block in parsed:
+                    rules = getattr(record, direction)
+                    rules.append(self._inline_rule(group, direction, block, len(parsed)))
+        # what AWS creates: the EKS cluster SG (all from itself in, all out), the VPC
+        # default SG (all from itself in, all out) where no aws_default_security_group
+        for cluster in self.clusters:
+            key = _pseudo(cluster.address, CLUSTER_SG)
+            record = SecurityGroup(key, None, EMPTY)
+            record.ingress.append(_aws_rule("ingress", key, "created by EKS", peers=(key,)))
+            record.egress.append(_aws_rule("egress", key, "created by EKS",
+                                           cidrs=_ALL_ADDRESSES))
+            net.security_groups[key] = record
+        for vpc_record in list(net.vpcs.values()):
+            key = _pseudo(vpc_record.key, DEFAULT_SG)
+            if self.canonical(key) != key:
+                continue
+            record = SecurityGroup(key, None, Link((vpc_record.key,)),
+                                   complete=vpc_record.managed)
+            record.ingress.append(_aws_rule("ingress", key, "AWS default", peers=(key,)))
+            record.egress.append(_aws_rule("egress", key, "AWS default", cidrs=_ALL_ADDRESSES))
+            net.security_groups[key] = record
+        for rule in graph.managed("aws_security_group_rule"):
+            self._rule_resource(rule, _text(rule.get("type")), "protocol",
+                                "source_security_group_id", "prefix_list_ids",
+                                ("cidr_blocks", "ipv6_cidr_blocks"))
+        for rule in graph.managed("aws_vpc_security_group_ingress_rule"):
+            self._rule_resource(rule, "ingress", "ip_protocol", "referenced_security_group_id",
+                                "prefix_list_id", ("cidr_ipv4", "cidr_ipv6"))
+        for rule in graph.managed("aws_vpc_security_group_egress_rule"):
+            self._rule_resource(rule, "egress", "ip_protocol", "referenced_security_group_id",
+                                "prefix_list_id", ("cidr_ipv4", "cidr_ipv6"))
+
+    def _inline_rule(self, group: Resource, direction: str, block: Mapping[str, Any],
+                     siblings: int) -> Rule:
+        protocol = _protocol(block.get("protocol"))
+        cidrs, unknown_cidrs = _networks([block.get("cidr_blocks"), block.get("ipv6_cidr_blocks")])
+        peers_link = self._inline_peers(group, direction, block.get("security_groups"), siblings)
+        peers = list(peers_link.keys)
+        if _flag(block.get("self")) is True:
+            peers.append(group.address)
+        prefix_known, prefix_unknown = _leaves(block.get("prefix_list_ids"))
+        prefix_lists = [self._prefix_key(p) for p in prefix_known if isinstance(p, str) and p]
+        if prefix_unknown:
+            refs = self.graph.references(group, direction, *_PREFIX_LIST_TYPES)
+            prefix_lists.extend(self._prefix_list_map()[r.type](r) or r.address for r in refs)
+            if refs:
+                prefix_unknown = []
+        unknown: Unknown | None = peers_link.unknown
+        if unknown_cidrs:
+            inferred = self._cidrs_from_references(group, direction, unknown_cidrs, siblings)
+            if inferred is None:
+                unknown = unknown or unknown_cidrs[0]
+            else:
+                cidrs.extend(inferred)
+        if prefix_unknown:
+            unknown = unknown or prefix_unknown[0]
+        return Rule(direction, self.canonical(group.address), f"{group.address} {direction}",
+                    protocol, _int(block.get("from_port")), _int(block.get("to_port")),
+                    tuple(cidrs), tuple(dict.fromkeys(peers)), tuple(prefix_lists), unknown)
+
+    def _inline_peers(self, group: Resource, direction: str, value: Any, siblings: int) -> Link:
+        known, unknown = _leaves(value)
+        keys = [self.canonical(self.by_id.get(s, s)) for s in known if isinstance(s, str) and s]
+        if not unknown:
+            return Link(tuple(dict.fromkeys(keys)))
+        # a plan records references per attribute, not per inline block: take the
+        # unknown's own references where the loader has them, else the attribute's
+        refs = self._resources_named(unknown[0].references, _SG_REF_TYPES)
+        if not refs:
+            # several blocks with unknown groups: each gets them all (over-approximates)
+            refs = self.graph.references(group, direction, *_SG_REF_TYPES)
+        mapping = self._sg_map()
+        for ref in refs:
+            key = mapping[ref.type](ref)
+            if key is not None:
+                keys.append(self.canonical(key))
+        return Link(tuple(dict.fromkeys(keys)), None if refs else unknown[0])
+
+    def _resources_named(self, references: Iterable[str], types: tuple[str, ...]
+                         ) -> list[Resource]:
+        """Resources an `Unknown`'s reference strings name (`aws_x.y[0].id` -> aws_x.y[0])."""
+        found: list[Resource] = []
+        for text in references:
+            parts = text.split(".")
+            for end in range(len(parts), 1, -1):
+                resource = self.graph.get(".".join(parts[:end]))
+                if resource is not None:
+                    if resource.type in types:
+                        found.append(resource)
+                    break
+        return found
+
+    def _cidrs_from_references(self, source: Resource, attribute: str,
+                               unknown: list[Unknown], siblings: int) -> list[IPNetwork] | None:
+        """CIDRs written as `aws_vpc.main.cidr_block` / `aws_subnet.x[*].cidr_block`."""
+        refs = self._resources_named(unknown[0].references, (*_VPC_TYPES, *_SUBNET_TYPES))
+        if not refs and siblings <= 1:
+            refs = self.graph.references(source, attribute, *_VPC_TYPES, *_SUBNET_TYPES)
+        found: list[IPNetwork] = []
+        for ref in refs:
+            cidr = _network(ref.get("cidr_block"))
+            if not isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+                return None
+            found.append(cidr)
+        return found or None
+
+    def _prefix_key(self, identifier: str) -> str:
+        return self.canonical(self.by_id.get(identifier, identifier))
+
+    def _rule_resource(self, rule: Resource, direction: str | Unknown | None,
+                       protocol_attribute: str, peer_attribute: str, prefix_attribute: str,
+                       cidr_attributes: tuple[str, ...]) -> None:
+        groups = self.link(rule, "security_group_id", rule.get("security_group_id"),
+                           self._sg_map())
+        if not isinstance(direction, str) or direction not in ("ingress", "egress"):
+            return
+        cidrs: list[IPNetwork] = []
+        unknown: Unknown | None = None
+        for attribute in cidr_attributes:
+            found, missing = _networks(_input(rule, attribute))
+            cidrs.extend(found)
+            if missing:
+                inferred = self._cidrs_from_references(rule, attribute, missing, 1)
+                if inferred is None:
+                    unknown = unknown or missing[0]
+                else:
+                    cidrs.extend(inferred)
+        peers = self.link(rule, peer_attribute, _input(rule, peer_attribute), self._sg_map())
+        prefixes = self.link(rule, prefix_attribute, _input(rule, prefix_attribute),
+                             self._prefix_list_map())
+        unknown = unknown or peers.unknown or prefixes.unknown
+        peer_keys = list(peers.keys)
+        if _flag(_input(rule, "self")) is True:
+            peer_keys.extend(groups.keys)
+        from_port = _int(_input(rule, "from_port"))
+        to_port = _int(_input(rule, "to_port"))
+        protocol = _protocol(rule.get(protocol_attribute))
+        for key in groups.keys:
+            record = self.net.security_group(key)
+            parsed = Rule(direction, key, rule.address, protocol, from_port, to_port,
+                          tuple(cidrs), tuple(dict.fromkeys(peer_keys)),
+                          tuple(dict.fromkeys(self.canonical(p) for p in prefixes.keys)),
+                          unknown)
+            (record.ingress if direction == "ingress" else record.egress).append(parsed)
+
+    # -- endpoints ------------------------------------------------------------------
+
+    def _endpoints(self) -> None:
+        net = self.net
+        graph = self.graph
+        extra_subnets: dict[str, Link] = defaultdict(lambda: EMPTY)
+        extra_tables: dict[str, Link] = defaultdict(lambda: EMPTY)
+        extra_groups: dict[str, Link] = defaultdict(lambda: EMPTY)
+        replaces_default: set[str] = set()
+        endpoint_map: dict[str, Callable[[Resource], str | None]] = {
+            "aws_vpc_endpoint": lambda r: r.address
+        }
+        for kind, attribute, mapping, into in (
+            ("aws_vpc_endpoint_subnet_association", "subnet_id", self._subnet_map(),
+             extra_subnets),
+            ("aws_vpc_endpoint_route_table_association", "route_table_id",
+             self._route_table_map(), extra_tables),
+            ("aws_vpc_endpoint_security_group_association", "security_group_id",
+             self._sg_map(), extra_groups),
+        ):
+            for association in graph.managed(kind):
+                targets = self.link(association, "vpc_endpoint_id",
+                                    association.get("vpc_endpoint_id"), endpoint_map)
+                found = self.link(association, attribute, association.get(attribute), mapping)
+                found = Link(found.keys, found.unknown, (association.address,))
+                for endpoint_key in targets.keys:
+                    into[endpoint_key] = into[endpoint_key].merged(found)
+                    if (kind == "aws_vpc_endpoint_security_group_association"
+                            and _flag(association.get("replace_default_association")) is True):
+                        replaces_default.add(endpoint_key)
+        for resource in graph.managed("aws_vpc_endpoint"):
+            vpc = self.link(resource, "vpc_id", resource.get("vpc_id"), self._vpc_map())
+            service_name = _text(resource.get("service_name"))
+            service, region = self._service_of(resource, service_name)
+            raw_type = _text(resource.get("vpc_endpoint_type"))
+            endpoint_type: str | Unknown = raw_type if raw_type is not None else "Gateway"
+            subnets = self.link(resource, "subnet_ids", resource.get("subnet_ids"),
+                                self._subnet_map())
+            for block in _blocks(resource.values.get("subnet_configuration")):
+                subnets = subnets.merged(Link(tuple(
+                    self.canonical(self.by_id.get(s, s))
+                    for s in _leaves(block.get("subnet_id"))[0] if isinstance(s, str) and s)))
+            subnets = subnets.merged(extra_subnets.get(resource.address, EMPTY))
+            tables = self.link(resource, "route_table_ids", resource.get("route_table_ids"),
+                               self._route_table_map())
+            tables = tables.merged(extra_tables.get(resource.address, EMPTY))
+            groups = self.link(resource, "security_group_ids",
+                               resource.get("security_group_ids"), self._sg_map())
+            associated = extra_groups.get(resource.address, EMPTY)
+            uses_default = (
+                isinstance(endpoint_type, str) and endpoint_type.lower() == "interface"
+                and not groups.keys and groups.unknown is None
+                and resource.address not in replaces_default
+            )
+            groups = groups.merged(associated)
+            if uses_default and len(vpc.keys) == 1:
+                default = self.canonical(_pseudo(vpc.keys[0], DEFAULT_SG))
+                groups = Link((default, *groups.keys), groups.unknown, groups.via)
+            private_dns = _flag(resource.get("private_dns_enabled"))
+            endpoint = Endpoint(
+                resource, vpc, service_name, service, region, endpoint_type,
+                not resource.sets("vpc_endpoint_type"), subnets, tables, groups,
+                uses_default, private_dns,
+            )
+            net.endpoints.append(endpoint)
+            for key in vpc.keys:
+                self._vpc_record(key)
+                net._endpoints_by_vpc.setdefault(key, []).append(endpoint)
+
+    def _service_of(self, resource: Resource, name: str | Unknown | None
+                    ) -> tuple[str | None, str | Unknown | None]:
+        """(service suffix, region) of `com.amazonaws.<region>.<service>`."""
+        if isinstance(name, str):
+            match = _SERVICE_NAME.match(name.strip())
+            if match:
+                return match.group(2), match.group(1)
+            if "${" in name:  # built from a region the input cannot give
+                suffix = _SERVICE_SUFFIX.search(name.strip())
+                region_unknown = Unknown(f"the region in {resource.address}.service_name "
+                                         f"({name}) is not known")
+                return (suffix.group(1) if suffix else None), region_unknown
+            return None, None
+        if isinstance(name, Unknown):
+            # terraform-aws-modules/vpc's endpoints read the name from a data source
+            for source in self.graph.references(resource, "service_name",
+                                                "aws_vpc_endpoint_service"):
+                service = _text(source.get("service"))
+                known = _text(source.get("service_name"))
+                if isinstance(known, str):
+                    return self._service_of(resource, known)
+                if isinstance(service, str):
+                    return service, Unknown(f"the region in {resource.address}.service_name "
+                                            "is not known before apply")
+            template = re.search(r"com\.amazonaws\.\$\{[^}]*\}\.([a-z0-9.-]+)", name.reason)
+            if template:
+                return template.group(1), name
+        return None, name
+
+    # -- clusters and their nodes ---------------------------------------------------
+
+    def _clusters(self) -> None:
+        graph = self.graph
+        net = self.net
+        cluster_map = {"aws_eks_cluster": lambda r: r.address}
+        names: dict[str, list[str]] = defaultdict(list)
+        for cluster in self.clusters:
+            name = _text(cluster.get("name"))
+            if isinstance(name, str):
+                names[name].append(cluster.address)
+
+        def members(resource: Resource, attribute: str = "cluster_name") -> tuple[str, ...]:
+            return self._cluster_members(resource, attribute, cluster_map, names)
+
+        node_groups: dict[str, list[Resource]] = defaultdict(list)
+        for group in graph.managed("aws_eks_node_group"):
+            for owner in members(group):
+                node_groups[owner].append(group)
+        fargate: dict[str, list[Resource]] = defaultdict(list)
+        for profile in graph.managed("aws_eks_fargate_profile"):
+            for owner in members(profile):
+                fargate[owner].append(profile)
+        ec2_roles: dict[str, set[str]] = defaultdict(set)  # cluster -> role keys
+        for entry in graph.managed("aws_eks_access_entry"):
+            kind = _text(entry.get("type"))
+            if not (isinstance(kind, str) and kind.upper() in ("EC2_LINUX", "EC2_WINDOWS")):
+                continue
+            roles = self._role_keys(entry, "principal_arn")
+            for owner in members(entry):
+                ec2_roles[owner].update(roles)
+        asgs = graph.managed("aws_autoscaling_group")
+
+        for cluster in self.clusters:
+            info = self._cluster_network(cluster)
+            name = info.name
+            for group in node_groups.get(cluster.address, ()):
+                info.nodes.append(self._managed_node_group(group, info))
+            for profile in fargate.get(cluster.address, ()):
+                subnets = self.link(profile, "subnet_ids", profile.get("subnet_ids"),
+                                    self._subnet_map())
+                if not subnets.keys and subnets.unknown is None:
+                    subnets = info.subnets  # no subnet_ids: the cluster's private subnets
+                info.nodes.append(NodeSource(profile, FARGATE_PROFILE, subnets,
+                                             Link((info.security_group,))))
+            for asg in asgs:
+                source = self._self_managed(asg, cluster, name, ec2_roles.get(cluster.address))
+                if source is not None:
+                    info.nodes.append(source)
+            if not info.nodes:
+                info.nodes.append(NodeSource(cluster, CLUSTER_SUBNETS, info.subnets,
+                                             Link((info.security_group,))))
+            self._settle_vpc(info)
+            net.clusters.append(info)
+
+    def _cluster_members(self, resource: Resource, attribute: str,
+                         cluster_map: Mapping[str, Callable[[Resource], str | None]],
+                         names: Mapping[str, list[str]]) -> tuple[str, ...]:
+        """The clusters `resource.cluster_name` names; every cluster where it cannot tell."""
+        refs = [r for r in self.graph.references(resource, attribute, "aws_eks_cluster")]
+        found = [r.address for r in refs if not r.is_data]
+        for data in (r for r in refs if r.is_data):
+            name = _text(data.get("name"))
+            if isinstance(name, str):
+                found.extend(names.get(name, ()))
+        if found:
+            return tuple(dict.fromkeys(found))
+        value = _text(resource.get(attribute))
+        if isinstance(value, str):
+            return tuple(names.get(value, ()))
+        return tuple(c.address for c in self.clusters)
+
+    def _cluster_network(self, cluster: Resource) -> ClusterNetwork:
+        subnets = self.link(cluster, "vpc_config.subnet_ids",
+                            cluster.get("vpc_config.subnet_ids"), self._subnet_map())
+        name = _text(cluster.get("name"))
+        return ClusterNetwork(cluster, name, cluster.region, None, (), None, subnets,
+                              _pseudo(cluster.address, CLUSTER_SG))
+
+    def _launch_templates(self, resource: Resource) -> list[Resource]:
+        found = self.graph.references(resource, None, "aws_launch_template",
+                                      "aws_launch_configuration")
+        if found:
+            return found
+        for attribute in ("launch_template.id", "launch_template.name", "launch_configuration"):
+            value = _text(resource.get(attribute))
+            if isinstance(value, str) and value in self.by_id:
+                target = self.graph.get(self.by_id[value])
+                if target is not None:
+                    return [target]
+            if isinstance(value, str):
+                by_name = [t for t in self.graph.resources("aws_launch_template",
+                                                           "aws_launch_configuration")
+                           if _text(t.get("name")) == value]
+                if by_name:
+                    return by_name
+        return []
+
+    def _launch_template_groups(self, template: Resource) -> Link:
+        """The SGs a launch template (or launch configuration) gives its instances."""
+        mapping = self._sg_map()
+        if template.type == "aws_launch_configuration":
+            return self.link(template, "security_groups", template.get("security_groups"),
+                             mapping)
+        groups = self.link(template, "vpc_security_group_ids",
+                           template.get("vpc_security_group_ids"), mapping)
+        for block in _blocks(template.get("network_interfaces")):
+            value = block.get("security_groups")
+            known, unknown = _leaves(value)
+            if not known and not unknown:
+                continue
+            found = self.link(template, "network_interfaces.security_groups", value, mapping)
+            groups = groups.merged(found)
+        names = self.link(template, "security_group_names",
+                          _input(template, "security_group_names"), {})
+        if names.keys:
+            groups = groups.merged(Link(tuple(
+                self._sg_by_name(n) for n in names.keys)))
+        return groups
+
+    def _sg_by_name(self, name: str) -> str:
+        for group in self.graph.resources("aws_security_group"):
+            if _text(group.get("name")) == name:
+                return group.address
+        return name
+
+    def _managed_node_group(self, group: Resource, info: ClusterNetwork) -> NodeSource:
+        subnets = self.link(group, "subnet_ids", group.get("subnet_ids"), self._subnet_map())
+        templates = [t for t in self._launch_templates(group)
+                     if t.type == "aws_launch_template"]
+        template = templates[0] if templates else None
+        groups = EMPTY
+        if template is not None:
+            groups = self._launch_template_groups(template)
+        if not groups.keys and groups.unknown is None:
+            # no security groups in the launch template (or none at all): EKS puts the
+            # cluster security group on the nodes
+            groups = Link((info.security_group,))
+        if template is None and _blocks(group.get("remote_access")):
+            groups = groups.merged(Link((_pseudo(group.address, REMOTE_ACCESS_SG),)))
+        roles = self._role_keys(group, "node_role_arn")
+        return NodeSource(group, MANAGED_NODE_GROUP, subnets, groups, template, roles=roles)
+
+    def _self_managed(self, asg: Resource, cluster: Resource, name: str | Unknown | None,
+                      ec2_roles: set[str] | None) -> NodeSource | None:
+        templates = self._launch_templates(asg)
+        reason = ""
+        for template in templates:
+            if any(r.address == cluster.address
+                   for r in self.graph.references(template, "user_data", "aws_eks_cluster")):
+                reason = f"the user data of {template.address} names the cluster"
+                break
+            text = _decode_user_data(template.get("user_data"))
+            if text is not None and isinstance(name, str) and names_cluster(text, name):
+                reason = f"the user data of {template.address} names the cluster"
+                break
+        if not reason and isinstance(name, str):
+            wanted = f"kubernetes.io/cluster/{name}"
+            for key in self._asg_tag_keys(asg):
+                if key == wanted:
+                    reason = f"it carries the tag {wanted}"
+                    break
+        if not reason and not isinstance(name, str) and any(
+            r.address == cluster.address
+            for r in self.graph.references(asg, "tag", "aws_eks_cluster")
+        ):
+            reason = "it carries the tag kubernetes.io/cluster/<name>"
+        roles: tuple[str, ...] = ()
+        for template in templates:
+            roles += self._instance_profile_roles(template)
+        if not reason and ec2_roles and set(roles) & ec2_roles:
+            reason = "its instance role has an EC2 access entry on the cluster"
+        if not reason:
+            return None
+        subnets = self.link(asg, "vpc_zone_identifier", asg.get("vpc_zone_identifier"),
+                            self._subnet_map())
+        first = templates[0] if templates else None
+        groups = EMPTY
+        if first is not None:
+            groups = self._launch_template_groups(first)
+        if not groups.keys and groups.unknown is None:
+            # an instance launched without security groups gets the VPC's default SG
+            vpcs = {v for s in subnets.keys for v in self.net.subnet(s).vpc.keys}
+            groups = Link(tuple(self.canonical(_pseudo(v, DEFAULT_SG)) for v in sorted(vpcs)))
+        return NodeSource(asg, SELF_MANAGED, subnets, groups, first, reason, roles)
+
+    def _asg_tag_keys(self, asg: Resource) -> list[str]:
+        keys: list[str] = []
+        for block in _blocks(asg.get("tag")):
+            key = _text(block.get("key"))
+            if isinstance(key, str):
+                keys.append(key)
+        tags = reveal(asg.get("tags"))
+        if isinstance(tags, list):  # the old list-of-maps form
+            for item in tags:
+                item = reveal(item)
+                if isinstance(item, dict):
+                    key = _text(item.get("key"))
+                    if isinstance(key, str):
+                        keys.append(key)
+        elif isinstance(tags, dict):
+            keys.extend(str(k) for k in tags)
+        return keys
+
+    def _role_keys(self, resource: Resource, attribute: str) -> tuple[str, ...]:
+        link = self.link(resource, attribute, resource.get(attribute),
+                         {"aws_iam_role": lambda r: r.address})
+        keys = []
+        for key in link.keys:
+            if key.startswith("arn:") and ":role/" in key:
+                name = key.rsplit("/", 1)[-1]
+                keys.append(self._role_by_name(name) or key)
+            else:
+                keys.append(key)
+        return tuple(keys)
+
+    def _role_by_name(self, name: str) -> str | None:
+        for role in self.graph.resources("aws_iam_role"):
+            if _text(role.get("name")) == name:
+                return role.address
+        return None
+
+    def _instance_profile_roles(self, template: Resource) -> tuple[str, ...]:
+        profiles = self.graph.references(template, "iam_instance_profile",
+                                         "aws_iam_instance_profile")
+        if not profiles:
+            attribute = ("iam_instance_profile" if template.type == "aws_launch_configuration"
+                         else "iam_instance_profile.name")
+            value = _text(template.get(attribute))
+            if not isinstance(value, str) and template.type == "aws_launch_template":
+                value = _text(template.get("iam_instance_profile.arn"))
+            if isinstance(value, str):
+                profiles = [p for p in self.graph.resources("aws_iam_instance_profile")
+                            if value in (_text(p.get("name")), _text(p.get("arn")))]
+        roles: list[str] = []
+        for profile in profiles:
+            refs = self.graph.references(profile, "role", "aws_iam_role")
+            if refs:
+                roles.extend(r.address for r in refs)
+                continue
+            name = _text(profile.get("role"))
+            if isinstance(name, str):
+                roles.append(self._role_by_name(name) or name)
+        return tuple(roles)
+
+    def _settle_vpc(self, info: ClusterNetwork) -> None:
+        """The cluster's VPC: through its subnets, else what shares its literal IDs."""
+        net = self.net
+        cluster = info.cluster
+        candidates: dict[str, tuple[str, ...]] = {}
+        for subnet_key in info.subnets.keys:
+            subnet = net.subnet(subnet_key)
+            for vpc in subnet.vpc.keys:
+                candidates.setdefault(vpc, (cluster.address, subnet_key, vpc))
+        if not candidates:
+            vpc_id = _text(cluster.get("vpc_config.vpc_id"))
+            if isinstance(vpc_id, str) and vpc_id:
+                key = self.canonical(self.by_id.get(vpc_id, vpc_id))
+                candidates[key] = (cluster.address, key)
+        if not candidates:
+            for source in info.nodes:
+                for subnet_key in source.subnets.keys:
+                    for vpc in net.subnet(subnet_key).vpc.keys:
+                        candidates.setdefault(vpc, (cluster.address, source.address,
+                                                    subnet_key, vpc))
+        if not candidates:
+            # a pre-existing VPC known only by ID: endpoints or security groups that name
+            # the cluster's literal subnet IDs or security groups tell which one
+            wanted = set(info.subnets.keys) | {
+                k for s in info.nodes for k in s.subnets.keys
+            }
+            for endpoint in net.endpoints:
+                if wanted & set(endpoint.subnets.keys):
+                    for vpc in endpoint.vpc.keys:
+                        candidates.setdefault(vpc, (cluster.address, endpoint.address, vpc))
+            groups = self.link(cluster, "vpc_config.security_group_ids",
+                               cluster.get("vpc_config.security_group_ids"), self._sg_map())
+            for group in groups.keys:
+                for vpc in net.security_group(group).vpc.keys:
+                    candidates.setdefault(vpc, (cluster.address, group, vpc))
+        if len(candidates) == 1:
+            chosen = next(iter(candidates))
+            info.vpc = chosen
+            info.vpc_evidence = candidates[vpc]
+            self._vpc_record(vpc)
+            for subnet_key in info.subnets.keys:
+                subnet = net.subnet(subnet_key)
+                if not subnet.vpc.keys and subnet.resource is None:
+                    subnet.vpc = Link((vpc,))
+            for source in info.nodes:
+                for subnet_key in source.subnets.keys:
+                    subnet = net.subnet(subnet_key)
+                    if not subnet.vpc.keys and subnet.resource is None:
+                        subnet.vpc = Link((vpc,))
+        elif len(candidates) > 1:
+            info.vpc_unknown = (f"its subnets are in several VPCs "
+                                f"({', '.join(sorted(candidates))})")
+        else:
+            unknown = info.subnets.unknown
+            if unknown is not None:
+                info.vpc_unknown = (f"vpc_config.subnet_ids is not known before apply and "
+                                    f"refers to no subnet in the input ({unknown.reason})")
+            elif info.subnets.keys:
+                info.vpc_unknown = (f"its subnets ({', '.join(info.subnets.keys)}) are not in "
+                                    "the input and nothing in the input names their VPC")
+            else:
+                info.vpc_unknown = "vpc_config.subnet_ids names no subnet"
+        if info.region is None or isinstance(info.region, Unknown):
+            regions = {e.region for e in net.endpoints_in(info.vpc) if isinstance(e.region, str)}
+            if len(regions) == 1:
+                info.region = regions.pop()
+
+
+_ALL_ADDRESSES: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("0.0.0.0/0"),
+    ipaddress.ip_network("::/0"),
+)
+
+
+def _aws_rule(direction: str, key: str, what: str, *, peers: tuple[str, ...] = (),
+              cidrs: tuple[IPNetwork, ...] = ()) -> Rule:
+    return Rule(direction, key, f"{key} rule {what}", "-1", None, None, cidrs, peers)
+
+
+def _protocol(value: Any) -> str | Unknown:
+    text = _text(value)
+    if isinstance(text, Unknown):
+        return text
+    if text is None:
+        return "-1"
+    lowered = text.strip().lower()
+    return {"all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6",
+            "-1": "-1"}.get(lowered, lowered)
+
+
+def _gateway_kind(value: str | None, resource: Resource | None) -> str:
+    if resource is not None:
+        if resource.type == "aws_internet_gateway":
+            return INTERNET_GATEWAY
+        if resource.type == "aws_vpn_gateway":
+            return VPN_GATEWAY
+        if resource.type == "aws_vpc_endpoint":
+            return VPC_ENDPOINT
+    if value is None:
+        return UNKNOWN_TARGET
+    if value == "local":
+        return LOCAL
+    for prefix, kind in _ID_PREFIX_KINDS.items():
+        if value.startswith(prefix):
+            return kind
+    return UNKNOWN_TARGET
+
+
+# -- routes that reach the internet ---------------------------------------------------
+
+
+INTERNET_KINDS = frozenset({NAT_GATEWAY, INTERNET_GATEWAY, EGRESS_ONLY_GATEWAY,
+                            NETWORK_INTERFACE, INSTANCE})
+
+
+def internet_verdict(route: Route) -> bool | None:
+    """Whether a default route leads to the internet; None where the input cannot tell.
+
+    NAT gateways, internet gateways, egress-only internet gateways, and instances or
+    network interfaces acting as NAT are internet paths; a private NAT gateway
+    (`connectivity_type = "private"`), transit gateways, peering connections, VPN
+    gateways and VPC (firewall) endpoints are not.
+    """
+    if route.kind == UNKNOWN_TARGET:
+        return None
+    if route.kind not in INTERNET_KINDS:
+        return False
+    if route.kind == NAT_GATEWAY:
+        if isinstance(route.connectivity, Unknown):
+            return None
+        return route.connectivity != "private"
+    return True
+
+
+# -- endpoint needs ---------------------------------------------------------------------
+
+
+def aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
+    """Endpoint needs that AWS resources in the input imply (not in-cluster workloads).
+
+    - `sts`: an `aws_iam_openid_connect_provider` (IAM roles for service accounts), or an
+      add-on with `service_account_role_arn` (its pods assume the role through STS);
+    - `eks-auth`: `aws_eks_pod_identity_association`, the `eks-pod-identity-agent` add-on,
+      an add-on with a `pod_identity_association` block;
+    - `logs`: the `amazon-cloudwatch-observability` add-on;
+    - `elasticfilesystem`: the `aws-efs-csi-driver` add-on;
+    - `ssm` and `ssmmessages`: `AmazonSSMManagedInstanceCore` attached to a node role.
+    """
+    return ctx.fact(_aws_endpoint_needs)
+
+
+def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
+    graph = ctx.graph
+    net = network(ctx)
+    clusters = graph.managed("aws_eks_cluster")
+    names: dict[str, list[str]] = defaultdict(list)
+    for cluster in clusters:
+        name = _text(cluster.get("name"))
+        if isinstance(name, str):
+            names[name].append(cluster.address)
+    needs: dict[tuple[str, str], EndpointNeed] = {}
+
+    def need(service: str, resource: Resource, reason: str,
+             owners: tuple[str, ...] | None) -> None:
+        needs.setdefault((service, resource.address),
+                         EndpointNeed(service, resource, reason, owners))
+
+    def owners_of(resource: Resource, attribute: str) -> tuple[str, ...] | None:
+        refs = [r for r in graph.references(resource, attribute, "aws_eks_cluster")
+                if not r.is_data]
+        if refs:
+            return tuple(r.address for r in refs)
+        value = _text(resource.get(attribute))
+        if isinstance(value, str):
+            if value in names:
+                return tuple(names[value])
+            matched = tuple(a for n, found in names.items() for a in found
+                            if attribute == "url" and n in value)
+            return matched or None
+        return None
+
+    for provider in graph.managed("aws_iam_openid_connect_provider"):
+        need("sts", provider, "IAM roles for service accounts (OIDC provider "
+             f"{provider.address})", owners_of(provider, "url"))
+    for association in graph.managed("aws_eks_pod_identity_association"):
+        need("eks-auth", association, "EKS Pod Identity (pod identity association)",
+             owners_of(association, "cluster_name"))
+    addon_needs = {
+        "eks-pod-identity-agent": (("eks-auth", "EKS Pod Identity agent add-on"),),
+        "amazon-cloudwatch-observability": (
+            ("logs", "CloudWatch Observability add-on (logs from the nodes)"),),
+        "aws-efs-csi-driver": (("elasticfilesystem", "EFS CSI driver add-on"),),
+    }
+    for addon in graph.managed("aws_eks_addon"):
+        name = _text(addon.get("addon_name"))
+        owners = owners_of(addon, "cluster_name")
+        if isinstance(name, str):
+            for service, reason in addon_needs.get(name, ()):
+                need(service, addon, reason, owners)
+        role = _input(addon, "service_account_role_arn")
+        if role is not None and role != "":
+            need("sts", addon, f"IAM roles for service accounts (add-on {name} with "
+                 "service_account_role_arn)", owners)
+        if _blocks(addon.get("pod_identity_association")):
+            need("eks-auth", addon, f"EKS Pod Identity (add-on {name} with "
+                 "pod_identity_association)", owners)
+    # the SSM agent on nodes whose role has AmazonSSMManagedInstanceCore
+    node_roles: dict[str, set[str]] = defaultdict(set)
+    for info in net.clusters:
+        for source in info.nodes:
+            for role in source.roles:
+                node_roles[role].add(info.address)
+    if node_roles:
+        role_names: dict[str, str] = {}
+        for role in graph.resources("aws_iam_role"):
+            name = _text(role.get("name"))
+            if isinstance(name, str):
+                role_names[name] = role.address
+        for attachment in graph.managed("aws_iam_role_policy_attachment",
+                                        "aws_iam_policy_attachment"):
+            policy = _text(attachment.get("policy_arn"))
+            if not (isinstance(policy, str) and policy.endswith("/AmazonSSMManagedInstanceCore")):
+                continue
+            attribute = "role" if attachment.type == "aws_iam_role_policy_attachment" else "roles"
+            roles = {r.address for r in graph.references(attachment, attribute, "aws_iam_role")}
+            known, _ = _leaves(attachment.get(attribute))
+            roles |= {role_names.get(str(k), str(k)) for k in known if isinstance(k, str)}
+            users = tuple(sorted({c for r in roles for c in node_roles.get(r, ())}))
+            if users:
+                for service in ("ssm", "ssmmessages"):
+                    need(service, attachment, "SSM agent on the nodes "
+                         "(AmazonSSMManagedInstanceCore on the node role)", users)
+        for role in graph.managed("aws_iam_role"):
+            if role.address not in node_roles:
+                continue
+            known, _ = _leaves(_input(role, "managed_policy_arns"))
+            if any(isinstance(k, str) and k.endswith("/AmazonSSMManagedInstanceCore")
+                   for k in known):
+                for service in ("ssm", "ssmmessages"):
+                    need(service, role, "SSM agent on the nodes "
+                         "(AmazonSSMManagedInstanceCore on the node role)",
+                         tuple(sorted(node_roles[role.address])))
+    return sorted(needs.values(), key=lambda n: (n.service, n.resource.address))
+
+
+def endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
+    """AWS-resource needs plus in-cluster workload needs (`tfcheck.workloads`)."""
+    found = list(aws_endpoint_needs(ctx))
+    try:
+        from tfcheck.workloads import workload_endpoint_needs
+    except ImportError:  # pragma: no cover - the workloads reader is optional
+        return found
+    found.extend(workload_endpoint_needs(ctx))
+    return found
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A service a cluster needs an endpoint for, and who needs it."""
+
+    service: str
+    needs: tuple[EndpointNeed, ...]
+
+    @property
+    def required_by(self) -> list[str]:
+        return sorted({n.resource.address for n in self.needs})
+
+    @property
+    def reasons(self) -> list[str]:
+        return list(dict.fromkeys(n.reason for n in self.needs))
+
+
+def required_services(ctx: ScanContext, info: ClusterNetwork) -> list[Requirement]:
+    """The services `info`'s cluster needs endpoints for, with who needs each, by name.
+
+    Always `ec2`, `ecr.api`, `ecr.dkr`, `s3` (needed by the nodes); plus what the input's
+    features need; plus `required_endpoints` from the configuration, minus
+    `not_required_endpoints`.
+    """
+    wanted: dict[str, list[EndpointNeed]] = defaultdict(list)
+    node_resources = [s.resource for s in info.nodes] or [info.cluster]
+    for service in ALWAYS_REQUIRED:
+        for resource in node_resources:
+            wanted[service].append(EndpointNeed(service, resource, _ALWAYS_REASONS[service],
+                                                (info.address,)))
+    for need in endpoint_needs(ctx):
+        if need.clusters is None or info.address in need.clusters:
+            wanted[need.service].append(need)
+    for service in ctx.config.required_endpoints:
+        service = service.strip()
+        if service and service not in wanted:
+            wanted[service].append(EndpointNeed(service, info.cluster,
+                                                "required by the configuration "
+                                                "(required_endpoints)", (info.address,)))
+    for service in ctx.config.not_required_endpoints:
+        wanted.pop(service.strip(), None)
+    return [Requirement(s, tuple(wanted[s])) for s in sorted(wanted)]
+
+
+def endpoint_counts_for(endpoint: Endpoint, service: str, region: str | Unknown | None
+                        ) -> str | None:
+    """Why `endpoint` does not count for `service` in this region; None when it does.
+
+    Only an endpoint of the right service, in the cluster's region and of the right type
+    counts (an interface service needs `Interface`; S3/DynamoDB take either).
+    """
+    if endpoint.service != service:
+        return f"{endpoint.address} serves {endpoint.service or 'an unknown service'}"
+    if isinstance(region, str) and isinstance(endpoint.region, str) and endpoint.region != region:
+        return (f"{endpoint.address} is for region {endpoint.region}, the cluster is in "
+                f"{region}")
+    if isinstance(endpoint.type, Unknown):
+        return f"the vpc_endpoint_type of {endpoint.address} is not known before apply"
+    kind = endpoint.type.lower()
+    if service in GATEWAY_SERVICES and kind in ("gateway", "interface"):
+        return None
+    if kind != "interface":
+        how = ("vpc_endpoint_type is not set, so it is the provider default Gateway"
+               if endpoint.type_is_default else f"vpc_endpoint_type is {endpoint.type}")
+        return f"{endpoint.address} is not an Interface endpoint ({how})"
+    return None
+
+
+def cluster_vpcs(net: Network) -> dict[str, list[ClusterNetwork]]:
+    """VPC key -> the clusters in it (clusters whose VPC cannot be told are left out)."""
+    found: dict[str, list[ClusterNetwork]] = {}
+    for info in net.clusters:
+        if info.vpc is not None:
+            found.setdefault(info.vpc, []).append(info)
+    return found
+
+
+def iter_node_subnets(net: Network) -> Iterator[tuple[str, list[ClusterNetwork]]]:
+    """Every node subnet key once, with the clusters whose nodes use it."""
+    owners: dict[str, list[ClusterNetwork]] = {}
+    for info in net.clusters:
+        for key in info.node_subnets():
+            owners.setdefault(key, []).append(info)
+    for key in sorted(owners):
+        yield key, owners[key]
