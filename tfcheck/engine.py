@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from tfcheck.model import (
     ScannedInput,
     Status,
     Suppression,
+    sensitive_strings,
 )
 from tfcheck.policy import Policy, Result, ScanContext
 from tfcheck.registry import load_policies, select_policies
@@ -80,13 +81,13 @@ def scan(
         report.notes.extend(graph.notes)
         source_root = _source_root(item, graph, options)
         context = ScanContext(graph=graph, config=config)
+        redact = _redactor(graph)
         for policy in policies:
             for result in _run(policy, context, report):
                 if options.changed_only and not _changes(graph, result.subject):
                     continue
-                report.findings.append(
-                    _finding(policy, result, config, item.display, source_root, report)
-                )
+                report.findings.append(redact(
+                    _finding(policy, result, config, item.display, source_root, report)))
     report.findings = _filter(report.findings, options)
     report.findings.sort(key=lambda f: f.sort_key)
     return report
@@ -210,6 +211,46 @@ def _suppression_for(policy: Policy, subject: Resource, report: Report) -> Suppr
         if warning not in report.notes:
             report.notes.append(warning)
     return None
+
+
+MIN_REDACTED_LENGTH = 4  # shorter values ("true", "443") would garble every message
+
+
+def _redactor(graph: ResourceGraph) -> Callable[[Finding], Finding]:
+    """Replaces every sensitive value of the graph in a finding's text and data.
+
+    Policies may decide on sensitive values; this is the one place that makes sure
+    none of them reaches an output, whatever a policy put in its message.
+    """
+    secrets = sorted(
+        {text for resource in graph.resources() for text in sensitive_strings(resource.values)
+         if len(text) >= MIN_REDACTED_LENGTH},
+        key=len, reverse=True,
+    )
+    if not secrets:
+        return lambda finding: finding
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in secrets:
+                value = value.replace(secret, "(sensitive value)")
+            return value
+        if isinstance(value, dict):
+            return {key: scrub(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [scrub(item) for item in value]
+        return value
+
+    def redact(finding: Finding) -> Finding:
+        return replace(
+            finding,
+            message=scrub(finding.message),
+            remediation=scrub(finding.remediation),
+            evidence=tuple(scrub(list(finding.evidence))),
+            data=scrub(dict(finding.data)),
+        )
+
+    return redact
 
 
 def _filter(findings: Iterable[Finding], options: ScanOptions) -> list[Finding]:

@@ -75,6 +75,30 @@ def reveal(value: Any) -> Any:
     return value.value if isinstance(value, Sensitive) else value
 
 
+def reveal_all(value: Any) -> Any:
+    """A copy of a value tree with every `Sensitive` wrapper removed."""
+    value = reveal(value)
+    if isinstance(value, dict):
+        return {key: reveal_all(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [reveal_all(item) for item in value]
+    return value
+
+
+def sensitive_strings(value: Any, inside: bool = False) -> Iterator[str]:
+    """Every string (or number) a value tree holds under a `Sensitive` wrapper."""
+    if isinstance(value, Sensitive):
+        yield from sensitive_strings(value.value, True)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from sensitive_strings(item, inside)
+    elif isinstance(value, list):
+        for item in value:
+            yield from sensitive_strings(item, inside)
+    elif inside and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        yield str(value)
+
+
 @dataclass(frozen=True)
 class Location:
     """Where something is written: a path relative to the scanned root and a 1-based line."""
@@ -136,10 +160,12 @@ class Resource:
         set the attribute (also when a plan shows it as known after apply), `Unknown`
         where the configuration sets it to something the input cannot give, and `None`
         for an unset attribute without a documented default. Single nested blocks are
-        entered at their first element.
+        entered at their first element. Sensitive values come back unwrapped: policies
+        may decide on them, and the engine redacts them from everything it reports.
         """
         value: Any = self.values
         for part in path.split("."):
+            value = reveal(value)
             if isinstance(value, list):
                 value = value[0] if value else None
             if isinstance(value, Unknown):
@@ -153,7 +179,7 @@ class Resource:
             return None if default is MISSING else default
         if isinstance(value, Unknown) and default is not MISSING and not self.sets(path):
             return default
-        return value
+        return reveal_all(value)
 
     def blocks(self, path: str) -> list[dict[str, Any]] | Unknown:
         """A repeated nested block (`ingress`, `route`) as a list of attribute dicts."""
