@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from tfcheck.model import Location, Report, Severity
 from tfcheck.report import RenderOptions, renderer
 from tfcheck.report.github import command, escape_data, escape_property, render
@@ -83,8 +85,9 @@ def test_properties_escape_colon_and_comma_and_column_is_kept() -> None:
         "title=PC301 missing-vpc-endpoint::aws_eks_cluster.this: line one%0D%0Aline two")
 
 
-def test_no_file_property_for_stdin_findings() -> None:
-    finding = dataclasses.replace(PC101_UNKNOWN, input_path="-", message="m")
+@pytest.mark.parametrize("stdin", ["<stdin>", "-"])
+def test_no_file_property_for_stdin_findings(stdin: str) -> None:
+    finding = dataclasses.replace(PC101_UNKNOWN, input_path=stdin, message="m")
     (annotation, _summary) = lines(Report(version="0.1.0", findings=[finding]))
     assert annotation == (
         "::notice title=PC101 cluster-private-endpoint (unknown)::"

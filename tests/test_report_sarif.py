@@ -176,10 +176,11 @@ def test_unknown_is_a_review_result_anchored_on_the_plan() -> None:
     }]
 
 
+@pytest.mark.parametrize("stdin", ["<stdin>", "-"])
 def test_finding_from_stdin_without_file_is_anchored_on_the_working_directory(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdin: str) -> None:
     monkeypatch.chdir(tmp_path)
-    finding = dataclasses.replace(PC101_UNKNOWN, input_path="-")
+    finding = dataclasses.replace(PC101_UNKNOWN, input_path=stdin)
     report = Report(version="0.1.0", findings=[finding])
     (result,) = sarif(report, RenderOptions())["runs"][0]["results"]
     assert result["locations"][0]["physicalLocation"] == {

@@ -15,7 +15,8 @@ from pathlib import PurePath
 
 from tfcheck.model import Finding
 
-STDIN = "-"
+# How a plan read from standard input is named: `-` on the command line, `<stdin>` in reports.
+STDIN_NAMES = frozenset({"-", "<stdin>"})
 
 # C0 controls but tab, LF and CR; DEL; surrogates and the two non-characters that XML
 # 1.0 forbids. Terraform strings may hold any of them; no reader of these formats wants them.
@@ -37,6 +38,13 @@ def repo_path(path: str, repo_root: str | None) -> str:
     return PurePath(relative).as_posix()
 
 
+def input_file_path(path: str, repo_root: str | None) -> str | None:
+    """A scanned input's path from the repo root; None for standard input, which has none."""
+    if not path or path in STDIN_NAMES:
+        return None
+    return repo_path(path, repo_root)
+
+
 def source_path(finding: Finding, repo_root: str | None) -> str | None:
     """The repo-relative path of the file the finding's resource is written in, if known."""
     if finding.location.file is None:
@@ -54,9 +62,7 @@ def anchor_path(finding: Finding, repo_root: str | None) -> str | None:
     path = source_path(finding, repo_root)
     if path is not None:
         return path
-    if finding.input_path and finding.input_path != STDIN:
-        return repo_path(finding.input_path, repo_root)
-    return None
+    return input_file_path(finding.input_path or "", repo_root)
 
 
 def line_of(finding: Finding) -> int | None:

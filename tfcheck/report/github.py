@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from tfcheck.model import Finding, Report, Severity, Status
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import anchor_path, line_of, repo_path, without_control_chars
+from tfcheck.report.common import anchor_path, input_file_path, line_of, without_control_chars
 
 LEVEL_ORDER = ("error", "warning", "notice")
 
@@ -33,8 +33,8 @@ LEVEL_ORDER = ("error", "warning", "notice")
 def render(report: Report, options: RenderOptions) -> str:
     lines: list[str] = []
     for error in report.input_errors:
-        lines.append(command("error", error.message, file=repo_path(error.path, options.repo_root)
-                             if error.path != "-" else None,
+        lines.append(command("error", error.message,
+                             file=input_file_path(error.path, options.repo_root),
                              line=error.line, col=error.column, title="tfcheck input error"))
     for internal in report.internal_errors:
         lines.append(command("error", f"{internal.where}: {internal.message}",

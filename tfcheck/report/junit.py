@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from tfcheck.model import Finding, Report, Status
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import STDIN, anchor_path, line_of, repo_path
+from tfcheck.report.common import anchor_path, input_file_path, line_of
 from tfcheck.report.common import without_control_chars as _clean
 
 TOOL_SUITE = "tfcheck"
@@ -172,7 +172,7 @@ def _counts(cases: list[ET.Element]) -> dict[str, int]:
 
 
 def _suite_name(path: str, options: RenderOptions) -> str:
-    return path if path == STDIN else repo_path(path, options.repo_root)
+    return input_file_path(path, options.repo_root) or path
 
 
 def _property(parent: ET.Element, name: str, value: str) -> None:

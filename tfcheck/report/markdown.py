@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from tfcheck.model import Finding, Report, Status
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import STDIN, anchor_path, line_of, repo_path, without_control_chars
+from tfcheck.report.common import anchor_path, input_file_path, line_of, without_control_chars
 from tfcheck.report.pretty import NO_CLUSTER, cluster_of
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -131,7 +131,8 @@ def _header(report: Report, options: RenderOptions) -> str:
         "",
     ]
     if report.inputs:
-        scanned = ", ".join(f"{_code(_input_path(i.path, options))} ({i.kind})"
+        scanned = ", ".join(f"{_code(input_file_path(i.path, options.repo_root) or i.path)} "
+                            f"({i.kind})"
                             for i in report.inputs)
         lines += [f"Scanned {scanned}.", ""]
     problems = [f"{_text(str(e))}" for e in report.input_errors] + [
@@ -141,10 +142,6 @@ def _header(report: Report, options: RenderOptions) -> str:
     if report.notes:
         lines += ["> [!WARNING]", *(f"> {_text(n)}  " for n in report.notes), ""]
     return "\n".join(lines) + "\n"
-
-
-def _input_path(path: str, options: RenderOptions) -> str:
-    return path if path == STDIN else repo_path(path, options.repo_root)
 
 
 def _failure_row(finding: Finding, options: RenderOptions) -> str:

@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 from tfcheck.model import Finding, Report, RuleInfo, Severity, Status
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import anchor_path, line_of, repo_path
+from tfcheck.report.common import anchor_path, input_file_path, line_of, repo_path
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -211,10 +211,10 @@ def _invocation(report: Report, options: RenderOptions) -> dict[str, Any]:
     for error in report.input_errors:
         notification: dict[str, Any] = {"level": "error", "message": {"text": str(error)}}
         region = {"startLine": error.line} if error.line else None
-        if error.path and error.path != "-":
+        path = input_file_path(error.path, options.repo_root)
+        if path is not None:
             physical: dict[str, Any] = {
-                "artifactLocation": {"uri": _uri(repo_path(error.path, options.repo_root)),
-                                     "uriBaseId": SOURCE_ROOT},
+                "artifactLocation": {"uri": _uri(path), "uriBaseId": SOURCE_ROOT},
             }
             if region:
                 physical["region"] = region
