@@ -156,6 +156,16 @@ def test_clean_report() -> None:
         "<!-- tfcheck -->\n### ✅ tfcheck: 0 failed · 0 unknown · 0 suppressed · 1 passed\n")
 
 
+def test_errors_never_look_clean() -> None:
+    report = Report(version="0.1.0", internal_errors=report_with_errors().internal_errors)
+    assert render(report, OPTIONS).startswith(
+        "<!-- tfcheck -->\n### ❌ tfcheck: 0 failed · 0 unknown · 0 suppressed · 0 passed\n\n"
+        "> [!CAUTION]\n> internal error in policy PC401: KeyError('ingress')  \n")
+    unknown_only = Report(version="0.1.0", findings=[
+        f for f in sample_report().findings if f.status is Status.UNKNOWN])
+    assert "### ⚠️ tfcheck: 0 failed · 1 unknown" in render(unknown_only, OPTIONS)
+
+
 def test_configuration_text_cannot_break_the_table_or_inject_markup() -> None:
     finding = dataclasses.replace(
         PC201, address="aws_x.y[\"a|b`c\"]",

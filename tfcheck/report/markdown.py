@@ -123,7 +123,8 @@ class _Budget:
 
 def _header(report: Report, options: RenderOptions) -> str:
     counts = report.summary()
-    icon = "❌" if counts["fail"] else ("⚠️" if counts["unknown"] else "✅")
+    broken = report.input_errors or report.internal_errors
+    icon = "❌" if counts["fail"] or broken else ("⚠️" if counts["unknown"] else "✅")
     lines = [
         MARKER,
         f"### {icon} tfcheck: {counts['fail']} failed · {counts['unknown']} unknown · "
