@@ -40,14 +40,15 @@ def resolve_inputs(paths: Sequence[str]) -> tuple[list[Input], list[InputError]]
         if isinstance(found, InputError):
             errors.append(found)
             continue
-        key = (found.kind, found.path.resolve() if found.kind != "stdin" else found.path)
-        if key not in seen:
-            seen.add(key)
-            inputs.append(found)
+        for item in found if isinstance(found, list) else [found]:
+            key = (item.kind, item.path.resolve() if item.kind != "stdin" else item.path)
+            if key not in seen:
+                seen.add(key)
+                inputs.append(item)
     return inputs, errors
 
 
-def _classify(raw: str, finder: _RootFinder) -> Input | InputError:
+def _classify(raw: str, finder: _RootFinder) -> Input | list[Input] | InputError:
     if raw == "-":
         return Input("stdin", Path("-"), "<stdin>")
     path = Path(raw)
@@ -56,8 +57,7 @@ def _classify(raw: str, finder: _RootFinder) -> Input | InputError:
     if path.is_dir():
         return Input("hcl", path, raw)
     if path.name.endswith(HCL_SUFFIXES):
-        root = finder.root_module_of(path.parent)
-        return Input("hcl", root, _display(root))
+        return [Input("hcl", root, _display(root)) for root in finder.roots_of(path.parent)]
     return Input("plan", path, raw)
 
 
@@ -76,16 +76,21 @@ class _RootFinder:
         self._callers: dict[Path, list[Path]] | None = None
         self._top: Path | None = None
 
-    def root_module_of(self, directory: Path) -> Path:
-        directory = directory.resolve()
+    def roots_of(self, directory: Path) -> list[Path]:
+        """The root modules that use `directory`, itself if nothing calls it; sorted."""
+        roots: set[Path] = set()
         seen: set[Path] = set()
-        while directory not in seen:
-            seen.add(directory)
-            callers = self._callers_of(directory)
+        pending = [directory.resolve()]
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            callers = self._callers_of(current)
             if not callers:
-                return directory
-            directory = callers[0]
-        return directory
+                roots.add(current)
+            pending.extend(callers)
+        return sorted(roots) or [directory.resolve()]
 
     def _callers_of(self, directory: Path) -> list[Path]:
         if self._callers is None or self._top is None or not directory.is_relative_to(
