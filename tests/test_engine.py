@@ -1,0 +1,85 @@
+"""The engine: policy isolation, redaction, --changed-only, the library API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import tfcheck
+from tfcheck.engine import ScanOptions, scan
+from tfcheck.model import Severity, Status
+from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.registry import load_policies
+from tfcheck.report import FORMATS, RenderOptions, renderer
+
+from .test_cli import cluster_plan, write
+
+SECRET_CIDR = "198.51.100.0/24"
+
+
+@policy(id="PC901", slug="always-raises", severity=Severity.LOW, title="raises")
+def always_raises(ctx: ScanContext) -> Iterator[Result]:
+    """A policy with a bug."""
+    raise RuntimeError("boom")
+    yield  # pragma: no cover
+
+
+@policy(id="PC902", slug="leaks", severity=Severity.HIGH, title="leaks")
+def leaks_everything(ctx: ScanContext) -> Iterator[Result]:
+    """A careless policy that prints the values it decides on."""
+    for cluster in ctx.graph.managed("aws_eks_cluster"):
+        cidrs = cluster.get("vpc_config.public_access_cidrs")
+        yield Result.fail(cluster, f"cidrs are {cidrs}", remediation=f"remove {cidrs}",
+                          data={"cidrs": cidrs}, evidence=[cluster.address, str(cidrs)])
+
+
+def sensitive_plan(tmp_path: Path) -> Path:
+    document = cluster_plan(True, True, [SECRET_CIDR])
+    change = document["resource_changes"][0]["change"]
+    change["after_sensitive"] = {"vpc_config": [{"public_access_cidrs": True}]}
+    return write(tmp_path / "sensitive.json", document)
+
+
+def test_a_raising_policy_is_reported_and_the_others_still_run(tmp_path: Path) -> None:
+    plan = write(tmp_path / "p.json", cluster_plan(None, False))
+    builtin = [p for p in load_policies()[0] if p.id == "PC101"]
+    report = scan([plan], policies=[always_raises, *builtin])
+    assert [e.where for e in report.internal_errors] == [f"policy PC901 on {plan}"]
+    assert report.internal_errors[0].message == "RuntimeError('boom')"
+    assert [(f.rule_id, f.status) for f in report.findings] == [("PC101", Status.FAIL)]
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_sensitive_values_never_reach_any_output(tmp_path: Path, fmt: str) -> None:
+    builtin = [p for p in load_policies()[0] if p.id == "PC102"]
+    report = scan([sensitive_plan(tmp_path)], policies=[leaks_everything, *builtin])
+    assert {f.rule_id for f in report.findings} == {"PC102", "PC902"}
+    try:
+        render = renderer(fmt)
+    except ModuleNotFoundError:
+        pytest.skip(f"the {fmt} format is not implemented yet")
+    text = render(report, RenderOptions(show_passed=True))
+    assert SECRET_CIDR not in text
+    assert "(sensitive value)" in text or fmt in ("junit",)
+
+
+def test_changed_only_keeps_findings_on_created_or_updated_resources(tmp_path: Path) -> None:
+    document = cluster_plan(None, None)
+    plan = write(tmp_path / "p.json", document)
+    assert scan([plan], options=ScanOptions(changed_only=True)).findings
+    document["resource_changes"][0]["change"]["actions"] = ["no-op"]
+    write(plan, document)
+    report = scan([plan], options=ScanOptions(changed_only=True))
+    assert [f for f in report.findings if f.rule_id in ("PC101", "PC102")] == []
+
+
+def test_library_api_matches_the_cli(tmp_path: Path) -> None:
+    plan = write(tmp_path / "p.json", cluster_plan(None, False))
+    report = tfcheck.scan([str(plan)])
+    assert report.inputs[0].kind == "plan"
+    assert ("PC101", "aws_eks_cluster.main", Status.FAIL) in {
+        (f.rule_id, f.address, f.status) for f in report.findings}
+    assert json.loads(renderer("json")(report, RenderOptions()))["summary"]["fail"] >= 1
