@@ -1,7 +1,563 @@
-"""Policies of this area are not written yet."""
+"""Nodes: self-managed nodes bootstrap without calling the EKS API."""
 
 from __future__ import annotations
 
-from tfcheck.policy import Policy
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
-POLICIES: tuple[Policy, ...] = ()
+from tfcheck.graph import ResourceGraph
+from tfcheck.model import Resource, Severity, Status, Unknown, reveal
+from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.userdata import (
+    AL2,
+    AL2023,
+    BOTTLEROCKET,
+    CA,
+    DNS_CLUSTER_IP,
+    ENDPOINT,
+    SERVICE_CIDR,
+    WINDOWS,
+    Bootstrap,
+    UserDataReading,
+    read_user_data,
+)
+
+PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
+
+LAUNCH_TYPES = ("aws_launch_template", "aws_launch_configuration")
+EC2_ACCESS_ENTRY_TYPES = ("EC2_LINUX", "EC2_WINDOWS")
+CLUSTER_TAG = "kubernetes.io/cluster/"
+# Data sources that user data is commonly assembled in, followed to find the cluster.
+_USER_DATA_SOURCES = (
+    "cloudinit_config",
+    "template_file",
+    "template_cloudinit_config",
+    "aws_eks_cluster",
+    "aws_eks_cluster_auth",
+    "aws_ssm_parameter",
+)
+
+
+@policy(
+    id="PC501",
+    slug="self-managed-bootstrap",
+    severity=Severity.HIGH,
+    title="Self-managed nodes pass the API server endpoint and CA in user data",
+    docs_url=PRIVATE_CLUSTERS_GUIDE,
+)
+def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
+    """Self-managed nodes must join without asking the EKS API for the cluster's details.
+
+    ## Why
+    The EKS user guide, "Private cluster requirements" (newer version): "Self-managed
+    Linux and Windows nodes must include the following bootstrap arguments before
+    they're launched. These arguments bypass Amazon EKS introspection and don't require
+    access to the Amazon EKS API from within the VPC." For Linux:
+    "--apiserver-endpoint cluster-endpoint --b64-cluster-ca certificate-authority"; for
+    Windows: "-APIServerEndpoint cluster-endpoint -Base64ClusterCA
+    certificate-authority", and "If you're using custom service CIDR, then you need to
+    specify it using the `-ServiceCIDR` parameter. Otherwise, the DNS resolution for
+    Pods in the cluster will fail."
+
+    Without these, AL2's `bootstrap.sh` calls `eks:DescribeCluster` and the node never
+    joins. The same holds for the other bootstraps:
+
+    - Amazon Linux 2 `/etc/eks/bootstrap.sh`: `--apiserver-endpoint` and
+      `--b64-cluster-ca`; with a custom `kubernetes_network_config.service_ipv4_cidr`
+      also `--dns-cluster-ip` or `--service-ipv4-cidr` (otherwise the script guesses
+      10.100.0.10 / 172.20.0.10 for cluster DNS).
+    - Amazon Linux 2023 `nodeadm` `NodeConfig`: `spec.cluster.apiServerEndpoint`,
+      `certificateAuthority` and `cidr` (always required by nodeadm); `cidr` must equal
+      the cluster's service CIDR where both are known.
+    - Windows `Start-EKSBootstrap.ps1` (or `EKS-StartupScript.ps1`): `-APIServerEndpoint`
+      and `-Base64ClusterCA`, plus `-ServiceCIDR` for a custom service CIDR.
+    - Bottlerocket `[settings.kubernetes]`: `api-server` and `cluster-certificate`,
+      plus `cluster-dns-ip` for a custom service CIDR.
+
+    Which launch templates are checked: those of an `aws_autoscaling_group` that joins a
+    cluster (its user data names the cluster, it carries the tag
+    `kubernetes.io/cluster/<name>`, or its instance role has an `aws_eks_access_entry`
+    of type `EC2_LINUX`/`EC2_WINDOWS`), any launch template whose user data bootstraps
+    EKS, and the launch template of an `aws_eks_node_group` that sets `image_id` — a
+    managed node group with a custom AMI gets no bootstrap from EKS, so its user data
+    must carry the same arguments. A managed node group's launch template *without*
+    `image_id` is not checked: EKS merges its own bootstrap, with these arguments, into
+    the user data. `aws_launch_configuration` is read too (plans store its `user_data`
+    as a SHA-1 hash, which is `unknown`).
+
+    User data is decoded like EC2 and cloud-init do: base64 (a plan's value,
+    `base64encode(...)`), gzip, MIME multipart (`cloudinit_config`), `#cloud-config`
+    `runcmd`; templates are read as the loader rendered them. What cannot be decoded —
+    user data known only after apply, a part included from a URL, arguments held in a
+    variable the script does not define — is `unknown`, naming why.
+
+    ## Bad
+    ```hcl
+    resource "aws_launch_template" "nodes" {
+      name_prefix   = "nodes-"
+      image_id      = data.aws_ssm_parameter.eks_al2.value
+      instance_type = "m6i.large"
+      user_data = base64encode(<<-EOT
+        #!/bin/bash
+        /etc/eks/bootstrap.sh ${aws_eks_cluster.main.name}
+      EOT
+      )
+    }
+    ```
+
+    ## Good
+    ```hcl
+    resource "aws_launch_template" "nodes" {
+      name_prefix   = "nodes-"
+      image_id      = data.aws_ssm_parameter.eks_al2.value
+      instance_type = "m6i.large"
+      user_data = base64encode(<<-EOT
+        #!/bin/bash
+        /etc/eks/bootstrap.sh ${aws_eks_cluster.main.name} \
+          --apiserver-endpoint ${aws_eks_cluster.main.endpoint} \
+          --b64-cluster-ca ${aws_eks_cluster.main.certificate_authority[0].data}
+      EOT
+      )
+    }
+    ```
+
+    ## Remediation
+    Pass the cluster's endpoint and CA to the bootstrap (AL2:
+    `--apiserver-endpoint ${aws_eks_cluster.main.endpoint} --b64-cluster-ca
+    ${aws_eks_cluster.main.certificate_authority[0].data}`; AL2023: a `NodeConfig` with
+    `apiServerEndpoint`, `certificateAuthority` and `cidr`; Windows:
+    `-APIServerEndpoint`, `-Base64ClusterCA`, `-ServiceCIDR`).
+    """
+    graph = ctx.graph
+    clusters = graph.resources("aws_eks_cluster")
+    if not clusters:
+        return
+    for template in graph.managed(*LAUNCH_TYPES):
+        scope = _scope(graph, template, clusters)
+        if scope is None:
+            continue
+        yield _judge(graph, template, scope, clusters)
+
+
+# -- which launch templates, which cluster -------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Why a launch template is checked, what uses it, and the user data read."""
+
+    reading: UserDataReading
+    users: tuple[Resource, ...]  # ASGs / node groups using it
+    reason: str
+    cluster_names_from_tags: tuple[str, ...] = ()
+
+
+def _scope(graph: ResourceGraph, template: Resource, clusters: list[Resource]) -> _Scope | None:
+    reading = read_user_data(_user_data(template))
+    groups = graph.referrers(template, None, "aws_autoscaling_group")
+    node_groups = graph.referrers(template, "launch_template", "aws_eks_node_group")
+    tag_names: list[str] = []
+    joined: list[Resource] = []
+    for group in groups:
+        names = _cluster_tag_names(group)
+        tag_names.extend(names)
+        if names or _has_ec2_access_entry(graph, template) or _refers_to_cluster(graph, group):
+            joined.append(group)
+    custom_ami = [g for g in node_groups if _sets_image(template)]
+    users = tuple(sorted({r.address: r for r in (*groups, *node_groups)}.values(),
+                         key=lambda r: r.address))
+    if node_groups and not groups and not custom_ami:
+        return None  # EKS supplies the bootstrap for managed nodes on its own AMI
+    if custom_ami:
+        return _Scope(reading, users, "the launch template of a managed node group with a "
+                      "custom AMI (image_id), which EKS does not bootstrap", tuple(tag_names))
+    if joined:
+        return _Scope(reading, users, "the launch template of self-managed nodes",
+                      tuple(tag_names))
+    if reading.mentions_eks:
+        return _Scope(reading, users, "user data that bootstraps an EKS node",
+                      tuple(tag_names))
+    if isinstance(reading.decoded, Unknown) and (
+        _user_data_clusters(graph, template) or _unknown_refers_to_cluster(reading.decoded)
+    ):
+        return _Scope(reading, users, "user data built from the cluster's attributes",
+                      tuple(tag_names))
+    return None
+
+
+def _user_data(template: Resource) -> Any:
+    value = template.values.get("user_data")
+    if template.type == "aws_launch_configuration":
+        plain = reveal(value)
+        if isinstance(plain, str) and re.fullmatch(r"[0-9a-f]{40}", plain):
+            return Unknown("a plan stores a launch configuration's user_data as a SHA-1 "
+                           "hash; scan the HCL to read it")
+        if plain is None:
+            return template.values.get("user_data_base64")
+    return value
+
+
+def _sets_image(template: Resource) -> bool:
+    if template.configured is not None:
+        return "image_id" in template.configured
+    return template.values.get("image_id") is not None
+
+
+def _cluster_tag_names(group: Resource) -> list[str]:
+    """Cluster names from `kubernetes.io/cluster/<name>` tags of an Auto Scaling group."""
+    names = []
+    for key in ("tag", "tags"):
+        raw = reveal(group.values.get(key))
+        for item in raw if isinstance(raw, list) else []:
+            item = reveal(item)
+            tag_key = reveal(item.get("key")) if isinstance(item, dict) else None
+            if isinstance(tag_key, str) and tag_key.startswith(CLUSTER_TAG):
+                names.append(tag_key[len(CLUSTER_TAG):])
+    return names
+
+
+def _has_ec2_access_entry(graph: ResourceGraph, template: Resource) -> bool:
+    """The template's instance role has an EC2_LINUX/EC2_WINDOWS access entry."""
+    for profile in graph.references(template, "iam_instance_profile", "aws_iam_instance_profile"):
+        for role in graph.references(profile, "role", "aws_iam_role"):
+            for entry in graph.referrers(role, "principal_arn", "aws_eks_access_entry"):
+                if reveal(entry.values.get("type")) in EC2_ACCESS_ENTRY_TYPES:
+                    return True
+    return False
+
+
+def _refers_to_cluster(graph: ResourceGraph, resource: Resource) -> bool:
+    return bool(graph.references(resource, None, "aws_eks_cluster"))
+
+
+def _user_data_clusters(graph: ResourceGraph, template: Resource) -> list[Resource]:
+    """Clusters the user data refers to, directly or through data sources (bounded)."""
+    found: dict[str, Resource] = {}
+    frontier = graph.references(template, "user_data") + graph.references(
+        template, "user_data_base64")
+    seen: set[str] = set()
+    for _ in range(4):
+        following: list[Resource] = []
+        for target in frontier:
+            if target.address in seen:
+                continue
+            seen.add(target.address)
+            if target.type == "aws_eks_cluster":
+                found[target.address] = target
+                following.extend(graph.references(target, "name", "aws_eks_cluster"))
+            elif target.is_data or target.type in _USER_DATA_SOURCES or target.type in (
+                "terraform_data", "null_resource"
+            ):
+                following.extend(graph.references(target))
+        frontier = following
+    return sorted(found.values(), key=lambda r: r.address)
+
+
+def _unknown_refers_to_cluster(value: Unknown) -> bool:
+    return any(ref.split(".")[0] == "aws_eks_cluster" or ".aws_eks_cluster." in ref
+               or ref.startswith("data.aws_eks_cluster") for ref in value.references)
+
+
+def _cluster_names(clusters: list[Resource]) -> dict[str, list[Resource]]:
+    names: dict[str, list[Resource]] = {}
+    for cluster in clusters:
+        name = reveal(cluster.values.get("name"))
+        if isinstance(name, str):
+            names.setdefault(name, []).append(cluster)
+    return names
+
+
+def _cluster_for(graph: ResourceGraph, template: Resource, scope: _Scope,
+                 clusters: list[Resource]) -> list[Resource]:
+    """The cluster(s) the nodes join: named in user data, referenced, tagged, or the only one."""
+    by_name = _cluster_names(clusters)
+    chosen: dict[str, Resource] = {}
+    for bootstrap in scope.reading.bootstraps:
+        for cluster in by_name.get(bootstrap.cluster_name or "", []):
+            chosen[cluster.address] = cluster
+    if not chosen:
+        for cluster in _user_data_clusters(graph, template):
+            chosen[cluster.address] = cluster
+    if not chosen:
+        for name in scope.cluster_names_from_tags:
+            for cluster in by_name.get(name, []):
+                chosen[cluster.address] = cluster
+    if not chosen:
+        for user in scope.users:
+            for cluster in graph.references(user, None, "aws_eks_cluster"):
+                chosen[cluster.address] = cluster
+    if not chosen and len(clusters) == 1:
+        chosen[clusters[0].address] = clusters[0]
+    # a data source that reads a managed cluster of the input is that cluster
+    managed = {c.address: c for c in chosen.values() if not c.is_data}
+    return sorted((managed or chosen).values(), key=lambda r: r.address)
+
+
+# -- the verdict ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ServiceCidr:
+    """What a cluster says about its service CIDR."""
+
+    custom: bool | None  # None: cannot tell
+    cidr: str | None  # known value
+    reason: str = ""
+
+
+def _service_cidr(clusters: list[Resource]) -> _ServiceCidr:
+    found: list[_ServiceCidr] = []
+    for cluster in clusters:
+        path = "kubernetes_network_config.service_ipv4_cidr"
+        value = reveal(cluster.get(path))
+        if cluster.is_data:
+            # a data source reports the effective CIDR; EKS picks one of two by default
+            if isinstance(value, str):
+                found.append(_ServiceCidr(value not in ("10.100.0.0/16", "172.20.0.0/16"),
+                                          value))
+            else:
+                found.append(_ServiceCidr(None, None, f"{cluster.address} does not show "
+                                          "its service CIDR"))
+        elif isinstance(value, str) and cluster.sets(path):
+            found.append(_ServiceCidr(True, value))
+        elif isinstance(value, Unknown) and cluster.sets(path):
+            found.append(_ServiceCidr(True, None, f"{cluster.address} sets {path} to a value "
+                                      f"known only after apply ({value.reason})"))
+        else:
+            found.append(_ServiceCidr(False, None))
+    if len(found) == 1:
+        return found[0]
+    if all(f.custom is False for f in found):
+        return _ServiceCidr(False, None)
+    return _ServiceCidr(None, None, "the nodes may join any of several clusters, and they "
+                        "differ in their service CIDR")
+
+
+def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
+           clusters: list[Resource]) -> Result:
+    reading = scope.reading
+    joined = _cluster_for(graph, template, scope, clusters)
+    evidence = [*(u.address for u in scope.users), template.address,
+                *(c.address for c in joined)]
+    data: dict[str, Any] = {"clusters": [c.address for c in joined]}
+    cluster_ref = _reference_name(joined[0]) if joined else "aws_eks_cluster.main"
+    details: dict[str, Any] = {"evidence": evidence, "attribute": "user_data", "data": data}
+    decoded = reading.decoded
+    if isinstance(decoded, Unknown):
+        return Result.unknown(
+            template,
+            f"{template.address} is {scope.reason}, and its user data is not known before "
+            f"apply ({decoded.reason}): cannot tell whether it passes the API server "
+            f"endpoint and CA; scan the HCL (templates are rendered there) or a plan "
+            f"whose cluster already exists",
+            **details,
+        )
+    data["layers"] = list(decoded.layers)
+    if not decoded.parts and not reading.problems:
+        return Result.fail(
+            template,
+            f"{template.address} is {scope.reason} but has no user data: the nodes run no "
+            f"EKS bootstrap with the API server endpoint and CA",
+            remediation=_remediation(AL2, cluster_ref),
+            **details,
+        )
+    if not reading.bootstraps:
+        if reading.problems:
+            return Result.unknown(
+                template,
+                f"{template.address} is {scope.reason}, and its user data could not be "
+                f"read completely: {'; '.join(reading.problems)}",
+                **details,
+            )
+        return Result.fail(
+            template,
+            f"{template.address} is {scope.reason}, but its user data runs no EKS "
+            f"bootstrap (no /etc/eks/bootstrap.sh, nodeadm NodeConfig, "
+            f"Start-EKSBootstrap.ps1 or Bottlerocket settings.kubernetes)",
+            remediation=_remediation(AL2, cluster_ref),
+            **details,
+        )
+    # nodes whose cluster cannot be told: every cluster of the input is a candidate
+    cidr = _service_cidr(joined or clusters)
+    verdicts = [_judge_bootstrap(b, cidr) for b in reading.bootstraps]
+    worst = max(verdicts, key=lambda v: _RANK[v.status])
+    data["bootstrap"] = worst.bootstrap.kind
+    data["missing"] = list(worst.missing)
+    if worst.status is Status.FAIL:
+        return Result.fail(
+            template,
+            f"{template.address}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
+            f"{worst.message}",
+            remediation=_remediation(worst.bootstrap.kind, cluster_ref),
+            **details,
+        )
+    if worst.status is Status.UNKNOWN:
+        return Result.unknown(
+            template,
+            f"{template.address}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
+            f"{worst.message}",
+            **details,
+        )
+    return Result.passed(
+        template,
+        f"{template.address}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
+        f"{worst.message}",
+        **details,
+    )
+
+
+_RANK = {Status.PASS: 0, Status.UNKNOWN: 1, Status.FAIL: 2}
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    status: Status
+    bootstrap: Bootstrap
+    message: str
+    missing: tuple[str, ...] = ()
+
+
+def _judge_bootstrap(bootstrap: Bootstrap, cidr: _ServiceCidr) -> _Verdict:
+    """Whether one bootstrap passes everything it needs to skip DescribeCluster."""
+    missing = [bootstrap.spelling(n) for n in (ENDPOINT, CA) if not bootstrap.has(n)]
+    unknowns: list[str] = []
+    cidr_arguments = {
+        AL2: (SERVICE_CIDR, DNS_CLUSTER_IP),
+        AL2023: (SERVICE_CIDR,),
+        WINDOWS: (SERVICE_CIDR,),
+        BOTTLEROCKET: (DNS_CLUSTER_IP,),
+    }[bootstrap.kind]
+    passes_cidr = any(bootstrap.has(n) for n in cidr_arguments)
+    wanted = " or ".join(bootstrap.spelling(n) for n in cidr_arguments)
+    why_cidr = ""
+    if bootstrap.kind == AL2023 and not passes_cidr:
+        missing.append(wanted)  # nodeadm requires spec.cluster.cidr always
+    elif not passes_cidr and cidr.custom is True:
+        missing.append(wanted)
+        why_cidr = (f"the cluster sets a custom service CIDR{_cidr_text(cidr)}, so the node "
+                    f"needs {wanted} for cluster DNS")
+    elif not passes_cidr and cidr.custom is None:
+        unknowns.append(f"it passes no {wanted}, and whether the cluster uses a custom "
+                        f"service CIDR is not known ({cidr.reason})")
+    mismatch = _cidr_mismatch(bootstrap, cidr)
+    if missing and bootstrap.unresolved and not mismatch:
+        variables = ", ".join(f"${v}" for v in bootstrap.unresolved)
+        return _Verdict(
+            Status.UNKNOWN, bootstrap,
+            f"does not visibly pass {', '.join(missing)}; its arguments include {variables}, "
+            f"which the user data does not define and which may carry them",
+            tuple(missing),
+        )
+    if missing or mismatch:
+        parts = [f"does not pass {', '.join(missing)}"] if missing else []
+        if {bootstrap.spelling(ENDPOINT), bootstrap.spelling(CA)} & set(missing):
+            parts[0] += (": without them the node asks the EKS API (DescribeCluster), which "
+                         "it cannot reach without internet access")
+        if why_cidr:
+            parts.append(why_cidr)
+        if mismatch:
+            parts.append(mismatch)
+        parts.extend(bootstrap.notes)
+        return _Verdict(Status.FAIL, bootstrap, "; ".join(parts), tuple(missing))
+    if unknowns:
+        return _Verdict(Status.UNKNOWN, bootstrap, "passes the API server endpoint and CA, "
+                        "but " + "; ".join(unknowns))
+    passed = [bootstrap.spelling(ENDPOINT), bootstrap.spelling(CA)]
+    passed.extend(bootstrap.spelling(n) for n in cidr_arguments if bootstrap.has(n))
+    return _Verdict(Status.PASS, bootstrap, f"passes {', '.join(passed)}")
+
+
+def _cidr_text(cidr: _ServiceCidr) -> str:
+    return f" ({cidr.cidr})" if cidr.cidr else ""
+
+
+def _cidr_mismatch(bootstrap: Bootstrap, cidr: _ServiceCidr) -> str | None:
+    """A service CIDR / DNS IP argument that contradicts the cluster's known CIDR."""
+    if cidr.cidr is None:
+        return None
+    try:
+        network = ipaddress.ip_network(cidr.cidr, strict=False)
+    except ValueError:
+        return None
+    given = bootstrap.arguments.get(SERVICE_CIDR)
+    if isinstance(given, str) and given.strip():
+        try:
+            if ipaddress.ip_network(given.strip(), strict=False) != network:
+                return (f"{bootstrap.spelling(SERVICE_CIDR)} is {given.strip()}, but the "
+                        f"cluster's service CIDR is {cidr.cidr}")
+        except ValueError:
+            return (f"{bootstrap.spelling(SERVICE_CIDR)} is {given.strip()!r}, not a CIDR "
+                    f"(the cluster's service CIDR is {cidr.cidr})")
+    dns = bootstrap.arguments.get(DNS_CLUSTER_IP)
+    if isinstance(dns, str) and dns.strip():
+        try:
+            if ipaddress.ip_address(dns.strip()) not in network:
+                return (f"{bootstrap.spelling(DNS_CLUSTER_IP)} {dns.strip()} is outside the "
+                        f"cluster's service CIDR {cidr.cidr}")
+        except ValueError:
+            return None
+    return None
+
+
+def _reference_name(cluster: Resource) -> str:
+    prefix = "data." if cluster.is_data else ""
+    return f"{prefix}{cluster.type}.{cluster.name}"
+
+
+def _remediation(kind: str, cluster: str) -> str:
+    endpoint = f"${{{cluster}.endpoint}}"
+    ca = f"${{{cluster}.certificate_authority[0].data}}"
+    name = f"${{{cluster}.name}}"
+    cidr = f"${{{cluster}.kubernetes_network_config[0].service_ipv4_cidr}}"
+    if kind == AL2023:
+        return (
+            "user_data = base64encode(<<-EOT\n"
+            "  MIME-Version: 1.0\n"
+            "  Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n"
+            "  --BOUNDARY\n"
+            "  Content-Type: application/node.eks.aws\n\n"
+            "  apiVersion: node.eks.aws/v1alpha1\n"
+            "  kind: NodeConfig\n"
+            "  spec:\n"
+            "    cluster:\n"
+            f"      name: {name}\n"
+            f"      apiServerEndpoint: {endpoint}\n"
+            f"      certificateAuthority: {ca}\n"
+            f"      cidr: {cidr}\n\n"
+            "  --BOUNDARY--\n"
+            "EOT\n)"
+        )
+    if kind == WINDOWS:
+        return (
+            "user_data = base64encode(<<-EOT\n"
+            "  <powershell>\n"
+            "  & \"$env:ProgramFiles\\Amazon\\EKS\\Start-EKSBootstrap.ps1\" "
+            f"-EKSClusterName \"{name}\" -APIServerEndpoint \"{endpoint}\" "
+            f"-Base64ClusterCA \"{ca}\" -ServiceCIDR \"{cidr}\"\n"
+            "  </powershell>\n"
+            "EOT\n)"
+        )
+    if kind == BOTTLEROCKET:
+        return (
+            "user_data = base64encode(<<-EOT\n"
+            "  [settings.kubernetes]\n"
+            f"  cluster-name = \"{name}\"\n"
+            f"  api-server = \"{endpoint}\"\n"
+            f"  cluster-certificate = \"{ca}\"\n"
+            "EOT\n)"
+        )
+    return (
+        "user_data = base64encode(<<-EOT\n"
+        "  #!/bin/bash\n"
+        f"  /etc/eks/bootstrap.sh {name} \\\n"
+        f"    --apiserver-endpoint {endpoint} \\\n"
+        f"    --b64-cluster-ca {ca} \\\n"
+        f"    --service-ipv4-cidr {cidr}\n"
+        "EOT\n)"
+    )
+
+
+POLICIES = (self_managed_bootstrap,)

@@ -394,6 +394,7 @@ def _tf_pod_object(resource: Resource) -> KubeObject:
 
 
 def _tf_pod_spec(spec: Any, path: str, template_meta: Mapping[str, Any]) -> PodSpec:
+    spec = _block(spec)
     if isinstance(spec, Unknown):
         unknown = Container("", Unknown(f"the pod spec is not known ({spec.reason})"),
                             path=path)
@@ -617,6 +618,7 @@ def _api_object(resource: Resource, obj: Any, document: int | None) -> KubeObjec
 
 
 def _api_pod_spec(spec: Any, path: str, template_meta: Mapping[str, Any]) -> PodSpec:
+    spec = _block(spec)
     if isinstance(spec, Unknown):
         unknown = Container("", Unknown(f"the pod spec is not known ({spec.reason})"),
                             path=path)
