@@ -204,7 +204,8 @@ def _parse_tree(text: str) -> Any:
     try:
         return _lark().parse(text)
     except UnexpectedCharacters as exc:
-        char = text[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(text) else "?"
+        pos: int = exc.pos_in_stream or 0
+        char = text[pos] if 0 <= pos < len(text) else "?"
         raise HclSyntaxError(f"unexpected character {char!r}", exc.line, exc.column) from None
     except UnexpectedToken as exc:
         token = exc.token
@@ -569,7 +570,14 @@ class _Converter:
                 line,
             )
         return ForExpr(
-            key_var, value_var, self.expr(collection[0]), None, self.expr(body[0]), cond, False, line
+            key_var,
+            value_var,
+            self.expr(collection[0]),
+            None,
+            self.expr(body[0]),
+            cond,
+            False,
+            line,
         )
 
     # tokens
@@ -823,9 +831,7 @@ def _nest(flat: list[tuple[str, Any]], start: int, line: int) -> tuple[list[Temp
     index = start
     while index < len(flat):
         kind, value = flat[index]
-        if kind == "lit":
-            parts.append(value)
-        elif kind == "expr":
+        if kind == "lit" or kind == "expr":
             parts.append(value)
         elif kind == "dir":
             keyword = value[0].split(None, 1)[0] if value[0] else ""
@@ -850,7 +856,9 @@ def _nest(flat: list[tuple[str, Any]], start: int, line: int) -> tuple[list[Temp
                     (found.group(1), found.group(2)) if found.group(2) else (None, found.group(1))
                 )
                 parts.append(
-                    TemplateFor(key_var, value_var, _directive_expr(found.group(3), here), tuple(body))
+                    TemplateFor(
+                        key_var, value_var, _directive_expr(found.group(3), here), tuple(body)
+                    )
                 )
             else:
                 parts.append(Invalid(f"unknown template directive {value[0]!r}", here))
@@ -971,9 +979,7 @@ def _json_body(data: Any, lines: _JsonLines, *, top: bool = False, line: int = 0
         if key == "dynamic" and isinstance(value, dict):
             for label, content in value.items():
                 for item in content if isinstance(content, list) else [content]:
-                    blocks.append(
-                        Block("dynamic", (label,), _json_body(item, lines), here, here)
-                    )
+                    blocks.append(Block("dynamic", (label,), _json_body(item, lines), here, here))
         elif (
             isinstance(value, dict) and key not in _MAP_ATTRIBUTES and key not in ("for_each",)
         ) or (

@@ -1,0 +1,207 @@
+"""The static shape of a configuration: modules, their files, calls and directories.
+
+Which files make each module, which modules each module calls, and where those
+modules are on disk. Nothing is evaluated here. Local sources (`./x`, `../x`) are followed relative to the
+calling module; anything else (registry, git, ...) only where `terraform init` recorded
+it in `.terraform/modules/modules.json`. Each file is parsed once per load; a file that
+cannot be parsed becomes an `InputError` and the rest of the module still loads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfcheck.hcl.ast import Attribute, Block, Literal, ParsedFile
+from tfcheck.hcl.parse import HclSyntaxError, decode, parse_hcl, parse_json
+from tfcheck.model import InputError
+
+MAX_MODULE_DEPTH = 20
+MAX_FILES_PER_MODULE = 2_000
+
+
+@dataclass
+class ResourceDef:
+    """One `resource` or `data` block."""
+
+    mode: str  # "managed" / "data"
+    type: str
+    name: str
+    block: Block
+    file: str
+
+    @property
+    def address(self) -> str:
+        local = f"{self.type}.{self.name}"
+        return f"data.{local}" if self.mode == "data" else local
+
+
+@dataclass
+class ModuleCallDef:
+    name: str
+    block: Block
+    file: str
+    source: str | None
+
+
+@dataclass
+class ModuleDef:
+    """One module directory, parsed."""
+
+    directory: Path
+    key: str  # modules.json key: "" for the root, "vpc", "vpc.subnets"
+    display_dir: str  # the directory relative to the scanned root ("." for the root)
+    files: list[ParsedFile] = field(default_factory=list)
+    variables: dict[str, tuple[Block, str]] = field(default_factory=dict)
+    locals: dict[str, tuple[Attribute, str]] = field(default_factory=dict)
+    outputs: dict[str, tuple[Block, str]] = field(default_factory=dict)
+    resources: dict[str, ResourceDef] = field(default_factory=dict)
+    calls: dict[str, ModuleCallDef] = field(default_factory=dict)
+    providers: list[tuple[Block, str]] = field(default_factory=list)
+    children: dict[str, ModuleDef] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)  # call name -> why not on disk
+
+
+def config_files(directory: Path) -> list[Path]:
+    """The `*.tf` and `*.tf.json` files of one module directory, in terraform's order."""
+    try:
+        entries = sorted(directory.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return []
+    found = [
+        p
+        for p in entries
+        if (p.name.endswith(".tf") or p.name.endswith(".tf.json"))
+        and not p.name.startswith(".")
+        and p.is_file()
+    ]
+    return found[:MAX_FILES_PER_MODULE]
+
+
+def display_path(root: Path, path: Path) -> str:
+    """A path relative to the scanned root, with forward slashes."""
+    try:
+        relative = os.path.relpath(path, root)
+    except ValueError:  # another drive on Windows
+        relative = str(path)
+    return relative.replace(os.sep, "/")
+
+
+class ConfigLoader:
+    """Loads a root module and every module it calls that is on disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.errors: list[InputError] = []
+        self.notes: list[str] = []
+        self._parsed: dict[Path, ParsedFile | None] = {}
+        self._modules_json = _read_modules_json(root)
+        self.directories: set[Path] = {root.resolve()}
+
+    def parse_file(self, path: Path) -> ParsedFile | None:
+        resolved = path.resolve()
+        if resolved in self._parsed:
+            return self._parsed[resolved]
+        shown = display_path(self.root, path)
+        parsed: ParsedFile | None = None
+        try:
+            data = path.read_bytes()
+            text = decode(data)
+            if path.name.endswith(".json"):
+                parsed = parse_json(text, shown)
+            else:
+                parsed = parse_hcl(text, shown)
+        except HclSyntaxError as exc:
+            self.errors.append(InputError(shown, exc.message, exc.line, exc.column))
+        except OSError as exc:
+            self.errors.append(InputError(shown, f"cannot read: {exc.strerror or exc}"))
+        self._parsed[resolved] = parsed
+        return parsed
+
+    def load(self) -> ModuleDef:
+        return self._load(self.root, "", 0, ())
+
+    def _load(self, directory: Path, key: str, depth: int, chain: tuple[Path, ...]) -> ModuleDef:
+        module = ModuleDef(directory, key, display_path(self.root, directory))
+        self.directories.add(directory.resolve())
+        for path in config_files(directory):
+            parsed = self.parse_file(path)
+            if parsed is not None:
+                module.files.append(parsed)
+                _index(module, parsed)
+        for name, call in module.calls.items():
+            child_key = f"{key}.{name}" if key else name
+            child_dir, why = self._locate(directory, child_key, call.source)
+            if child_dir is None:
+                module.missing[name] = why
+                continue
+            resolved = child_dir.resolve()
+            if depth >= MAX_MODULE_DEPTH or resolved in chain:
+                module.missing[name] = f"module {child_key} calls itself or nests too deeply"
+                continue
+            module.children[name] = self._load(
+                child_dir, child_key, depth + 1, (*chain, directory.resolve())
+            )
+        return module
+
+    def _locate(self, parent: Path, key: str, source: str | None) -> tuple[Path | None, str]:
+        if source is None:
+            return None, f"module {key} has no literal source"
+        if source.startswith(("./", "../")) or source in (".", ".."):
+            directory = (parent / source).resolve()
+            if directory.is_dir():
+                return directory, ""
+            return None, f"module {key}: local source {source} is not a directory"
+        recorded = self._modules_json.get(key)
+        if recorded is not None:
+            directory = (self.root / recorded).resolve()
+            if directory.is_dir():
+                return directory, ""
+        return (
+            None,
+            f"module {key} ({source}) is not on disk: run terraform init "
+            "so that .terraform/modules holds it",
+        )
+
+
+def _read_modules_json(root: Path) -> dict[str, str]:
+    path = root / ".terraform" / "modules" / "modules.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    found: dict[str, str] = {}
+    modules = data.get("Modules") if isinstance(data, dict) else None
+    for entry in modules if isinstance(modules, list) else []:
+        if isinstance(entry, dict):
+            key, directory = entry.get("Key"), entry.get("Dir")
+            if isinstance(key, str) and isinstance(directory, str) and key:
+                found[key] = directory
+    return found
+
+
+def _index(module: ModuleDef, parsed: ParsedFile) -> None:
+    for block in parsed.body.blocks:
+        labels = block.labels
+        if block.type in ("resource", "data") and len(labels) >= 2:
+            mode = "managed" if block.type == "resource" else "data"
+            resource = ResourceDef(mode, labels[0], labels[1], block, parsed.path)
+            module.resources.setdefault(resource.address, resource)
+        elif block.type == "variable" and labels:
+            module.variables.setdefault(labels[0], (block, parsed.path))
+        elif block.type == "locals":
+            for name, attribute in block.body.attributes.items():
+                module.locals.setdefault(name, (attribute, parsed.path))
+        elif block.type == "output" and labels:
+            module.outputs.setdefault(labels[0], (block, parsed.path))
+        elif block.type == "module" and labels:
+            source_attr = block.body.attributes.get("source")
+            source = None
+            if source_attr is not None and isinstance(source_attr.expr, Literal):
+                value = source_attr.expr.value
+                source = value if isinstance(value, str) else None
+            module.calls.setdefault(labels[0], ModuleCallDef(labels[0], block, parsed.path, source))
+        elif block.type == "provider" and labels:
+            module.providers.append((block, parsed.path))

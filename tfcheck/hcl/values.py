@@ -1,0 +1,249 @@
+"""Terraform values as the evaluator represents them, and the rules they share.
+
+Operators and functions share type conversions, equality, unknown propagation and
+size bounds.
+Values are plain Python: `None` (null), `bool`, `int`/`float` (number), `str`, `list`
+(tuple, list and set; sets are kept sorted), `dict` (object and map), and
+`tfcheck.model.Unknown`. A resource instance is an `InstanceDict`: reading an attribute
+the configuration does not set gives an `Unknown` that names the instance, so the graph
+keeps the reference even though the value is computed only at apply time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tfcheck.model import Unknown
+
+MAX_STRING = 1_000_000
+MAX_ITEMS = 100_000
+MAX_REFERENCES = 200
+MAX_NUMBER = 2**256
+
+
+class EvalError(Exception):
+    """An expression terraform would reject (wrong type, missing key): `try()` skips it."""
+
+
+class UnknownResult(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside a function when an argument it needs whole is unknown."""
+
+    def __init__(self, unknown: Unknown) -> None:
+        super().__init__(unknown.reason)
+        self.unknown = unknown
+
+
+class InstanceDict(dict[str, Any]):
+    """The object of one resource or data source instance, as other expressions see it.
+
+    Holds the attributes the configuration sets (with their evaluated values).
+    Attributes it does not hold are computed by the provider: `missing` says why.
+    """
+
+    __slots__ = ("address", "missing")
+
+    def __init__(self, address: str, values: dict[str, Any], missing: str) -> None:
+        super().__init__(values)
+        self.address = address
+        self.missing = missing
+
+    def attribute(self, name: str) -> Any:
+        if name in self:
+            return self[name]
+        return Unknown(self.missing.format(address=self.address, name=name), (self.address,))
+
+
+def unknown_in(value: Any, budget: int = 10_000) -> list[Unknown]:
+    """Every `Unknown` inside a value (bounded walk), instance objects counted as whole."""
+    found: list[Unknown] = []
+    stack = [value]
+    while stack and budget > 0:
+        budget -= 1
+        item = stack.pop()
+        if isinstance(item, Unknown):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def merge_unknowns(unknowns: Iterable[Unknown], reason: str | None = None) -> Unknown:
+    """One `Unknown` for several: the first reason, every reference (bounded)."""
+    refs: dict[str, None] = {}
+    first: str | None = None
+    for unknown in unknowns:
+        if first is None:
+            first = unknown.reason
+        for ref in unknown.references:
+            if len(refs) >= MAX_REFERENCES:
+                break
+            refs.setdefault(ref, None)
+    return Unknown(reason or first or "value is not known", tuple(refs))
+
+
+def need_known(*values: Any) -> None:
+    """Raise `UnknownResult` when any value holds an unknown part."""
+    unknowns = [u for value in values for u in unknown_in(value)]
+    if unknowns:
+        raise UnknownResult(merge_unknowns(unknowns))
+
+
+def references_of(value: Any) -> Iterator[str]:
+    for unknown in unknown_in(value):
+        yield from unknown.references
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def normal_number(value: int | float) -> int | float:
+    """Integral floats become ints (terraform prints `5`, not `5.0`); bounded magnitude."""
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise EvalError("number is not finite")
+        if value.is_integer() and abs(value) < 2**63:
+            return int(value)
+        return value
+    if abs(value) > MAX_NUMBER:
+        raise EvalError("number too large")
+    return value
+
+
+def to_number(value: Any) -> int | float:
+    if is_number(value):
+        return normal_number(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if text.lower().startswith(("0x", "-0x", "+0x")):
+                raise ValueError
+            number = float(text) if any(c in text for c in ".eE") else int(text)
+        except ValueError:
+            raise EvalError(f"cannot convert {_short(value)} to a number") from None
+        return normal_number(number)
+    raise EvalError(f"a number is required, got {type_name(value)}")
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    raise EvalError(f"a bool is required, got {type_name(value)}")
+
+
+def to_str(value: Any) -> str:
+    """String conversion of a primitive, as templates and `tostring` do it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if is_number(value):
+        return number_str(value)
+    if value is None:
+        raise EvalError("a null value cannot be used as a string")
+    raise EvalError(f"a string is required, got {type_name(value)}")
+
+
+def number_str(value: int | float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    text = repr(value)
+    return text
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if is_number(value):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return "unknown"
+
+
+def equals(left: Any, right: Any) -> bool:
+    """Terraform `==`: no conversion between types, numbers compared by value."""
+    if is_number(left) and is_number(right):
+        return bool(left == right)
+    if type(left) is not type(right) and not (isinstance(left, dict) and isinstance(right, dict)):
+        return False
+    if isinstance(left, list):
+        return len(left) == len(right) and all(
+            equals(a, b) for a, b in zip(left, right, strict=True)
+        )
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(equals(left[k], right[k]) for k in left)
+    return bool(left == right)
+
+
+def check_size(value: Any) -> Any:
+    """Refuse values a hostile configuration could blow up (strings, collections)."""
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise EvalError(f"string longer than {MAX_STRING} characters")
+    if isinstance(value, list | dict) and len(value) > MAX_ITEMS:
+        raise EvalError(f"collection larger than {MAX_ITEMS} elements")
+    return value
+
+
+def sort_set(items: list[Any]) -> list[Any]:
+    """Deduplicated and ordered as terraform orders a set (strings, numbers)."""
+    unique: list[Any] = []
+    for item in items:
+        if not any(equals(item, seen) for seen in unique):
+            unique.append(item)
+    if all(isinstance(i, str) for i in unique):
+        return sorted(unique)
+    if all(is_number(i) for i in unique):
+        return sorted(unique)
+    return unique
+
+
+def as_list(value: Any, what: str = "a list") -> list[Any]:
+    if isinstance(value, list):
+        return value
+    raise EvalError(f"{what} is required, got {type_name(value)}")
+
+
+def as_dict(value: Any, what: str = "a map") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    raise EvalError(f"{what} is required, got {type_name(value)}")
+
+
+def as_int(value: Any, what: str = "a whole number") -> int:
+    number = to_number(value)
+    if isinstance(number, float):
+        raise EvalError(f"{what} is required, got {number}")
+    return number
+
+
+def plain(value: Any) -> Any:
+    """A value with instance objects turned into ordinary dicts (for output)."""
+    if isinstance(value, InstanceDict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
