@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from tfcheck.userdata import (
     Bootstrap,
     UserDataReading,
     read_user_data,
+    user_data_of,
 )
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
@@ -136,7 +136,7 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
     if not clusters:
         return
     for template in graph.managed(*LAUNCH_TYPES):
-        scope = _scope(graph, template, clusters)
+        scope = _scope(ctx, template, clusters)
         if scope is None:
             continue
         yield _judge(graph, template, scope, clusters)
@@ -153,10 +153,13 @@ class _Scope:
     users: tuple[Resource, ...]  # ASGs / node groups using it
     reason: str
     cluster_names_from_tags: tuple[str, ...] = ()
+    origin: str = "plan"  # where the user data was read
 
 
-def _scope(graph: ResourceGraph, template: Resource, clusters: list[Resource]) -> _Scope | None:
-    reading = read_user_data(_user_data(template))
+def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _Scope | None:
+    graph = ctx.graph
+    source = user_data_of(ctx, template)
+    reading = read_user_data(source.value)
     groups = graph.referrers(template, None, "aws_autoscaling_group")
     node_groups = graph.referrers(template, "launch_template", "aws_eks_node_group")
     tag_names: list[str] = []
@@ -173,31 +176,20 @@ def _scope(graph: ResourceGraph, template: Resource, clusters: list[Resource]) -
         return None  # EKS supplies the bootstrap for managed nodes on its own AMI
     if custom_ami:
         return _Scope(reading, users, "the launch template of a managed node group with a "
-                      "custom AMI (image_id), which EKS does not bootstrap", tuple(tag_names))
+                      "custom AMI (image_id), which EKS does not bootstrap", tuple(tag_names),
+                      source.origin)
     if joined:
         return _Scope(reading, users, "the launch template of self-managed nodes",
-                      tuple(tag_names))
+                      tuple(tag_names), source.origin)
     if reading.mentions_eks:
         return _Scope(reading, users, "user data that bootstraps an EKS node",
-                      tuple(tag_names))
+                      tuple(tag_names), source.origin)
     if isinstance(reading.decoded, Unknown) and (
         _user_data_clusters(graph, template) or _unknown_refers_to_cluster(reading.decoded)
     ):
         return _Scope(reading, users, "user data built from the cluster's attributes",
-                      tuple(tag_names))
+                      tuple(tag_names), source.origin)
     return None
-
-
-def _user_data(template: Resource) -> Any:
-    value = template.values.get("user_data")
-    if template.type == "aws_launch_configuration":
-        plain = reveal(value)
-        if isinstance(plain, str) and re.fullmatch(r"[0-9a-f]{40}", plain):
-            return Unknown("a plan stores a launch configuration's user_data as a SHA-1 "
-                           "hash; scan the HCL to read it")
-        if plain is None:
-            return template.values.get("user_data_base64")
-    return value
 
 
 def _sets_image(template: Resource) -> bool:
@@ -342,7 +334,8 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
     joined = _cluster_for(graph, template, scope, clusters)
     evidence = [*(u.address for u in scope.users), template.address,
                 *(c.address for c in joined)]
-    data: dict[str, Any] = {"clusters": [c.address for c in joined]}
+    data: dict[str, Any] = {"clusters": [c.address for c in joined],
+                            "user_data_from": scope.origin}
     cluster_ref = _reference_name(joined[0]) if joined else "aws_eks_cluster.main"
     details: dict[str, Any] = {"evidence": evidence, "attribute": "user_data", "data": data}
     decoded = reading.decoded
@@ -356,10 +349,14 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
             **details,
         )
     data["layers"] = list(decoded.layers)
+    if scope.origin == "the HCL beside the plan":
+        template_label = f"{template.address} (user data read from the HCL beside the plan)"
+    else:
+        template_label = template.address
     if not decoded.parts and not reading.problems:
         return Result.fail(
             template,
-            f"{template.address} is {scope.reason} but has no user data: the nodes run no "
+            f"{template_label} is {scope.reason} but has no user data: the nodes run no "
             f"EKS bootstrap with the API server endpoint and CA",
             remediation=_remediation(AL2, cluster_ref),
             **details,
@@ -368,13 +365,13 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
         if reading.problems:
             return Result.unknown(
                 template,
-                f"{template.address} is {scope.reason}, and its user data could not be "
+                f"{template_label} is {scope.reason}, and its user data could not be "
                 f"read completely: {'; '.join(reading.problems)}",
                 **details,
             )
         return Result.fail(
             template,
-            f"{template.address} is {scope.reason}, but its user data runs no EKS "
+            f"{template_label} is {scope.reason}, but its user data runs no EKS "
             f"bootstrap (no /etc/eks/bootstrap.sh, nodeadm NodeConfig, "
             f"Start-EKSBootstrap.ps1 or Bottlerocket settings.kubernetes)",
             remediation=_remediation(AL2, cluster_ref),
@@ -389,7 +386,7 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
     if worst.status is Status.FAIL:
         return Result.fail(
             template,
-            f"{template.address}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
+            f"{template_label}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
             f"{worst.message}",
             remediation=_remediation(worst.bootstrap.kind, cluster_ref),
             **details,
@@ -397,13 +394,13 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
     if worst.status is Status.UNKNOWN:
         return Result.unknown(
             template,
-            f"{template.address}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
+            f"{template_label}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
             f"{worst.message}",
             **details,
         )
     return Result.passed(
         template,
-        f"{template.address}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
+        f"{template_label}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
         f"{worst.message}",
         **details,
     )
@@ -489,8 +486,7 @@ def _cidr_mismatch(bootstrap: Bootstrap, cidr: _ServiceCidr) -> str | None:
                 return (f"{bootstrap.spelling(SERVICE_CIDR)} is {given.strip()}, but the "
                         f"cluster's service CIDR is {cidr.cidr}")
         except ValueError:
-            return (f"{bootstrap.spelling(SERVICE_CIDR)} is {given.strip()!r}, not a CIDR "
-                    f"(the cluster's service CIDR is {cidr.cidr})")
+            return None  # not a literal CIDR (a placeholder the loader left): not comparable
     dns = bootstrap.arguments.get(DNS_CLUSTER_IP)
     if isinstance(dns, str) and dns.strip():
         try:

@@ -41,7 +41,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfcheck.model import Unknown, reveal
+from tfcheck.graph import ResourceGraph
+from tfcheck.model import Resource, Unknown, reveal
+from tfcheck.policy import ScanContext
 from tfcheck.workloads import YamlRefused, load_yaml_documents
 
 MAX_USER_DATA_BYTES = 1_000_000  # after decompression; EC2 itself allows 16 KB raw
@@ -682,3 +684,69 @@ def read_user_data(value: Any) -> UserDataReading:
         return UserDataReading(decoded)
     bootstraps, problems = find_bootstraps(decoded)
     return UserDataReading(decoded, tuple(bootstraps), (*decoded.problems, *problems))
+
+
+# -- where the user data comes from -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserDataSource:
+    """A launch template's user data and where it was read."""
+
+    value: Any
+    origin: str  # "plan", "HCL", "the HCL beside the plan"
+
+
+def user_data_of(ctx: ScanContext, template: Resource) -> UserDataSource:
+    """The user data of a launch template (or launch configuration).
+
+    In a plan of a new cluster the user data is "known after apply" when it embeds the
+    cluster's endpoint. The HCL beside the plan (the plan's directory) still holds the
+    heredoc or template: where the HCL loader renders it around the unknown values
+    (`Unknown.partial`), that text decides. A launch configuration's `user_data` is a
+    SHA-1 hash in plans; it is `Unknown` unless the HCL gives the text.
+    """
+    origin = "HCL" if ctx.graph.kind == "hcl" else "plan"
+    value = template.values.get("user_data")
+    if template.type == "aws_launch_configuration":
+        plain = reveal(value)
+        if plain is None:
+            value = template.values.get("user_data_base64")
+        elif ctx.graph.kind == "plan" and isinstance(plain, str) and re.fullmatch(
+            r"[0-9a-f]{40}", plain
+        ):
+            value = Unknown("a plan stores a launch configuration's user_data as a SHA-1 "
+                            "hash; scan the HCL to read it")
+    if ctx.graph.kind == "plan" and _undecodable(value):
+        beside = ctx.fact(_hcl_beside_plan)
+        other = beside.get(template.address) if beside is not None else None
+        if other is not None:
+            candidate = other.values.get("user_data")
+            if candidate is None and template.type == "aws_launch_configuration":
+                candidate = other.values.get("user_data_base64")
+            if candidate is not None and not _undecodable(candidate):
+                return UserDataSource(candidate, "the HCL beside the plan")
+    return UserDataSource(value, origin)
+
+
+def _undecodable(value: Any) -> bool:
+    value = reveal(value)
+    return isinstance(value, Unknown) and not isinstance(getattr(value, "partial", None), str)
+
+
+def _hcl_beside_plan(ctx: ScanContext) -> ResourceGraph | None:
+    """The configuration in the plan's directory, evaluated (None where there is none)."""
+    from pathlib import Path
+
+    source = Path(ctx.graph.source) if ctx.graph.source not in ("", "-") else None
+    if source is None or not source.is_file():
+        return None
+    directory = source.parent
+    if not any(directory.glob("*.tf")):
+        return None
+    try:
+        from tfcheck.loaders.hcl import load_hcl
+
+        return load_hcl(directory).graph
+    except Exception:  # noqa: BLE001 - a best-effort second look; the plan stays authoritative
+        return None
