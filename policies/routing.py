@@ -1,7 +1,511 @@
-"""Policies of this area are not written yet."""
+"""Routing and addressing of node subnets: no internet path, no public IPs, VPC DNS on."""
 
 from __future__ import annotations
 
-from tfcheck.policy import Policy
+import ipaddress
+from collections.abc import Iterator
 
-POLICIES: tuple[Policy, ...] = ()
+from tfcheck.model import Resource, Severity, Unknown, reveal
+from tfcheck.network import (
+    FARGATE_PROFILE,
+    NAT_GATEWAY,
+    ClusterNetwork,
+    EffectiveRouteTable,
+    Network,
+    NodeSource,
+    Route,
+    Subnet,
+    cluster_vpcs,
+    internet_verdict,
+    iter_node_subnets,
+    network,
+)
+from tfcheck.policy import Result, ScanContext, policy
+
+PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
+VPC_DNS_GUIDE = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-dns.html"
+
+# The Route 53 Resolver under its other names (besides AmazonProvidedDNS).
+_RESOLVER_LINK_LOCAL = (ipaddress.ip_address("169.254.169.253"),
+                        ipaddress.ip_address("fd00:ec2::253"))
+
+
+@policy(
+    id="PC201",
+    slug="node-subnet-internet-route",
+    severity=Severity.HIGH,
+    title="Node subnets have no default route to the internet",
+    docs_url=PRIVATE_CLUSTERS_GUIDE,
+)
+def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
+    """A private cluster's nodes have no path to the internet: no default route to a NAT or IGW.
+
+    ## Why
+    The EKS user guide describes a private cluster as one "without outbound internet
+    access": "This topic describes how to deploy an Amazon EKS private cluster without
+    outbound internet access." Nodes then reach AWS services only through VPC
+    endpoints. A node subnet whose effective route table (its explicit
+    `aws_route_table_association`, else the VPC's main route table) sends `0.0.0.0/0` or
+    `::/0` to a NAT gateway, an internet gateway, an egress-only internet gateway, or an
+    instance / network interface acting as NAT gives the nodes that path — and hides
+    missing endpoints until the day the route is removed. A NAT gateway with
+    `connectivity_type = "private"` does not reach the internet and passes.
+
+    ## Bad
+    ```hcl
+    resource "aws_route_table" "private" {
+      vpc_id = aws_vpc.main.id
+    }
+
+    resource "aws_route" "nat" {
+      route_table_id         = aws_route_table.private.id
+      destination_cidr_block = "0.0.0.0/0"
+      nat_gateway_id         = aws_nat_gateway.this.id
+    }
+
+    resource "aws_route_table_association" "private" {
+      count          = 3
+      subnet_id      = aws_subnet.private[count.index].id
+      route_table_id = aws_route_table.private.id
+    }
+    ```
+
+    ## Good
+    ```hcl
+    # Only the implicit local route: nodes reach AWS through VPC endpoints.
+    resource "aws_route_table" "private" {
+      vpc_id = aws_vpc.main.id
+    }
+
+    resource "aws_route_table_association" "private" {
+      count          = 3
+      subnet_id      = aws_subnet.private[count.index].id
+      route_table_id = aws_route_table.private.id
+    }
+    ```
+
+    ## Remediation
+    Remove the default route (the `aws_route` resource or the inline `route` block) from
+    the node subnets' route table, or associate the node subnets with a route table
+    without one; add the VPC endpoints the cluster needs (PC301).
+    """
+    net = network(ctx)
+    for subnet_key, owners in iter_node_subnets(net):
+        subnet = net.subnet(subnet_key)
+        effective = net.effective_route_table(subnet_key)
+        for subject in _subjects(subnet, owners):
+            yield _route_verdict(net, subnet, effective, subject)
+
+
+def _subjects(subnet: Subnet, owners: list[ClusterNetwork]) -> list[Resource]:
+    """A subnet in the input is its own subject; one known only by ID reports on its clusters."""
+    if subnet.resource is not None:
+        return [subnet.resource]
+    return [info.cluster for info in owners]
+
+
+def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
+                   subject: Resource) -> Result:
+    data: dict[str, object] = {"subnet": subnet.key}
+    if effective.unknown is not None:
+        return Result.unknown(
+            subject, f"cannot tell the route table of node subnet {subnet.key}: "
+                     f"{effective.unknown}; run on a plan of the whole configuration",
+            data=data, evidence=(subject.address, subnet.key) if subject.address != subnet.key
+            else (subnet.key,))
+    internet: list[tuple[str, Route]] = []
+    undecided: list[str] = []
+    private_nat: list[tuple[str, Route]] = []
+    clean: list[str] = []
+    for table_key in effective.tables:
+        table = net.route_table(table_key)
+        found_internet = False
+        for route in table.routes:
+            default = route.is_default
+            verdict = internet_verdict(route)
+            if default is False or verdict is False:
+                if default and route.kind == NAT_GATEWAY:
+                    private_nat.append((table_key, route))
+                continue
+            if default is True and verdict is True:
+                internet.append((table_key, route))
+                found_internet = True
+            else:
+                what = ("its destination" if default is None else
+                        f"connectivity_type of {route.target_label}"
+                        if route.kind == NAT_GATEWAY else f"the target of {route.hop}")
+                undecided.append(f"{route.hop} in {table_key}: {what} is not known before apply")
+        if table.unknown is not None:
+            undecided.append(f"the inline routes of {table_key} are not known before apply")
+        elif not table.complete and not found_internet:
+            undecided.append(f"{table_key} is not in the input, so its routes cannot be read")
+        if not found_internet:
+            clean.append(table_key)
+    main = " (the VPC's main route table)" if effective.main else ""
+    if internet and (not clean or len(effective.tables) == 1):
+        table_key, route = internet[0]
+        data.update({"route_table": table_key, "destination": route.destination,
+                     "target": route.target_label, "target_kind": route.kind})
+        chain = (subnet.key, *effective.via, table_key, route.hop, route.target_label)
+        if subject.address != subnet.key:
+            chain = (subject.address, *chain)
+        return Result.fail(
+            subject,
+            f"node subnet {subnet.key} routes {route.destination} to {route.kind} "
+            f"{route.target_label} through {table_key}{main} ({route.hop}): nodes have "
+            f"an internet path",
+            remediation=_route_remediation(subnet, table_key, route),
+            evidence=chain, data=data,
+        )
+    if internet or undecided:
+        reasons = undecided or [
+            f"it may use {', '.join(effective.tables)} and only some route to the internet"
+        ]
+        return Result.unknown(
+            subject, f"cannot tell whether node subnet {subnet.key} routes to the internet: "
+                     f"{'; '.join(reasons)}",
+            data=data, evidence=(subnet.key, *effective.via, *effective.tables))
+    tables = ", ".join(effective.tables)
+    data["route_table"] = tables
+    note = ""
+    if private_nat:
+        table_key, route = private_nat[0]
+        note = (f"; its default route {route.hop} goes to the private NAT gateway "
+                f"{route.target_label} (connectivity_type = \"private\"), not to the internet")
+    return Result.passed(
+        subject, f"node subnet {subnet.key} uses {tables}{main}, which has no default route "
+                 f"to the internet{note}",
+        data=data, evidence=(subnet.key, *effective.via, *effective.tables))
+
+
+def _route_remediation(subnet: Subnet, table_key: str, route: Route) -> str:
+    if route.inline:
+        return (
+            f"# In {route.declared_by.address}, delete the inline route\n"
+            f"route {{\n  cidr_block = \"{route.destination}\"  # -> {route.target_label}\n}}\n"
+            f"# or give {subnet.key} a route table without a default route:\n"
+            + _association_block(subnet)
+        )
+    return (
+        f"# Delete {route.declared_by.address} ({route.destination} -> "
+        f"{route.target_label}) from {table_key},\n"
+        f"# or give {subnet.key} a route table without a default route:\n"
+        + _association_block(subnet)
+    )
+
+
+def _association_block(subnet: Subnet) -> str:
+    subnet_ref = f"{subnet.key}.id" if subnet.resource is not None else f'"{subnet.key}"'
+    return (
+        'resource "aws_route_table_association" "nodes_private" {\n'
+        f"  subnet_id      = {subnet_ref}\n"
+        "  route_table_id = aws_route_table.private.id  # a table with only the local route\n"
+        "}"
+    )
+
+
+@policy(
+    id="PC202",
+    slug="node-public-ip",
+    severity=Severity.HIGH,
+    title="Nodes get no public IP address",
+    docs_url=PRIVATE_CLUSTERS_GUIDE,
+)
+def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
+    """Nodes of a private cluster get no public IP: node subnets and launch templates say so.
+
+    ## Why
+    The EKS user guide's private cluster runs "without outbound internet access". A
+    node subnet with `map_public_ip_on_launch = true`, or a launch template with
+    `network_interfaces { associate_public_ip_address = true }`, gives nodes public
+    addresses: with an internet gateway route they are reachable from and can reach
+    the internet, and even without one the intent of the configuration is not private.
+    Fargate pods never get public IPs, so subnets used only by Fargate profiles are not
+    checked. A launch template that sets `associate_public_ip_address = false` wins
+    over the subnet's default for its nodes.
+
+    ## Bad
+    ```hcl
+    resource "aws_subnet" "private" {
+      vpc_id                  = aws_vpc.main.id
+      cidr_block              = "10.0.0.0/20"
+      map_public_ip_on_launch = true
+    }
+    ```
+
+    ## Good
+    ```hcl
+    resource "aws_subnet" "private" {
+      vpc_id     = aws_vpc.main.id
+      cidr_block = "10.0.0.0/20"
+      # map_public_ip_on_launch defaults to false
+    }
+    ```
+
+    ## Remediation
+    Set `map_public_ip_on_launch = false` (or remove it) on node subnets, and remove
+    `associate_public_ip_address = true` from the node launch templates' network
+    interfaces.
+    """
+    net = network(ctx)
+    for subnet_key, owners in iter_node_subnets(net):
+        subnet = net.subnet(subnet_key)
+        sources = [s for info in owners for s in info.node_subnets().get(subnet_key, [])]
+        ec2_sources = [s for s in sources if s.kind != FARGATE_PROFILE]
+        if not ec2_sources:
+            continue  # Fargate pods never get a public IP
+        for subject in _subjects(subnet, owners):
+            yield _subnet_public_ip(subnet, ec2_sources, subject)
+    seen: set[str] = set()
+    for info in net.clusters:
+        for source in info.nodes:
+            template = source.launch_template
+            if template is None or template.address in seen:
+                continue
+            seen.add(template.address)
+            result = _template_public_ip(template, source)
+            if result is not None:
+                yield result
+
+
+def _subnet_public_ip(subnet: Subnet, sources: list[NodeSource], subject: Resource) -> Result:
+    data = {"subnet": subnet.key}
+    users = ", ".join(dict.fromkeys(s.address for s in sources))
+    value = subnet.map_public_ip
+    if subnet.resource is None:
+        return Result.unknown(
+            subject, f"node subnet {subnet.key} is not in the input: cannot tell whether "
+                     f"it maps public IPs on launch; scan the configuration that creates it",
+            data=data, evidence=(subject.address, subnet.key))
+    if isinstance(value, Unknown):
+        return Result.unknown(
+            subject, f"map_public_ip_on_launch of node subnet {subnet.key} is not known "
+                     f"before apply ({value.reason})", data=data,
+            attribute="map_public_ip_on_launch")
+    if value is not True:
+        return Result.passed(subject, f"node subnet {subnet.key} does not map public IPs on "
+                                      f"launch (used by {users})", data=data)
+    overriding = [s for s in sources if _template_sets_public_ip(s.launch_template) is False]
+    if len(overriding) == len(sources):
+        return Result.passed(
+            subject, f"node subnet {subnet.key} maps public IPs on launch, but every node "
+                     f"launch template in it sets associate_public_ip_address = false",
+            data=data)
+    return Result.fail(
+        subject, f"node subnet {subnet.key} has map_public_ip_on_launch = true: nodes of "
+                 f"{users} get public IP addresses",
+        remediation=f"# in {subnet.key}\nmap_public_ip_on_launch = false",
+        evidence=(subnet.key, *(s.address for s in sources)), data=data,
+        attribute="map_public_ip_on_launch")
+
+
+def _template_sets_public_ip(template: Resource | None) -> bool | Unknown | None:
+    """True/False where a launch template (or configuration) sets the public IP; else None."""
+    if template is None:
+        return None
+    if template.type == "aws_launch_configuration":
+        value = template.get("associate_public_ip_address")
+        if isinstance(value, Unknown) and not template.sets("associate_public_ip_address"):
+            return None
+        return _truth(value)
+    found: bool | Unknown | None = None
+    interfaces = template.blocks("network_interfaces")
+    if isinstance(interfaces, Unknown):
+        return interfaces if template.sets("network_interfaces") else None
+    for block in interfaces:
+        value = _truth(block.get("associate_public_ip_address"))
+        if value is True or isinstance(value, Unknown):
+            return value
+        if value is False:
+            found = False
+    return found
+
+
+def _truth(value: object) -> bool | Unknown | None:
+    value = reveal(value)
+    if isinstance(value, (bool, Unknown)):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _template_public_ip(template: Resource, source: NodeSource) -> Result | None:
+    value = _template_sets_public_ip(template)
+    attribute = ("associate_public_ip_address" if template.type == "aws_launch_configuration"
+                 else "network_interfaces.associate_public_ip_address")
+    if isinstance(value, Unknown):
+        return Result.unknown(
+            template, f"{attribute} of {template.address} (used by {source.address}) is not "
+                      f"known before apply ({value.reason})", attribute=attribute)
+    if value is True:
+        return Result.fail(
+            template, f"{template.address} sets {attribute} = true: nodes of "
+                      f"{source.address} get public IP addresses",
+            remediation=(f"# in {template.address}\nnetwork_interfaces {{\n"
+                         "  associate_public_ip_address = false\n}"
+                         if template.type == "aws_launch_template"
+                         else f"# in {template.address}\nassociate_public_ip_address = false"),
+            evidence=(source.address, template.address), attribute=attribute)
+    return None
+
+
+@policy(
+    id="PC203",
+    slug="vpc-dns",
+    severity=Severity.HIGH,
+    title="Cluster VPC has DNS support, DNS hostnames and the Amazon resolver",
+    docs_url=VPC_DNS_GUIDE,
+)
+def vpc_dns(ctx: ScanContext) -> Iterator[Result]:
+    """The cluster VPC resolves private hosted zones: DNS support and hostnames on, Amazon DNS.
+
+    ## Why
+    The EKS user guide: "Endpoint private access is required for nodes to register with
+    the cluster endpoint", and "Your cluster's VPC subnets must have a VPC interface
+    endpoint for any AWS services that your Pods need access to". Both work through
+    private DNS: the API server's private endpoint and every interface endpoint's
+    private DNS name live in Route 53 private hosted zones, which only the Amazon
+    resolver answers, and only in a VPC with `enable_dns_support` and
+    `enable_dns_hostnames` on. The provider default for `enable_dns_hostnames` is false.
+    A DHCP options set whose `domain_name_servers` leave out `AmazonProvidedDNS` (or its
+    other names: the VPC base address + 2, `169.254.169.253`) sends nodes to resolvers
+    that do not know those zones.
+
+    ## Bad
+    ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block = "10.0.0.0/16"
+    }
+    ```
+
+    ## Good
+    ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+    ```
+
+    ## Remediation
+    Set `enable_dns_support = true` and `enable_dns_hostnames = true` on the VPC, and keep
+    `AmazonProvidedDNS` in the `domain_name_servers` of an associated DHCP options set.
+    """
+    net = network(ctx)
+    for info in net.clusters:
+        if info.vpc is None:
+            yield Result.unknown(
+                info.cluster, f"cannot tell the VPC of {info.address}: {info.vpc_unknown}",
+                evidence=(info.address,))
+    dhcp = _dhcp_associations(ctx, net)
+    for vpc_key, clusters in sorted(cluster_vpcs(net).items()):
+        vpc = net.vpc(vpc_key)
+        if vpc is None or vpc.resource is None:
+            for info in clusters:
+                yield Result.unknown(
+                    info.cluster, f"VPC {vpc_key} of {info.address} is not in the input: "
+                                  f"cannot tell whether it has DNS support and DNS hostnames "
+                                  f"on; scan the configuration that creates it",
+                    evidence=info.vpc_evidence, data={"vpc": vpc_key})
+            continue
+        yield _vpc_dns_verdict(net, vpc.resource, clusters, dhcp.get(vpc_key, []))
+
+
+def _dhcp_associations(ctx: ScanContext, net: Network
+                       ) -> dict[str, list[tuple[Resource, list[Resource], str | None]]]:
+    """VPC key -> (association, options resources, literal options ID) per association."""
+    found: dict[str, list[tuple[Resource, list[Resource], str | None]]] = {}
+    vpc_types = ("aws_vpc", "aws_default_vpc")
+    for association in ctx.graph.managed("aws_vpc_dhcp_options_association"):
+        vpcs = [r.address for r in ctx.graph.references(association, "vpc_id", *vpc_types)]
+        if not vpcs:
+            literal = reveal(association.get("vpc_id"))
+            if isinstance(literal, str):
+                vpcs = [v.key for v in net.vpcs.values()
+                        if v.key == literal or (v.resource is not None
+                                                and reveal(v.resource.values.get("id")) == literal)]
+        options = ctx.graph.references(association, "dhcp_options_id", "aws_vpc_dhcp_options",
+                                       "aws_default_vpc_dhcp_options")
+        literal_id = reveal(association.get("dhcp_options_id"))
+        literal = literal_id if isinstance(literal_id, str) and not options else None
+        for vpc in vpcs:
+            found.setdefault(vpc, []).append((association, options, literal))
+    return found
+
+
+def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork],
+                     associations: list[tuple[Resource, list[Resource], str | None]]
+                     ) -> Result:
+    evidence = (*clusters[0].vpc_evidence,)
+    problems: list[str] = []
+    unknowns: list[str] = []
+    remediation: list[str] = []
+    for attribute in ("enable_dns_support", "enable_dns_hostnames"):
+        value = reveal(vpc.values.get(attribute)) if vpc.is_data else vpc.get(attribute)
+        if isinstance(value, Unknown):
+            unknowns.append(f"{attribute} is not known before apply ({value.reason})")
+        elif value is not True:
+            how = ("false" if vpc.is_data or vpc.sets(attribute)
+                   else "not set (provider default false)")
+            problems.append(f"{attribute} is {how}")
+            remediation.append(f"{attribute} = true")
+    for association, options, literal in associations:
+        evidence = (*evidence, association.address, *(o.address for o in options))
+        if literal is not None:
+            if literal == "default":
+                continue  # the AWS default options set uses AmazonProvidedDNS
+            unknowns.append(f"DHCP options set {literal} ({association.address}) is not in "
+                            "the input, so its domain_name_servers cannot be read")
+            continue
+        if not options:
+            unknowns.append(f"dhcp_options_id of {association.address} is not known before "
+                            "apply")
+            continue
+        for option in options:
+            servers = option.get("domain_name_servers")
+            servers = reveal(servers)
+            if isinstance(servers, Unknown) or (
+                isinstance(servers, list) and any(isinstance(reveal(s), Unknown) for s in servers)
+            ):
+                unknowns.append(f"domain_name_servers of {option.address} is not known before "
+                                "apply")
+                continue
+            listed = [str(reveal(s)) for s in servers or []]
+            if not any(_is_amazon_dns(s, net.vpc_cidrs(vpc.address)) for s in listed):
+                shown = ", ".join(listed) if listed else "no servers"
+                problems.append(f"the associated DHCP options set {option.address} lists "
+                                f"{shown} as domain_name_servers, without AmazonProvidedDNS")
+                remediation.append(f"# in {option.address}\n"
+                                   "domain_name_servers = [\"AmazonProvidedDNS\"]")
+    users = ", ".join(c.address for c in clusters)
+    if problems:
+        return Result.fail(
+            vpc, f"VPC {vpc.address} of {users}: {'; '.join(problems)}: private endpoint "
+                 f"and interface endpoint names do not resolve",
+            remediation="\n".join(remediation), evidence=evidence,
+            attribute="enable_dns_hostnames" if any("enable_dns_hostnames" in p
+                                                    for p in problems) else None)
+    if unknowns:
+        return Result.unknown(vpc, f"cannot tell whether VPC {vpc.address} resolves private "
+                                   f"DNS names: {'; '.join(unknowns)}", evidence=evidence)
+    dhcp = " and its DHCP options use AmazonProvidedDNS" if associations else ""
+    return Result.passed(vpc, f"VPC {vpc.address} has DNS support and DNS hostnames on{dhcp}",
+                         evidence=evidence)
+
+
+def _is_amazon_dns(server: str, cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+                   ) -> bool:
+    if server.strip().lower() == "amazonprovideddns":
+        return True
+    try:
+        address = ipaddress.ip_address(server.strip())
+    except ValueError:
+        return False
+    if address in _RESOLVER_LINK_LOCAL:
+        return True
+    # the VPC resolver sits at the VPC's primary IPv4 network address plus two
+    return any(c.version == 4 and address == c.network_address + 2 for c in cidrs[:1])
+
+
+POLICIES = (node_subnet_internet_route, node_public_ip, vpc_dns)

@@ -1,7 +1,488 @@
-"""Policies of this area are not written yet."""
+"""Security groups between nodes and endpoints: HTTPS in at the endpoints, out at the nodes."""
 
 from __future__ import annotations
 
-from tfcheck.policy import Policy
+from collections.abc import Iterator
 
-POLICIES: tuple[Policy, ...] = ()
+from tfcheck.model import Resource, Severity, Unknown
+from tfcheck.network import (
+    ClusterNetwork,
+    Endpoint,
+    IPNetwork,
+    Network,
+    NodeSource,
+    Rule,
+    SecurityGroup,
+    Subnet,
+    cluster_vpcs,
+    covers,
+    endpoint_counts_for,
+    hcl_reference,
+    network,
+    required_services,
+)
+from tfcheck.policy import Result, ScanContext, policy
+
+PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
+HTTPS = 443
+
+
+@policy(
+    id="PC401",
+    slug="endpoint-sg-ingress",
+    severity=Severity.HIGH,
+    title="Interface endpoint security groups admit HTTPS from every node subnet",
+    docs_url=PRIVATE_CLUSTERS_GUIDE,
+)
+def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
+    """Every interface endpoint admits TCP 443 from every node subnet.
+
+    ## Why
+    The EKS user guide: "If you create a managed node group, the VPC interface endpoint
+    security group must allow the CIDR for the subnets, or you must add the created node
+    security group to the VPC interface endpoint security group." An interface endpoint
+    is a network interface in the VPC, guarded by its security groups
+    (`security_group_ids`, `aws_vpc_endpoint_security_group_association`; none given means
+    the VPC's default security group, which admits only its own members). A node subnet
+    is admitted by an inbound rule for TCP 443 (or a port range or protocol `-1` that
+    includes it) from a CIDR containing the subnet's, or from a security group the nodes
+    carry: their launch template's `vpc_security_group_ids`, the cluster security group
+    for managed node groups without one and for Fargate, the node group's remote access
+    security group. Rules come from inline `ingress` blocks, `aws_security_group_rule` and
+    `aws_vpc_security_group_ingress_rule`.
+
+    ## Bad
+    ```hcl
+    resource "aws_vpc_endpoint" "ecr_api" {
+      vpc_id              = aws_vpc.main.id
+      service_name        = "com.amazonaws.eu-west-1.ecr.api"
+      vpc_endpoint_type   = "Interface"
+      private_dns_enabled = true
+      subnet_ids          = aws_subnet.private[*].id
+      # no security_group_ids: the VPC default security group admits nothing from nodes
+    }
+    ```
+
+    ## Good
+    ```hcl
+    resource "aws_security_group" "vpc_endpoints" {
+      vpc_id = aws_vpc.main.id
+      ingress {
+        from_port   = 443
+        to_port     = 443
+        protocol    = "tcp"
+        cidr_blocks = [aws_vpc.main.cidr_block]
+      }
+    }
+
+    resource "aws_vpc_endpoint" "ecr_api" {
+      vpc_id              = aws_vpc.main.id
+      service_name        = "com.amazonaws.eu-west-1.ecr.api"
+      vpc_endpoint_type   = "Interface"
+      private_dns_enabled = true
+      subnet_ids          = aws_subnet.private[*].id
+      security_group_ids  = [aws_security_group.vpc_endpoints.id]
+    }
+    ```
+
+    ## Remediation
+    Add an ingress rule for TCP 443 from each node subnet's CIDR (or the VPC CIDR, or
+    the nodes' security group) to the endpoint's security group; the finding's
+    remediation is the rule.
+    """
+    net = network(ctx)
+    for vpc, clusters in sorted(cluster_vpcs(net).items()):
+        subnets = _node_subnets(clusters)
+        if not subnets:
+            continue
+        for endpoint in net.endpoints_in(vpc):
+            if endpoint.is_interface is not True:
+                continue
+            yield _ingress_verdict(net, endpoint, subnets, clusters)
+
+
+def _node_subnets(clusters: list[ClusterNetwork]) -> dict[str, list[NodeSource]]:
+    found: dict[str, list[NodeSource]] = {}
+    for info in clusters:
+        for key, sources in info.node_subnets().items():
+            found.setdefault(key, []).extend(sources)
+    return dict(sorted(found.items()))
+
+
+def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[NodeSource]],
+                     clusters: list[ClusterNetwork]) -> Result:
+    groups = [net.security_group(k) for k in endpoint.security_groups.keys]
+    group_names = ", ".join(g.key for g in groups) or "none"
+    evidence_base = (endpoint.address, *(g.key for g in groups))
+    if endpoint.security_groups.unknown is not None and not groups:
+        return Result.unknown(
+            endpoint.resource, f"the security groups of {endpoint.address} are not known before "
+                               f"apply ({endpoint.security_groups.unknown.reason})",
+            evidence=evidence_base, attribute="security_group_ids")
+    refused: list[str] = []
+    undecided: list[str] = []
+    admitted_by: list[str] = []
+    for key, sources in subnets.items():
+        subnet = net.subnet(key)
+        verdict, why = _admits(groups, subnet, sources)
+        if verdict is True:
+            admitted_by.append(why)
+        elif verdict is None:
+            undecided.append(f"{key}: {why}")
+        else:
+            refused.append(key)
+    if endpoint.security_groups.unknown is not None and refused:
+        undecided.append(f"some security groups of {endpoint.address} are not known before "
+                         f"apply ({endpoint.security_groups.unknown.reason})")
+        refused = []
+    data = {"subnets_not_admitted": refused, "security_groups": [g.key for g in groups]}
+    if refused:
+        described = ", ".join(_describe_subnet(net.subnet(k)) for k in refused)
+        default = (" (no security_group_ids: the VPC default security group, which admits "
+                   "only its own members)" if endpoint.uses_default_security_group else "")
+        return Result.fail(
+            endpoint.resource, f"{endpoint.address} ({endpoint.service}) admits no TCP 443 from "
+                               f"node subnets {described}: its security groups "
+                               f"{group_names}{default} have no matching ingress rule",
+            remediation=_ingress_remediation(net, endpoint, groups, refused, subnets),
+            evidence=(*evidence_base, *refused), data=data,
+            attribute="security_group_ids")
+    if undecided:
+        return Result.unknown(
+            endpoint.resource, f"cannot tell whether {endpoint.address} admits TCP 443 from "
+                               f"every node subnet: {'; '.join(undecided)}",
+            evidence=evidence_base, data=data)
+    return Result.passed(
+        endpoint.resource, f"{endpoint.address} admits TCP 443 from every node subnet "
+                           f"({'; '.join(dict.fromkeys(admitted_by))})",
+        evidence=evidence_base, data=data)
+
+
+def _admits(groups: list[SecurityGroup], subnet: Subnet, sources: list[NodeSource]
+            ) -> tuple[bool | None, str]:
+    """Whether the groups admit TCP 443 from every node of the subnet, and by which rule."""
+    rules = [r for g in groups for r in g.ingress]
+    cidr = _known_cidr(subnet)
+    doubts: list[str] = []
+    # a CIDR rule containing the subnet's CIDR admits every node in it
+    for rule in rules:
+        ports = rule.allows_tcp(HTTPS)
+        if ports is False or cidr is None or not any(covers(c, cidr) for c in rule.cidrs):
+            continue
+        if ports is True:
+            return True, f"{rule.hop} from {', '.join(map(str, rule.cidrs))}"
+        doubts.append(f"the ports of {rule.declared_by} are not known before apply")
+    # else every node source in the subnet must carry an admitted security group
+    per_source: list[bool | None] = []
+    admitted_hop = ""
+    for source in sources:
+        carried = set(source.security_groups.keys)
+        found: bool | None = False
+        for rule in rules:
+            ports = rule.allows_tcp(HTTPS)
+            if ports is False or not carried & set(rule.peers):
+                continue
+            if ports is True:
+                found = True
+                admitted_hop = f"{rule.hop} from {', '.join(sorted(carried & set(rule.peers)))}"
+                break
+            found = None
+        if found is False and source.security_groups.unknown is not None:
+            found = None
+            doubts.append(f"the security groups of {source.address} are not known before "
+                          "apply")
+        per_source.append(found)
+    if per_source and all(v is True for v in per_source):
+        return True, admitted_hop
+    for rule in rules:
+        if rule.allows_tcp(HTTPS) is not False and rule.unknown is not None:
+            doubts.append(f"a source of {rule.declared_by} is not known before apply")
+        if rule.allows_tcp(HTTPS) is None:
+            doubts.append(f"the protocol or ports of {rule.declared_by} are not known")
+    if cidr is None and any(r.cidrs for r in rules):
+        doubts.append(f"the CIDR of {subnet.key} is not known"
+                      + (" (the subnet is not in the input)" if subnet.resource is None else ""))
+    for group in groups:
+        if not group.complete:
+            doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
+        elif group.unknown is not None:
+            doubts.append(f"the inline rules of {group.key} are not known before apply")
+    if doubts:
+        return None, "; ".join(dict.fromkeys(doubts))
+    return False, ""
+
+
+def _known_cidr(subnet: Subnet) -> IPNetwork | None:
+    return None if isinstance(subnet.cidr, Unknown) else subnet.cidr
+
+
+def _describe_subnet(subnet: Subnet) -> str:
+    cidr = _known_cidr(subnet)
+    return subnet.key if cidr is None else f"{subnet.key} ({cidr})"
+
+
+def _ingress_remediation(net: Network, endpoint: Endpoint, groups: list[SecurityGroup],
+                         refused: list[str], subnets: dict[str, list[NodeSource]]) -> str:
+    target = next((g for g in groups if g.resource is not None and not g.resource.is_data),
+                  None)
+    blocks: list[str] = []
+    if target is None:
+        vpc = endpoint.vpc.keys[0] if endpoint.vpc.keys else "vpc-REPLACE_ME"
+        blocks.append(
+            'resource "aws_security_group" "vpc_endpoints" {\n'
+            '  name_prefix = "vpc-endpoints-"\n'
+            f"  vpc_id      = {hcl_reference(net, vpc)}\n"
+            "}\n"
+            f"# and in {endpoint.address}:\n"
+            "#   security_group_ids = [aws_security_group.vpc_endpoints.id]"
+        )
+        group_ref = "aws_security_group.vpc_endpoints.id"
+    else:
+        group_ref = hcl_reference(net, target.key).split("  #")[0]
+    for key in refused:
+        subnet = net.subnet(key)
+        name = "https_from_" + "".join(c if c.isalnum() else "_" for c in
+                                       key.split(".", 1)[-1]).strip("_")
+        if subnet.resource is not None:
+            source = f"  cidr_ipv4         = {hcl_reference(net, key, 'cidr_block')}\n"
+        elif _known_cidr(subnet) is not None:
+            source = f'  cidr_ipv4         = "{subnet.cidr}"\n'
+        else:
+            carried = [k for s in subnets.get(key, []) for k in s.security_groups.keys]
+            peer = hcl_reference(net, carried[0]) if carried else '"sg-NODES"'
+            source = f"  referenced_security_group_id = {peer.split('  #')[0]}\n"
+        blocks.append(
+            f'resource "aws_vpc_security_group_ingress_rule" "{name}" {{\n'
+            f"  security_group_id = {group_ref}\n"
+            f"{source}"
+            '  ip_protocol       = "tcp"\n'
+            f"  from_port         = {HTTPS}\n"
+            f"  to_port           = {HTTPS}\n"
+            "}"
+        )
+    return "\n\n".join(blocks)
+
+
+@policy(
+    id="PC402",
+    slug="node-sg-egress",
+    severity=Severity.HIGH,
+    title="Node security groups allow HTTPS out to the endpoints and S3",
+    docs_url=PRIVATE_CLUSTERS_GUIDE,
+)
+def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
+    """Nodes whose security groups restrict egress still reach the endpoints and S3 on 443.
+
+    ## Why
+    The EKS user guide: "The instances for nodes must have access to the VPC endpoints."
+    A node carries the union of its security groups' rules. Terraform removes the
+    default allow-all egress rule from every `aws_security_group` it creates, so a node
+    security group with hand-written egress rules must still allow TCP 443 to the
+    interface endpoints (their security groups, their subnets or the VPC CIDR) and, where
+    S3 is served by a gateway endpoint, to the S3 prefix list (`prefix_list_ids` with the
+    gateway endpoint's `prefix_list_id`) — ECR image layers come from S3. The cluster
+    security group EKS creates has open egress, so nodes that carry it pass.
+
+    ## Bad
+    ```hcl
+    resource "aws_security_group" "node" {
+      vpc_id = aws_vpc.main.id
+      egress {
+        from_port   = 53
+        to_port     = 53
+        protocol    = "udp"
+        cidr_blocks = [aws_vpc.main.cidr_block]
+      }
+    }
+    ```
+
+    ## Good
+    ```hcl
+    resource "aws_security_group" "node" {
+      vpc_id = aws_vpc.main.id
+      egress {
+        from_port   = 443
+        to_port     = 443
+        protocol    = "tcp"
+        cidr_blocks = [aws_vpc.main.cidr_block]
+      }
+      egress {
+        from_port       = 443
+        to_port         = 443
+        protocol        = "tcp"
+        prefix_list_ids = [aws_vpc_endpoint.s3.prefix_list_id]
+      }
+    }
+    ```
+
+    ## Remediation
+    Add egress rules for TCP 443 to the VPC CIDR (or the endpoint security group) and to
+    the S3 gateway endpoint's prefix list; the finding's remediation is the rules.
+    """
+    net = network(ctx)
+    verdicts: dict[str, list[tuple[NodeSource, bool | None, list[str], list[str]]]] = {}
+    for vpc, clusters in sorted(cluster_vpcs(net).items()):
+        targets = _egress_targets(ctx, net, clusters)
+        for info in clusters:
+            for source in info.nodes:
+                groups = [net.security_group(k) for k in source.security_groups.keys]
+                subjects = [g for g in groups if g.resource is not None
+                            and not g.resource.is_data]
+                if not subjects:
+                    continue
+                verdict, missing, doubts = _egress_allows(net, groups, targets, source, vpc)
+                for group in subjects:
+                    verdicts.setdefault(group.key, []).append((source, verdict, missing, doubts))
+    for key in sorted(verdicts):
+        group = net.security_group(key)
+        assert group.resource is not None
+        yield _egress_result(net, group.resource, verdicts[key])
+
+
+_Target = tuple[str, str, list[IPNetwork], set[str], set[str]]
+# (label, kind "endpoint"|"s3", CIDRs to reach, security groups, prefix lists)
+
+
+def _egress_targets(ctx: ScanContext, net: Network, clusters: list[ClusterNetwork]
+                    ) -> list[_Target]:
+    """What nodes must reach on 443: each required interface endpoint, the S3 prefix list."""
+    targets: dict[str, _Target] = {}
+    for info in clusters:
+        endpoints = net.endpoints_in(info.vpc)
+        interface_s3 = any(endpoint_counts_for(e, "s3", info.region) is None and e.is_interface
+                           for e in endpoints)
+        for requirement in required_services(ctx, info):
+            for endpoint in endpoints:
+                if endpoint_counts_for(endpoint, requirement.service, info.region) is not None:
+                    continue
+                if endpoint.is_interface:
+                    cidrs: list[IPNetwork] = []
+                    for key in endpoint.subnets.keys:
+                        cidr = _known_cidr(net.subnet(key))
+                        if cidr is None:
+                            cidrs = []
+                            break
+                        cidrs.append(cidr)
+                    if not cidrs or endpoint.subnets.unknown is not None:
+                        cidrs = list(net.vpc_cidrs(info.vpc)[:1])
+                    targets.setdefault(endpoint.address, (
+                        endpoint.address, "endpoint", cidrs,
+                        set(endpoint.security_groups.keys), set()))
+                elif endpoint.is_gateway and requirement.service == "s3" and not interface_s3:
+                    lists = {endpoint.prefix_list_key}
+                    targets.setdefault(endpoint.address, (
+                        f"the S3 prefix list of {endpoint.address}", "s3", [], set(), lists))
+    return [targets[k] for k in sorted(targets)]
+
+
+def _egress_allows(net: Network, groups: list[SecurityGroup], targets: list[_Target],
+                   source: NodeSource, vpc: str) -> tuple[bool | None, list[str], list[str]]:
+    """(verdict, targets not reachable, doubts) for the union of a node's groups."""
+    rules = [r for g in groups for r in g.egress]
+    missing: list[str] = []
+    doubts: list[str] = []
+    for label, kind, cidrs, peers, prefix_lists in targets:
+        verdict = _reaches(rules, kind, cidrs, peers, prefix_lists)
+        if verdict is True:
+            continue
+        if verdict is None:
+            doubts.append(f"whether TCP 443 to {label} is allowed")
+        else:
+            missing.append(label)
+    for group in groups:
+        if not group.complete:
+            doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
+        elif group.unknown is not None:
+            doubts.append(f"the inline rules of {group.key} are not known before apply")
+    if source.security_groups.unknown is not None:
+        doubts.append(f"some security groups of {source.address} are not known before apply")
+    if missing and not doubts:
+        return False, missing, doubts
+    if missing or doubts:
+        return None, missing, doubts
+    return True, missing, doubts
+
+
+def _reaches(rules: list[Rule], kind: str, cidrs: list[IPNetwork], peers: set[str],
+             prefix_lists: set[str]) -> bool | None:
+    verdict: bool | None = False
+    for rule in rules:
+        ports = rule.allows_tcp(HTTPS)
+        if ports is False:
+            continue
+        hit = (
+            any(c.prefixlen == 0 for c in rule.cidrs)
+            or bool(peers & set(rule.peers))
+            or bool(prefix_lists & set(rule.prefix_lists))
+            or (bool(cidrs) and all(any(covers(c, t) for c in rule.cidrs) for t in cidrs))
+        )
+        if hit and ports is True:
+            return True
+        if hit or rule.unknown is not None or (
+            kind == "s3" and any(p.startswith("pl-") for p in rule.prefix_lists)
+        ):
+            verdict = None  # a literal prefix list nothing in the input names: maybe S3's
+    return verdict
+
+
+def _egress_result(net: Network, group: Resource,
+                   verdicts: list[tuple[NodeSource, bool | None, list[str], list[str]]]
+                   ) -> Result:
+    users = ", ".join(dict.fromkeys(s.address for s, _, _, _ in verdicts))
+    failing = [(s, m) for s, v, m, _ in verdicts if v is False]
+    evidence = (group.address, *dict.fromkeys(s.address for s, _, _, _ in verdicts))
+    if failing:
+        source, missing = failing[0]
+        return Result.fail(
+            group, f"nodes of {source.address} carry {group.address}, whose egress rules "
+                   f"(with their other security groups) allow no TCP 443 to "
+                   f"{', '.join(missing)}",
+            remediation=_egress_remediation(net, group, missing),
+            evidence=(*evidence, *missing), data={"unreachable": missing},
+            attribute="egress")
+    undecided = [(s, m, d) for s, v, m, d in verdicts if v is None]
+    if undecided:
+        source, missing, doubts = undecided[0]
+        return Result.unknown(
+            group, f"cannot tell whether nodes of {source.address} with {group.address} reach "
+                   f"the endpoints on TCP 443: {'; '.join(doubts)}",
+            evidence=evidence, data={"unreachable": missing})
+    return Result.passed(group, f"nodes with {group.address} ({users}) reach every required "
+                                "endpoint and S3 on TCP 443", evidence=evidence)
+
+
+def _egress_remediation(net: Network, group: Resource, missing: list[str]) -> str:
+    group_ref = hcl_reference(net, group.address).split("  #")[0]
+    blocks: list[str] = []
+    vpcs = _vpc_of(net, group)
+    if any(not m.startswith("the S3 prefix list") for m in missing):
+        target = (f"  cidr_ipv4         = {hcl_reference(net, vpcs[0], 'cidr_block')}\n"
+                  if vpcs and net.graph.get(vpcs[0]) is not None
+                  else '  cidr_ipv4         = "10.0.0.0/16"  # the VPC CIDR\n')
+        blocks.append(
+            'resource "aws_vpc_security_group_egress_rule" "nodes_https_to_endpoints" {\n'
+            f"  security_group_id = {group_ref}\n"
+            f"{target.split('  #')[0].rstrip()}\n"
+            '  ip_protocol       = "tcp"\n'
+            f"  from_port         = {HTTPS}\n"
+            f"  to_port           = {HTTPS}\n"
+            "}")
+    for label in missing:
+        if label.startswith("the S3 prefix list of "):
+            endpoint = label.removeprefix("the S3 prefix list of ")
+            blocks.append(
+                'resource "aws_vpc_security_group_egress_rule" "nodes_https_to_s3" {\n'
+                f"  security_group_id = {group_ref}\n"
+                f"  prefix_list_id    = {hcl_reference(net, endpoint, 'prefix_list_id')}\n"
+                '  ip_protocol       = "tcp"\n'
+                f"  from_port         = {HTTPS}\n"
+                f"  to_port           = {HTTPS}\n"
+                "}")
+    return "\n\n".join(blocks)
+
+
+def _vpc_of(net: Network, group: Resource) -> list[str]:
+    return list(net.security_group(group.address).vpc.keys)
+
+
+POLICIES = (endpoint_sg_ingress, node_sg_egress)

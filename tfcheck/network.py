@@ -758,12 +758,19 @@ class _Builder:
     ) -> Link:
         """Resolve an ID-valued attribute to keys: references first, then known IDs."""
         refs = self.graph.references(resource, attribute, *mapping) if mapping else []
+        known, unknown = _leaves(value)
+        if refs and unknown:
+            # where every unknown part names its own instances (an evaluated
+            # `slice(aws_subnet.private[*].id, 0, 2)`), those are more precise than the
+            # attribute's references, which a plan records per configuration block
+            named = [self._resources_named(u.references, tuple(mapping)) for u in unknown]
+            if all(named):
+                refs = list({r.address: r for found in named for r in found}.values())
         keyed: list[tuple[str, Resource]] = []
         for target in refs:
             key = mapping[target.type](target)
             if key is not None:
                 keyed.append((self.canonical(key), target))
-        known, unknown = _leaves(value)
         strings = [s for s in (reveal(k) for k in known) if isinstance(s, str) and s]
         if keyed and strings and not unknown:
             # every value is known: keep only the references that the values confirm
@@ -1908,3 +1915,83 @@ def iter_node_subnets(net: Network) -> Iterator[tuple[str, list[ClusterNetwork]]
             owners.setdefault(key, []).append(info)
     for key in sorted(owners):
         yield key, owners[key]
+
+
+# -- remediation snippets: referring to things by reference, as a user would ----------
+
+# Output names of terraform-aws-modules, for resources that live inside a module.
+_MODULE_OUTPUTS = {
+    "aws_vpc": "vpc_id",
+    "aws_subnet": "private_subnets",
+    "aws_security_group": "security_group_id",
+    "aws_route_table": "private_route_table_ids",
+    "aws_vpc_endpoint": "endpoints",
+}
+
+
+def hcl_reference(net: Network, key: str, attribute: str = "id") -> str:
+    """An HCL expression for `key`'s attribute, the way the user's code would write it.
+
+    Resources of the root module are referred to directly (`aws_vpc.main.id`); the
+    implicit things AWS creates through their owner (`aws_vpc.main.main_route_table_id`,
+    `aws_eks_cluster.main.vpc_config[0].cluster_security_group_id`); things known only
+    by ID as the literal ID; resources inside a module through the output name that
+    terraform-aws-modules uses, with a comment naming the resource.
+    """
+    for suffix, owner_attribute in (
+        (f" ({CLUSTER_SG})", "vpc_config[0].cluster_security_group_id"),
+        (f" ({DEFAULT_SG})", "default_security_group_id"),
+        (f" ({MAIN_ROUTE_TABLE})", "main_route_table_id"),
+        (f" ({PREFIX_LIST})", "prefix_list_id"),
+        (f" ({REMOTE_ACCESS_SG})", "resources[0].remote_access_security_group_id"),
+    ):
+        if key.endswith(suffix):
+            return hcl_reference(net, key[: -len(suffix)], owner_attribute)
+    resource = net.graph.get(key)
+    if resource is None:
+        return f'"{key}"'
+    if resource.module:
+        output = _MODULE_OUTPUTS.get(resource.type, attribute)
+        call = resource.module.split(".")[1].split("[")[0]
+        return f"module.{call}.{output}  # {key}"
+    return f"{key}.{attribute}"
+
+
+def hcl_id_list(net: Network, keys: Iterable[str], attribute: str = "id") -> str:
+    """An HCL list expression of several keys: a splat where it is every instance."""
+    keys = list(dict.fromkeys(keys))
+    resources = [net.graph.get(k) for k in keys]
+    if keys and all(r is not None and not r.module for r in resources):
+        configs = {r.config_address for r in resources if r is not None}
+        if len(configs) == 1:
+            config = configs.pop()
+            sample = next(r for r in resources if r is not None)
+            siblings = [r for r in net.graph.resources(sample.type)
+                        if r.config_address == config]
+            if len(siblings) == len(keys) and len(keys) > 1:
+                if all(isinstance(r.index, int) for r in siblings):
+                    return f"{config}[*].{attribute}"
+                return f"[for item in {config} : item.{attribute}]"
+    modules = {r.module.split(".")[1].split("[")[0] for r in resources
+               if r is not None and r.module}
+    if modules and len(modules) == 1 and all(r is not None and r.module for r in resources):
+        sample = next(r for r in resources if r is not None)
+        output = _MODULE_OUTPUTS.get(sample.type, attribute)
+        if output.endswith("s"):
+            return f"module.{modules.pop()}.{output}"
+    items = [hcl_reference(net, k, attribute).split("  #")[0] for k in keys]
+    return "[" + ", ".join(items) + "]"
+
+
+def one_subnet_per_zone(net: Network, keys: Iterable[str]) -> list[str]:
+    """Interface endpoints take one subnet per Availability Zone: pick the first of each."""
+    chosen: list[str] = []
+    zones: set[str] = set()
+    for key in keys:
+        zone = net.subnet(key).availability_zone
+        if isinstance(zone, str):
+            if zone in zones:
+                continue
+            zones.add(zone)
+        chosen.append(key)
+    return chosen
