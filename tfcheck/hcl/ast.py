@@ -194,3 +194,33 @@ class ParsedFile:
     body: Body
     comments: tuple[CommentDirective, ...] = ()
     comment_lines: frozenset[int] = frozenset()  # lines holding only a comment
+
+
+def expression_text(expr: Expr, depth: int = 0) -> str:
+    """An expression written back as HCL, for placeholders in partly rendered templates.
+
+    Covers the reference forms (`aws_eks_cluster.main.endpoint`, `var.x[0]`,
+    `local.m["k"]`, `a[*].b`) and calls; anything else is `...`.
+    """
+    if depth > 20:
+        return "..."
+    if isinstance(expr, Name):
+        return expr.name
+    if isinstance(expr, GetAttr):
+        return f"{expression_text(expr.obj, depth + 1)}.{expr.name}"
+    if isinstance(expr, Index):
+        return f"{expression_text(expr.obj, depth + 1)}[{expression_text(expr.key, depth + 1)}]"
+    if isinstance(expr, SplatItem):
+        return ""
+    if isinstance(expr, Splat):
+        return f"{expression_text(expr.obj, depth + 1)}[*]{expression_text(expr.each, depth + 1)}"
+    if isinstance(expr, Literal):
+        if isinstance(expr.value, str):
+            return '"' + expr.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(expr.value, bool):
+            return "true" if expr.value else "false"
+        return "null" if expr.value is None else str(expr.value)
+    if isinstance(expr, Call):
+        args = ", ".join(expression_text(a, depth + 1) for a in expr.args)
+        return f"{expr.name}({args})"
+    return "..."

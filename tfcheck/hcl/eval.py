@@ -50,10 +50,12 @@ from tfcheck.hcl.ast import (
     TemplatePart,
     TupleExpr,
     Unary,
+    expression_text,
 )
 from tfcheck.hcl.functions import call_function
 from tfcheck.hcl.modules import ModuleCallDef, ModuleDef, ResourceDef
 from tfcheck.hcl.values import (
+    MAX_STRING,
     EvalError,
     InstanceDict,
     as_int,
@@ -62,6 +64,7 @@ from tfcheck.hcl.values import (
     is_number,
     merge_unknowns,
     normal_number,
+    partial_of,
     plain,
     sort_set,
     to_bool,
@@ -69,6 +72,7 @@ from tfcheck.hcl.values import (
     to_str,
     type_name,
     unknown_in,
+    with_partial,
 )
 from tfcheck.model import Unknown, instance_suffix
 
@@ -1082,6 +1086,7 @@ class Evaluator:
             return self.eval(parts[0], scope)  # "${x}" keeps x's type
         out: list[str] = []
         unknowns: list[Unknown] = []
+        renderable = True  # whether unknown parts can be shown as ${...} placeholders
         size = 0
         for part in parts:
             if isinstance(part, str):
@@ -1090,49 +1095,63 @@ class Evaluator:
                 cond = self.eval(part.cond, scope)
                 if isinstance(cond, Unknown):
                     unknowns.append(cond)
+                    renderable = False
                     continue
                 chosen = part.then if to_bool(cond) else part.otherwise
-                result = self._template(chosen, scope, whole=False)
-                if isinstance(result, Unknown):
-                    unknowns.append(result)
-                    continue
-                text = result
+                text, renderable = self._template_piece(
+                    self._template(chosen, scope, whole=False), unknowns, renderable
+                )
             elif isinstance(part, TemplateFor):
-                result = self._template_for(part, scope)
-                if isinstance(result, Unknown):
-                    unknowns.append(result)
-                    continue
-                text = result
+                text, renderable = self._template_piece(
+                    self._template_for(part, scope), unknowns, renderable
+                )
             else:
                 value = self.eval(part, scope)
                 found = unknown_in(value)
                 if found:
                     unknowns.extend(found)
-                    continue
-                if isinstance(value, InstanceDict | ModuleRef | list | dict):
-                    raise EvalError(f"cannot use a {type_name(value)} in a string template")
-                text = to_str(value)
+                    partial = partial_of(value)
+                    if partial is None and not isinstance(value, Unknown):
+                        renderable = False
+                    text = partial if partial is not None else "${" + expression_text(part) + "}"
+                else:
+                    if isinstance(value, InstanceDict | ModuleRef | list | dict):
+                        raise EvalError(f"cannot use a {type_name(value)} in a string template")
+                    text = to_str(value)
             size += len(text)
-            if size > 1_000_000:
+            if size > MAX_STRING:
                 raise EvalError("string template result too long")
             out.append(text)
         if unknowns:
-            return merge_unknowns(unknowns)
+            return with_partial(merge_unknowns(unknowns), "".join(out) if renderable else None)
         return "".join(out)
+
+    @staticmethod
+    def _template_piece(
+        result: Any, unknowns: list[Unknown], renderable: bool
+    ) -> tuple[str, bool]:
+        if isinstance(result, Unknown):
+            unknowns.append(result)
+            partial = partial_of(result)
+            return (partial or ""), renderable and partial is not None
+        return result, renderable
 
     def _template_for(self, part: TemplateFor, scope: Scope) -> Any:
         collection = self.eval(part.collection, scope)
         if isinstance(collection, Unknown):
             return collection
         out = []
+        unknowns: list[Unknown] = []
+        renderable = True
         for key, item in _iterate(collection):
             names = {part.value_var: item}
             if part.key_var is not None:
                 names[part.key_var] = key
             result = self._template(part.body, scope.with_names(**names), whole=False)
-            if isinstance(result, Unknown):
-                return result
-            out.append(result)
+            text, renderable = self._template_piece(result, unknowns, renderable)
+            out.append(text)
+        if unknowns:
+            return with_partial(merge_unknowns(unknowns), "".join(out) if renderable else None)
         return "".join(out)
 
     def render_template(self, template: Expr, variables: dict[str, Any]) -> Any:

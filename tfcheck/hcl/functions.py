@@ -38,6 +38,7 @@ from tfcheck.hcl.values import (
     need_known,
     normal_number,
     number_str,
+    partial_of,
     plain,
     sort_set,
     to_bool,
@@ -45,6 +46,7 @@ from tfcheck.hcl.values import (
     to_str,
     type_name,
     unknown_in,
+    with_partial,
 )
 from tfcheck.model import Unknown
 
@@ -86,7 +88,7 @@ def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
     if name not in _TAKES_UNKNOWN:
         top = [a for a in args if isinstance(a, Unknown)]
         if top:
-            return merge_unknowns(top)
+            return _unknown_result(name, fn, args, top, ctx)
     try:
         return check_size(fn(args, ctx))
     except UnknownResult as signal:
@@ -106,6 +108,24 @@ def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
         yaml.YAMLError,
     ) as exc:
         raise EvalError(f"{name}(): {type(exc).__name__}: {exc}") from None
+
+
+# encodings that keep a partly rendered template readable (user data is base64 of one)
+_KEEPS_PARTIAL = frozenset({"base64encode", "base64gzip", "trimspace", "chomp"})
+
+
+def _unknown_result(
+    name: str, fn: Function, args: list[Any], top: list[Unknown], ctx: FunctionContext
+) -> Unknown:
+    merged = merge_unknowns(top)
+    if name in _KEEPS_PARTIAL and len(args) == 1:
+        partial = partial_of(args[0])
+        if partial is not None:
+            try:
+                return with_partial(merged, fn([partial], ctx))
+            except (EvalError, ValueError, UnicodeError):
+                return merged
+    return merged
 
 
 def _arity(args: list[Any], low: int, high: int | None = None) -> None:

@@ -1,10 +1,11 @@
 """The static shape of a configuration: modules, their files, calls and directories.
 
 Which files make each module, which modules each module calls, and where those
-modules are on disk. Nothing is evaluated here. Local sources (`./x`, `../x`) are followed relative to the
-calling module; anything else (registry, git, ...) only where `terraform init` recorded
-it in `.terraform/modules/modules.json`. Each file is parsed once per load; a file that
-cannot be parsed becomes an `InputError` and the rest of the module still loads.
+modules are on disk. Nothing is evaluated here. Local sources (`./x`, `../x`) are
+followed relative to the calling module; anything else (registry, git, ...) only where
+`terraform init` recorded it in `.terraform/modules/modules.json`. Each file is parsed
+once per load; a file that cannot be parsed becomes an `InputError` and the rest of the
+module still loads.
 """
 
 from __future__ import annotations

@@ -55,6 +55,24 @@ class InstanceDict(dict[str, Any]):
         return Unknown(self.missing.format(address=self.address, name=name), (self.address,))
 
 
+def with_partial(unknown: Unknown, text: str | None) -> Unknown:
+    """An unknown string that is known except for placeholders (`${aws_x.y.endpoint}`).
+
+    User data rendered around values known only after apply still shows which
+    arguments a bootstrap passes; `tfcheck.userdata` reads `partial` for that.
+    """
+    result = Unknown(unknown.reason, unknown.references)
+    if text is not None:
+        object.__setattr__(result, "partial", text)
+    return result
+
+
+def partial_of(value: Any) -> str | None:
+    """The partly rendered text of an unknown string, where the evaluator kept one."""
+    partial = getattr(value, "partial", None) if isinstance(value, Unknown) else None
+    return partial if isinstance(partial, str) else None
+
+
 def unknown_in(value: Any, budget: int = 10_000) -> list[Unknown]:
     """Every `Unknown` inside a value (bounded walk), instance objects counted as whole."""
     found: list[Unknown] = []
