@@ -442,6 +442,9 @@ def _coverage_verdict(net: Network, endpoint: Endpoint, node_subnets: list[str],
             needed.setdefault(zone, []).append(key)
         else:
             unknown_needed.append(key)
+    # a node subnet that is itself one of the endpoint's subnets is covered, whatever its AZ
+    own = set(endpoint.subnets.keys)
+    unknown_needed = [k for k in unknown_needed if k not in own]
     have: set[str] = set()
     unknown_have: list[str] = []
     for key in endpoint.subnets.keys:
@@ -478,10 +481,10 @@ def _coverage_verdict(net: Network, endpoint: Endpoint, node_subnets: list[str],
             endpoint.resource, f"cannot tell whether {endpoint.address} reaches every node "
                                f"Availability Zone: {'; '.join(reasons)}",
             evidence=evidence, data=data)
+    zones = f" ({', '.join(sorted(needed))})" if needed else ""
     return Result.passed(
         endpoint.resource, f"{endpoint.address} has a network interface in every node "
-                           f"Availability Zone ({', '.join(sorted(needed))})",
-        evidence=evidence, data=data)
+                           f"Availability Zone{zones}", evidence=evidence, data=data)
 
 
 @policy(
@@ -579,6 +582,12 @@ def _s3_route_verdict(net: Network, subnet_key: str, owners: list[ClusterNetwork
             yield Result.unknown(
                 subject, f"cannot tell whether {names} is on the route table of node subnet "
                          f"{subnet_key}: route_table_ids is not known ({unknown.reason})",
+                evidence=chain, data=data)
+        elif missing_tables := [t for t in effective.tables
+                                if not net.route_table(t).complete and t not in covered]:
+            yield Result.unknown(
+                subject, f"cannot tell whether {names} is on the route table of node subnet "
+                         f"{subnet_key}: {', '.join(missing_tables)} is not in the input",
                 evidence=chain, data=data)
         elif covered:
             yield Result.unknown(

@@ -621,14 +621,15 @@ class Network:
             return EffectiveRouteTable(unknown=(
                 f"the subnet_id of {', '.join(doubtful)} is not known before apply and "
                 f"refers to no subnet in the input, so it may be {subnet.key}'s association"))
+        if subnet.resource is None or subnet.resource.is_data:
+            # a pre-existing subnet may have an association outside the input
+            return EffectiveRouteTable(unknown=(
+                f"subnet {subnet.key} is not managed in the input and no route table "
+                "association in the input names it"))
         if len(subnet.vpc.keys) != 1:
-            if subnet.resource is None:
-                why = (f"subnet {subnet.key} is not in the input and no route table "
-                       f"association in the input names it")
-            else:
-                why = (f"{subnet.key} has no route table association and its vpc_id is not "
-                       f"known, so its VPC's main route table cannot be told")
-            return EffectiveRouteTable(unknown=why)
+            return EffectiveRouteTable(unknown=(
+                f"{subnet.key} has no route table association and its vpc_id is not known, "
+                "so its VPC's main route table cannot be told"))
         vpc = subnet.vpc.keys[0]
         table, via = self._main_tables.get(vpc, (_pseudo(vpc, MAIN_ROUTE_TABLE), ()))
         return EffectiveRouteTable((table,), via, main=True)
@@ -644,7 +645,39 @@ def network(ctx: ScanContext) -> Network:
 
 
 def _build_network(ctx: ScanContext) -> Network:
-    return _Builder(ctx.graph).build()
+    beside = None
+    if ctx.graph.kind == "plan":
+        def beside() -> ResourceGraph | None:
+            return ctx.fact(hcl_beside_plan)
+    return _Builder(ctx.graph, beside).build()
+
+
+def hcl_beside_plan(ctx: ScanContext) -> ResourceGraph | None:
+    """The configuration in a plan's directory, evaluated; None where there is none.
+
+    A plan records references per configuration block: `slice(aws_subnet.private[*].id,
+    0, 2)` and `aws_subnet.private[*].id` both read "aws_subnet.private". The HCL beside
+    the plan, evaluated, names the instances each element comes from.
+    """
+    try:
+        from tfcheck.userdata import _hcl_beside_plan  # one evaluation per scan, shared
+    except ImportError:  # pragma: no cover - PC501's reader is optional
+        return _load_hcl_beside(ctx.graph)
+    return ctx.fact(_hcl_beside_plan)
+
+
+def _load_hcl_beside(graph: ResourceGraph) -> ResourceGraph | None:  # pragma: no cover
+    from pathlib import Path
+
+    source = Path(graph.source) if graph.source not in ("", "-") else None
+    if source is None or not source.is_file() or not any(source.parent.glob("*.tf")):
+        return None
+    try:
+        from tfcheck.loaders.hcl import load_hcl
+
+        return load_hcl(source.parent).graph
+    except Exception:  # noqa: BLE001 - a best-effort second look; the plan stays authoritative
+        return None
 
 
 # -- building ---------------------------------------------------------------------------
@@ -690,8 +723,10 @@ _ID_PREFIX_KINDS = {
 class _Builder:
     """Builds a `Network` from a graph in a few linear passes, indexing as it goes."""
 
-    def __init__(self, graph: ResourceGraph) -> None:
+    def __init__(self, graph: ResourceGraph,
+                 beside: Callable[[], ResourceGraph | None] | None = None) -> None:
         self.graph = graph
+        self.beside = beside
         self.net = Network(graph)
         self.by_id: dict[str, str] = {}  # known id/arn -> key
         self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
@@ -766,6 +801,8 @@ class _Builder:
             named = [self._resources_named(u.references, tuple(mapping)) for u in unknown]
             if all(named):
                 refs = list({r.address: r for found in named for r in found}.values())
+            elif len(refs) > 1 and self.beside is not None:
+                refs = self._narrow_with_hcl(resource, attribute, tuple(mapping)) or refs
         keyed: list[tuple[str, Resource]] = []
         for target in refs:
             key = mapping[target.type](target)
@@ -785,6 +822,22 @@ class _Builder:
             keys.append(self.canonical(self.by_id.get(text, text)))
         missing = unknown[0] if unknown and not keyed else None
         return Link(tuple(dict.fromkeys(keys)), missing)
+
+    def _narrow_with_hcl(self, resource: Resource, attribute: str, types: tuple[str, ...]
+                         ) -> list[Resource]:
+        """The instances the HCL beside a plan names for an attribute the plan fans out."""
+        assert self.beside is not None
+        hcl = self.beside()
+        twin = hcl.get(resource.address) if hcl is not None else None
+        if twin is None:
+            return []
+        known, unknown = _leaves(twin.get(attribute))
+        if known or not unknown:
+            return []
+        named = [self._resources_named(u.references, types) for u in unknown]
+        if not all(named):
+            return []
+        return list({r.address: r for found in named for r in found}.values())
 
     # mappings from a referenced resource type to the key it stands for
 
