@@ -204,13 +204,18 @@ class Evaluator:
 
     # -- public ---------------------------------------------------------------------
 
-    def evaluate(self, expr: Expr, scope: Scope) -> tuple[Any, set[str]]:
-        """Value of one top-level expression and the addresses it read (never raises)."""
+    def evaluate(self, expr: Expr, scope: Scope, *, finish: bool = True) -> tuple[Any, set[str]]:
+        """Value of one top-level expression and the addresses it read (never raises).
+
+        `finish=False` keeps instance objects as they are (a `for_each` over resources
+        hands each instance on as `each.value`).
+        """
         outer = self._sink
         self._sink = set()
         try:
             value = self.eval(expr, scope)
-            value = self._finish(value)
+            if finish:
+                value = self._finish(value)
         except EvalError as exc:
             value = Unknown(str(exc))
         except RecursionError:
@@ -473,7 +478,7 @@ class Evaluator:
                 yield index, Scope(base.module, count_index=index)
             return
         if each_attr is not None:
-            value, refs = self.evaluate(each_attr.expr, base)
+            value, refs = self.evaluate(each_attr.expr, base, finish=False)
             pairs = _for_each_pairs(value)
             if isinstance(pairs, Unknown):
                 reason = f"for_each of {what} is not known: {pairs.reason}"
@@ -564,7 +569,7 @@ class Evaluator:
         each_attr = block.body.attributes.get("for_each")
         if content is None or each_attr is None:
             return
-        collection, refs = self.evaluate(each_attr.expr, scope)
+        collection, refs = self.evaluate(each_attr.expr, scope, finish=False)
         pairs = _dynamic_pairs(collection)
         if isinstance(pairs, Unknown):
             unknown = Unknown(
@@ -785,8 +790,11 @@ class Evaluator:
             evaluated = self.instance(info)
         except EvalError as exc:
             return Unknown(str(exc), (info.address,))
+        missing = "{address}.{name} is known only after apply"
         return InstanceDict(
-            info.address, evaluated.values, "{address}.{name} is known only after apply"
+            info.address,
+            {k: _computed_blocks(info.address, v, missing) for k, v in evaluated.values.items()},
+            missing,
         )
 
     def _region_data(self, info: InstanceInfo) -> dict[str, Any]:
@@ -1127,9 +1135,7 @@ class Evaluator:
         return "".join(out)
 
     @staticmethod
-    def _template_piece(
-        result: Any, unknowns: list[Unknown], renderable: bool
-    ) -> tuple[str, bool]:
+    def _template_piece(result: Any, unknowns: list[Unknown], renderable: bool) -> tuple[str, bool]:
         if isinstance(result, Unknown):
             unknowns.append(result)
             partial = partial_of(result)
@@ -1241,6 +1247,17 @@ def _last_key(path: str) -> str:
     if inside.startswith('"'):
         return inside[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     return inside
+
+
+def _computed_blocks(address: str, value: Any, missing: str) -> Any:
+    """Nested blocks of an instance also have computed attributes (`vpc_config[0].x`)."""
+    if isinstance(value, list):
+        return [_computed_blocks(address, v, missing) for v in value]
+    if isinstance(value, dict) and not isinstance(value, InstanceDict):
+        return InstanceDict(
+            address, {k: _computed_blocks(address, v, missing) for k, v in value.items()}, missing
+        )
+    return value
 
 
 def _iterate(collection: Any) -> list[tuple[Any, Any]]:
