@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Resource, Sensitive, Unknown, reveal
+from tfcheck.model import Resource, Sensitive, Status, Unknown, reveal
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import ScanContext
 
@@ -203,6 +203,7 @@ class Container:
     env: Mapping[str, Any] = field(default_factory=dict)  # name -> value (None: valueFrom)
     init: bool = False
     path: str = ""  # where it is written, for messages: "spec.template.spec.container[0]"
+    sensitive_image: bool = False
 
     @property
     def argv(self) -> tuple[str | Unknown, ...]:
@@ -437,6 +438,7 @@ def _tf_container(item: Any, init: bool, path: str) -> Container:
         env=env,
         init=init,
         path=path,
+        sensitive_image=isinstance(item.get("image"), Sensitive),
     )
 
 
@@ -655,6 +657,7 @@ def _api_container(item: Any, init: bool, path: str) -> Container:
         env=env,
         init=init,
         path=path,
+        sensitive_image=isinstance(item.get("image"), Sensitive),
     )
 
 
@@ -943,7 +946,11 @@ class ImageRef:
     def ecr(self) -> tuple[str, str] | None:
         """(account, region) for a private ECR registry, else None."""
         match = _ECR_HOST.fullmatch(self.registry)
-        return (match.group("account"), match.group("region")) if match else None
+        if match is None:
+            return None
+        if match.group("account"):
+            return match.group("account"), match.group("region")
+        return match.group("account2"), match.group("region2")  # dual-stack endpoint
 
     @property
     def name(self) -> str:
@@ -954,6 +961,7 @@ class ImageRef:
 _ECR_HOST = re.compile(
     r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)"
     r"\.amazonaws\.com(?:\.cn)?"
+    r"|(?P<account2>\d{12})\.dkr-ecr(?:-fips)?\.(?P<region2>[a-z]{2}(?:-[a-z]+)+-\d)\.on\.aws"
 )
 
 
@@ -993,6 +1001,14 @@ class ImageUse:
     chart_default: bool = False
     obj: KubeObject | None = None
     container: Container | None = None
+    sensitive: bool = False  # from set_sensitive / a sensitive value: never print it
+
+    @property
+    def shown(self) -> str:
+        """The image as messages may print it."""
+        if self.sensitive:
+            return "(sensitive value)"
+        return self.image if isinstance(self.image, str) else "(unknown)"
 
 
 @dataclass(frozen=True)
@@ -1063,10 +1079,17 @@ def release_images(release: HelmRelease) -> list[ImageUse]:
     Values name images as `image: "repo:tag"`, or as a map with `repository` (plus
     `tag`, and in Bitnami-style charts `registry`). For a chart in `CHART_DEFAULTS`,
     every documented image path the values do not override contributes its default.
+    Images set through `set_sensitive` are marked `sensitive`.
     """
     uses: list[ImageUse] = []
     seen_paths: set[str] = set()
     chart = release.chart if isinstance(release.chart, str) else ""
+    secret_paths = _sensitive_walk_paths(release)
+
+    def secret(path: str) -> bool:
+        return any(path == p or path.startswith(p + ".") or p.startswith(path + ".")
+                   for p in secret_paths)
+
     for default in CHART_DEFAULTS.get(chart, ()):
         override = release.value(default.repository_path)
         base = default.repository_path.rsplit(".", 1)[0]
@@ -1076,7 +1099,9 @@ def release_images(release: HelmRelease) -> list[ImageUse]:
                                  f"chart default {default.repository_path} "
                                  f"({default.versions})", component=chart, chart_default=True))
         else:
-            uses.append(_image_from_map(release, base, release.value(base), chart))
+            use = _image_from_map(release, base, release.value(base), chart)
+            uses.append(_mark_sensitive(use, secret(base)))
+    component = _component_of_chart(chart)
     for path, value in walk_values(release.values):
         if path in seen_paths:
             continue
@@ -1084,13 +1109,33 @@ def release_images(release: HelmRelease) -> list[ImageUse]:
         plain = _plain(value)
         if _is_image_key(key) and isinstance(plain, dict) and "repository" in plain:
             seen_paths.add(path)
-            uses.append(_image_from_map(release, path, plain, _component_of_chart(chart)))
+            use = _image_from_map(release, path, plain, component)
+            uses.append(_mark_sensitive(use, secret(path)))
         elif _is_image_key(key) and isinstance(plain, (str, Unknown)) and _looks_like_image(
             plain
         ):
-            uses.append(ImageUse(release.resource, plain, f"value {path}",
-                                 component=_component_of_chart(chart)))
+            uses.append(ImageUse(release.resource, plain, f"value {path}", component=component,
+                                 sensitive=secret(path)))
     return uses
+
+
+def _mark_sensitive(use: ImageUse, sensitive: bool) -> ImageUse:
+    if not sensitive:
+        return use
+    from dataclasses import replace
+
+    return replace(use, sensitive=True)
+
+
+def _sensitive_walk_paths(release: HelmRelease) -> set[str]:
+    """`set_sensitive` names in the dotted form `walk_values` yields."""
+    paths = set()
+    for name in release.sensitive:
+        text = ""
+        for part in helm_path(name):
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        paths.add(text)
+    return paths
 
 
 def _is_image_key(key: str) -> bool:
@@ -1138,7 +1183,8 @@ def object_images(obj: KubeObject) -> list[ImageUse]:
         where = f"{container.describe()} ({container.path})"
         component = component_of_container(container)
         uses.append(ImageUse(obj.resource, container.image, where, component=component,
-                             obj=obj, container=container))
+                             obj=obj, container=container,
+                             sensitive=container.sensitive_image))
     return uses
 
 
@@ -1572,3 +1618,112 @@ def is_alb_ingress(obj: KubeObject, found: Workloads) -> bool:
     if cls is None:
         return any(str(k).startswith("alb.ingress.kubernetes.io/") for k in obj.annotations)
     return False
+
+
+# -- registries -----------------------------------------------------------------------------
+
+MARKETPLACE_REGISTRY = "709825985650.dkr.ecr.us-east-1.amazonaws.com"
+
+# The account that serves EKS add-on and driver images in each region's ECR (EKS user
+# guide, "View Amazon container image registries for Amazon EKS add-ons"); most regions
+# use 602401143452. Used only to write remediations.
+EKS_IMAGE_ACCOUNTS: dict[str, str] = {
+    "af-south-1": "877085696533",
+    "ap-east-1": "800184023465",
+    "ap-south-2": "900889452093",
+    "ap-southeast-3": "296578399912",
+    "ap-southeast-4": "491585149902",
+    "ca-west-1": "761377655185",
+    "cn-north-1": "918309763551",
+    "cn-northwest-1": "961992271922",
+    "eu-central-2": "900612956339",
+    "eu-south-1": "590381155156",
+    "eu-south-2": "455263428931",
+    "il-central-1": "066635153087",
+    "me-central-1": "759879836304",
+    "me-south-1": "558608220178",
+    "us-gov-east-1": "151742754352",
+    "us-gov-west-1": "013241004608",
+}
+
+
+def eks_registry(region: str) -> str:
+    """The ECR registry that serves EKS images in a region."""
+    account = EKS_IMAGE_ACCOUNTS.get(region, "602401143452")
+    suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
+    return f"{account}.dkr.ecr.{region}{suffix}"
+
+
+@dataclass(frozen=True)
+class RegistryVerdict:
+    """Whether nodes without internet access can pull an image, and why."""
+
+    status: Status
+    reason: str  # "ECR in eu-west-1, the cluster's region"
+    registry: str = ""
+    ecr_region: str | None = None
+
+
+def allowed_registry(image: ImageRef, allowed: Iterable[str]) -> str | None:
+    """The allow-list entry (`host` or `host/prefix`) that admits an image, if any."""
+    full = f"{image.registry}/{image.repository}"
+    short = f"{image.registry}/{image.repository.removeprefix('library/')}"
+    for entry in allowed:
+        entry = entry.strip().rstrip("/").lower()
+        if not entry:
+            continue
+        if "/" not in entry:
+            if image.registry == entry or (entry in ("docker.io", "index.docker.io")
+                                           and image.is_docker_hub):
+                return entry
+        elif full.lower().startswith(entry + "/") or full.lower() == entry or (
+            short.lower().startswith(entry + "/") or short.lower() == entry
+        ):
+            return entry
+    return None
+
+
+def judge_registry(image: str | Unknown, regions: list[ClusterRegion],
+                   allowed: Iterable[str] = ()) -> RegistryVerdict:
+    """Whether nodes in the cluster's region can pull an image through the ECR endpoints.
+
+    Pass: ECR in the cluster's region (any account, pull-through cache included), or
+    a registry on the user's allow-list. Fail: public ECR, Docker Hub (short names
+    too), any other internet registry, ECR in another region. Unknown: the image, or
+    the cluster's region, is not known.
+    """
+    if isinstance(image, Unknown):
+        return RegistryVerdict(Status.UNKNOWN, f"the image is not known ({image.reason})")
+    if not image.strip() or "${" in image:
+        return RegistryVerdict(Status.UNKNOWN, "the image is built from values the input "
+                               "does not give")
+    ref = parse_image(image)
+    entry = allowed_registry(ref, allowed)
+    if entry is not None:
+        return RegistryVerdict(Status.PASS, f"registry {entry} is on the allow-list "
+                               "(allowed_registries)", ref.registry)
+    ecr = ref.ecr
+    if ecr is not None:
+        region = ecr[1]
+        unknown = [r for r in regions if isinstance(r.region, Unknown)]
+        others = sorted({r.region for r in regions
+                         if isinstance(r.region, str) and r.region != region})
+        if others:
+            return RegistryVerdict(
+                Status.FAIL, f"ECR in {region}, but the cluster is in {', '.join(others)}: the "
+                f"ECR VPC endpoints of the cluster's region do not serve another region's "
+                f"registry", ref.registry, region)
+        if unknown:
+            first = unknown[0].region
+            assert isinstance(first, Unknown)
+            return RegistryVerdict(Status.UNKNOWN, f"ECR in {region}, and the cluster's region "
+                                   f"is not known ({first.reason})", ref.registry, region)
+        return RegistryVerdict(Status.PASS, f"ECR in {region}, the cluster's region",
+                               ref.registry, region)
+    if ref.is_public_ecr:
+        why = "public ECR (public.ecr.aws), which no VPC endpoint serves"
+    elif ref.is_docker_hub:
+        why = "Docker Hub" + (" (a short name)" if "/" not in image.split(":")[0] else "")
+    else:
+        why = f"{ref.registry}, a registry on the internet"
+    return RegistryVerdict(Status.FAIL, why, ref.registry)
