@@ -17,6 +17,7 @@ from tfcheck.network import (
     hcl_reference,
     network,
     one_subnet_per_zone,
+    redacting,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
@@ -37,6 +38,7 @@ GATEWAY_ENDPOINTS_GUIDE = (
     title="Every AWS service the cluster needs has a VPC endpoint",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
+@redacting
 def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
     """Without internet access, every AWS API the nodes and pods call needs a VPC endpoint.
 
@@ -211,6 +213,7 @@ def _endpoint_security_group(endpoints: list[Endpoint]) -> str | None:
     title="VPC endpoints are for the cluster's region",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
+@redacting
 def endpoint_region(ctx: ScanContext) -> Iterator[Result]:
     """An endpoint for another region's service does not serve the cluster's SDK calls.
 
@@ -298,6 +301,7 @@ def _region_verdict(endpoint: Endpoint, regions: set[str],
     title="Interface endpoints have private DNS enabled",
     docs_url=INTERFACE_ENDPOINTS_GUIDE,
 )
+@redacting
 def endpoint_private_dns(ctx: ScanContext) -> Iterator[Result]:
     """Interface endpoints answer the services' usual hostnames only with private DNS on.
 
@@ -373,6 +377,7 @@ def endpoint_private_dns(ctx: ScanContext) -> Iterator[Result]:
     title="Required interface endpoints reach every node Availability Zone",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
+@redacting
 def endpoint_subnet_coverage(ctx: ScanContext) -> Iterator[Result]:
     """Each required interface endpoint has a network interface in every AZ with nodes.
 
@@ -494,6 +499,7 @@ def _coverage_verdict(net: Network, endpoint: Endpoint, node_subnets: list[str],
     title="The S3 gateway endpoint is on every node subnet's route table",
     docs_url=GATEWAY_ENDPOINTS_GUIDE,
 )
+@redacting
 def s3_gateway_route_tables(ctx: ScanContext) -> Iterator[Result]:
     """ECR image layers come from S3: the S3 gateway endpoint must be on the nodes' routes.
 
@@ -547,7 +553,8 @@ def s3_gateway_route_tables(ctx: ScanContext) -> Iterator[Result]:
         unknown = None
         for endpoint in gateways:
             tables.update(endpoint.route_tables.keys)
-            unknown = unknown or endpoint.route_tables.unknown
+            if unknown is None:
+                unknown = endpoint.route_tables.unknown
         owners: dict[str, list[ClusterNetwork]] = {}
         for info in clusters:
             for key in info.node_subnets():

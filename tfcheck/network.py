@@ -32,17 +32,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Resource, Unknown, reveal
+from tfcheck.model import Resource, Sensitive, Unknown, reveal
 from tfcheck.needs import EndpointNeed
-from tfcheck.policy import ScanContext
+from tfcheck.policy import Result, ScanContext
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
 
@@ -212,6 +213,11 @@ def covers(outer: IPNetwork, inner: IPNetwork) -> bool:
     return inner.subnet_of(outer)  # type: ignore[arg-type]
 
 
+def _first(*candidates: Unknown | None) -> Unknown | None:
+    """The first candidate that is not None (`or` would ask an `Unknown` for its truth)."""
+    return next((c for c in candidates if c is not None), None)
+
+
 def first_unknown(*values: Any) -> Unknown | None:
     for value in values:
         _, unknown = _leaves(value)
@@ -283,7 +289,7 @@ class Link:
     def merged(self, other: Link) -> Link:
         keys = tuple(dict.fromkeys((*self.keys, *other.keys)))
         via = tuple(dict.fromkeys((*self.via, *other.via)))
-        return Link(keys, self.unknown or other.unknown, via)
+        return Link(keys, _first(self.unknown, other.unknown), via)
 
 
 EMPTY = Link()
@@ -570,6 +576,32 @@ class Network:
     _main_tables: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # route table associations whose subnet cannot be told, with their tables' VPCs
     _unresolved: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    # values the input marks sensitive: decisions use them, messages never show them
+    sensitive: frozenset[str] = frozenset()
+
+    def redact(self, result: Result) -> Result:
+        """The result with every sensitive value in its texts replaced by `(sensitive)`."""
+        if not self.sensitive:
+            return result
+        return replace(
+            result,
+            message=self._hide(result.message),
+            remediation=self._hide(result.remediation),
+            evidence=tuple(self._hide(e) for e in result.evidence),
+            data={k: self._hide_value(v) for k, v in result.data.items()},
+        )
+
+    def _hide(self, text: str) -> str:
+        for secret in sorted(self.sensitive, key=len, reverse=True):
+            text = text.replace(secret, "(sensitive)")
+        return text
+
+    def _hide_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._hide(value)
+        if isinstance(value, (list, tuple)):
+            return [self._hide_value(v) for v in value]
+        return value
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -642,6 +674,18 @@ class Network:
 def network(ctx: ScanContext) -> Network:
     """The shared network facts of this scan, computed once."""
     return ctx.fact(_build_network)
+
+
+def redacting(check: Callable[[ScanContext], Iterable[Result]]
+              ) -> Callable[[ScanContext], Iterator[Result]]:
+    """Wrap a policy check so that no sensitive value reaches its findings' texts."""
+    @functools.wraps(check)
+    def checked(ctx: ScanContext) -> Iterator[Result]:
+        net = network(ctx)
+        for result in check(ctx):
+            yield net.redact(result)
+
+    return checked
 
 
 def _build_network(ctx: ScanContext) -> Network:
@@ -736,6 +780,7 @@ class _Builder:
     # -- entry ----------------------------------------------------------------------
 
     def build(self) -> Network:
+        self.net.sensitive = frozenset(_sensitive_texts(self.graph))
         self._index_ids()
         self._vpcs()
         self._subnets()
@@ -1191,11 +1236,11 @@ class _Builder:
         if unknown_cidrs:
             inferred = self._cidrs_from_references(group, direction, unknown_cidrs, siblings)
             if inferred is None:
-                unknown = unknown or unknown_cidrs[0]
+                unknown = _first(unknown, unknown_cidrs[0])
             else:
                 cidrs.extend(inferred)
         if prefix_unknown:
-            unknown = unknown or prefix_unknown[0]
+            unknown = _first(unknown, prefix_unknown[0])
         return Rule(direction, self.canonical(group.address), f"{group.address} {direction}",
                     protocol, _int(block.get("from_port")), _int(block.get("to_port")),
                     tuple(cidrs), tuple(dict.fromkeys(peers)), tuple(prefix_lists), unknown)
@@ -1264,13 +1309,13 @@ class _Builder:
             if missing:
                 inferred = self._cidrs_from_references(rule, attribute, missing, 1)
                 if inferred is None:
-                    unknown = unknown or missing[0]
+                    unknown = _first(unknown, missing[0])
                 else:
                     cidrs.extend(inferred)
         peers = self.link(rule, peer_attribute, _input(rule, peer_attribute), self._sg_map())
         prefixes = self.link(rule, prefix_attribute, _input(rule, prefix_attribute),
                              self._prefix_list_map())
-        unknown = unknown or peers.unknown or prefixes.unknown
+        unknown = _first(unknown, peers.unknown, prefixes.unknown)
         peer_keys = list(peers.keys)
         if _flag(_input(rule, "self")) is True:
             peer_keys.extend(groups.keys)
@@ -1700,6 +1745,30 @@ _ALL_ADDRESSES: tuple[IPNetwork, ...] = (
     ipaddress.ip_network("0.0.0.0/0"),
     ipaddress.ip_network("::/0"),
 )
+
+
+def _sensitive_texts(graph: ResourceGraph) -> set[str]:
+    """Every string the input marks sensitive (and its CIDR spelling), to keep out of texts."""
+    found: set[str] = set()
+
+    def walk(value: Any, hidden: bool) -> None:
+        if isinstance(value, Sensitive):
+            walk(value.value, True)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item, hidden)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item, hidden)
+        elif hidden and isinstance(value, str) and len(value) >= 4:
+            found.add(value)
+            network = _network(value)
+            if isinstance(network, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+                found.add(str(network))
+
+    for resource in graph.resources():
+        walk(resource.values, False)
+    return found
 
 
 def _aws_rule(direction: str, key: str, what: str, *, peers: tuple[str, ...] = (),

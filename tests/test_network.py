@@ -1,0 +1,836 @@
+"""Shared network facts (`tfcheck.network`): how clusters, subnets, routes, endpoints and SGs tie.
+
+Graphs are built here the way the plan loader builds them: values with `Unknown` where a
+plan says "known after apply", `configured` paths from the plan's configuration block,
+and reference edges per attribute. `Plan` and `private_cluster()` are also the building
+blocks of the PC2xx-PC4xx policy tests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tfcheck.config import Config
+from tfcheck.graph import ResourceGraph
+from tfcheck.model import Resource, Sensitive, Status, Unknown
+from tfcheck.network import (
+    CLUSTER_SUBNETS,
+    FARGATE_PROFILE,
+    INTERNET_GATEWAY,
+    MANAGED_NODE_GROUP,
+    NAT_GATEWAY,
+    NETWORK_INTERFACE,
+    SELF_MANAGED,
+    TRANSIT_GATEWAY,
+    Network,
+    endpoint_counts_for,
+    hcl_id_list,
+    hcl_reference,
+    internet_verdict,
+    network,
+    required_services,
+)
+from tfcheck.policy import Policy, Result, ScanContext
+
+from .conftest import FIXTURES
+
+AFTER_APPLY = "known after apply"
+
+
+def unknown(*refs: str) -> Unknown:
+    return Unknown(AFTER_APPLY, refs)
+
+
+def _split(address: str) -> tuple[str, str, str, str, int | str | None]:
+    """(module, type, name, mode, index) of an instance address."""
+    module = ""
+    rest = address
+    while rest.startswith("module."):
+        name_end = rest.index(".", len("module."))
+        if rest[name_end - 1] == "]":
+            pass
+        module = f"{module}.{rest[:name_end]}" if module else rest[:name_end]
+        rest = rest[name_end + 1:]
+    mode = "managed"
+    if rest.startswith("data."):
+        mode, rest = "data", rest[len("data."):]
+    index: int | str | None = None
+    if rest.endswith("]"):
+        rest, raw = rest[:-1].split("[", 1)
+        index = json.loads(raw) if raw.startswith('"') else int(raw)
+    kind, name = rest.split(".", 1)
+    return module, kind, name, mode, index
+
+
+def _paths(values: dict[str, Any], prefix: str = "") -> Iterable[str]:
+    for key, value in values.items():
+        path = f"{prefix}.{key}" if prefix else key
+        yield path
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, dict):
+                yield from _paths(item, path)
+
+
+class Plan:
+    """A `ResourceGraph` built the way the plan loader builds one."""
+
+    def __init__(self, region: str | Unknown | None = "eu-west-1") -> None:
+        self.region = region
+        self.resources: dict[str, Resource] = {}
+        self.edges: list[tuple[str, str, str]] = []
+
+    def add(self, address: str, values: dict[str, Any] | None = None, *,
+            refs: dict[str, str | list[str]] | None = None,
+            computed: Iterable[str] = (), region: str | Unknown | None | bool = True
+            ) -> Resource:
+        """Add (or replace) a resource; `computed` paths show unknown without being set."""
+        module, kind, name, mode, index = _split(address)
+        values = dict(values or {})
+        resource = Resource(
+            address=address, type=kind, name=name, mode=mode, module=module, index=index,
+            values=values, configured=frozenset(set(_paths(values)) - set(computed)),
+            region=self.region if region is True else region,  # type: ignore[arg-type]
+        )
+        self.resources[address] = resource
+        self.edges = [e for e in self.edges if e[0] != address]
+        for attribute, targets in (refs or {}).items():
+            for target in [targets] if isinstance(targets, str) else targets:
+                self.edges.append((address, attribute, target))
+        return resource
+
+    def remove(self, *addresses: str) -> None:
+        for address in addresses:
+            self.resources.pop(address, None)
+
+    def ref(self, source: str, attribute: str, *targets: str) -> None:
+        for target in targets:
+            self.edges.append((source, attribute, target))
+
+    def build(self, link_ids: bool = False) -> ResourceGraph:
+        graph = ResourceGraph(source="test.json", kind="plan")
+        for resource in self.resources.values():
+            graph.add_resource(resource)
+        for source, attribute, target in self.edges:
+            graph.add_reference(source, attribute, target)
+        if link_ids:
+            graph.link_known_ids()
+        return graph
+
+
+SUBNETS = [f"aws_subnet.private[{i}]" for i in range(3)]
+TABLES = [f"aws_route_table.private[{i}]" for i in range(3)]
+ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+CIDRS = ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"]
+INTERFACE_SERVICES = ("ec2", "ecr.api", "ecr.dkr", "sts")
+
+
+def private_cluster(plan: Plan | None = None, *, services: Iterable[str] = INTERFACE_SERVICES,
+                    region: str = "eu-west-1") -> Plan:
+    """A correct private cluster, as a plan of new infrastructure shows it.
+
+    VPC 10.0.0.0/16 with DNS on; three private subnets (one per AZ) each with its own
+    route table holding only the local route; interface endpoints for `services` in all
+    three subnets behind `aws_security_group.vpc_endpoints` (443 from the VPC CIDR); an
+    S3 gateway endpoint on the three route tables; a cluster with private access; a
+    managed node group whose launch template gives nodes `aws_security_group.node`
+    (egress: everything to the VPC CIDR, 443 to the S3 prefix list).
+    """
+    p = plan or Plan(region=region)
+    p.add("aws_vpc.main", {"cidr_block": "10.0.0.0/16", "enable_dns_support": True,
+                           "enable_dns_hostnames": True, "id": unknown()})
+    for i, subnet in enumerate(SUBNETS):
+        p.add(subnet, {"vpc_id": unknown("aws_vpc.main"), "cidr_block": CIDRS[i],
+                       "availability_zone": ZONES[i], "map_public_ip_on_launch": False},
+              refs={"vpc_id": "aws_vpc.main"})
+        p.add(TABLES[i], {"vpc_id": unknown("aws_vpc.main"), "route": unknown()},
+              refs={"vpc_id": "aws_vpc.main"}, computed=["route"])
+        p.add(f"aws_route_table_association.private[{i}]",
+              {"subnet_id": unknown("aws_subnet.private"),
+               "route_table_id": unknown("aws_route_table.private")},
+              refs={"subnet_id": subnet, "route_table_id": TABLES[i]})
+    p.add("aws_security_group.vpc_endpoints", {
+        "vpc_id": unknown("aws_vpc.main"),
+        "ingress": [{"from_port": 443, "to_port": 443, "protocol": "tcp",
+                     "cidr_blocks": ["10.0.0.0/16"], "ipv6_cidr_blocks": [],
+                     "prefix_list_ids": [], "security_groups": [], "self": False}],
+        "egress": unknown(),
+    }, refs={"vpc_id": "aws_vpc.main"}, computed=["egress"])
+    for service in services:
+        p.add(f'aws_vpc_endpoint.interface["{service}"]', {
+            "vpc_id": unknown("aws_vpc.main"),
+            "service_name": f"com.amazonaws.{region}.{service}",
+            "vpc_endpoint_type": "Interface", "private_dns_enabled": True,
+            "subnet_ids": unknown("aws_subnet.private"),
+            "security_group_ids": unknown("aws_security_group.vpc_endpoints"),
+            "route_table_ids": unknown(),
+        }, refs={"vpc_id": "aws_vpc.main", "subnet_ids": SUBNETS,
+                 "security_group_ids": "aws_security_group.vpc_endpoints"},
+            computed=["route_table_ids"])
+    p.add("aws_vpc_endpoint.s3", {
+        "vpc_id": unknown("aws_vpc.main"), "service_name": f"com.amazonaws.{region}.s3",
+        "vpc_endpoint_type": "Gateway", "route_table_ids": unknown("aws_route_table.private"),
+        "prefix_list_id": unknown(), "private_dns_enabled": unknown(),
+        "security_group_ids": unknown(), "subnet_ids": unknown(),
+    }, refs={"vpc_id": "aws_vpc.main", "route_table_ids": TABLES},
+        computed=["prefix_list_id", "private_dns_enabled", "security_group_ids", "subnet_ids"])
+    p.add("aws_eks_cluster.main", {
+        "name": "main",
+        "vpc_config": [{"subnet_ids": unknown("aws_subnet.private"),
+                        "endpoint_private_access": True, "endpoint_public_access": False,
+                        "cluster_security_group_id": unknown()}],
+    }, refs={"vpc_config.subnet_ids": SUBNETS}, computed=["vpc_config.cluster_security_group_id"])
+    p.add("aws_security_group.node", {
+        "vpc_id": unknown("aws_vpc.main"),
+        "ingress": [],
+        "egress": [
+            {"from_port": 0, "to_port": 0, "protocol": "-1", "cidr_blocks": ["10.0.0.0/16"],
+             "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
+             "self": False},
+            {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": [],
+             "ipv6_cidr_blocks": [], "prefix_list_ids": [unknown()], "security_groups": [],
+             "self": False},
+        ],
+    }, refs={"vpc_id": "aws_vpc.main", "egress": "aws_vpc_endpoint.s3"})
+    p.add("aws_launch_template.nodes", {
+        "vpc_security_group_ids": unknown("aws_security_group.node"),
+        "network_interfaces": [],
+    }, refs={"vpc_security_group_ids": "aws_security_group.node"})
+    p.add("aws_eks_node_group.default", {
+        "cluster_name": unknown("aws_eks_cluster.main"), "node_group_name": "default",
+        "subnet_ids": unknown("aws_subnet.private"),
+        "launch_template": [{"id": unknown("aws_launch_template.nodes"), "version": "1"}],
+    }, refs={"cluster_name": "aws_eks_cluster.main", "subnet_ids": SUBNETS,
+             "launch_template.id": "aws_launch_template.nodes"})
+    return p
+
+
+def context(graph: ResourceGraph, **config: Any) -> ScanContext:
+    return ScanContext(graph, Config(**config))
+
+
+def facts(plan: Plan, link_ids: bool = False) -> Network:
+    return network(context(plan.build(link_ids)))
+
+
+def run(policy: Policy, plan: Plan | ResourceGraph, **config: Any) -> list[Result]:
+    graph = plan.build() if isinstance(plan, Plan) else plan
+    return list(policy.check(context(graph, **config)))
+
+
+def verdicts(results: Iterable[Result]) -> list[tuple[str, str]]:
+    """(status, subject address) pairs, sorted: what a finding list says at a glance."""
+    return sorted((r.status.value, r.subject.address) for r in results)
+
+
+def failing(results: Iterable[Result]) -> list[Result]:
+    return [r for r in results if r.status is not Status.PASS]
+
+
+# -- clusters, VPCs and node subnets ---------------------------------------------------
+
+
+class TestClusterVpc:
+    def test_vpc_through_the_cluster_subnets(self) -> None:
+        (info,) = facts(private_cluster()).clusters
+        assert info.vpc == "aws_vpc.main"
+        assert info.vpc_evidence == ("aws_eks_cluster.main", "aws_subnet.private[0]",
+                                     "aws_vpc.main")
+        assert info.region == "eu-west-1"
+        assert info.name == "main"
+
+    def test_pre_existing_vpc_inferred_from_endpoints_sharing_literal_subnet_ids(self) -> None:
+        p = Plan()
+        ids = ["subnet-0aaa", "subnet-0bbb"]
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [{"subnet_ids": ids}]})
+        p.add("aws_vpc_endpoint.ecr_api", {
+            "vpc_id": "vpc-0123", "service_name": "com.amazonaws.eu-west-1.ecr.api",
+            "vpc_endpoint_type": "Interface", "subnet_ids": ids})
+        net = facts(p)
+        (info,) = net.clusters
+        assert info.vpc == "vpc-0123"
+        assert info.vpc_evidence == ("aws_eks_cluster.main", "aws_vpc_endpoint.ecr_api",
+                                     "vpc-0123")
+        assert net.vpc("vpc-0123") is not None and not net.vpc("vpc-0123").managed
+        assert net.subnet("subnet-0aaa").vpc.keys == ("vpc-0123",)
+
+    def test_literal_ids_of_resources_in_prior_state_are_followed(self) -> None:
+        p = Plan()
+        p.add("aws_vpc.main", {"id": "vpc-0abc", "cidr_block": "10.1.0.0/16"})
+        p.add("aws_subnet.a", {"id": "subnet-0a", "vpc_id": "vpc-0abc",
+                               "cidr_block": "10.1.0.0/24", "availability_zone": "eu-west-1a"})
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": ["subnet-0a"]}]})
+        (info,) = facts(p, link_ids=True).clusters
+        assert info.subnets.keys == ("aws_subnet.a",)
+        assert info.vpc == "aws_vpc.main"
+
+    def test_unknown_subnets_without_references_leave_the_vpc_unknown(self) -> None:
+        p = Plan()
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": Unknown("depends on data.terraform_remote_state.net")}]})
+        (info,) = facts(p).clusters
+        assert info.vpc is None
+        assert info.vpc_unknown is not None
+        assert "data.terraform_remote_state.net" in info.vpc_unknown
+
+    def test_region_falls_back_to_the_endpoints_service_names(self) -> None:
+        p = private_cluster(Plan(region=None))
+        (info,) = facts(p).clusters
+        assert info.region == "eu-west-1"
+
+
+class TestNodeSources:
+    def test_managed_node_group_with_launch_template_carries_its_groups(self) -> None:
+        (info,) = facts(private_cluster()).clusters
+        (source,) = info.nodes
+        assert source.kind == MANAGED_NODE_GROUP
+        assert source.subnets.keys == tuple(SUBNETS)
+        assert source.launch_template is not None
+        assert source.launch_template.address == "aws_launch_template.nodes"
+        assert source.security_groups.keys == ("aws_security_group.node",)
+
+    def test_node_group_without_launch_template_carries_the_cluster_sg(self) -> None:
+        p = private_cluster()
+        p.resources["aws_eks_node_group.default"].values.pop("launch_template")
+        p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
+        (info,) = facts(p).clusters
+        assert info.nodes[0].security_groups.keys == (
+            "aws_eks_cluster.main (cluster security group)",)
+
+    def test_remote_access_without_launch_template_adds_the_remote_access_sg(self) -> None:
+        p = private_cluster()
+        group = p.resources["aws_eks_node_group.default"]
+        group.values.pop("launch_template")
+        group.values["remote_access"] = [{"ec2_ssh_key": "ops"}]
+        p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
+        (info,) = facts(p).clusters
+        assert info.nodes[0].security_groups.keys == (
+            "aws_eks_cluster.main (cluster security group)",
+            "aws_eks_node_group.default (remote access security group)")
+
+    def test_launch_template_without_groups_gives_the_cluster_sg(self) -> None:
+        p = private_cluster()
+        p.add("aws_launch_template.nodes", {"vpc_security_group_ids": unknown(),
+                                            "network_interfaces": []},
+              computed=["vpc_security_group_ids"])
+        (info,) = facts(p).clusters
+        assert info.nodes[0].security_groups.keys == (
+            "aws_eks_cluster.main (cluster security group)",)
+
+    def test_network_interface_security_groups_count(self) -> None:
+        p = private_cluster()
+        p.add("aws_launch_template.nodes", {"network_interfaces": [
+            {"security_groups": [unknown("aws_security_group.node")],
+             "associate_public_ip_address": "false"}]},
+            refs={"network_interfaces.security_groups": "aws_security_group.node"})
+        (info,) = facts(p).clusters
+        assert info.nodes[0].security_groups.keys == ("aws_security_group.node",)
+
+    def test_fargate_profile_uses_its_subnets_and_the_cluster_sg(self) -> None:
+        p = private_cluster()
+        p.remove("aws_eks_node_group.default")
+        p.add("aws_eks_fargate_profile.apps", {
+            "cluster_name": "main", "subnet_ids": unknown("aws_subnet.private")},
+            refs={"subnet_ids": SUBNETS[:2]})
+        (info,) = facts(p).clusters
+        (source,) = info.nodes
+        assert source.kind == FARGATE_PROFILE
+        assert source.subnets.keys == tuple(SUBNETS[:2])
+        assert source.security_groups.keys == ("aws_eks_cluster.main (cluster security group)",)
+
+    def test_cluster_subnets_when_no_nodes_are_in_the_input(self) -> None:
+        p = private_cluster()
+        p.remove("aws_eks_node_group.default")
+        (info,) = facts(p).clusters
+        (source,) = info.nodes
+        assert source.kind == CLUSTER_SUBNETS
+        assert source.resource.address == "aws_eks_cluster.main"
+        assert list(info.node_subnets()) == SUBNETS
+
+    @pytest.mark.parametrize("how", ["tag", "user_data_text", "user_data_reference",
+                                     "access_entry"])
+    def test_self_managed_asg_joins_the_cluster(self, how: str) -> None:
+        p = private_cluster()
+        template: dict[str, Any] = {"vpc_security_group_ids": ["sg-0nodes"]}
+        refs: dict[str, str | list[str]] = {}
+        if how == "user_data_text":
+            import base64
+
+            template["user_data"] = base64.b64encode(
+                b"#!/bin/bash\n/etc/eks/bootstrap.sh main --b64-cluster-ca x\n").decode()
+        if how == "user_data_reference":
+            template["user_data"] = unknown("aws_eks_cluster.main")
+            refs["user_data"] = "aws_eks_cluster.main"
+        if how == "access_entry":
+            template["iam_instance_profile"] = [{"name": unknown("aws_iam_instance_profile.n")}]
+            refs["iam_instance_profile.name"] = "aws_iam_instance_profile.n"
+            p.add("aws_iam_role.self", {"name": "self"})
+            p.add("aws_iam_instance_profile.n", {"role": "self"})
+            p.add("aws_eks_access_entry.self", {
+                "cluster_name": unknown("aws_eks_cluster.main"), "type": "EC2_LINUX",
+                "principal_arn": unknown("aws_iam_role.self")},
+                refs={"cluster_name": "aws_eks_cluster.main",
+                      "principal_arn": "aws_iam_role.self"})
+        p.add("aws_launch_template.self", template, refs=refs)
+        tags = ([{"key": "kubernetes.io/cluster/main", "value": "owned",
+                  "propagate_at_launch": True}] if how == "tag" else [])
+        p.add("aws_autoscaling_group.self", {
+            "vpc_zone_identifier": unknown("aws_subnet.private"),
+            "launch_template": [{"id": unknown("aws_launch_template.self")}], "tag": tags},
+            refs={"vpc_zone_identifier": SUBNETS[2], "launch_template.id":
+                  "aws_launch_template.self"})
+        (info,) = facts(p).clusters
+        source = info.nodes[-1]
+        assert source.kind == SELF_MANAGED
+        assert source.address == "aws_autoscaling_group.self"
+        assert source.subnets.keys == (SUBNETS[2],)
+        assert source.security_groups.keys == ("sg-0nodes",)
+        expected = {
+            "tag": "it carries the tag kubernetes.io/cluster/main",
+            "user_data_text": "the user data of aws_launch_template.self names the cluster",
+            "user_data_reference": "the user data of aws_launch_template.self names the "
+                                   "cluster",
+            "access_entry": "its instance role has an EC2 access entry on the cluster",
+        }[how]
+        assert source.membership == expected
+
+    def test_an_asg_of_nothing_is_not_a_node(self) -> None:
+        p = private_cluster()
+        p.add("aws_autoscaling_group.bastion", {"vpc_zone_identifier": ["subnet-0pub"]})
+        (info,) = facts(p).clusters
+        assert [s.address for s in info.nodes] == ["aws_eks_node_group.default"]
+
+    def test_node_group_of_another_cluster_by_literal_name(self) -> None:
+        p = private_cluster()
+        p.add("aws_eks_node_group.other", {"cluster_name": "legacy",
+                                           "subnet_ids": ["subnet-0x"]})
+        (info,) = facts(p).clusters
+        assert [s.address for s in info.nodes] == ["aws_eks_node_group.default"]
+
+
+# -- route tables ----------------------------------------------------------------------
+
+
+class TestRouteTables:
+    def test_explicit_association(self) -> None:
+        net = facts(private_cluster())
+        effective = net.effective_route_table(SUBNETS[1])
+        assert effective.tables == (TABLES[1],)
+        assert effective.via == ("aws_route_table_association.private[1]",)
+        assert not effective.main and effective.unknown is None
+        assert net.route_table(TABLES[1]).routes == []
+
+    def test_implicit_main_route_table_of_a_managed_vpc(self) -> None:
+        p = private_cluster()
+        p.remove("aws_route_table_association.private[2]")
+        net = facts(p)
+        effective = net.effective_route_table(SUBNETS[2])
+        assert effective.tables == ("aws_vpc.main (main route table)",)
+        assert effective.main
+        table = net.route_table("aws_vpc.main (main route table)")
+        assert table.complete and table.routes == []
+
+    def test_main_route_table_association_wins(self) -> None:
+        p = private_cluster()
+        p.remove("aws_route_table_association.private[2]")
+        p.add("aws_route_table.main", {"vpc_id": unknown(), "route": [
+            {"cidr_block": "0.0.0.0/0", "gateway_id": unknown(), "nat_gateway_id": ""}]},
+            refs={"vpc_id": "aws_vpc.main", "route": "aws_internet_gateway.gw"})
+        p.add("aws_internet_gateway.gw", {"vpc_id": unknown()})
+        p.add("aws_main_route_table_association.m", {"vpc_id": unknown(),
+                                                     "route_table_id": unknown()},
+              refs={"vpc_id": "aws_vpc.main", "route_table_id": "aws_route_table.main"})
+        net = facts(p)
+        effective = net.effective_route_table(SUBNETS[2])
+        assert effective.tables == ("aws_route_table.main",)
+        assert effective.via == ("aws_main_route_table_association.m",)
+        (route,) = net.route_table("aws_route_table.main").routes
+        assert route.kind == INTERNET_GATEWAY and route.target == "aws_internet_gateway.gw"
+        assert route.hop == "aws_route_table.main route (0.0.0.0/0)"
+
+    def test_default_route_table_resource_is_the_main_table(self) -> None:
+        p = private_cluster()
+        p.remove("aws_route_table_association.private[0]")
+        p.add("aws_default_route_table.d", {"default_route_table_id": unknown(),
+                                            "route": []},
+              refs={"default_route_table_id": "aws_vpc.main"})
+        effective = facts(p).effective_route_table(SUBNETS[0])
+        assert effective.tables == ("aws_default_route_table.d",)
+        assert effective.main
+
+    def test_aws_route_resources_with_target_kinds(self) -> None:
+        p = private_cluster()
+        p.add("aws_nat_gateway.private", {"connectivity_type": "private"})
+        p.add("aws_nat_gateway.public", {"connectivity_type": unknown()},
+              computed=["connectivity_type"])
+        routes = {
+            "aws_route.nat": ({"nat_gateway_id": unknown()}, "aws_nat_gateway.public"),
+            "aws_route.private_nat": ({"nat_gateway_id": unknown()},
+                                      "aws_nat_gateway.private"),
+        }
+        for address, (target, ref) in routes.items():
+            target_attribute = next(iter(target))
+            p.add(address, {"route_table_id": unknown(), "destination_cidr_block": "0.0.0.0/0",
+                            **target, "network_interface_id": unknown(),
+                            "instance_id": unknown()},
+                  refs={"route_table_id": TABLES[0], target_attribute: ref},
+                  computed=["network_interface_id", "instance_id"])
+        p.add("aws_route.tgw", {"route_table_id": "rtb-0ext",
+                                "destination_cidr_block": "10.99.0.0/16",
+                                "transit_gateway_id": "tgw-0123"})
+        p.add("aws_route.eni", {"route_table_id": unknown(),
+                                "destination_ipv6_cidr_block": "::/0",
+                                "network_interface_id": "eni-0abc"},
+              refs={"route_table_id": TABLES[1]})
+        net = facts(p)
+        by_source = {r.declared_by.address: r for t in net.route_tables.values()
+                     for r in t.routes}
+        nat = by_source["aws_route.nat"]
+        assert (nat.kind, nat.target, nat.connectivity) == (
+            NAT_GATEWAY, "aws_nat_gateway.public", "public")  # provider default
+        assert internet_verdict(nat) is True
+        private = by_source["aws_route.private_nat"]
+        assert private.connectivity == "private" and internet_verdict(private) is False
+        tgw = by_source["aws_route.tgw"]
+        assert (tgw.table, tgw.kind, tgw.target, tgw.is_default) == (
+            "rtb-0ext", TRANSIT_GATEWAY, "tgw-0123", False)
+        eni = by_source["aws_route.eni"]
+        assert (eni.kind, eni.is_default, internet_verdict(eni)) == (NETWORK_INTERFACE, True,
+                                                                     True)
+        assert not net.route_table("rtb-0ext").complete
+
+    def test_unresolved_association_makes_the_main_table_uncertain(self) -> None:
+        p = private_cluster()
+        p.remove("aws_route_table_association.private[2]")
+        p.add("aws_route_table_association.mystery", {
+            "subnet_id": Unknown("depends on var.subnet"), "route_table_id": unknown()},
+            refs={"route_table_id": TABLES[0]})
+        effective = facts(p).effective_route_table(SUBNETS[2])
+        assert effective.tables == ()
+        assert effective.unknown is not None
+        assert "aws_route_table_association.mystery" in effective.unknown
+
+    def test_subnet_known_only_by_id_has_no_known_table(self) -> None:
+        p = private_cluster()
+        effective = facts(p).effective_route_table("subnet-0outside")
+        assert effective.unknown == ("subnet subnet-0outside is not managed in the input and "
+                                     "no route table association in the input names it")
+
+    def test_association_by_literal_subnet_id(self) -> None:
+        p = Plan()
+        p.add("aws_route_table.x", {"vpc_id": "vpc-1", "route": []})
+        p.add("aws_route_table_association.x", {"subnet_id": "subnet-0lit",
+                                                "route_table_id": unknown()},
+              refs={"route_table_id": "aws_route_table.x"})
+        effective = facts(p).effective_route_table("subnet-0lit")
+        assert effective.tables == ("aws_route_table.x",)
+
+
+# -- endpoints -------------------------------------------------------------------------
+
+
+class TestEndpoints:
+    def test_endpoints_by_vpc_with_subnets_groups_and_tables(self) -> None:
+        net = facts(private_cluster())
+        endpoints = {e.address: e for e in net.endpoints_in("aws_vpc.main")}
+        ecr = endpoints['aws_vpc_endpoint.interface["ecr.api"]']
+        assert (ecr.service, ecr.region, ecr.type, ecr.private_dns) == (
+            "ecr.api", "eu-west-1", "Interface", True)
+        assert ecr.subnets.keys == tuple(SUBNETS)
+        assert ecr.security_groups.keys == ("aws_security_group.vpc_endpoints",)
+        s3 = endpoints["aws_vpc_endpoint.s3"]
+        assert s3.is_gateway and s3.route_tables.keys == tuple(TABLES)
+        assert s3.security_groups.keys == ()
+
+    def test_type_defaults_to_gateway_and_does_not_count(self) -> None:
+        p = private_cluster()
+        p.add("aws_vpc_endpoint.logs", {"vpc_id": unknown(), "service_name":
+                                        "com.amazonaws.eu-west-1.logs",
+                                        "vpc_endpoint_type": unknown()},
+              refs={"vpc_id": "aws_vpc.main"}, computed=["vpc_endpoint_type"])
+        net = facts(p)
+        (logs,) = [e for e in net.endpoints if e.address == "aws_vpc_endpoint.logs"]
+        assert logs.type == "Gateway" and logs.type_is_default
+        assert endpoint_counts_for(logs, "logs", "eu-west-1") == (
+            "aws_vpc_endpoint.logs is not an Interface endpoint (vpc_endpoint_type is not set, "
+            "so it is the provider default Gateway)")
+
+    def test_no_security_groups_means_the_vpc_default_sg(self) -> None:
+        p = private_cluster()
+        endpoint = p.resources['aws_vpc_endpoint.interface["sts"]']
+        endpoint.values["security_group_ids"] = unknown()
+        endpoint.configured = endpoint.configured - {"security_group_ids"}  # type: ignore[operator]
+        p.edges = [e for e in p.edges if not (e[0] == endpoint.address
+                                              and e[1] == "security_group_ids")]
+        net = facts(p)
+        (sts,) = [e for e in net.endpoints if e.service == "sts"]
+        assert sts.uses_default_security_group
+        assert sts.security_groups.keys == ("aws_vpc.main (default security group)",)
+        default = net.security_group("aws_vpc.main (default security group)")
+        assert [r.peers for r in default.ingress] == [("aws_vpc.main (default security group)",)]
+
+    def test_association_resources(self) -> None:
+        p = private_cluster(services=())
+        p.add("aws_vpc_endpoint.ecr_api", {
+            "vpc_id": unknown(), "service_name": "com.amazonaws.eu-west-1.ecr.api",
+            "vpc_endpoint_type": "Interface", "subnet_ids": unknown(),
+            "security_group_ids": unknown()},
+            refs={"vpc_id": "aws_vpc.main"}, computed=["subnet_ids", "security_group_ids"])
+        for i, subnet in enumerate(SUBNETS[:2]):
+            p.add(f"aws_vpc_endpoint_subnet_association.ecr[{i}]", {
+                "vpc_endpoint_id": unknown(), "subnet_id": unknown()},
+                refs={"vpc_endpoint_id": "aws_vpc_endpoint.ecr_api", "subnet_id": subnet})
+        p.add("aws_vpc_endpoint_security_group_association.ecr", {
+            "vpc_endpoint_id": unknown(), "security_group_id": unknown(),
+            "replace_default_association": True},
+            refs={"vpc_endpoint_id": "aws_vpc_endpoint.ecr_api",
+                  "security_group_id": "aws_security_group.vpc_endpoints"})
+        p.add("aws_vpc_endpoint_route_table_association.s3", {
+            "vpc_endpoint_id": "vpce-0s3", "route_table_id": "rtb-0other"})
+        net = facts(p)
+        (ecr,) = [e for e in net.endpoints if e.address == "aws_vpc_endpoint.ecr_api"]
+        assert ecr.subnets.keys == tuple(SUBNETS[:2])
+        assert ecr.subnets.via == ("aws_vpc_endpoint_subnet_association.ecr[0]",
+                                   "aws_vpc_endpoint_subnet_association.ecr[1]")
+        assert ecr.security_groups.keys == ("aws_security_group.vpc_endpoints",)
+        assert not ecr.uses_default_security_group
+
+    def test_service_name_built_from_an_unknown_region_matches_the_suffix(self) -> None:
+        p = private_cluster(services=())
+        p.add("aws_vpc_endpoint.ec2", {"vpc_id": unknown(), "service_name":
+                                       "com.amazonaws.${var.region}.ec2",
+                                       "vpc_endpoint_type": "Interface"},
+              refs={"vpc_id": "aws_vpc.main"})
+        (ec2,) = [e for e in facts(p).endpoints if e.address == "aws_vpc_endpoint.ec2"]
+        assert ec2.service == "ec2"
+        assert isinstance(ec2.region, Unknown)
+        assert endpoint_counts_for(ec2, "ec2", "eu-west-1") is None
+
+    def test_endpoint_in_another_region_does_not_count(self) -> None:
+        p = private_cluster(services=())
+        p.add("aws_vpc_endpoint.sts", {"vpc_id": unknown(), "service_name":
+                                       "com.amazonaws.us-east-1.sts",
+                                       "vpc_endpoint_type": "Interface"},
+              refs={"vpc_id": "aws_vpc.main"})
+        (sts,) = [e for e in facts(p).endpoints if e.address == "aws_vpc_endpoint.sts"]
+        assert endpoint_counts_for(sts, "sts", "eu-west-1") == (
+            "aws_vpc_endpoint.sts is for region us-east-1, the cluster is in eu-west-1")
+
+
+# -- security groups -------------------------------------------------------------------
+
+
+class TestSecurityGroupRules:
+    def test_three_ways_of_writing_rules_normalise_alike(self) -> None:
+        p = private_cluster()
+        p.add("aws_security_group_rule.a", {
+            "type": "ingress", "security_group_id": unknown(), "protocol": "6",
+            "from_port": 400, "to_port": 500, "cidr_blocks": ["10.0.0.0/20"],
+            "source_security_group_id": unknown(), "self": False},
+            refs={"security_group_id": "aws_security_group.vpc_endpoints"},
+            computed=["source_security_group_id"])
+        p.add("aws_vpc_security_group_ingress_rule.b", {
+            "security_group_id": unknown(), "ip_protocol": "-1",
+            "referenced_security_group_id": unknown()},
+            refs={"security_group_id": "aws_security_group.vpc_endpoints",
+                  "referenced_security_group_id": "aws_eks_cluster.main"})
+        p.add("aws_vpc_security_group_egress_rule.c", {
+            "security_group_id": unknown(), "ip_protocol": "tcp", "from_port": 443,
+            "to_port": 443, "prefix_list_id": "pl-0123"},
+            refs={"security_group_id": "aws_security_group.vpc_endpoints"})
+        group = facts(p).security_group("aws_security_group.vpc_endpoints")
+        inline, rule_a, rule_b = group.ingress
+        assert (inline.protocol, inline.from_port, inline.to_port, inline.cidrs) == (
+            "tcp", 443, 443, (ipaddress.ip_network("10.0.0.0/16"),))
+        assert (rule_a.declared_by, rule_a.protocol, rule_a.allows_tcp(443),
+                rule_a.peers) == ("aws_security_group_rule.a", "tcp", True, ())
+        assert (rule_b.protocol, rule_b.peers, rule_b.allows_tcp(443)) == (
+            "-1", ("aws_eks_cluster.main (cluster security group)",), True)
+        (egress,) = group.egress
+        assert egress.prefix_lists == ("pl-0123",)
+        assert egress.hop == "aws_vpc_security_group_egress_rule.c (egress tcp/443)"
+
+    def test_inline_prefix_list_of_the_s3_gateway_endpoint(self) -> None:
+        group = facts(private_cluster()).security_group("aws_security_group.node")
+        assert group.egress[1].prefix_lists == ("aws_vpc_endpoint.s3 (prefix list)",)
+
+    def test_cidr_written_as_a_reference_to_a_subnet(self) -> None:
+        p = private_cluster()
+        p.add("aws_security_group_rule.ref", {
+            "type": "ingress", "security_group_id": unknown(), "protocol": "tcp",
+            "from_port": 443, "to_port": 443,
+            "cidr_blocks": [unknown("aws_subnet.private[1]")]},
+            refs={"security_group_id": "aws_security_group.vpc_endpoints",
+                  "cidr_blocks": SUBNETS[1]})
+        group = facts(p).security_group("aws_security_group.vpc_endpoints")
+        assert group.ingress[-1].cidrs == (ipaddress.ip_network(CIDRS[1]),)
+
+    def test_self_rule_names_its_own_group(self) -> None:
+        p = private_cluster()
+        p.resources["aws_security_group.node"].values["ingress"] = [
+            {"from_port": 0, "to_port": 0, "protocol": "-1", "self": True,
+             "cidr_blocks": [], "security_groups": [], "prefix_list_ids": []}]
+        group = facts(p).security_group("aws_security_group.node")
+        assert group.ingress[0].peers == ("aws_security_group.node",)
+
+    def test_the_eks_cluster_security_group_has_open_egress(self) -> None:
+        group = facts(private_cluster()).security_group(
+            "aws_eks_cluster.main (cluster security group)")
+        (egress,) = group.egress
+        assert ipaddress.ip_network("0.0.0.0/0") in egress.cidrs
+        assert egress.allows_tcp(443) is True
+
+    def test_port_ranges_and_all_protocols(self) -> None:
+        from tfcheck.network import Rule
+
+        def rule(protocol: Any, low: Any, high: Any) -> Rule:
+            return Rule("ingress", "sg", "x", protocol, low, high)
+
+        assert rule("tcp", 0, 65535).allows_tcp(443) is True
+        assert rule("tcp", 80, 80).allows_tcp(443) is False
+        assert rule("udp", 443, 443).allows_tcp(443) is False
+        assert rule("-1", 0, 0).allows_tcp(443) is True
+        assert rule("tcp", unknown(), 443).allows_tcp(443) is None
+        assert rule(unknown(), 443, 443).allows_tcp(443) is None
+
+
+# -- endpoint needs (PC301) ------------------------------------------------------------
+
+
+class TestRequiredServices:
+    def test_always_and_feature_driven(self) -> None:
+        p = private_cluster()
+        p.add("aws_iam_openid_connect_provider.eks", {"url": unknown()},
+              refs={"url": "aws_eks_cluster.main"})
+        p.add("aws_eks_pod_identity_association.app", {"cluster_name": "main"})
+        p.add("aws_eks_addon.efs", {"cluster_name": unknown(), "addon_name":
+                                    "aws-efs-csi-driver"},
+              refs={"cluster_name": "aws_eks_cluster.main"})
+        p.add("aws_iam_role.node", {"name": "node"})
+        p.resources["aws_eks_node_group.default"].values["node_role_arn"] = unknown()
+        p.ref("aws_eks_node_group.default", "node_role_arn", "aws_iam_role.node")
+        p.add("aws_iam_role_policy_attachment.ssm", {
+            "role": "node", "policy_arn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"})
+        graph = p.build()
+        ctx = context(graph, required_endpoints=("kms",), not_required_endpoints=("ec2",))
+        (info,) = network(ctx).clusters
+        found = {r.service: r for r in required_services(ctx, info)}
+        assert sorted(found) == ["ecr.api", "ecr.dkr", "eks-auth", "elasticfilesystem", "kms",
+                                 "s3", "ssm", "ssmmessages", "sts"]
+        assert found["sts"].required_by == ["aws_iam_openid_connect_provider.eks"]
+        assert found["eks-auth"].required_by == ["aws_eks_pod_identity_association.app"]
+        assert found["ssm"].required_by == ["aws_iam_role_policy_attachment.ssm"]
+        assert found["ecr.dkr"].required_by == ["aws_eks_node_group.default"]
+        assert found["kms"].reasons == ["required by the configuration (required_endpoints)"]
+
+    def test_ssm_on_a_role_no_node_uses_is_not_a_need(self) -> None:
+        p = private_cluster()
+        p.add("aws_iam_role.bastion", {"name": "bastion"})
+        p.add("aws_iam_role_policy_attachment.ssm", {
+            "role": unknown(), "policy_arn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+            refs={"role": "aws_iam_role.bastion"})
+        ctx = context(p.build())
+        (info,) = network(ctx).clusters
+        assert "ssm" not in {r.service for r in required_services(ctx, info)}
+
+
+# -- robustness ------------------------------------------------------------------------
+
+
+class TestRobustness:
+    @pytest.mark.parametrize("depth", [0, 1, 2])
+    @pytest.mark.parametrize("wrap", ["unknown", "sensitive"])
+    def test_unknown_and_sensitive_values_anywhere_never_crash(self, wrap: str,
+                                                               depth: int) -> None:
+        from tfcheck_policies import ALL_POLICIES
+
+        def wrapped(value: Any, level: int) -> Any:
+            if level < depth and isinstance(value, dict):
+                return {k: wrapped(v, level + 1) for k, v in value.items()}
+            if level < depth and isinstance(value, list):
+                return [wrapped(v, level + 1) for v in value]
+            return Unknown("x", ("aws_vpc.main",)) if wrap == "unknown" else Sensitive(value)
+
+        p = private_cluster()
+        for resource in p.resources.values():
+            resource.values = {k: wrapped(v, 1) for k, v in resource.values.items()}
+        graph = p.build()
+        ctx = context(graph)
+        assert [c.address for c in network(ctx).clusters] == ["aws_eks_cluster.main"]
+        mine = [p for p in ALL_POLICIES if p.id[:3] in ("PC2", "PC3", "PC4")]
+        for policy in mine:
+            for result in policy.check(ctx):
+                assert result.status in (Status.PASS, Status.FAIL, Status.UNKNOWN)
+                assert "Sensitive(" not in result.message
+
+    def test_empty_graph(self) -> None:
+        net = facts(Plan())
+        assert net.clusters == [] and net.endpoints == []
+
+    def test_near_linear_on_many_subnets_and_rules(self) -> None:
+        import time
+
+        p = private_cluster()
+        for i in range(600):
+            p.add(f"aws_subnet.many[{i}]", {"vpc_id": unknown(), "cidr_block":
+                                            f"10.1.{i % 250}.0/24", "availability_zone":
+                                            ZONES[i % 3]}, refs={"vpc_id": "aws_vpc.main"})
+            p.add(f"aws_security_group_rule.r[{i}]", {
+                "type": "ingress", "security_group_id": unknown(), "protocol": "tcp",
+                "from_port": i, "to_port": i, "cidr_blocks": ["10.0.0.0/8"]},
+                refs={"security_group_id": "aws_security_group.vpc_endpoints"})
+        started = time.perf_counter()
+        facts(p)
+        assert time.perf_counter() - started < 5
+
+
+# -- remediation references ------------------------------------------------------------
+
+
+def test_hcl_references_as_a_user_writes_them() -> None:
+    net = facts(private_cluster())
+    assert hcl_reference(net, "aws_vpc.main") == "aws_vpc.main.id"
+    assert hcl_reference(net, "aws_eks_cluster.main (cluster security group)") == (
+        "aws_eks_cluster.main.vpc_config[0].cluster_security_group_id")
+    assert hcl_reference(net, "aws_vpc.main (main route table)") == (
+        "aws_vpc.main.main_route_table_id")
+    assert hcl_reference(net, "sg-0abc") == '"sg-0abc"'
+    assert hcl_id_list(net, SUBNETS) == "aws_subnet.private[*].id"
+    assert hcl_id_list(net, SUBNETS[:2]) == (
+        "[aws_subnet.private[0].id, aws_subnet.private[1].id]")
+
+
+# -- real plans ------------------------------------------------------------------------
+
+GOOD_PLAN = FIXTURES / "plans" / "good-private-cluster" / "plan.json"
+
+
+def load(path: Path) -> ResourceGraph:
+    from tfcheck.loaders.plan import load_plan
+
+    return load_plan(json.loads(path.read_text()), str(path))
+
+
+@pytest.mark.skipif(not GOOD_PLAN.exists(), reason="plan fixture not generated")
+def test_facts_of_the_good_private_cluster_plan() -> None:
+    net = network(context(load(GOOD_PLAN)))
+    (info,) = net.clusters
+    assert info.vpc == "aws_vpc.main"
+    assert [(s.kind, s.address) for s in info.nodes] == [
+        (MANAGED_NODE_GROUP, "aws_eks_node_group.default"),
+        (SELF_MANAGED, "aws_autoscaling_group.self_managed"),
+    ]
+    assert info.nodes[1].membership == ("the user data of aws_launch_template.self_managed "
+                                        "names the cluster")
+    assert all(s.security_groups.keys == ("aws_security_group.node",) for s in info.nodes)
+    assert net.effective_route_table("aws_subnet.private[2]").tables == (
+        "aws_route_table.private[2]",)
+    services = {e.service for e in net.endpoints_in("aws_vpc.main")}
+    assert {"ec2", "ecr.api", "ecr.dkr", "s3", "sts", "eks-auth"} <= services
