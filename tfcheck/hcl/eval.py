@@ -76,7 +76,7 @@ from tfcheck.hcl.values import (
 )
 from tfcheck.model import Unknown, instance_suffix
 
-MAX_STEPS = 3_000_000
+MAX_STEPS = 500_000
 MAX_DEPTH = 120
 MAX_INSTANCES = 1_000
 MAX_TEMPLATE_DEPTH = 4
@@ -116,13 +116,24 @@ class ModuleInstance:
         return f"{self.path}.{local}" if self.path else local
 
 
-@dataclass(frozen=True, eq=False)
 class Scope:
-    module: ModuleInstance
-    count_index: Any = _NOT_SET
-    each_key: Any = _NOT_SET
-    each_value: Any = _NOT_SET
-    names: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    """Where an expression is evaluated: its module instance, count/each, local names."""
+
+    __slots__ = ("count_index", "each_key", "each_value", "module", "names")
+
+    def __init__(
+        self,
+        module: ModuleInstance,
+        count_index: Any = _NOT_SET,
+        each_key: Any = _NOT_SET,
+        each_value: Any = _NOT_SET,
+        names: Mapping[str, Any] = _EMPTY,
+    ) -> None:
+        self.module = module
+        self.count_index = count_index
+        self.each_key = each_key
+        self.each_value = each_value
+        self.names = names
 
     def with_names(self, **names: Any) -> Scope:
         merged = dict(self.names)
@@ -608,39 +619,29 @@ class Evaluator:
             self._depth -= 1
 
     def _eval(self, expr: Expr, scope: Scope, narrowed: bool) -> Any:
-        if isinstance(expr, Literal):
-            return expr.value
-        if isinstance(expr, GetAttr):
-            return self._get_attr(expr, scope, narrowed)
-        if isinstance(expr, Template):
-            return self._template(expr.parts, scope, whole=True)
-        if isinstance(expr, Name):
-            return self._name(expr, scope)
-        if isinstance(expr, Index):
-            return self._index(expr, scope)
-        if isinstance(expr, Call):
-            return self._call(expr, scope)
-        if isinstance(expr, TupleExpr):
-            return check_size([self.eval(item, scope) for item in expr.items])
-        if isinstance(expr, ObjectExpr):
-            return self._object(expr, scope)
-        if isinstance(expr, Binary):
-            return self._binary(expr, scope)
-        if isinstance(expr, Unary):
-            return self._unary(expr, scope)
-        if isinstance(expr, Conditional):
-            return self._conditional(expr, scope)
-        if isinstance(expr, ForExpr):
-            return self._for(expr, scope)
-        if isinstance(expr, Splat):
-            return self._splat_expr(expr, scope)
-        if isinstance(expr, SplatItem):
-            if not self._splat:
-                raise EvalError("splat item outside a splat")
-            return self._splat[-1]
-        if isinstance(expr, Invalid):
-            raise EvalError(expr.reason)
-        raise EvalError(f"unsupported expression {type(expr).__name__}")
+        kind = type(expr)
+        if kind is Literal:
+            return expr.value  # type: ignore[attr-defined]
+        if kind is GetAttr:
+            return self._get_attr(expr, scope, narrowed)  # type: ignore[arg-type]
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            raise EvalError(f"unsupported expression {kind.__name__}")
+        return handler(self, expr, scope)
+
+    def _tuple(self, expr: TupleExpr, scope: Scope) -> Any:
+        return check_size([self.eval(item, scope) for item in expr.items])
+
+    def _template_expr(self, expr: Template, scope: Scope) -> Any:
+        return self._template(expr.parts, scope, whole=True)
+
+    def _splat_item(self, expr: SplatItem, scope: Scope) -> Any:
+        if not self._splat:
+            raise EvalError("splat item outside a splat")
+        return self._splat[-1]
+
+    def _invalid(self, expr: Invalid, scope: Scope) -> Any:
+        raise EvalError(expr.reason)
 
     def _finish(self, value: Any) -> Any:
         """A value as it is stored: module objects read, instance objects plain."""
@@ -922,7 +923,12 @@ class Evaluator:
             if not isinstance(last, list):
                 raise EvalError("only a list can be expanded with ...")
             args.extend(last)
-        return call_function(expr.name, args, _Context(self))
+        result = call_function(expr.name, args, _Context(self))
+        if isinstance(result, list | dict):
+            self._steps += len(result)  # building collections is work too
+        elif isinstance(result, str):
+            self._steps += len(result) // 64
+        return result
 
     def _argument(self, value: Any) -> Any:
         if isinstance(value, ModuleRef):
@@ -1194,6 +1200,23 @@ class Evaluator:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             raise EvalError(f"file {path} is not UTF-8 text") from None
+
+
+_HANDLERS: dict[type, Callable[[Evaluator, Any, Scope], Any]] = {
+    Template: Evaluator._template_expr,
+    Name: Evaluator._name,
+    Index: Evaluator._index,
+    Call: Evaluator._call,
+    TupleExpr: Evaluator._tuple,
+    ObjectExpr: Evaluator._object,
+    Binary: Evaluator._binary,
+    Unary: Evaluator._unary,
+    Conditional: Evaluator._conditional,
+    ForExpr: Evaluator._for,
+    Splat: Evaluator._splat_expr,
+    SplatItem: Evaluator._splat_item,
+    Invalid: Evaluator._invalid,
+}
 
 
 class _Context:
