@@ -96,6 +96,16 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
     resource "aws_launch_template" "nodes" {
       name_prefix   = "nodes-"
       image_id      = data.aws_ssm_parameter.eks_al2.value
@@ -110,6 +120,16 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
     resource "aws_launch_template" "nodes" {
       name_prefix   = "nodes-"
       image_id      = data.aws_ssm_parameter.eks_al2.value

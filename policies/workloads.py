@@ -152,6 +152,10 @@ def image_registry(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
+    provider "aws" {
+      region = "eu-west-1"
+    }
+
     resource "kubernetes_deployment_v1" "web" {
       metadata {
         name      = "web"
@@ -178,6 +182,10 @@ def image_registry(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
+    provider "aws" {
+      region = "eu-west-1"
+    }
+
     resource "kubernetes_deployment_v1" "web" {
       metadata {
         name      = "web"
@@ -444,11 +452,15 @@ def lb_controller_flags(ctx: ScanContext) -> Iterator[Result]:
       namespace  = "kube-system"
 
       values = [yamlencode({
-        clusterName  = aws_eks_cluster.main.name
         enableShield = false
         enableWaf    = false
         enableWafv2  = false
       })]
+
+      set {
+        name  = "clusterName"
+        value = aws_eks_cluster.main.name
+      }
     }
     ```
 
@@ -488,8 +500,10 @@ def _lbc_release(release: HelmRelease) -> Result:
             continue
         elif value is None and release.problems:
             unknown.append(f"{value_name} (values not known: {'; '.join(release.problems)})")
+        elif value is None:
+            wrong.append(f"{value_name} is not set (controller default true)")
         else:
-            wrong.append(f"{value_name} is {'not set (controller default true)' if value is None else repr(value)}")  # noqa: E501
+            wrong.append(f"{value_name} is {value!r}")
     data = {"values": [n for n, _ in LBC_FLAGS]}
     if wrong:
         return Result.fail(
@@ -728,7 +742,31 @@ def sts_regional(ctx: ScanContext) -> Iterator[Result]:
         name      = "orders"
         namespace = "shop"
         annotations = {
-          "eks.amazonaws.com/role-arn" = aws_iam_role.orders.arn
+          "eks.amazonaws.com/role-arn" = "arn:aws:iam::111122223333:role/orders"
+        }
+      }
+    }
+
+    resource "kubernetes_deployment_v1" "orders" {
+      metadata {
+        name      = "orders"
+        namespace = "shop"
+      }
+      spec {
+        selector {
+          match_labels = { app = "orders" }
+        }
+        template {
+          metadata {
+            labels = { app = "orders" }
+          }
+          spec {
+            service_account_name = kubernetes_service_account_v1.orders.metadata[0].name
+            container {
+              name  = "orders"
+              image = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2"
+            }
+          }
         }
       }
     }
@@ -741,8 +779,32 @@ def sts_regional(ctx: ScanContext) -> Iterator[Result]:
         name      = "orders"
         namespace = "shop"
         annotations = {
-          "eks.amazonaws.com/role-arn"               = aws_iam_role.orders.arn
+          "eks.amazonaws.com/role-arn"               = "arn:aws:iam::111122223333:role/orders"
           "eks.amazonaws.com/sts-regional-endpoints" = "true"
+        }
+      }
+    }
+
+    resource "kubernetes_deployment_v1" "orders" {
+      metadata {
+        name      = "orders"
+        namespace = "shop"
+      }
+      spec {
+        selector {
+          match_labels = { app = "orders" }
+        }
+        template {
+          metadata {
+            labels = { app = "orders" }
+          }
+          spec {
+            service_account_name = kubernetes_service_account_v1.orders.metadata[0].name
+            container {
+              name  = "orders"
+              image = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2"
+            }
+          }
         }
       }
     }
@@ -757,7 +819,7 @@ def sts_regional(ctx: ScanContext) -> Iterator[Result]:
     accounts = _role_accounts(found)
     exempt = ctx.config.sts_regional_images
     for obj in found.pods():
-        yield from _sts_pod(obj, accounts, exempt)
+        yield from _sts_pod(obj, accounts, exempt, _unknown_accounts(found))
     for release in found.releases:
         yield from _sts_release(release, accounts)
 
@@ -774,12 +836,20 @@ def _role_accounts(found: Workloads) -> dict[tuple[str, str], KubeObject]:
     return accounts
 
 
+def _unknown_accounts(found: Workloads) -> dict[tuple[str, str], KubeObject]:
+    """Service accounts whose whole annotations map is unknown: IRSA cannot be told."""
+    return {(o.namespace, o.name): o for o in found.of_kind("ServiceAccount")
+            if o.annotations_unknown is not None and isinstance(o.name, str)
+            and isinstance(o.namespace, str)}
+
+
 def _regional_annotation(annotations: Mapping[str, Any]) -> bool:
     return truthy(annotations.get(STS_REGIONAL_ANNOTATION)) is True
 
 
 def _sts_pod(obj: KubeObject, accounts: Mapping[tuple[str, str], KubeObject],
-             exempt: tuple[str, ...]) -> Iterator[Result]:
+             exempt: tuple[str, ...],
+             unknown_accounts: Mapping[tuple[str, str], KubeObject]) -> Iterator[Result]:
     pod = obj.pod
     assert pod is not None
     account_name = pod.service_account if isinstance(pod.service_account, str) else (
@@ -789,6 +859,16 @@ def _sts_pod(obj: KubeObject, accounts: Mapping[tuple[str, str], KubeObject],
     containers = [c for c in pod.containers if not c.init]
     direct = any(name in c.env for c in containers for name in IRSA_ENV)
     if account is None and not direct:
+        maybe = unknown_accounts.get((namespace or "", account_name or ""))
+        if maybe is not None and maybe.annotations_unknown is not None and not all(
+            STS_ENV in c.env for c in containers
+        ):
+            yield Result.unknown(
+                obj.resource, f"{obj.resource.address}: {obj.label} runs as "
+                f"{maybe.label.split(' ', 1)[1]}, whose annotations are not known "
+                f"({maybe.annotations_unknown.reason}): cannot tell whether it uses IAM "
+                f"roles for service accounts", evidence=[obj.resource.address,
+                                                         maybe.resource.address])
         return
     how = (f"service account {account.label.split(' ', 1)[1]} ({account.resource.address}) "
            f"annotated {ROLE_ARN_ANNOTATION}" if account is not None
@@ -940,6 +1020,10 @@ def efs_csi_region(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
+    provider "aws" {
+      region = "eu-west-1"
+    }
+
     resource "helm_release" "efs_csi" {
       name       = "aws-efs-csi-driver"
       repository = "https://kubernetes-sigs.github.io/aws-efs-csi-driver"
@@ -1042,6 +1126,16 @@ def aws_auth_in_vpc(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
     resource "kubernetes_config_map_v1_data" "aws_auth" {
       metadata {
         name      = "aws-auth"
@@ -1060,6 +1154,19 @@ def aws_auth_in_vpc(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+      access_config {
+        authentication_mode = "API"
+      }
+    }
+
     resource "aws_eks_access_entry" "nodes" {
       cluster_name  = aws_eks_cluster.main.name
       principal_arn = aws_iam_role.node.arn

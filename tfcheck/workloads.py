@@ -247,6 +247,7 @@ class KubeObject:
     controller: str | Unknown | None = None  # IngressClass spec.controller
     data: Mapping[str, Any] = field(default_factory=dict)  # ConfigMap data
     document: int | None = None  # index of the document in a multi-document manifest
+    annotations_unknown: Unknown | None = None  # the whole annotations map is unknown
 
     @property
     def label(self) -> str:
@@ -383,6 +384,18 @@ def _tf_metadata(resource: Resource) -> tuple[Any, Any, dict[str, Any], dict[str
     return name, namespace, _mapping(metadata.get("annotations")), _mapping(metadata.get("labels"))
 
 
+def _unknown_annotations(metadata: Any) -> Unknown | None:
+    """The `Unknown` standing for a whole annotations map, if it is one."""
+    metadata = _block(metadata)
+    if isinstance(metadata, Unknown):
+        return metadata
+    if isinstance(metadata, dict):
+        value = _plain(metadata.get("annotations"))
+        if isinstance(value, Unknown):
+            return value
+    return None
+
+
 def _tf_pod_object(resource: Resource) -> KubeObject:
     kind, path = _TF_POD_RESOURCES[resource.type]
     name, namespace, annotations, labels = _tf_metadata(resource)
@@ -492,7 +505,8 @@ def _tf_simple_object(resource: Resource) -> KubeObject:
     if kind == "ConfigMap":
         return KubeObject(resource, kind, name, namespace, annotations, labels,
                           data=_mapping(resource.values.get("data")))
-    return KubeObject(resource, kind, name, namespace, annotations, labels)
+    return KubeObject(resource, kind, name, namespace, annotations, labels,
+                      annotations_unknown=_unknown_annotations(resource.values.get("metadata")))
 
 
 # -- manifests (camelCase Kubernetes API objects) -------------------------------------
@@ -582,7 +596,8 @@ def _api_object(resource: Resource, obj: Any, document: int | None) -> KubeObjec
     labels = _mapping(metadata.get("labels"))
     spec = _plain(obj.get("spec"))
     spec = spec if isinstance(spec, dict) else {}
-    common: dict[str, Any] = {"annotations": annotations, "labels": labels, "document": document}
+    common: dict[str, Any] = {"annotations": annotations, "labels": labels, "document": document,
+                              "annotations_unknown": _unknown_annotations(metadata)}
     if kind in _API_POD_PATHS:
         path = _API_POD_PATHS[kind]
         pod_spec = _dig(obj, path)
