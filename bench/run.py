@@ -1,0 +1,449 @@
+#!/usr/bin/env python3
+"""Time tfcheck on synthetic plans and HCL trees of increasing size.
+
+For every input it measures, in a fresh interpreter per input (so one input's caches
+and memory never flatter the next):
+
+- `load`: the loader alone, warm, (`load_plan_file` / `load_hcl`), best of N wall clock;
+  for plans also `json`, the share spent reading and parsing the JSON;
+- `scan`: `tfcheck.engine.scan([input], policies=<all installed>)`, best of N; and
+  `scan first`, the very first scan in the process (what one CLI run pays: lazy
+  imports, the HCL grammar build), measured before anything is warmed up;
+- `peak MB`: tracemalloc's peak during one extra scan; `RSS MB`: the worker's maximum
+  resident set size (ru_maxrss) at the end;
+- per policy: the time of each policy's `check` on one shared `ScanContext`, in ID
+  order (so the first policy to ask for a shared fact, e.g. the network, pays for it).
+
+`--profile` also runs one scan under cProfile per input and prints the top 20
+functions by own time and by cumulative time (the .prof files stay in
+bench/results/profiles/ for snakeviz or pstats).
+
+Inputs are generated on demand by bench/generate.py into bench/results/inputs/
+(gitignored) and reused while the generator is unchanged.
+
+Usage:
+    bench/run.py                          # small, medium, large; all kinds
+    bench/run.py --sizes small --quick    # seconds: one run each, no memory pass
+    bench/run.py --sizes plan:10000 --profile
+    bench/run.py --sizes large --kinds hcl --repeat 1
+
+Sizes: `small` (plan 100 resources, HCL 10 files), `medium` (1,000 / 100), `large`
+(10,000 / 1,000), or `plan:N`, `hcl:N`. Kinds: `plan`, `plan+src` (a plan scanned with
+`--source` pointing at the HCL behind it) and `hcl`; the HCL kinds are skipped, with a
+note, while tfcheck has no HCL loader.
+
+Never use this as a timed assertion in tests: wall clock on shared CI is noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib.util
+import json
+import os
+import platform
+import pstats
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+RESULTS = BENCH / "results"
+sys.path.insert(0, str(BENCH))
+
+PRESETS = {
+    "small": (("plan", 100), ("hcl", 10)),
+    "medium": (("plan", 1000), ("hcl", 100)),
+    "large": (("plan", 10000), ("hcl", 1000)),
+}
+KINDS = ("plan", "plan+src", "hcl")
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str  # "plan", "plan+src", "hcl"
+    size: int  # resources for plans, .tf files for HCL
+
+    @property
+    def label(self) -> str:
+        unit = "files" if self.kind == "hcl" else "resources"
+        return f"{self.kind} {self.size:,} {unit}"
+
+
+# -- the worker: one input, one fresh interpreter ---------------------------------------
+
+
+def _best(action: Any, repeat: int, budget: float) -> tuple[list[float], Any]:
+    """Run `action` up to `repeat` times (at least once, then only while within
+    `budget` seconds); all wall-clock times and the last result."""
+    times: list[float] = []
+    result = None
+    spent = 0.0
+    while len(times) < repeat and (not times or spent + times[-1] <= budget):
+        started = time.perf_counter()
+        result = action()
+        elapsed = time.perf_counter() - started
+        times.append(elapsed)
+        spent += elapsed
+    return times, result
+
+
+def worker(kind: str, path: Path, repeat: int, budget: float, memory: bool,
+           profile: Path | None, policy_times: bool) -> dict[str, Any]:
+    started = time.perf_counter()
+    from tfcheck.engine import ScanOptions, scan
+    from tfcheck.loaders.plan import load_plan_file, read_plan_document
+    from tfcheck.policy import ScanContext
+    from tfcheck.registry import load_policies
+
+    policies, pack_errors = load_policies()
+    out: dict[str, Any] = {"import_s": time.perf_counter() - started,
+                           "policies": len(policies),
+                           "pack_errors": [e.message for e in pack_errors]}
+    options = ScanOptions()
+    if kind == "hcl":
+        from tfcheck.loaders.hcl import load_hcl
+
+        def load() -> Any:
+            return load_hcl(path).graph
+    else:
+        def load() -> Any:
+            return load_plan_file(path)
+        if kind == "plan+src":
+            options = ScanOptions(source_dir=path.parent / "src")
+
+    def run_scan() -> Any:
+        return scan([path], options=options, policies=policies)
+
+    # What one CLI run pays: nothing warmed up yet (lazy imports, the HCL grammar).
+    t0 = time.perf_counter()
+    run_scan()
+    out["scan_first_s"] = time.perf_counter() - t0
+
+    if kind != "hcl":
+        json_times, _ = _best(lambda: read_plan_document(path.read_bytes(), str(path)),
+                              repeat, budget)
+        out["json_s"] = min(json_times)
+        out["bytes"] = path.stat().st_size
+
+    load_times, graph = _best(load, repeat, budget)
+    out["load_s"] = min(load_times)
+    out["resources"] = len(graph)
+    out["edges"] = sum(1 for _ in graph.edges())
+
+    scan_times, report = _best(run_scan, repeat, budget)
+    out["scan_s"] = min(scan_times)
+    out["runs"] = len(scan_times)
+    out["findings"] = len(report.findings)
+    statuses: dict[str, int] = {}
+    for finding in report.findings:
+        statuses[finding.status.value] = statuses.get(finding.status.value, 0) + 1
+    out["statuses"] = statuses
+    out["input_errors"] = [str(e) for e in report.input_errors][:5]
+    out["internal_errors"] = [f"{e.context}: {e.message}" for e in report.internal_errors][:10]
+    out["internal_error_count"] = len(report.internal_errors)
+
+    if policy_times:
+        context = ScanContext(graph=graph)
+        per_policy: dict[str, float] = {}
+        for policy in policies:
+            t0 = time.perf_counter()
+            try:
+                for _ in policy.check(context):
+                    pass
+            except Exception:  # reported by the scan already
+                pass
+            per_policy[policy.id] = time.perf_counter() - t0
+        out["policy_s"] = per_policy
+
+    if memory:
+        tracemalloc.start()
+        run_scan()
+        out["peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+
+    if profile is not None:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run_scan()
+        profiler.disable()
+        profiler.dump_stats(profile)
+        out["profile"] = str(profile)
+
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+# -- the driver -----------------------------------------------------------------------
+
+
+def parse_sizes(text: str, kinds: tuple[str, ...]) -> list[Job]:
+    jobs: list[Job] = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        if item in PRESETS:
+            for kind, size in PRESETS[item]:
+                if kind == "plan":
+                    jobs += [Job(k, size) for k in ("plan", "plan+src") if k in kinds]
+                elif kind in kinds:
+                    jobs.append(Job(kind, size))
+        elif ":" in item:
+            kind, _, size = item.partition(":")
+            if kind not in KINDS:
+                raise SystemExit(f"unknown kind {kind!r} in --sizes (one of {KINDS})")
+            jobs.append(Job(kind, int(size.replace("_", "").replace(",", ""))))
+        else:
+            raise SystemExit(f"unknown size {item!r}: small, medium, large, plan:N, hcl:N")
+    order = {k: i for i, k in enumerate(KINDS)}
+    return sorted(dict.fromkeys(jobs), key=lambda j: (order[j.kind], j.size))
+
+
+def hcl_loader_available() -> bool:
+    try:
+        return importlib.util.find_spec("tfcheck.loaders.hcl") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def hcl_loader_has(name: str) -> bool:
+    if not hcl_loader_available():
+        return False
+    spec = importlib.util.find_spec("tfcheck.loaders.hcl")
+    source = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
+    return f"def {name}(" in source
+
+
+def prepare(job: Job) -> Path:
+    import generate
+
+    if job.kind == "hcl":
+        return generate.make_hcl(job.size)
+    return generate.make_plan(job.size)
+
+
+def run_job(job: Job, args: argparse.Namespace) -> dict[str, Any]:
+    path = prepare(job)
+    profile = None
+    if args.profile:
+        (RESULTS / "profiles").mkdir(parents=True, exist_ok=True)
+        profile = RESULTS / "profiles" / f"{job.kind.replace('+', '-')}-{job.size}.prof"
+    argv = [sys.executable, str(Path(__file__).resolve()), "--worker", job.kind, str(path),
+            "--repeat", str(args.repeat), "--budget", str(args.budget)]
+    if not args.quick:
+        argv.append("--memory")
+    if args.policy_times:
+        argv.append("--policy-times")
+    if profile is not None:
+        argv += ["--profile-file", str(profile)]
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=REPO,
+                          timeout=args.timeout)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-8:]
+        return {"error": "\n".join(tail)}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - started
+    import generate
+
+    directory = path if path.is_dir() else path.parent
+    result["input"] = generate.info(directory)
+    return result
+
+
+def _s(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def _mb(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def markdown(rows: list[tuple[Job, dict[str, Any]]], notes: list[str]) -> str:
+    lines = ["| input | size | resources | json s | load s | scan s | scan first s | "
+             "scan−load s | peak MB | RSS MB | findings (fail/pass/unknown) | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for job, r in rows:
+        if "error" in r:
+            first = r["error"].splitlines()[-1] if r["error"] else "failed"
+            lines.append(f"| {job.kind} | {job.size:,} | | | | | | | | | {first} | |")
+            continue
+        info = r.get("input", {})
+        if job.kind == "hcl":
+            size = f"{info.get('files', job.size):,} files, {info.get('bytes', 0) / 1024:,.0f} KB"
+        else:
+            size = f"{r.get('bytes', 0) / 2**20:.1f} MB JSON"
+        st = r.get("statuses", {})
+        verdicts = f"{r['findings']:,} ({st.get('fail', 0)}/{st.get('pass', 0)}/" \
+                   f"{st.get('unknown', 0)})"
+        errors = r.get("internal_error_count", 0) + len(r.get("input_errors", []))
+        lines.append(
+            f"| {job.kind} | {size} | {r['resources']:,} | {_s(r.get('json_s'))} | "
+            f"{_s(r['load_s'])} | {_s(r['scan_s'])} | {_s(r['scan_first_s'])} | "
+            f"{_s(r['scan_s'] - r['load_s'])} | {_mb(r.get('peak_mb'))} | "
+            f"{_mb(r.get('maxrss_mb'))} | {verdicts} | {errors} |")
+    text = "\n".join(lines)
+    if notes:
+        text += "\n\n" + "\n".join(f"- {n}" for n in notes)
+    return text
+
+
+def policy_table(rows: list[tuple[Job, dict[str, Any]]]) -> str:
+    with_times = [(job, r) for job, r in rows if "policy_s" in r]
+    if not with_times:
+        return ""
+    ids = sorted({pid for _, r in with_times for pid in r["policy_s"]})
+    header = "| policy | " + " | ".join(j.label for j, _ in with_times) + " |"
+    lines = [header, "|---|" + "---:|" * len(with_times)]
+    for pid in ids:
+        cells = [_s(r["policy_s"].get(pid)) for _, r in with_times]
+        lines.append(f"| {pid} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def profile_report(path: Path, top: int = 20) -> str:
+    text = StringIO()
+    stats = pstats.Stats(str(path), stream=text)
+    stats.strip_dirs()
+    text.write(f"### {path.name}: top {top} by own time\n```\n")
+    stats.sort_stats("tottime").print_stats(top)
+    text.write("```\n")
+    text.write(f"### {path.name}: top {top} by cumulative time\n```\n")
+    stats.sort_stats("cumulative").print_stats(top)
+    text.write("```\n")
+    return _trim_pstats(text.getvalue())
+
+
+def _trim_pstats(text: str) -> str:
+    """pstats prints a preamble per listing; keep the table."""
+    keep = []
+    for line in text.splitlines():
+        if line.strip().startswith(("Ordered by", "List reduced")) or line.endswith(".prof"):
+            continue
+        keep.append(line)
+    return "\n".join(keep)
+
+
+def environment() -> dict[str, str]:
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True,
+                              check=False)
+        return done.stdout.strip()
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        from importlib.metadata import version
+        hcl2 = version("python-hcl2")
+    except Exception:
+        hcl2 = "?"
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--",
+                                                  "tfcheck", "policies") else ""
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") + dirty,
+        "python": platform.python_version(),
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "python-hcl2": hcl2,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="small,medium,large")
+    parser.add_argument("--kinds", default=",".join(KINDS),
+                        help="comma-separated: plan, plan+src, hcl")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="stop repeating a measurement after this many seconds")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="per input")
+    parser.add_argument("--quick", action="store_true",
+                        help="one run per input, no tracemalloc pass, no policy times")
+    parser.add_argument("--profile", action="store_true", help="cProfile top 20 per input")
+    parser.add_argument("--policy-times", action="store_true",
+                        help="also time each policy (on by default unless --quick)")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    # internal: one measurement in this process
+    parser.add_argument("--worker", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        kind, path = args.worker
+        result = worker(kind, Path(path), args.repeat, args.budget, args.memory,
+                        args.profile_file, args.policy_times)
+        print(json.dumps(result))
+        return 0
+
+    if args.quick:
+        args.repeat = 1
+    else:
+        args.policy_times = True
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    jobs = parse_sizes(args.sizes, kinds)
+    notes: list[str] = []
+    if any(j.kind == "hcl" for j in jobs) and not hcl_loader_has("load_hcl"):
+        notes.append("HCL sizes skipped: tfcheck.loaders.hcl.load_hcl does not exist yet")
+        jobs = [j for j in jobs if j.kind != "hcl"]
+    if any(j.kind == "plan+src" for j in jobs) and not hcl_loader_has("config_locations"):
+        notes.append("plan+src skipped: tfcheck.loaders.hcl.config_locations does not "
+                     "exist yet")
+        jobs = [j for j in jobs if j.kind != "plan+src"]
+
+    env = environment()
+    print(f"tfcheck {env['commit']}, Python {env['python']}, {env['cpu']}, "
+          f"python-hcl2 {env['python-hcl2']}", file=sys.stderr)
+    rows: list[tuple[Job, dict[str, Any]]] = []
+    for job in jobs:
+        print(f"  {job.label} ...", end="", flush=True, file=sys.stderr)
+        try:
+            result = run_job(job, args)
+        except subprocess.TimeoutExpired:
+            result = {"error": f"timed out after {args.timeout:.0f}s"}
+        rows.append((job, result))
+        summary = (f"scan {_s(result['scan_s'])}s" if "scan_s" in result
+                   else result["error"].splitlines()[-1] if result["error"] else "failed")
+        print(f" {summary} ({result.get('wall_s', 0):.0f}s)", file=sys.stderr)
+        for error in result.get("internal_errors", [])[:3]:
+            notes.append(f"{job.label}: internal error {error[:200]}")
+        for error in result.get("input_errors", [])[:3]:
+            notes.append(f"{job.label}: input error {error[:200]}")
+
+    print(f"\ntfcheck {env['commit']} · Python {env['python']} · {env['cpu']} · "
+          f"best of {args.repeat} · {rows[0][1].get('policies', '?') if rows else 0} "
+          f"policies\n")
+    print(markdown(rows, notes))
+    table = policy_table(rows)
+    if table:
+        print("\nPer policy (seconds; the first policy to use a shared fact pays for it):\n")
+        print(table)
+    if args.profile:
+        for _, result in rows:
+            if "profile" in result:
+                print()
+                print(profile_report(Path(result["profile"])))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(
+            {"environment": env, "results": [{"kind": j.kind, "size": j.size, **r}
+                                             for j, r in rows]}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
