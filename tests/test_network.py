@@ -41,6 +41,7 @@ from tfcheck.policy import Policy, Result, ScanContext
 from .conftest import FIXTURES
 
 AFTER_APPLY = "known after apply"
+SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
 def unknown(*refs: str) -> Unknown:
@@ -53,8 +54,6 @@ def _split(address: str) -> tuple[str, str, str, str, int | str | None]:
     rest = address
     while rest.startswith("module."):
         name_end = rest.index(".", len("module."))
-        if rest[name_end - 1] == "]":
-            pass
         module = f"{module}.{rest[:name_end]}" if module else rest[:name_end]
         rest = rest[name_end + 1:]
     mode = "managed"
@@ -227,6 +226,11 @@ def run(policy: Policy, plan: Plan | ResourceGraph, **config: Any) -> list[Resul
 def verdicts(results: Iterable[Result]) -> list[tuple[str, str]]:
     """(status, subject address) pairs, sorted: what a finding list says at a glance."""
     return sorted((r.status.value, r.subject.address) for r in results)
+
+
+def by_subject(results: Iterable[Result]) -> dict[str, Result]:
+    """Results by subject address (for policies with one result per subject)."""
+    return {r.subject.address: r for r in results}
 
 
 def failing(results: Iterable[Result]) -> list[Result]:
@@ -716,8 +720,7 @@ class TestRequiredServices:
         p.add("aws_iam_role.node", {"name": "node"})
         p.resources["aws_eks_node_group.default"].values["node_role_arn"] = unknown()
         p.ref("aws_eks_node_group.default", "node_role_arn", "aws_iam_role.node")
-        p.add("aws_iam_role_policy_attachment.ssm", {
-            "role": "node", "policy_arn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"})
+        p.add("aws_iam_role_policy_attachment.ssm", {"role": "node", "policy_arn": SSM_POLICY})
         graph = p.build()
         ctx = context(graph, required_endpoints=("kms",), not_required_endpoints=("ec2",))
         (info,) = network(ctx).clusters
@@ -734,8 +737,7 @@ class TestRequiredServices:
         p = private_cluster()
         p.add("aws_iam_role.bastion", {"name": "bastion"})
         p.add("aws_iam_role_policy_attachment.ssm", {
-            "role": unknown(), "policy_arn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"},
-            refs={"role": "aws_iam_role.bastion"})
+            "role": unknown(), "policy_arn": SSM_POLICY}, refs={"role": "aws_iam_role.bastion"})
         ctx = context(p.build())
         (info,) = network(ctx).clusters
         assert "ssm" not in {r.service for r in required_services(ctx, info)}

@@ -1,0 +1,296 @@
+"""PC201 node-subnet-internet-route, PC202 node-public-ip, PC203 vpc-dns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfcheck.model import Status, Unknown
+from tfcheck_policies.routing import node_public_ip, node_subnet_internet_route, vpc_dns
+
+from ..test_network import (
+    SUBNETS,
+    TABLES,
+    Plan,
+    by_subject,
+    private_cluster,
+    run,
+    unknown,
+    verdicts,
+)
+
+
+def nat_route(p: Plan, table: str = TABLES[0], *, connectivity: Any = None,
+              destination: str = "0.0.0.0/0") -> None:
+    """A NAT gateway and an `aws_route` from `table` to it."""
+    nat: dict[str, Any] = {"subnet_id": "subnet-0public"}
+    computed = []
+    if connectivity is None:
+        nat["connectivity_type"] = unknown()
+        computed.append("connectivity_type")
+    else:
+        nat["connectivity_type"] = connectivity
+    p.add("aws_nat_gateway.this", nat, computed=computed)
+    p.add("aws_route.nat", {
+        "route_table_id": unknown(), "destination_cidr_block": destination,
+        "nat_gateway_id": unknown(), "network_interface_id": unknown(),
+        "instance_id": unknown()},
+        refs={"route_table_id": table, "nat_gateway_id": "aws_nat_gateway.this"},
+        computed=["network_interface_id", "instance_id"])
+
+
+class TestPC201:
+    def test_pass_when_the_route_tables_have_only_the_local_route(self) -> None:
+        results = run(node_subnet_internet_route, private_cluster())
+        assert verdicts(results) == [("pass", s) for s in SUBNETS]
+        assert results[1].data == {"subnet": SUBNETS[1], "route_table": TABLES[1]}
+        assert results[1].evidence == (SUBNETS[1], "aws_route_table_association.private[1]",
+                                       TABLES[1])
+
+    def test_fail_on_a_nat_route_resource_with_the_evidence_chain(self) -> None:
+        p = private_cluster()
+        nat_route(p, TABLES[0])
+        results = run(node_subnet_internet_route, p)
+        assert verdicts(results) == [("fail", SUBNETS[0]), ("pass", SUBNETS[1]),
+                                     ("pass", SUBNETS[2])]
+        fail = results[0]
+        assert fail.evidence == (SUBNETS[0], "aws_route_table_association.private[0]",
+                                 TABLES[0], "aws_route.nat (0.0.0.0/0)", "aws_nat_gateway.this")
+        assert fail.data == {"subnet": SUBNETS[0], "route_table": TABLES[0],
+                             "destination": "0.0.0.0/0", "target": "aws_nat_gateway.this",
+                             "target_kind": "NAT gateway"}
+        assert fail.message == (
+            "node subnet aws_subnet.private[0] routes 0.0.0.0/0 to NAT gateway "
+            "aws_nat_gateway.this through aws_route_table.private[0] (aws_route.nat "
+            "(0.0.0.0/0)): nodes have an internet path")
+        assert "Delete aws_route.nat" in fail.remediation
+        assert 'resource "aws_route_table_association"' in fail.remediation
+
+    def test_fail_on_an_inline_internet_gateway_route(self) -> None:
+        p = private_cluster()
+        p.add("aws_internet_gateway.gw", {"vpc_id": unknown()})
+        p.add(TABLES[1], {"vpc_id": unknown(), "route": [
+            {"cidr_block": "0.0.0.0/0", "gateway_id": unknown(), "nat_gateway_id": "",
+             "ipv6_cidr_block": "", "network_interface_id": ""}]},
+            refs={"vpc_id": "aws_vpc.main", "route": "aws_internet_gateway.gw"})
+        results = run(node_subnet_internet_route, p)
+        (fail,) = [r for r in results if r.status is Status.FAIL]
+        assert fail.subject.address == SUBNETS[1]
+        assert fail.evidence[-2:] == ("aws_route_table.private[1] route (0.0.0.0/0)",
+                                      "aws_internet_gateway.gw")
+        assert fail.data["target_kind"] == "internet gateway"
+        assert "delete the inline route" in fail.remediation
+
+    def test_fail_through_the_vpc_main_route_table(self) -> None:
+        p = private_cluster()
+        p.remove("aws_route_table_association.private[2]")
+        p.add("aws_route_table.main", {"vpc_id": unknown(), "route": []},
+              refs={"vpc_id": "aws_vpc.main"})
+        p.add("aws_main_route_table_association.main", {
+            "vpc_id": unknown(), "route_table_id": unknown()},
+            refs={"vpc_id": "aws_vpc.main", "route_table_id": "aws_route_table.main"})
+        nat_route(p, "aws_route_table.main")
+        results = run(node_subnet_internet_route, p)
+        (fail,) = [r for r in results if r.status is Status.FAIL]
+        assert fail.subject.address == SUBNETS[2]
+        assert "(the VPC's main route table)" in fail.message
+        assert fail.evidence[:3] == (SUBNETS[2], "aws_main_route_table_association.main",
+                                     "aws_route_table.main")
+
+    def test_private_nat_gateway_passes_with_a_note(self) -> None:
+        p = private_cluster()
+        nat_route(p, TABLES[0], connectivity="private")
+        results = run(node_subnet_internet_route, p)
+        assert verdicts(results) == [("pass", s) for s in SUBNETS]
+        assert "private NAT gateway aws_nat_gateway.this" in results[0].message
+
+    def test_unknown_nat_connectivity_is_unknown(self) -> None:
+        p = private_cluster()
+        nat_route(p, TABLES[0], connectivity=Unknown("var.nat_type"))
+        p.resources["aws_nat_gateway.this"].configured = frozenset({"connectivity_type"})
+        result = by_subject(run(node_subnet_internet_route, p))[SUBNETS[0]]
+        assert result.status is Status.UNKNOWN
+        assert "connectivity_type of aws_nat_gateway.this is not known" in result.message
+
+    def test_egress_only_gateway_for_ipv6_fails(self) -> None:
+        p = private_cluster()
+        p.add("aws_egress_only_internet_gateway.v6", {"vpc_id": unknown()})
+        p.add("aws_route.v6", {"route_table_id": unknown(),
+                               "destination_ipv6_cidr_block": "::/0",
+                               "egress_only_gateway_id": unknown()},
+              refs={"route_table_id": TABLES[2],
+                    "egress_only_gateway_id": "aws_egress_only_internet_gateway.v6"})
+        result = by_subject(run(node_subnet_internet_route, p))[SUBNETS[2]]
+        assert result.status is Status.FAIL
+        assert result.data["destination"] == "::/0"
+        assert result.data["target_kind"] == "egress-only internet gateway"
+
+    def test_transit_gateway_default_route_is_not_an_internet_path(self) -> None:
+        p = private_cluster()
+        p.add("aws_route.tgw", {"route_table_id": unknown(),
+                                "destination_cidr_block": "0.0.0.0/0",
+                                "transit_gateway_id": "tgw-0123"},
+              refs={"route_table_id": TABLES[0]})
+        assert verdicts(run(node_subnet_internet_route, p)) == [("pass", s) for s in SUBNETS]
+
+    def test_pre_existing_subnets_are_reported_on_the_cluster_as_unknown(self) -> None:
+        p = Plan()
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": ["subnet-0aaa", "subnet-0bbb"]}]})
+        results = run(node_subnet_internet_route, p)
+        assert verdicts(results) == [("unknown", "aws_eks_cluster.main")] * 2
+        assert [r.data["subnet"] for r in results] == ["subnet-0aaa", "subnet-0bbb"]
+        assert "subnet subnet-0aaa is not managed in the input" in results[0].message
+
+    def test_a_literal_association_of_a_pre_existing_subnet_decides(self) -> None:
+        p = Plan()
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": ["subnet-0aaa"]}]})
+        p.add("aws_route_table.private", {"vpc_id": "vpc-0x", "route": [
+            {"cidr_block": "0.0.0.0/0", "nat_gateway_id": "nat-0abc"}]})
+        p.add("aws_route_table_association.a", {"subnet_id": "subnet-0aaa",
+                                                "route_table_id": unknown()},
+              refs={"route_table_id": "aws_route_table.private"})
+        (result,) = run(node_subnet_internet_route, p)
+        assert (result.status, result.subject.address) == (Status.FAIL, "aws_eks_cluster.main")
+        assert result.data["target"] == "nat-0abc"
+
+    def test_inline_routes_known_only_after_apply_are_unknown(self) -> None:
+        p = private_cluster()
+        p.add(TABLES[0], {"vpc_id": unknown(), "route": Unknown("dynamic route blocks")},
+              refs={"vpc_id": "aws_vpc.main"})
+        result = by_subject(run(node_subnet_internet_route, p))[SUBNETS[0]]
+        assert result.status is Status.UNKNOWN
+        assert "inline routes of aws_route_table.private[0]" in result.message
+
+
+class TestPC202:
+    def test_pass_on_private_subnets(self) -> None:
+        results = run(node_public_ip, private_cluster())
+        assert verdicts(results) == [("pass", s) for s in SUBNETS]
+
+    def test_fail_on_a_subnet_mapping_public_ips(self) -> None:
+        p = private_cluster()
+        p.resources[SUBNETS[1]].values["map_public_ip_on_launch"] = True
+        results = run(node_public_ip, p)
+        assert verdicts(results) == [("fail", SUBNETS[1]), ("pass", SUBNETS[0]),
+                                     ("pass", SUBNETS[2])]
+        (fail,) = [r for r in results if r.status is Status.FAIL]
+        assert fail.attribute == "map_public_ip_on_launch"
+        assert fail.remediation == "# in aws_subnet.private[1]\nmap_public_ip_on_launch = false"
+        assert fail.evidence == (SUBNETS[1], "aws_eks_node_group.default")
+
+    def test_fail_on_a_launch_template_giving_public_ips(self) -> None:
+        p = private_cluster()
+        p.add("aws_launch_template.nodes", {
+            "vpc_security_group_ids": [], "network_interfaces": [
+                {"associate_public_ip_address": "true",
+                 "security_groups": [unknown("aws_security_group.node")]}]},
+            refs={"network_interfaces.security_groups": "aws_security_group.node"})
+        results = run(node_public_ip, p)
+        assert ("fail", "aws_launch_template.nodes") in verdicts(results)
+        (fail,) = [r for r in results if r.status is Status.FAIL]
+        assert fail.attribute == "network_interfaces.associate_public_ip_address"
+        assert "associate_public_ip_address = false" in fail.remediation
+
+    def test_launch_template_setting_false_wins_over_the_subnet(self) -> None:
+        p = private_cluster()
+        for subnet in SUBNETS:
+            p.resources[subnet].values["map_public_ip_on_launch"] = True
+        p.add("aws_launch_template.nodes", {"network_interfaces": [
+            {"associate_public_ip_address": "false", "security_groups": ["sg-0n"]}]})
+        results = run(node_public_ip, p)
+        assert verdicts(results) == [("pass", s) for s in SUBNETS]
+
+    def test_fargate_only_subnets_are_not_checked(self) -> None:
+        p = private_cluster()
+        p.remove("aws_eks_node_group.default")
+        p.resources[SUBNETS[0]].values["map_public_ip_on_launch"] = True
+        p.add("aws_eks_fargate_profile.apps", {"cluster_name": "main",
+                                               "subnet_ids": unknown()},
+              refs={"subnet_ids": SUBNETS[0]})
+        assert run(node_public_ip, p) == []
+
+    def test_unknown_flag_and_pre_existing_subnets(self) -> None:
+        p = private_cluster()
+        p.resources[SUBNETS[0]].values["map_public_ip_on_launch"] = Unknown("var.public")
+        p.add("aws_eks_node_group.legacy", {"cluster_name": "main",
+                                            "subnet_ids": ["subnet-0old"]})
+        results = run(node_public_ip, p)
+        assert ("unknown", SUBNETS[0]) in verdicts(results)
+        (old,) = [r for r in results if r.data.get("subnet") == "subnet-0old"]
+        assert (old.status, old.subject.address) == (Status.UNKNOWN, "aws_eks_cluster.main")
+
+
+class TestPC203:
+    def test_pass(self) -> None:
+        (result,) = run(vpc_dns, private_cluster())
+        assert (result.status, result.subject.address) == (Status.PASS, "aws_vpc.main")
+
+    def test_hostnames_omitted_fails_on_the_provider_default(self) -> None:
+        p = private_cluster()
+        vpc = p.resources["aws_vpc.main"]
+        vpc.values["enable_dns_hostnames"] = unknown()
+        vpc.configured = frozenset({"cidr_block", "enable_dns_support"})
+        (result,) = run(vpc_dns, p)
+        assert result.status is Status.FAIL
+        assert result.message.startswith(
+            "VPC aws_vpc.main of aws_eks_cluster.main: enable_dns_hostnames is not set "
+            "(provider default false)")
+        assert result.remediation == "enable_dns_hostnames = true"
+        assert result.attribute == "enable_dns_hostnames"
+
+    def dhcp(self, servers: Any) -> Plan:
+        p = private_cluster()
+        p.add("aws_vpc_dhcp_options.corp", {"domain_name_servers": servers})
+        p.add("aws_vpc_dhcp_options_association.corp", {
+            "vpc_id": unknown(), "dhcp_options_id": unknown()},
+            refs={"vpc_id": "aws_vpc.main", "dhcp_options_id": "aws_vpc_dhcp_options.corp"})
+        return p
+
+    def test_dhcp_options_without_the_amazon_resolver_fail(self) -> None:
+        (result,) = run(vpc_dns, self.dhcp(["10.50.0.10", "10.50.0.11"]))
+        assert result.status is Status.FAIL
+        assert "lists 10.50.0.10, 10.50.0.11 as domain_name_servers" in result.message
+        assert result.evidence[-2:] == ("aws_vpc_dhcp_options_association.corp",
+                                        "aws_vpc_dhcp_options.corp")
+        assert 'domain_name_servers = ["AmazonProvidedDNS"]' in result.remediation
+
+    def test_the_resolver_under_its_other_names_passes(self) -> None:
+        for servers in (["AmazonProvidedDNS"], ["10.0.0.2"], ["169.254.169.253", "10.9.9.9"]):
+            (result,) = run(vpc_dns, self.dhcp(servers))
+            assert result.status is Status.PASS, servers
+
+    def test_unknown_dhcp_servers(self) -> None:
+        (result,) = run(vpc_dns, self.dhcp(Unknown("var.dns")))
+        assert result.status is Status.UNKNOWN
+
+    def test_vpc_known_only_by_id_is_unknown_on_the_cluster(self) -> None:
+        p = Plan()
+        p.add("aws_subnet.a", {"vpc_id": "vpc-0abc", "cidr_block": "10.0.0.0/24"})
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": unknown()}]}, refs={"vpc_config.subnet_ids": "aws_subnet.a"})
+        (result,) = run(vpc_dns, p)
+        assert (result.status, result.subject.address) == (Status.UNKNOWN,
+                                                           "aws_eks_cluster.main")
+        assert result.data == {"vpc": "vpc-0abc"}
+        assert "VPC vpc-0abc of aws_eks_cluster.main is not in the input" in result.message
+
+    def test_data_source_vpc_is_read_from_its_values(self) -> None:
+        p = Plan()
+        p.add("data.aws_vpc.shared", {"id": "vpc-0abc", "cidr_block": "10.0.0.0/16",
+                                      "enable_dns_support": True,
+                                      "enable_dns_hostnames": False})
+        p.add("aws_subnet.a", {"vpc_id": "vpc-0abc", "cidr_block": "10.0.0.0/24"},
+              refs={"vpc_id": "data.aws_vpc.shared"})
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": unknown()}]}, refs={"vpc_config.subnet_ids": "aws_subnet.a"})
+        (result,) = run(vpc_dns, p)
+        assert (result.status, result.subject.address) == (Status.FAIL, "data.aws_vpc.shared")
+        assert "enable_dns_hostnames is false" in result.message
+
+    def test_no_cluster_no_findings(self) -> None:
+        p = private_cluster()
+        p.remove("aws_eks_cluster.main", "aws_eks_node_group.default")
+        assert run(vpc_dns, p) == []
+        assert run(node_subnet_internet_route, p) == []
+        assert run(node_public_ip, p) == []

@@ -1,0 +1,217 @@
+"""PC401 endpoint-sg-ingress and PC402 node-sg-egress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfcheck.model import Status, Unknown
+from tfcheck_policies.security_groups import endpoint_sg_ingress, node_sg_egress
+
+from ..test_network import (
+    CIDRS,
+    SUBNETS,
+    Plan,
+    by_subject,
+    private_cluster,
+    run,
+    unknown,
+    verdicts,
+)
+
+ECR = 'aws_vpc_endpoint.interface["ecr.api"]'
+INTERFACES = [f'aws_vpc_endpoint.interface["{s}"]' for s in ("ec2", "ecr.api", "ecr.dkr", "sts")]
+
+
+def rule(**values: Any) -> dict[str, Any]:
+    """An inline SG rule block as a plan shows it."""
+    block = {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": [],
+             "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
+             "self": False}
+    block.update(values)
+    return block
+
+
+def endpoint_ingress(p: Plan, *blocks: dict[str, Any], refs: list[str] | None = None) -> None:
+    p.add("aws_security_group.vpc_endpoints", {"vpc_id": unknown(), "ingress": list(blocks),
+                                               "egress": unknown()},
+          refs={"vpc_id": "aws_vpc.main", "ingress": refs or []}, computed=["egress"])
+
+
+class TestPC401:
+    def test_pass_with_the_vpc_cidr(self) -> None:
+        results = run(endpoint_sg_ingress, private_cluster())
+        assert verdicts(results) == sorted(("pass", e) for e in INTERFACES)
+        result = by_subject(results)[ECR]
+        assert result.data == {"subnets_not_admitted": [],
+                               "security_groups": ["aws_security_group.vpc_endpoints"]}
+        assert "from 10.0.0.0/16" in result.message
+
+    def test_partial_cidr_lists_the_subnets_not_admitted(self) -> None:
+        p = private_cluster()
+        endpoint_ingress(p, rule(cidr_blocks=CIDRS[:2]))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.FAIL
+        assert result.data == {"subnets_not_admitted": [SUBNETS[2]],
+                               "security_groups": ["aws_security_group.vpc_endpoints"]}
+        assert result.message == (
+            'aws_vpc_endpoint.interface["ecr.api"] (ecr.api) admits no TCP 443 from node '
+            "subnets aws_subnet.private[2] (10.0.32.0/20): its security groups "
+            "aws_security_group.vpc_endpoints have no matching ingress rule")
+        assert result.evidence == (ECR, "aws_security_group.vpc_endpoints", SUBNETS[2])
+        assert result.remediation == (
+            'resource "aws_vpc_security_group_ingress_rule" "https_from_private_2" {\n'
+            "  security_group_id = aws_security_group.vpc_endpoints.id\n"
+            "  cidr_ipv4         = aws_subnet.private[2].cidr_block\n"
+            '  ip_protocol       = "tcp"\n'
+            "  from_port         = 443\n"
+            "  to_port           = 443\n"
+            "}")
+
+    def test_default_security_group_admits_only_itself(self) -> None:
+        p = private_cluster()
+        for address in INTERFACES:
+            p.resources[address].values["security_group_ids"] = unknown()
+            p.resources[address].configured = frozenset(
+                {"vpc_id", "service_name", "vpc_endpoint_type", "private_dns_enabled",
+                 "subnet_ids"})
+        p.edges = [e for e in p.edges if e[1] != "security_group_ids"]
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.FAIL
+        assert result.data["subnets_not_admitted"] == SUBNETS
+        assert result.data["security_groups"] == ["aws_vpc.main (default security group)"]
+        assert "the VPC default security group" in result.message
+        assert 'resource "aws_security_group" "vpc_endpoints"' in result.remediation
+
+    def test_source_security_group_the_nodes_carry(self) -> None:
+        p = private_cluster()
+        endpoint_ingress(p, rule(security_groups=[unknown()]),
+                         refs=["aws_security_group.node"])
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+
+    def test_rule_resources_and_protocol_all_count(self) -> None:
+        p = private_cluster()
+        endpoint_ingress(p)
+        p.add("aws_security_group_rule.all", {
+            "type": "ingress", "security_group_id": unknown(), "protocol": "-1",
+            "from_port": 0, "to_port": 0, "source_security_group_id": unknown()},
+            refs={"security_group_id": "aws_security_group.vpc_endpoints",
+                  "source_security_group_id": "aws_security_group.node"})
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+
+    def test_cluster_sg_source_admits_node_groups_without_launch_template(self) -> None:
+        p = private_cluster()
+        endpoint_ingress(p)
+        p.add("aws_vpc_security_group_ingress_rule.cluster", {
+            "security_group_id": unknown(), "ip_protocol": "tcp", "from_port": 443,
+            "to_port": 443, "referenced_security_group_id": unknown()},
+            refs={"security_group_id": "aws_security_group.vpc_endpoints",
+                  "referenced_security_group_id": "aws_eks_cluster.main"})
+        # nodes carry aws_security_group.node (launch template): not admitted
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.FAIL
+        p.resources["aws_eks_node_group.default"].values.pop("launch_template")
+        p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+
+    def test_port_range_not_covering_443_fails(self) -> None:
+        p = private_cluster()
+        endpoint_ingress(p, rule(from_port=80, to_port=80, cidr_blocks=["10.0.0.0/16"]))
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.FAIL
+
+    def test_security_group_outside_the_input_is_unknown(self) -> None:
+        p = private_cluster()
+        p.edges = [e for e in p.edges if e[1] != "security_group_ids"]
+        for address in INTERFACES:
+            p.resources[address].values["security_group_ids"] = ["sg-0shared"]
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert "sg-0shared is not in the input" in result.message
+
+    def test_unknown_cidr_source(self) -> None:
+        p = private_cluster()
+        endpoint_ingress(p, rule(cidr_blocks=[Unknown("var.allowed")]))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN
+
+
+def node_egress(p: Plan, *blocks: dict[str, Any], refs: list[str] | None = None) -> None:
+    p.add("aws_security_group.node", {"vpc_id": unknown(), "ingress": [],
+                                      "egress": list(blocks)},
+          refs={"vpc_id": "aws_vpc.main", "egress": refs or []})
+
+
+S3_PREFIX = rule(prefix_list_ids=[unknown()])
+
+
+class TestPC402:
+    def test_pass_with_vpc_cidr_and_s3_prefix_list(self) -> None:
+        (result,) = run(node_sg_egress, private_cluster())
+        assert (result.status, result.subject.address) == (Status.PASS,
+                                                           "aws_security_group.node")
+        assert result.evidence == ("aws_security_group.node", "aws_eks_node_group.default")
+
+    def test_no_https_to_the_endpoints_fails(self) -> None:
+        p = private_cluster()
+        node_egress(p, rule(from_port=53, to_port=53, protocol="udp",
+                            cidr_blocks=["10.0.0.0/16"]), S3_PREFIX,
+                    refs=["aws_vpc_endpoint.s3"])
+        (result,) = run(node_sg_egress, p)
+        assert result.status is Status.FAIL
+        assert result.data == {"unreachable": INTERFACES[:3]}  # sts is not required here
+        assert result.message.startswith(
+            "nodes of aws_eks_node_group.default carry aws_security_group.node, whose egress "
+            "rules (with their other security groups) allow no TCP 443 to "
+            'aws_vpc_endpoint.interface["ec2"]')
+        assert result.remediation == (
+            'resource "aws_vpc_security_group_egress_rule" "nodes_https_to_endpoints" {\n'
+            "  security_group_id = aws_security_group.node.id\n"
+            "  cidr_ipv4         = aws_vpc.main.cidr_block\n"
+            '  ip_protocol       = "tcp"\n'
+            "  from_port         = 443\n"
+            "  to_port           = 443\n"
+            "}")
+
+    def test_no_s3_prefix_list_fails(self) -> None:
+        p = private_cluster()
+        node_egress(p, rule(cidr_blocks=["10.0.0.0/16"]))
+        (result,) = run(node_sg_egress, p)
+        assert result.status is Status.FAIL
+        assert result.data == {"unreachable": ["the S3 prefix list of aws_vpc_endpoint.s3"]}
+        assert "prefix_list_id    = aws_vpc_endpoint.s3.prefix_list_id" in result.remediation
+
+    def test_egress_rule_resources_and_endpoint_sg_destination(self) -> None:
+        p = private_cluster()
+        node_egress(p)
+        p.add("aws_vpc_security_group_egress_rule.endpoints", {
+            "security_group_id": unknown(), "ip_protocol": "tcp", "from_port": 443,
+            "to_port": 443, "referenced_security_group_id": unknown()},
+            refs={"security_group_id": "aws_security_group.node",
+                  "referenced_security_group_id": "aws_security_group.vpc_endpoints"})
+        p.add("aws_security_group_rule.s3", {
+            "type": "egress", "security_group_id": unknown(), "protocol": "tcp",
+            "from_port": 443, "to_port": 443, "prefix_list_ids": [unknown()]},
+            refs={"security_group_id": "aws_security_group.node",
+                  "prefix_list_ids": "aws_vpc_endpoint.s3"})
+        (result,) = run(node_sg_egress, p)
+        assert result.status is Status.PASS
+
+    def test_open_egress_passes(self) -> None:
+        p = private_cluster()
+        node_egress(p, rule(protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]))
+        assert run(node_sg_egress, p)[0].status is Status.PASS
+
+    def test_nodes_also_carrying_the_cluster_sg_have_open_egress(self) -> None:
+        p = private_cluster()
+        node_egress(p)
+        p.add("aws_launch_template.nodes", {"vpc_security_group_ids": [unknown(), unknown()]},
+              refs={"vpc_security_group_ids": ["aws_security_group.node",
+                                               "aws_eks_cluster.main"]})
+        assert run(node_sg_egress, p)[0].status is Status.PASS
+
+    def test_another_group_outside_the_input_makes_it_unknown(self) -> None:
+        p = private_cluster()
+        node_egress(p)
+        p.add("aws_launch_template.nodes", {"vpc_security_group_ids": [unknown(), "sg-0x"]},
+              refs={"vpc_security_group_ids": "aws_security_group.node"})
+        (result,) = run(node_sg_egress, p)
+        assert result.status is Status.UNKNOWN
+        assert "sg-0x is not in the input" in result.message
