@@ -231,6 +231,16 @@ class Evaluator:
             value = Unknown(str(exc))
         except RecursionError:
             value = Unknown("expression nested too deeply")
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            ArithmeticError,
+        ) as exc:
+            # an evaluator gap must cost one value, not the whole scan
+            value = Unknown(f"cannot evaluate this expression ({type(exc).__name__})")
         finally:
             refs = self._sink
             self._sink = outer
