@@ -148,7 +148,7 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
         table_key, route = internet[0]
         data.update({"route_table": table_key, "destination": route.destination,
                      "target": route.target_label, "target_kind": route.kind})
-        chain = (subnet.key, *effective.via, table_key, route.hop, route.target_label)
+        chain: tuple[str, ...] = (subnet.key, table_key, route.hop, route.target_label)
         if subject.address != subnet.key:
             chain = (subject.address, *chain)
         return Result.fail(

@@ -193,6 +193,14 @@ def _admits(groups: list[SecurityGroup], subnet: Subnet, sources: list[NodeSourc
             found = None
             doubts.append(f"the security groups of {source.address} are not known before "
                           "apply")
+        ssh_sources = set(source.remote_access_sources)
+        if found is False and any(ssh_sources & set(r.peers) for r in rules
+                                  if r.allows_tcp(HTTPS) is not False):
+            found = None
+            doubts.append(
+                f"an ingress rule admits {', '.join(sorted(ssh_sources))}, the remote access "
+                f"source group of {source.address}; its nodes carry the remote access group "
+                "EKS creates (resources[0].remote_access_security_group_id), not the source")
         per_source.append(found)
     if per_source and all(v is True for v in per_source):
         return True, admitted_hop

@@ -523,6 +523,9 @@ class NodeSource:
     launch_template: Resource | None = None  # launch template or launch configuration
     membership: str = ""  # why a self-managed group belongs to the cluster
     roles: tuple[str, ...] = ()  # keys of the IAM roles the nodes run as
+    # `remote_access.source_security_group_ids`: groups allowed to SSH *to* the nodes;
+    # the nodes themselves carry the remote access group EKS creates, not these
+    remote_access_sources: tuple[str, ...] = ()
 
     @property
     def address(self) -> str:
@@ -1566,10 +1569,15 @@ class _Builder:
             # no security groups in the launch template (or none at all): EKS puts the
             # cluster security group on the nodes
             groups = Link((info.security_group,))
+        sources: tuple[str, ...] = ()
         if template is None and _blocks(group.get("remote_access")):
             groups = groups.merged(Link((_pseudo(group.address, REMOTE_ACCESS_SG),)))
+            sources = self.link(group, "remote_access.source_security_group_ids",
+                                group.get("remote_access.source_security_group_ids"),
+                                self._sg_map()).keys
         roles = self._role_keys(group, "node_role_arn")
-        return NodeSource(group, MANAGED_NODE_GROUP, subnets, groups, template, roles=roles)
+        return NodeSource(group, MANAGED_NODE_GROUP, subnets, groups, template, roles=roles,
+                          remote_access_sources=sources)
 
     def _self_managed(self, asg: Resource, cluster: Resource, name: str | Unknown | None,
                       ec2_roles: set[str] | None) -> NodeSource | None:

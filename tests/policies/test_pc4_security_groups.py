@@ -215,3 +215,22 @@ class TestPC402:
         (result,) = run(node_sg_egress, p)
         assert result.status is Status.UNKNOWN
         assert "sg-0x is not in the input" in result.message
+
+
+def test_pc401_remote_access_source_group_is_not_what_nodes_carry() -> None:
+    p = private_cluster()
+    group = p.resources["aws_eks_node_group.default"]
+    group.values.pop("launch_template")
+    group.values["remote_access"] = [{"ec2_ssh_key": "ops",
+                                      "source_security_group_ids": [unknown()]}]
+    p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
+    p.add("aws_security_group.bastion", {"vpc_id": unknown()}, refs={"vpc_id": "aws_vpc.main"})
+    p.ref("aws_eks_node_group.default", "remote_access.source_security_group_ids",
+          "aws_security_group.bastion")
+    endpoint_ingress(p, rule(security_groups=[unknown()]), refs=["aws_security_group.bastion"])
+    result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+    assert result.status is Status.UNKNOWN
+    assert "remote access source group of aws_eks_node_group.default" in result.message
+    # the group EKS creates for remote access is one the nodes carry
+    endpoint_ingress(p, rule(security_groups=[unknown()]), refs=["aws_eks_node_group.default"])
+    assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
