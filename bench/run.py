@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import importlib.util
 import json
 import os
@@ -81,19 +82,31 @@ class Job:
 # -- the worker: one input, one fresh interpreter ---------------------------------------
 
 
-def _best(action: Any, repeat: int, budget: float) -> tuple[list[float], Any]:
+@dataclass
+class Timing:
+    wall: list[float]
+    cpu: list[float]
+
+    def best(self) -> tuple[float, float]:
+        return min(self.wall), min(self.cpu)
+
+
+def _best(action: Any, repeat: int, budget: float) -> tuple[Timing, Any]:
     """Run `action` up to `repeat` times (at least once, then only while within
-    `budget` seconds); all wall-clock times and the last result."""
-    times: list[float] = []
+    `budget` seconds); wall-clock and CPU times of every run, and the last result."""
+    timing = Timing([], [])
     result = None
     spent = 0.0
-    while len(times) < repeat and (not times or spent + times[-1] <= budget):
+    while len(timing.wall) < repeat and (not timing.wall or spent + timing.wall[-1] <= budget):
+        result = None  # the previous graph must not slow this run's garbage collector
+        gc.collect()
+        cpu = time.process_time()
         started = time.perf_counter()
         result = action()
-        elapsed = time.perf_counter() - started
-        times.append(elapsed)
-        spent += elapsed
-    return times, result
+        timing.wall.append(time.perf_counter() - started)
+        timing.cpu.append(time.process_time() - cpu)
+        spent += timing.wall[-1]
+    return timing, result
 
 
 def worker(kind: str, path: Path, repeat: int, budget: float, memory: bool,
@@ -124,24 +137,25 @@ def worker(kind: str, path: Path, repeat: int, budget: float, memory: bool,
         return scan([path], options=options, policies=policies)
 
     # What one CLI run pays: nothing warmed up yet (lazy imports, the HCL grammar).
-    t0 = time.perf_counter()
-    run_scan()
-    out["scan_first_s"] = time.perf_counter() - t0
+    first, _ = _best(run_scan, 1, 0)
+    out["scan_first_s"], out["scan_first_cpu"] = first.best()
+    gc.collect()
 
     if kind != "hcl":
         json_times, _ = _best(lambda: read_plan_document(path.read_bytes(), str(path)),
                               repeat, budget)
-        out["json_s"] = min(json_times)
+        out["json_s"], out["json_cpu"] = json_times.best()
         out["bytes"] = path.stat().st_size
 
     load_times, graph = _best(load, repeat, budget)
-    out["load_s"] = min(load_times)
+    out["load_s"], out["load_cpu"] = load_times.best()
     out["resources"] = len(graph)
     out["edges"] = sum(1 for _ in graph.edges())
+    graph = None
 
     scan_times, report = _best(run_scan, repeat, budget)
-    out["scan_s"] = min(scan_times)
-    out["runs"] = len(scan_times)
+    out["scan_s"], out["scan_cpu"] = scan_times.best()
+    out["runs"] = len(scan_times.wall)
     out["findings"] = len(report.findings)
     statuses: dict[str, int] = {}
     for finding in report.findings:
@@ -152,18 +166,22 @@ def worker(kind: str, path: Path, repeat: int, budget: float, memory: bool,
     out["internal_error_count"] = len(report.internal_errors)
 
     if policy_times:
-        context = ScanContext(graph=graph)
+        report = None
+        gc.collect()
+        context = ScanContext(graph=load())
         per_policy: dict[str, float] = {}
         for policy in policies:
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             try:
                 for _ in policy.check(context):
                     pass
             except Exception:  # reported by the scan already
                 pass
-            per_policy[policy.id] = time.perf_counter() - t0
+            per_policy[policy.id] = time.process_time() - t0
         out["policy_s"] = per_policy
 
+    context = report = None
+    gc.collect()
     if memory:
         tracemalloc.start()
         run_scan()
@@ -267,14 +285,19 @@ def _mb(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
+def _pair(result: dict[str, Any], name: str) -> str:
+    wall, cpu = result.get(f"{name}_s"), result.get(f"{name}_cpu")
+    return "–" if wall is None else f"{_s(wall)} / {_s(cpu)}"
+
+
 def markdown(rows: list[tuple[Job, dict[str, Any]]], notes: list[str]) -> str:
-    lines = ["| input | size | resources | json s | load s | scan s | scan first s | "
-             "scan−load s | peak MB | RSS MB | findings (fail/pass/unknown) | errors |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    lines = ["| input | size | resources | json | load | scan | scan, first in process | "
+             "peak MB | RSS MB | findings (fail/pass/unknown) | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for job, r in rows:
         if "error" in r:
             first = r["error"].splitlines()[-1] if r["error"] else "failed"
-            lines.append(f"| {job.kind} | {job.size:,} | | | | | | | | | {first} | |")
+            lines.append(f"| {job.kind} | {job.size:,} | | | | | | | | {first} | |")
             continue
         info = r.get("input", {})
         if job.kind == "hcl":
@@ -286,11 +309,10 @@ def markdown(rows: list[tuple[Job, dict[str, Any]]], notes: list[str]) -> str:
                    f"{st.get('unknown', 0)})"
         errors = r.get("internal_error_count", 0) + len(r.get("input_errors", []))
         lines.append(
-            f"| {job.kind} | {size} | {r['resources']:,} | {_s(r.get('json_s'))} | "
-            f"{_s(r['load_s'])} | {_s(r['scan_s'])} | {_s(r['scan_first_s'])} | "
-            f"{_s(r['scan_s'] - r['load_s'])} | {_mb(r.get('peak_mb'))} | "
-            f"{_mb(r.get('maxrss_mb'))} | {verdicts} | {errors} |")
-    text = "\n".join(lines)
+            f"| {job.kind} | {size} | {r['resources']:,} | {_pair(r, 'json')} | "
+            f"{_pair(r, 'load')} | {_pair(r, 'scan')} | {_pair(r, 'scan_first')} | "
+            f"{_mb(r.get('peak_mb'))} | {_mb(r.get('maxrss_mb'))} | {verdicts} | {errors} |")
+    text = "Times in seconds, wall clock / CPU (best of the runs).\n\n" + "\n".join(lines)
     if notes:
         text += "\n\n" + "\n".join(f"- {n}" for n in notes)
     return text
@@ -358,6 +380,7 @@ def environment() -> dict[str, str]:
         "python": platform.python_version(),
         "cpu": f"{cpu}, {os.cpu_count()} cores",
         "python-hcl2": hcl2,
+        "load": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
 
 
@@ -424,13 +447,16 @@ def main(argv: list[str] | None = None) -> int:
         for error in result.get("input_errors", [])[:3]:
             notes.append(f"{job.label}: input error {error[:200]}")
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\ntfcheck {env['commit']} · Python {env['python']} · {env['cpu']} · "
-          f"best of {args.repeat} · {rows[0][1].get('policies', '?') if rows else 0} "
-          f"policies\n")
+          f"python-hcl2 {env['python-hcl2']} · best of {args.repeat} · "
+          f"{rows[0][1].get('policies', '?') if rows else 0} policies · "
+          f"load average at the end {load} (at the start {env['load']})\n")
     print(markdown(rows, notes))
     table = policy_table(rows)
     if table:
-        print("\nPer policy (seconds; the first policy to use a shared fact pays for it):\n")
+        print("\nPer policy (CPU seconds; the first policy to use a shared fact pays "
+              "for it):\n")
         print(table)
     if args.profile:
         for _, result in rows:
