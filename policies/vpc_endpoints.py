@@ -96,7 +96,9 @@ def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
                 evidence=(info.address,))
             continue
         endpoints = net.endpoints_in(info.vpc)
-        unreadable = [e for e in endpoints if e.service is None]
+        # an endpoint whose service_name is only known after apply may serve anything
+        unreadable = [e for e in endpoints if isinstance(e.service_name, Unknown)
+                      and e.service is None]
         for requirement in requirements:
             yield _requirement_verdict(net, info, requirement, endpoints, unreadable)
 
@@ -255,6 +257,8 @@ def endpoint_region(ctx: ScanContext) -> Iterator[Result]:
     for vpc, clusters in sorted(cluster_vpcs(net).items()):
         regions = {c.region for c in clusters if isinstance(c.region, str)}
         for endpoint in net.endpoints_in(vpc):
+            if endpoint.region is None:
+                continue  # not an AWS service endpoint (a PrivateLink service, S3 global)
             if endpoint.service is None and not isinstance(endpoint.region, str):
                 continue  # nothing readable: PC301 says so
             yield _region_verdict(endpoint, regions, clusters)
@@ -268,11 +272,6 @@ def _region_verdict(endpoint: Endpoint, regions: set[str],
         return Result.unknown(
             endpoint.resource, f"the region in the service_name of {endpoint.address} is not "
                                f"known before apply ({endpoint.region.reason})",
-            evidence=evidence, attribute="service_name")
-    if endpoint.region is None:
-        return Result.unknown(
-            endpoint.resource, f"the service_name of {endpoint.address} "
-                               f"({endpoint.service_name}) names no region",
             evidence=evidence, attribute="service_name")
     if len(regions) != 1:
         why = ("the clusters' regions differ" if regions else

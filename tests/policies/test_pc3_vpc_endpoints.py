@@ -187,6 +187,14 @@ class TestPC301:
         assert fails == [("aws_eks_cluster.second", "eks-auth")]
 
 
+def test_privatelink_service_endpoints_are_neither_needed_nor_in_doubt() -> None:
+    p = private_cluster()
+    endpoint(p, "aws_vpc_endpoint.partner", "x",
+             service_name="com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0")
+    assert {r.status for r in run(missing_vpc_endpoint, p)} == {Status.PASS}
+    assert "aws_vpc_endpoint.partner" not in by_subject(run(endpoint_region, p))
+
+
 class TestPC302:
     def test_pass_and_fail_by_region(self) -> None:
         p = private_cluster()
