@@ -27,6 +27,7 @@ from tfcheck.workloads import (
     ImageUse,
     KubeObject,
     Workloads,
+    cluster_resources,
     clusters_of,
     component_of_container,
     eks_registry,
@@ -1189,7 +1190,7 @@ def aws_auth_in_vpc(ctx: ScanContext) -> Iterator[Result]:
         for cluster in clusters:
             managed_by.setdefault(cluster.address, []).append(obj)
         yield _aws_auth_verdict(obj, clusters)
-    for cluster in graph.resources("aws_eks_cluster"):
+    for cluster in graph.managed("aws_eks_cluster"):
         if cluster.address in managed_by:
             continue
         mode = reveal(cluster.get("access_config.authentication_mode"))
@@ -1200,10 +1201,14 @@ def aws_auth_in_vpc(ctx: ScanContext) -> Iterator[Result]:
 
 
 def _clusters_for(ctx: ScanContext, graph: ResourceGraph, resource: Resource) -> list[Resource]:
-    addresses = clusters_of(ctx, resource)
-    if addresses is None:
-        return graph.managed("aws_eks_cluster")
-    return [c for a in addresses if (c := graph.get(a)) is not None]
+    return cluster_resources(ctx, resource)
+
+
+def _first_block(value: Any) -> dict[str, Any]:
+    value = reveal(value)
+    if isinstance(value, list) and value:
+        value = reveal(value[0])
+    return value if isinstance(value, dict) else {}
 
 
 def _aws_auth_verdict(obj: KubeObject, clusters: list[Resource]) -> Result:
@@ -1220,10 +1225,20 @@ def _aws_auth_verdict(obj: KubeObject, clusters: list[Resource]) -> Result:
             f"with a private endpoint only, the apply must run inside the VPC; EKS access "
             f"entries need no in-cluster write", remediation=remediation, evidence=evidence)
     private: list[str] = []
+    assumed: list[str] = []  # data sources not read: a private endpoint is assumed
     unknown: list[str] = []
     public: list[str] = []
     for cluster in clusters:
         value = reveal(cluster.get("vpc_config.endpoint_public_access"))
+        if cluster.is_data and not isinstance(
+            reveal(_first_block(cluster.values.get("vpc_config")).get("endpoint_public_access")),
+            bool,
+        ):
+            # a data source the input did not read (HCL): like a cluster not in the
+            # input, a private cluster is assumed
+            private.append(cluster.address)
+            assumed.append(cluster.address)
+            continue
         if isinstance(value, Unknown):
             unknown.append(f"{cluster.address} ({value.reason})")
         elif value is True:
@@ -1231,12 +1246,14 @@ def _aws_auth_verdict(obj: KubeObject, clusters: list[Resource]) -> Result:
         else:
             private.append(cluster.address)
     if private:
+        endpoint = ("whose API endpoint is private only" if not assumed else
+                    "whose endpoint access is read only at apply (a private endpoint is "
+                    "assumed)")
         return Result.fail(
             obj.resource,
-            f"{address} writes the aws-auth ConfigMap of {', '.join(private)}, whose API "
-            f"endpoint is private only: the apply must run inside the VPC; EKS access entries "
-            f"need no in-cluster write", remediation=remediation, evidence=evidence,
-            data={"clusters": private})
+            f"{address} writes the aws-auth ConfigMap of {', '.join(private)}, {endpoint}: the "
+            f"apply must run inside the VPC; EKS access entries need no in-cluster write",
+            remediation=remediation, evidence=evidence, data={"clusters": private})
     if unknown:
         return Result.unknown(obj.resource, f"{address} writes the aws-auth ConfigMap; whether "
                               f"the cluster's public endpoint is on is not known: "

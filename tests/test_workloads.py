@@ -33,6 +33,8 @@ from tfcheck.workloads import (
     workloads,
 )
 
+from .conftest import REPO
+
 # -- builders -----------------------------------------------------------------------------
 
 _ADDRESS = re.compile(
@@ -564,3 +566,39 @@ def test_doc_examples_bad_fails_and_good_passes(policy: Policy, tmp_path: Any) -
             assert "fail" in statuses, [f.message for f in report.findings]
         else:
             assert statuses == {"pass"}, [f.message for f in report.findings]
+
+
+# -- fixtures/workloads: HCL and hand-written plans give the expected findings -------------
+
+WORKLOAD_RULES = {"PC601", "PC602", "PC603", "PC604", "PC605", "PC606", "PC701"}
+_WORKLOAD_CASES = sorted(
+    (REPO / "fixtures" / "workloads").glob("*/expect.txt"), key=lambda p: p.parent.name)
+
+
+def _other_rules() -> set[str]:
+    from tfcheck.registry import load_policies
+
+    return {p.id for p in load_policies()[0]} - WORKLOAD_RULES
+
+
+@pytest.mark.parametrize("case", [p.parent for p in _WORKLOAD_CASES], ids=lambda p: p.name)
+def test_workload_fixture_hcl(case: Any) -> None:
+    from tfcheck.engine import scan
+
+    from .test_fixture_expectations import check, read_expectations
+
+    check(scan([str(case)]), read_expectations(case), _other_rules())
+
+
+@pytest.mark.parametrize("case", [p.parent for p in _WORKLOAD_CASES
+                                  if (p.parent / "plan.json").is_file()], ids=lambda p: p.name)
+def test_workload_fixture_hand_written_plan(case: Any) -> None:
+    import json
+
+    from tfcheck.engine import scan
+
+    from .test_fixture_expectations import check, read_expectations
+
+    plan = json.loads((case / "plan.json").read_text(encoding="utf-8"))
+    assert plan["//"].startswith("hand-written"), "plans here are hand-written: mark them"
+    check(scan([str(case / "plan.json")]), read_expectations(case), _other_rules())

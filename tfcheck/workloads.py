@@ -1427,33 +1427,47 @@ class ClusterRegion:
     source: str  # "aws_eks_cluster.main", "provider aws"
 
 
-def regions_of(ctx: ScanContext, resource: Resource) -> list[ClusterRegion]:
-    """The region(s) of the cluster(s) a workload runs in.
+def cluster_resources(ctx: ScanContext, resource: Resource) -> list[Resource]:
+    """The cluster resources a workload runs in: managed clusters, else data sources.
 
-    The clusters it belongs to give their regions; a workload whose cluster is not in
-    the input takes the root module's aws provider region; where that is unknown too,
-    the region is `Unknown` and region-specific checks answer `unknown`.
+    Managed `aws_eks_cluster`s it belongs to (every one where that cannot be told);
+    where the input has none, the `data.aws_eks_cluster` its provider reads, or the
+    input's only `data.aws_eks_cluster` (a workloads-only root module reads its cluster
+    that way). Empty where the cluster is not in the input at all.
     """
-    addresses = clusters_of(ctx, resource)
     graph = ctx.graph
+    addresses = clusters_of(ctx, resource)
     if addresses is None:
         chosen = graph.managed("aws_eks_cluster")
     else:
         chosen = [c for a in addresses if (c := graph.get(a)) is not None]
+    if chosen or graph.managed("aws_eks_cluster"):
+        return chosen
+    data = [r for r in _provider_targets(graph, resource)
+            if r.type == "aws_eks_cluster" and r.is_data]
+    if not data:
+        every = [r for r in graph.resources("aws_eks_cluster") if r.is_data]
+        data = every if len(every) == 1 else []
+    return data
+
+
+def regions_of(ctx: ScanContext, resource: Resource) -> list[ClusterRegion]:
+    """The region(s) of the cluster(s) a workload runs in.
+
+    The clusters it belongs to give their regions (a data source's region is its aws
+    provider's); a workload whose cluster is not in the input takes the root module's
+    aws provider region; where that is unknown too, the region is `Unknown` and
+    region-specific checks answer `unknown`.
+    """
+    graph = ctx.graph
     regions: list[ClusterRegion] = []
-    for cluster in chosen:
+    for cluster in cluster_resources(ctx, resource):
         region = cluster.region
         if region is None:
             region = _provider_region(graph)
         regions.append(ClusterRegion(region, cluster.address))
     if regions:
         return regions
-    data_clusters = [
-        ClusterRegion(r.region, r.address) for r in _provider_targets(graph, resource)
-        if r.type == "aws_eks_cluster" and r.is_data and r.region is not None
-    ]
-    if data_clusters:
-        return data_clusters
     return [ClusterRegion(_provider_region(graph), "provider aws")]
 
 
