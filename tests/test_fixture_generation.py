@@ -1,0 +1,159 @@
+"""The plan fixture corpus (fixtures/plans/<case>/): well-formed, and reproducible.
+
+Each case holds HCL, the `plan.json` that a real terraform made of it
+(scripts/generate_fixtures.py) and an `expect.txt` listing the findings a correct
+tfcheck produces on it. The always-running tests check the corpus's shape; the
+regeneration test re-plans every case with terraform and the offline aws provider and
+compares with the committed plan.json (skipped where terraform or the mirror is missing).
+
+expect.txt: one finding per line, `<RULE_ID> <status> <address> [key=value]`, `#` starts a
+comment. See fixtures/plans/README.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PLANS_DIR = REPO_ROOT / "fixtures" / "plans"
+SCRIPT = REPO_ROOT / "scripts" / "generate_fixtures.py"
+
+CATALOG_IDS = {
+    "PC101", "PC102", "PC201", "PC202", "PC203", "PC301", "PC302", "PC303", "PC304",
+    "PC305", "PC401", "PC402", "PC501", "PC601", "PC602", "PC603", "PC604", "PC605",
+    "PC606", "PC701",
+}
+STATUSES = {"fail", "unknown", "pass"}
+LINE = re.compile(r"^(PC\d{3}) (fail|unknown|pass) (\S+)(?: ([A-Za-z_]+)=(\S+))?$")
+
+
+def _load_generator():
+    spec = importlib.util.spec_from_file_location("generate_fixtures", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("generate_fixtures", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+generator = _load_generator()
+CASES = generator.list_cases(PLANS_DIR)
+
+
+@dataclass(frozen=True)
+class Expected:
+    rule_id: str
+    status: str
+    address: str
+    key: str | None = None  # the `data` field that tells findings on one address apart
+    value: str | None = None
+    line: int = 0
+
+
+def parse_expect(path: Path) -> list[Expected]:
+    """The finding lines of an expect.txt (comments and blank lines dropped)."""
+    found: list[Expected] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = raw.split("#", 1)[0].strip()
+        if not text:
+            continue
+        match = LINE.match(text)
+        if match is None:
+            raise ValueError(f"{path}:{number}: not `<RULE_ID> <status> <address> [key=value]`")
+        rule_id, status, address, key, value = match.groups()
+        found.append(Expected(rule_id, status, address, key, value, number))
+    return found
+
+
+def _addresses(module: dict) -> set[str]:
+    out = {r["address"] for r in module.get("resources", [])}
+    for child in module.get("child_modules", []):
+        out |= _addresses(child)
+    return out
+
+
+def plan_addresses(plan: dict) -> set[str]:
+    out = _addresses(plan.get("planned_values", {}).get("root_module", {}))
+    out |= {rc["address"] for rc in plan.get("resource_changes", [])}
+    prior = plan.get("prior_state", {}).get("values", {}).get("root_module", {})
+    return out | _addresses(prior)
+
+
+def test_corpus_is_not_empty():
+    assert CASES, f"no case directories under {PLANS_DIR}"
+    assert "good-private-cluster" in CASES
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_case_has_plan_and_expectations(case: str):
+    directory = PLANS_DIR / case
+    plan_path = directory / "plan.json"
+    expect_path = directory / "expect.txt"
+    assert (directory / "main.tf").is_file(), f"{case}: no main.tf"
+    assert plan_path.is_file(), f"{case}: no plan.json (run scripts/generate_fixtures.py)"
+    assert expect_path.is_file(), f"{case}: no expect.txt"
+
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    assert plan["format_version"] == "1.2"
+    assert plan.get("errored") is False, f"{case}: the plan errored"
+    assert "timestamp" not in plan, f"{case}: plan.json not normalised"
+
+    expected = parse_expect(expect_path)
+    addresses = plan_addresses(plan)
+    for item in expected:
+        assert item.rule_id in CATALOG_IDS, f"{case}:{item.line}: {item.rule_id} not in catalog"
+        assert item.status in STATUSES
+        assert item.address in addresses, (
+            f"{case}:{item.line}: {item.address} is not a resource of the plan"
+        )
+
+    # One line per finding: several findings on one address need the key=value field.
+    keys = Counter((e.rule_id, e.status, e.address, e.key, e.value) for e in expected)
+    duplicates = [k for k, n in keys.items() if n > 1]
+    assert not duplicates, f"{case}: duplicate expectations {duplicates}"
+    # A finding cannot be both pass and fail/unknown.
+    verdicts: dict[tuple[str, str, str | None, str | None], set[str]] = {}
+    for e in expected:
+        verdicts.setdefault((e.rule_id, e.address, e.key, e.value), set()).add(e.status)
+    contradictory = [k for k, statuses in verdicts.items() if len(statuses) > 1]
+    assert not contradictory, f"{case}: contradictory expectations {contradictory}"
+
+
+def test_good_cluster_expects_no_failures():
+    expected = parse_expect(PLANS_DIR / "good-private-cluster" / "expect.txt")
+    assert all(e.status == "pass" for e in expected)
+
+
+def test_no_terraform_working_files_in_the_corpus():
+    leftovers = [
+        str(p.relative_to(REPO_ROOT))
+        for pattern in (".terraform", ".terraform.lock.hcl", "tfplan", "terraform.tfstate*")
+        for p in PLANS_DIR.rglob(pattern)
+    ]
+    assert not leftovers, f"terraform working files committed: {leftovers}"
+
+
+def test_regenerated_plans_match_committed():
+    """Re-plan every case with the real terraform and compare with plan.json."""
+    reason = generator.missing_toolchain_reason()
+    if reason is not None:
+        pytest.skip(f"cannot regenerate plan fixtures: {reason}")
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check", "-j", "2"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    # Regeneration happens in temporary directories only.
+    assert not list(PLANS_DIR.rglob(".terraform"))
