@@ -779,6 +779,7 @@ class _Builder:
         self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
         self.alias: dict[str, str] = {}  # pseudo key -> key of the resource that is it
         self.clusters = graph.managed("aws_eks_cluster")
+        self._by_key: dict[tuple[str, str], list[Resource]] | None = None
 
     # -- entry ----------------------------------------------------------------------
 
@@ -869,7 +870,27 @@ class _Builder:
                 continue
             keys.append(self.canonical(self.by_id.get(text, text)))
         missing = unknown[0] if unknown and not keyed else None
+        if missing is not None and not keys and not missing.references:
+            twin = self._same_key_instance(resource, tuple(mapping))
+            if twin is not None:
+                # `for_each = aws_subnet.private` + `subnet_id = each.value.id`: a plan
+                # records no reference for `each.value` (hashicorp/terraform#28346)
+                return Link((self.canonical(mapping[twin.type](twin) or twin.address),))
         return Link(tuple(dict.fromkeys(keys)), missing)
+
+    def _same_key_instance(self, resource: Resource, types: tuple[str, ...]
+                           ) -> Resource | None:
+        """The one instance of the wanted types that shares `resource`'s for_each key."""
+        if not isinstance(resource.index, str) or not types:
+            return None
+        if self._by_key is None:
+            self._by_key = defaultdict(list)
+            for candidate in self.graph.managed():
+                if isinstance(candidate.index, str):
+                    self._by_key[(candidate.module, candidate.index)].append(candidate)
+        found = [r for r in self._by_key.get((resource.module, resource.index), ())
+                 if r.type in types]
+        return found[0] if len(found) == 1 else None
 
     def _narrow_with_hcl(self, resource: Resource, attribute: str, types: tuple[str, ...]
                          ) -> list[Resource]:
@@ -1268,16 +1289,25 @@ class _Builder:
 
     def _resources_named(self, references: Iterable[str], types: tuple[str, ...]
                          ) -> list[Resource]:
-        """Resources an `Unknown`'s reference strings name (`aws_x.y[0].id` -> aws_x.y[0])."""
+        """The instances an `Unknown`'s references name (`aws_x.y[0].id` -> `aws_x.y[0]`).
+
+        Empty where any resource reference names no single instance (`aws_x.y` of a
+        resource with `count`): then the references do not say which instances it is.
+        """
         found: list[Resource] = []
         for text in references:
-            parts = text.split(".")
+            if text.split(".", 1)[0] in _NOT_RESOURCE_REFERENCES:
+                continue
+            parts = _split_reference(text)
+            resource = None
             for end in range(len(parts), 1, -1):
                 resource = self.graph.get(".".join(parts[:end]))
                 if resource is not None:
-                    if resource.type in types:
-                        found.append(resource)
                     break
+            if resource is None:
+                return []
+            if resource.type in types:
+                found.append(resource)
         return found
 
     def _cidrs_from_references(self, source: Resource, attribute: str,
@@ -1779,6 +1809,29 @@ def _sensitive_texts(graph: ResourceGraph) -> set[str]:
     return found
 
 
+_NOT_RESOURCE_REFERENCES = frozenset(
+    {"var", "local", "count", "each", "path", "terraform", "self", "module"})
+
+
+def _split_reference(text: str) -> list[str]:
+    """`aws_x.y["a.b"].id` -> [`aws_x`, `y["a.b"]`, `id`]: dots outside brackets only."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        if char == "." and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
 def _aws_rule(direction: str, key: str, what: str, *, peers: tuple[str, ...] = (),
               cidrs: tuple[IPNetwork, ...] = ()) -> Rule:
     return Rule(direction, key, f"{key} rule {what}", "-1", None, None, cidrs, peers)
@@ -1957,7 +2010,12 @@ def endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
         from tfcheck.workloads import workload_endpoint_needs
     except ImportError:  # pragma: no cover - the workloads reader is optional
         return found
-    found.extend(workload_endpoint_needs(ctx))
+    seen = {(n.service, n.resource.address) for n in found}
+    for need in workload_endpoint_needs(ctx):
+        # add-ons are read by both: one reason per (service, resource) is enough
+        if (need.service, need.resource.address) not in seen:
+            seen.add((need.service, need.resource.address))
+            found.append(need)
     return found
 
 
