@@ -989,6 +989,9 @@ def _values_set_regional(values: Mapping[str, Any]) -> bool:
         name, setting = reveal(plain.get("name")), reveal(plain.get("value"))
         if name == STS_ENV and isinstance(setting, str) and setting.lower() == "regional":
             return True
+        # the EFS CSI chart's switch for the same variable
+        if truthy(plain.get("regionalStsEndpoints")) is True:
+            return True
     return False
 
 

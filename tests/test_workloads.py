@@ -396,6 +396,18 @@ class TestChartImages:
         assert not use.chart_default
         assert use.where == "value image.repository"
 
+    @pytest.mark.parametrize(("version", "image"), [
+        ("2.5.7", "amazon/aws-efs-csi-driver"),
+        ("3.0.6", "public.ecr.aws/efs-csi-driver/amazon/aws-efs-csi-driver"),
+        (None, "public.ecr.aws/efs-csi-driver/amazon/aws-efs-csi-driver"),
+    ])
+    def test_default_depends_on_the_chart_version(self, version: str | None,
+                                                  image: str) -> None:
+        extra = {"version": version} if version else {}
+        ctx = ctx_of(helm("helm_release.efs", "aws-efs-csi-driver", **extra))
+        (release,) = workloads(ctx).releases
+        assert release_images(release)[0].image == image
+
     def test_registry_and_repository_split(self) -> None:
         ctx = ctx_of(helm("helm_release.redis", "redis", values=[
             "image:\n  registry: docker.io\n  repository: bitnami/redis\n  tag: 7.2\n"]))

@@ -1028,37 +1028,59 @@ class ImageUse:
 
 @dataclass(frozen=True)
 class ChartDefault:
-    """One image a well-known chart deploys unless its values override it."""
+    """One image a well-known chart deploys unless its values override it.
+
+    `legacy` is the default of chart versions before `legacy_before` (where the chart
+    moved its image); a release without a known `version` gets the current default.
+    """
 
     repository_path: str  # Helm path of the repository value ("image.repository")
-    default: str  # the chart's default repository
-    versions: str  # the chart versions this default is documented for
-    registry_path: str | None = None  # charts that split registry and repository
+    default: str  # the chart's current default repository
+    versions: str  # the chart versions `default` is read from
+    legacy: str | None = None
+    legacy_before: str | None = None
+
+    def for_version(self, version: str | Unknown | None) -> tuple[str, str]:
+        """(repository, versions it is documented for) for a release's chart version."""
+        if self.legacy is not None and self.legacy_before is not None and isinstance(
+            version, str
+        ) and _version_key(version) < _version_key(self.legacy_before):
+            return self.legacy, f"chart versions before {self.legacy_before}"
+        return self.default, self.versions
 
 
-# The default images of well-known charts, from each chart's values.yaml. Only the
-# registry matters to the policies; versions document where the default was read.
+def _version_key(version: str) -> tuple[int, ...]:
+    numbers = re.findall(r"\d+", version.split("-", 1)[0].split("+", 1)[0])
+    return tuple(int(n) for n in numbers[:3]) or (0,)
+
+
+# The default images of well-known charts, read from each chart's values.yaml. Only
+# the registry matters to the policies: all of these are on the internet (or in
+# us-west-2's ECR), which is why an override is needed in a private cluster.
 CHART_DEFAULTS: dict[str, tuple[ChartDefault, ...]] = {
     "cluster-autoscaler": (
         ChartDefault("image.repository", "registry.k8s.io/autoscaling/cluster-autoscaler",
-                     "kubernetes/autoscaler chart 9.21+ (k8s.gcr.io before)"),
+                     "kubernetes/autoscaler chart 9.21+",
+                     legacy="k8s.gcr.io/autoscaling/cluster-autoscaler", legacy_before="9.21.0"),
     ),
     "aws-load-balancer-controller": (
         ChartDefault("image.repository", "public.ecr.aws/eks/aws-load-balancer-controller",
-                     "aws/eks-charts 1.4.7+ (602401143452.dkr.ecr.us-west-2.amazonaws.com"
-                     "/amazon/aws-load-balancer-controller before)"),
+                     "aws/eks-charts 1.5+",
+                     legacy="602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/"
+                            "aws-load-balancer-controller", legacy_before="1.5.0"),
     ),
     "aws-efs-csi-driver": (
         ChartDefault("image.repository", "public.ecr.aws/efs-csi-driver/amazon/aws-efs-csi-driver",
-                     "kubernetes-sigs/aws-efs-csi-driver chart 2.4.1+ "
-                     "(602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efs-csi-driver "
-                     "before)"),
+                     "kubernetes-sigs/aws-efs-csi-driver chart 3.x (driver 2.x)",
+                     legacy="amazon/aws-efs-csi-driver", legacy_before="3.0.0"),
         ChartDefault("sidecars.livenessProbe.image.repository",
-                     "public.ecr.aws/eks-distro/kubernetes-csi/livenessprobe", "2.x"),
+                     "public.ecr.aws/eks-distro/kubernetes-csi/livenessprobe", "chart 2.2+"),
         ChartDefault("sidecars.nodeDriverRegistrar.image.repository",
-                     "public.ecr.aws/eks-distro/kubernetes-csi/node-driver-registrar", "2.x"),
+                     "public.ecr.aws/eks-distro/kubernetes-csi/node-driver-registrar",
+                     "chart 2.2+"),
         ChartDefault("sidecars.csiProvisioner.image.repository",
-                     "public.ecr.aws/eks-distro/kubernetes-csi/external-provisioner", "2.x"),
+                     "public.ecr.aws/eks-distro/kubernetes-csi/external-provisioner",
+                     "chart 2.2+"),
     ),
     "appmesh-controller": (
         ChartDefault("image.repository",
@@ -1067,7 +1089,8 @@ CHART_DEFAULTS: dict[str, tuple[ChartDefault, ...]] = {
     ),
     "metrics-server": (
         ChartDefault("image.repository", "registry.k8s.io/metrics-server/metrics-server",
-                     "kubernetes-sigs/metrics-server chart 3.8+"),
+                     "kubernetes-sigs/metrics-server chart 3.8+",
+                     legacy="k8s.gcr.io/metrics-server/metrics-server", legacy_before="3.8.0"),
     ),
     "external-dns": (
         ChartDefault("image.repository", "registry.k8s.io/external-dns/external-dns",
@@ -1110,9 +1133,10 @@ def release_images(release: HelmRelease) -> list[ImageUse]:
         base = default.repository_path.rsplit(".", 1)[0]
         seen_paths.add(base)
         if override is None:
-            uses.append(ImageUse(release.resource, default.default,
-                                 f"chart default {default.repository_path} "
-                                 f"({default.versions})", component=chart, chart_default=True))
+            image, versions = default.for_version(release.version)
+            uses.append(ImageUse(release.resource, image,
+                                 f"chart default {default.repository_path} ({versions})",
+                                 component=chart, chart_default=True))
         else:
             use = _image_from_map(release, base, release.value(base), chart)
             uses.append(_mark_sensitive(use, secret(base)))

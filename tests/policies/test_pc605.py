@@ -139,6 +139,12 @@ class TestHelm:
             "env:\n- name: AWS_STS_REGIONAL_ENDPOINTS\n  value: regional\n"]))
         assert verdicts(results) == [("pass", "helm_release.app")]
 
+    def test_efs_chart_regional_switch(self) -> None:
+        results = results_for(helm("helm_release.efs", "aws-efs-csi-driver", values=[
+            "controller:\n  regionalStsEndpoints: true\n  serviceAccount:\n    annotations:\n"
+            "      eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/efs\n"]))
+        assert verdicts(results) == [("pass", "helm_release.efs")]
+
     def test_chart_using_an_input_service_account(self) -> None:
         results = results_for(
             service_account("kubernetes_service_account_v1.ca", "cluster-autoscaler",
