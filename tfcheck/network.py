@@ -870,6 +870,13 @@ class _Builder:
                 continue
             keys.append(self.canonical(self.by_id.get(text, text)))
         missing = unknown[0] if unknown and not keyed else None
+        if missing is not None and not keys and self.beside is not None and mapping:
+            # no reference at all (`each.value.sg` of a for_each over a map): the HCL
+            # beside the plan evaluates the expression and names what it points at
+            named = self._narrow_with_hcl(resource, attribute, tuple(mapping))
+            if named:
+                return Link(tuple(dict.fromkeys(
+                    self.canonical(mapping[r.type](r) or r.address) for r in named)))
         if missing is not None and not keys and not missing.references:
             twin = self._same_key_instance(resource, tuple(mapping))
             if twin is not None:
