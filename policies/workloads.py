@@ -359,7 +359,7 @@ def cluster_autoscaler(ctx: ScanContext) -> Iterator[Result]:
                                  f"set in the known values, and some values are not known "
                                  f"({'; '.join(release.problems)})", data=data)
         else:
-            said = "is not set" if value is None else f"is {value!r}"
+            said = "is not set" if value is None else f"is {release.shown(path, value)}"
             yield Result.fail(
                 release.resource,
                 f"{release.resource.address}: Cluster Autoscaler chart value {path} {said}: it "
@@ -504,7 +504,7 @@ def _lbc_release(release: HelmRelease) -> Result:
         elif value is None:
             wrong.append(f"{value_name} is not set (controller default true)")
         else:
-            wrong.append(f"{value_name} is {value!r}")
+            wrong.append(f"{value_name} is {release.shown(value_name, value)}")
     data = {"values": [n for n, _ in LBC_FLAGS]}
     if wrong:
         return Result.fail(

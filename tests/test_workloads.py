@@ -517,6 +517,14 @@ class TestEndpointNeeds:
             ("sts", "helm_release.app", "IAM roles for service accounts "
              "(eks.amazonaws.com/role-arn in the chart's values)")]
 
+    def test_load_balancer_service_in_chart_values(self) -> None:
+        ctx = ctx_of(helm("helm_release.ingress_nginx", "ingress-nginx", values=[
+            "controller:\n  service:\n    type: LoadBalancer\n"]),
+            helm("helm_release.internal", "ingress-nginx", values=[
+                "controller:\n  service:\n    type: ClusterIP\n"]))
+        assert needs_of(ctx) == [("elasticloadbalancing", "helm_release.ingress_nginx",
+                                  "Service of type LoadBalancer (chart values)")]
+
     def test_cluster_autoscaler_container(self) -> None:
         ctx = ctx_of(deployment("kubernetes_deployment.ca", container(
             "ca", "111122223333.dkr.ecr.eu-west-1.amazonaws.com/cluster-autoscaler:v1.29.0",
@@ -527,7 +535,9 @@ class TestEndpointNeeds:
 class TestClusters:
     def test_provider_references_tie_workloads_to_a_cluster(self) -> None:
         provider = ProviderConfig(key="kubernetes", name="kubernetes")
-        object.__setattr__(provider, "references", ("data.aws_eks_cluster.b",))
+        object.__setattr__(provider, "references", {
+            "host": ["data.aws_eks_cluster.b.endpoint", "data.aws_eks_cluster.b"],
+            "token": ["data.aws_eks_cluster_auth.b.token", "data.aws_eks_cluster_auth.b"]})
         data_b = resource("data.aws_eks_cluster.b", {"name": "b"})
         ctx = ctx_of(cluster("a"), cluster("b"), data_b,
                      service_account("kubernetes_service_account.x", "x"),
@@ -537,6 +547,37 @@ class TestClusters:
         assert sa is not None
         assert clusters_of(ctx, sa) == ("aws_eks_cluster.b",)
         assert [r.region for r in regions_of(ctx, sa)] == ["eu-west-1"]
+
+    def test_provider_reference_to_a_module_output(self) -> None:
+        provider = ProviderConfig(key="helm", name="helm")
+        object.__setattr__(provider, "references", ("module.eks.cluster_endpoint",
+                                                    "module.eks"))
+        ctx = ctx_of(cluster("a"), cluster("b", "module.eks.aws_eks_cluster.this[0]"),
+                     helm("helm_release.x", "metrics-server"), providers=[provider])
+        release = ctx.graph.get("helm_release.x")
+        assert release is not None
+        assert clusters_of(ctx, release) == ("module.eks.aws_eks_cluster.this[0]",)
+
+    def test_unknown_provider_values_carry_references(self) -> None:
+        provider = ProviderConfig(key="kubernetes", name="kubernetes")
+        object.__setattr__(provider, "values", {
+            "host": Unknown("aws_eks_cluster.a.endpoint is known only after apply",
+                            ("aws_eks_cluster.a",))})
+        ctx = ctx_of(cluster("a"), cluster("b"), service_account("kubernetes_service_account.x",
+                                                                 "x"), providers=[provider])
+        sa = ctx.graph.get("kubernetes_service_account.x")
+        assert sa is not None
+        assert clusters_of(ctx, sa) == ("aws_eks_cluster.a",)
+
+    def test_external_cluster_by_data_source_name(self) -> None:
+        provider = ProviderConfig(key="kubernetes", name="kubernetes")
+        object.__setattr__(provider, "references", ("data.aws_eks_cluster.other.endpoint",))
+        ctx = ctx_of(cluster("a"), resource("data.aws_eks_cluster.other", {"name": "other"}),
+                     service_account("kubernetes_service_account.x", "x"),
+                     providers=[provider])
+        sa = ctx.graph.get("kubernetes_service_account.x")
+        assert sa is not None
+        assert clusters_of(ctx, sa) == ()
 
     def test_region_from_aws_provider_without_cluster(self) -> None:
         ctx = ctx_of(service_account("kubernetes_service_account.x", "x"),

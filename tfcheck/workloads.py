@@ -278,6 +278,7 @@ class HelmRelease:
     values: Mapping[str, Any] = field(default_factory=dict)
     sensitive: frozenset[str] = frozenset()
     problems: tuple[str, ...] = ()
+    values_sensitive: bool = False  # a `values` document is marked sensitive
 
     def value(self, path: str) -> Any:
         """A value by Helm `--set` path (`extraArgs.aws-use-static-instance-list`)."""
@@ -287,6 +288,14 @@ class HelmRelease:
     def label(self) -> str:
         chart = self.chart if isinstance(self.chart, str) else "?"
         return f"Helm chart {chart}"
+
+    def shown(self, path: str, value: Any) -> str:
+        """A value for a message: its repr, unless it may come from a sensitive source."""
+        if self.values_sensitive or isinstance(value, Sensitive) or any(
+            helm_path(name) == helm_path(path) for name in self.sensitive
+        ):
+            return "(sensitive value)"
+        return repr(_plain(value))
 
 
 @dataclass(frozen=True)
@@ -702,6 +711,9 @@ def _helm_release(resource: Resource) -> HelmRelease:
     chart = chart_name(chart_ref) if isinstance(chart_ref, str) else chart_ref
     merged: dict[str, Any] = {}
     problems: list[str] = []
+    values_sensitive = isinstance(values.get("values"), Sensitive) or any(
+        isinstance(v, Sensitive) for v in (values.get("values") or [])
+        if isinstance(values.get("values"), list))
     raw_values = _plain(values.get("values"))
     if isinstance(raw_values, Unknown):
         problems.append(f"values is not known ({raw_values.reason})")
@@ -752,6 +764,7 @@ def _helm_release(resource: Resource) -> HelmRelease:
         values=merged,
         sensitive=frozenset(sensitive),
         problems=tuple(problems),
+        values_sensitive=values_sensitive,
     )
 
 
@@ -1125,6 +1138,8 @@ def release_images(release: HelmRelease) -> list[ImageUse]:
     secret_paths = _sensitive_walk_paths(release)
 
     def secret(path: str) -> bool:
+        if release.values_sensitive:
+            return True
         return any(path == p or path.startswith(p + ".") or p.startswith(path + ".")
                    for p in secret_paths)
 
@@ -1326,13 +1341,18 @@ def _cluster_default(ctx: ScanContext, resource: Resource) -> tuple[str, ...] | 
 
 def _cluster_index(ctx: ScanContext) -> dict[str, tuple[str, ...] | None]:
     index: dict[str, tuple[str, ...] | None] = {}
+    by_provider: dict[int, tuple[str, ...] | None] = {}  # one answer per provider block
     found = workloads(ctx)
-    for resource in {o.resource.address: o.resource for o in found.objects}.values():
+    resources = [*{o.resource.address: o.resource for o in found.objects}.values(),
+                 *(r.resource for r in found.releases), *found.addons]
+    for resource in resources:
+        provider = _provider_of(ctx.graph, resource) if resource.type != "aws_eks_addon" else None
+        if provider is not None and id(provider) in by_provider:
+            index[resource.address] = by_provider[id(provider)]
+            continue
         index[resource.address] = _attribute_clusters(ctx, resource)
-    for release in found.releases:
-        index[release.resource.address] = _attribute_clusters(ctx, release.resource)
-    for addon in found.addons:
-        index[addon.address] = _attribute_clusters(ctx, addon)
+        if provider is not None:
+            by_provider[id(provider)] = index[resource.address]
     return index
 
 
@@ -1360,8 +1380,9 @@ def _attribute_clusters(ctx: ScanContext, resource: Resource) -> tuple[str, ...]
     provider = _provider_of(graph, resource)
     if provider is None:
         return None
-    references = [graph.get(a) for a in _provider_references(provider)]
-    resolved = _resolve_cluster_targets(graph, [r for r in references if r is not None])
+    references = [r for ref in _provider_references(provider)
+                  for r in _resolve_reference(graph, ref)]
+    resolved = _resolve_cluster_targets(graph, references)
     if resolved is not None:
         return resolved
     # literal cluster names or endpoints in the provider block (exec args, host)
@@ -1424,15 +1445,53 @@ def _provider_of(graph: ResourceGraph, resource: Resource) -> Any:
 
 
 def _provider_references(provider: Any) -> list[str]:
-    """Addresses a provider block refers to (needs `ProviderConfig.references`)."""
+    """What a provider block refers to, as written (needs `ProviderConfig.references`).
+
+    Accepts a mapping of attribute -> references or a flat collection; also collects
+    the references of `Unknown` values in `ProviderConfig.values` (HCL evaluation).
+    """
     references = getattr(provider, "references", None)
     out: list[str] = []
     if isinstance(references, Mapping):
         for refs in references.values():
-            out.extend(str(r) for r in _blocks(refs))
+            out.extend(str(r) for r in _blocks(refs) if isinstance(r, str))
     elif isinstance(references, (list, tuple, set, frozenset)):
         out.extend(str(r) for r in references)
+    for _, value in walk_values(getattr(provider, "values", None) or {}):
+        plain = _plain(value)
+        if isinstance(plain, Unknown):
+            out.extend(plain.references)
     return sorted(set(out))
+
+
+def _resolve_reference(graph: ResourceGraph, reference: str) -> list[Resource]:
+    """Resources a reference names: `data.aws_eks_cluster.x.endpoint` -> the data source.
+
+    Trailing attributes and index keys are dropped until an address matches; a module
+    output (`module.eks.cluster_endpoint`) that matches nothing stands for the clusters
+    inside that module.
+    """
+    parts = reference.split(".")
+    for end in range(len(parts), 1, -1):
+        candidate = ".".join(parts[:end])
+        found = graph.get(candidate)
+        if found is not None:
+            return [found]
+        bare = re.sub(r"\[[^\]]*\]$", "", candidate)
+        if bare != candidate:
+            found = graph.get(bare)
+            if found is not None:
+                return [found]
+        instances = [r for r in graph.resources() if r.config_address == bare
+                     and r.address.startswith(bare)]
+        if instances:
+            return instances
+    match = re.match(r"^((?:module\.[\w-]+(?:\[[^\]]*\])?\.)+)", reference + ".")
+    if match:
+        prefix = re.sub(r"\[[^\]]*\]", "", match.group(1))
+        return [c for c in graph.resources("aws_eks_cluster")
+                if re.sub(r"\[[^\]]*\]", "", c.address).startswith(prefix)]
+    return []
 
 
 def _leaves(value: Any) -> Iterator[tuple[str, Any]]:
@@ -1499,7 +1558,7 @@ def _provider_targets(graph: ResourceGraph, resource: Resource) -> list[Resource
     provider = _provider_of(graph, resource)
     if provider is None:
         return []
-    return [r for a in _provider_references(provider) if (r := graph.get(a)) is not None]
+    return [r for ref in _provider_references(provider) for r in _resolve_reference(graph, ref)]
 
 
 def _provider_region(graph: ResourceGraph) -> str | Unknown:
@@ -1590,6 +1649,9 @@ def _workload_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
                  "(eks.amazonaws.com/role-arn in the chart's values)")
         if component == "" and _release_mentions_alb_ingress(release):
             need("elasticloadbalancing", release.resource, "Ingress of class alb (chart values)")
+        if component == "" and _release_load_balancer_service(release):
+            need("elasticloadbalancing", release.resource,
+                 "Service of type LoadBalancer (chart values)")
     for obj in found.objects:
         if obj.pod is not None:
             for container in obj.pod.containers:
@@ -1646,6 +1708,17 @@ def _release_mentions_alb_ingress(release: HelmRelease) -> bool:
         if cls == "alb" or (isinstance(annotations, dict) and _plain(
             annotations.get("kubernetes.io/ingress.class")
         ) == "alb"):
+            return True
+    return False
+
+
+def _release_load_balancer_service(release: HelmRelease) -> bool:
+    """A chart whose values ask for a Service of type LoadBalancer (`service.type`)."""
+    for path, value in walk_values(release.values):
+        plain = _plain(value)
+        if isinstance(plain, dict) and path.lower().endswith("service") and (
+            _plain(plain.get("type")) == "LoadBalancer"
+        ) and truthy(plain.get("enabled")) is not False:
             return True
     return False
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfcheck.model import Status, Unknown
+from tfcheck.model import Sensitive, Status, Unknown
 from tfcheck_policies.workloads import cluster_autoscaler
 
 from ..test_workloads import (
@@ -51,6 +51,15 @@ class TestHelm:
             "extraArgs:\n  aws-use-static-instance-list: false\n"]))
         assert result.status is Status.FAIL
         assert "is False" in result.message
+
+    def test_sensitive_value_is_not_printed(self) -> None:
+        release = helm("helm_release.ca", "cluster-autoscaler", set_sensitive=[
+            {"name": "extraArgs.aws-use-static-instance-list", "value": Sensitive("nope"),
+             "type": None}])
+        (result,) = results_for(release)
+        assert result.status is Status.FAIL
+        assert "nope" not in result.message
+        assert "(sensitive value)" in result.message
 
     def test_unknown_value(self) -> None:
         release = helm("helm_release.ca", "cluster-autoscaler")
