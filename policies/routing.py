@@ -55,6 +55,29 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
     resource "aws_route_table" "private" {
       vpc_id = aws_vpc.main.id
     }
@@ -65,8 +88,12 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
       nat_gateway_id         = aws_nat_gateway.this.id
     }
 
+    resource "aws_nat_gateway" "this" {
+      subnet_id = aws_subnet.public.id
+    }
+
     resource "aws_route_table_association" "private" {
-      count          = 3
+      count          = 2
       subnet_id      = aws_subnet.private[count.index].id
       route_table_id = aws_route_table.private.id
     }
@@ -74,13 +101,36 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
     # Only the implicit local route: nodes reach AWS through VPC endpoints.
     resource "aws_route_table" "private" {
       vpc_id = aws_vpc.main.id
     }
 
     resource "aws_route_table_association" "private" {
-      count          = 3
+      count          = 2
       subnet_id      = aws_subnet.private[count.index].id
       route_table_id = aws_route_table.private.id
     }
@@ -229,19 +279,56 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
     resource "aws_subnet" "private" {
-      vpc_id                  = aws_vpc.main.id
-      cidr_block              = "10.0.0.0/20"
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+
       map_public_ip_on_launch = true
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
     }
     ```
 
     ## Good
     ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
     resource "aws_subnet" "private" {
-      vpc_id     = aws_vpc.main.id
-      cidr_block = "10.0.0.0/20"
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
       # map_public_ip_on_launch defaults to false
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
     }
     ```
 
@@ -379,7 +466,25 @@ def vpc_dns(ctx: ScanContext) -> Iterator[Result]:
     ## Bad
     ```hcl
     resource "aws_vpc" "main" {
-      cidr_block = "10.0.0.0/16"
+      cidr_block           = "10.0.0.0/16"
+      # enable_dns_hostnames defaults to false
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
     }
     ```
 
@@ -389,6 +494,23 @@ def vpc_dns(ctx: ScanContext) -> Iterator[Result]:
       cidr_block           = "10.0.0.0/16"
       enable_dns_support   = true
       enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
     }
     ```
 

@@ -60,24 +60,109 @@ def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
-    resource "aws_vpc_endpoint" "ecr_api" {
-      vpc_id            = aws_vpc.main.id
-      service_name      = "com.amazonaws.eu-west-1.ecr.api"
-      vpc_endpoint_type = "Interface"
-      subnet_ids        = aws_subnet.private[*].id
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
     }
-    # no ecr.dkr endpoint: image pulls fail
-    ```
 
-    ## Good
-    ```hcl
-    resource "aws_vpc_endpoint" "ecr_dkr" {
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
+    resource "aws_route_table" "private" {
+      vpc_id = aws_vpc.main.id
+    }
+
+    resource "aws_route_table_association" "private" {
+      count          = 2
+      subnet_id      = aws_subnet.private[count.index].id
+      route_table_id = aws_route_table.private.id
+    }
+
+    resource "aws_vpc_endpoint" "interface" {
+      for_each = toset(["ec2", "ecr.api"])  # no ecr.dkr: image pulls fail
+
       vpc_id              = aws_vpc.main.id
-      service_name        = "com.amazonaws.eu-west-1.ecr.dkr"
+      service_name        = "com.amazonaws.eu-west-1.${each.key}"
       vpc_endpoint_type   = "Interface"
       private_dns_enabled = true
       subnet_ids          = aws_subnet.private[*].id
       security_group_ids  = [aws_security_group.vpc_endpoints.id]
+    }
+
+    resource "aws_vpc_endpoint" "s3" {
+      vpc_id            = aws_vpc.main.id
+      service_name      = "com.amazonaws.eu-west-1.s3"
+      vpc_endpoint_type = "Gateway"
+      route_table_ids   = [aws_route_table.private.id]
+    }
+    ```
+
+    ## Good
+    ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
+    resource "aws_route_table" "private" {
+      vpc_id = aws_vpc.main.id
+    }
+
+    resource "aws_route_table_association" "private" {
+      count          = 2
+      subnet_id      = aws_subnet.private[count.index].id
+      route_table_id = aws_route_table.private.id
+    }
+
+    resource "aws_vpc_endpoint" "interface" {
+      for_each = toset(["ec2", "ecr.api", "ecr.dkr"])
+
+      vpc_id              = aws_vpc.main.id
+      service_name        = "com.amazonaws.eu-west-1.${each.key}"
+      vpc_endpoint_type   = "Interface"
+      private_dns_enabled = true
+      subnet_ids          = aws_subnet.private[*].id
+      security_group_ids  = [aws_security_group.vpc_endpoints.id]
+    }
+
+    resource "aws_vpc_endpoint" "s3" {
+      vpc_id            = aws_vpc.main.id
+      service_name      = "com.amazonaws.eu-west-1.s3"
+      vpc_endpoint_type = "Gateway"
+      route_table_ids   = [aws_route_table.private.id]
     }
     ```
 
@@ -229,24 +314,80 @@ def endpoint_region(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
-    provider "aws" { region = "eu-west-1" }
+    provider "aws" {
+      region = "eu-west-1"
+    }
+
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
 
     resource "aws_vpc_endpoint" "sts" {
-      vpc_id            = aws_vpc.main.id
-      service_name      = "com.amazonaws.us-east-1.sts"
-      vpc_endpoint_type = "Interface"
+      vpc_id              = aws_vpc.main.id
+      service_name        = "com.amazonaws.us-east-1.sts"
+      vpc_endpoint_type   = "Interface"
+      private_dns_enabled = true
+      subnet_ids          = aws_subnet.private[*].id
     }
     ```
 
     ## Good
     ```hcl
-    data "aws_region" "current" {}
+    provider "aws" {
+      region = "eu-west-1"
+    }
+
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
 
     resource "aws_vpc_endpoint" "sts" {
-      vpc_id            = aws_vpc.main.id
-      service_name      = "com.amazonaws.${data.aws_region.current.name}.sts"
-      vpc_endpoint_type = "Interface"
+      vpc_id              = aws_vpc.main.id
+      service_name        = "com.amazonaws.${data.aws_region.current.name}.sts"
+      vpc_endpoint_type   = "Interface"
+      private_dns_enabled = true
+      subnet_ids          = aws_subnet.private[*].id
     }
+
+    data "aws_region" "current" {}
     ```
 
     ## Remediation
@@ -315,20 +456,69 @@ def endpoint_private_dns(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
-    resource "aws_vpc_endpoint" "ecr_api" {
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
       vpc_id            = aws_vpc.main.id
-      service_name      = "com.amazonaws.eu-west-1.ecr.api"
-      vpc_endpoint_type = "Interface"
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
+    resource "aws_vpc_endpoint" "sts" {
+      vpc_id              = aws_vpc.main.id
+      service_name        = "com.amazonaws.eu-west-1.sts"
+      vpc_endpoint_type   = "Interface"
+      # private_dns_enabled defaults to false
+      subnet_ids          = aws_subnet.private[*].id
     }
     ```
 
     ## Good
     ```hcl
-    resource "aws_vpc_endpoint" "ecr_api" {
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
+    resource "aws_vpc_endpoint" "sts" {
       vpc_id              = aws_vpc.main.id
-      service_name        = "com.amazonaws.eu-west-1.ecr.api"
+      service_name        = "com.amazonaws.eu-west-1.sts"
       vpc_endpoint_type   = "Interface"
       private_dns_enabled = true
+      subnet_ids          = aws_subnet.private[*].id
     }
     ```
 
@@ -389,17 +579,63 @@ def endpoint_subnet_coverage(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
     resource "aws_vpc_endpoint" "ecr_dkr" {
       vpc_id              = aws_vpc.main.id
       service_name        = "com.amazonaws.eu-west-1.ecr.dkr"
       vpc_endpoint_type   = "Interface"
       private_dns_enabled = true
-      subnet_ids          = [aws_subnet.private[0].id]  # nodes run in three AZs
+      subnet_ids          = [aws_subnet.private[0].id]  # nodes run in two AZs
     }
     ```
 
     ## Good
     ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
     resource "aws_vpc_endpoint" "ecr_dkr" {
       vpc_id              = aws_vpc.main.id
       service_name        = "com.amazonaws.eu-west-1.ecr.dkr"
@@ -513,19 +749,89 @@ def s3_gateway_route_tables(ctx: ScanContext) -> Iterator[Result]:
 
     ## Bad
     ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
+    resource "aws_route_table" "private" {
+      count  = 2
+      vpc_id = aws_vpc.main.id
+    }
+
+    resource "aws_route_table_association" "private" {
+      count          = 2
+      subnet_id      = aws_subnet.private[count.index].id
+      route_table_id = aws_route_table.private[count.index].id
+    }
+
     resource "aws_vpc_endpoint" "s3" {
-      vpc_id          = aws_vpc.main.id
-      service_name    = "com.amazonaws.eu-west-1.s3"
-      route_table_ids = [aws_route_table.private[0].id]  # three node route tables
+      vpc_id            = aws_vpc.main.id
+      service_name      = "com.amazonaws.eu-west-1.s3"
+      vpc_endpoint_type = "Gateway"
+      route_table_ids   = [aws_route_table.private[0].id]  # two node route tables
     }
     ```
 
     ## Good
     ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block           = "10.0.0.0/16"
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
+    resource "aws_route_table" "private" {
+      count  = 2
+      vpc_id = aws_vpc.main.id
+    }
+
+    resource "aws_route_table_association" "private" {
+      count          = 2
+      subnet_id      = aws_subnet.private[count.index].id
+      route_table_id = aws_route_table.private[count.index].id
+    }
+
     resource "aws_vpc_endpoint" "s3" {
-      vpc_id          = aws_vpc.main.id
-      service_name    = "com.amazonaws.eu-west-1.s3"
-      route_table_ids = aws_route_table.private[*].id
+      vpc_id            = aws_vpc.main.id
+      service_name      = "com.amazonaws.eu-west-1.s3"
+      vpc_endpoint_type = "Gateway"
+      route_table_ids   = aws_route_table.private[*].id
     }
     ```
 
