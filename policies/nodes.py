@@ -180,6 +180,9 @@ def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _S
     graph = ctx.graph
     source = user_data_of(ctx, template)
     reading = read_user_data(source.value)
+    if source.problems:
+        reading = UserDataReading(reading.decoded, reading.bootstraps,
+                                  (*reading.problems, *source.problems))
     groups = graph.referrers(template, None, "aws_autoscaling_group")
     node_groups = graph.referrers(template, "launch_template", "aws_eks_node_group")
     tag_names: list[str] = []
@@ -403,6 +406,14 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
     worst = max(verdicts, key=lambda v: _RANK[v.status])
     data["bootstrap"] = worst.bootstrap.kind
     data["missing"] = list(worst.missing)
+    if worst.status is Status.FAIL and reading.problems:
+        return Result.unknown(
+            template,
+            f"{template_label}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
+            f"{worst.message}; but part of the user data could not be read "
+            f"({'; '.join(reading.problems)}) and may pass them",
+            **details,
+        )
     if worst.status is Status.FAIL:
         return Result.fail(
             template,

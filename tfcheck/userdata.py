@@ -691,10 +691,16 @@ def read_user_data(value: Any) -> UserDataReading:
 
 @dataclass(frozen=True)
 class UserDataSource:
-    """A launch template's user data and where it was read."""
+    """A launch template's user data and where it was read.
+
+    `problems` name pieces that could not be read (a `cloudinit_config` part known
+    only after apply): a bootstrap found elsewhere may still be complete, but missing
+    arguments could sit in them.
+    """
 
     value: Any
-    origin: str  # "plan", "HCL", "the HCL beside the plan"
+    origin: str  # "plan", "HCL", "the HCL beside the plan", "data.cloudinit_config.x"
+    problems: tuple[str, ...] = ()
 
 
 def user_data_of(ctx: ScanContext, template: Resource) -> UserDataSource:
@@ -717,6 +723,10 @@ def user_data_of(ctx: ScanContext, template: Resource) -> UserDataSource:
         ):
             value = Unknown("a plan stores a launch configuration's user_data as a SHA-1 "
                             "hash; scan the HCL to read it")
+    if _undecodable(value):
+        assembled = _from_cloudinit(ctx.graph, template, value)
+        if assembled is not None:
+            return assembled
     if ctx.graph.kind == "plan" and _undecodable(value):
         beside = ctx.fact(_hcl_beside_plan)
         other = beside.get(template.address) if beside is not None else None
@@ -726,7 +736,57 @@ def user_data_of(ctx: ScanContext, template: Resource) -> UserDataSource:
                 candidate = other.values.get("user_data_base64")
             if candidate is not None and not _undecodable(candidate):
                 return UserDataSource(candidate, "the HCL beside the plan")
+            if candidate is not None:
+                assembled = _from_cloudinit(beside, other, candidate)  # type: ignore[arg-type]
+                if assembled is not None:
+                    return UserDataSource(assembled.value, f"{assembled.origin} in the HCL "
+                                          "beside the plan", assembled.problems)
     return UserDataSource(value, origin)
+
+
+CLOUDINIT_TYPES = ("cloudinit_config", "template_cloudinit_config")
+_BOUNDARY = "TFCHECKBOUNDARY"
+
+
+def _from_cloudinit(graph: ResourceGraph, template: Resource, value: Any
+                    ) -> UserDataSource | None:
+    """User data rebuilt from the `cloudinit_config` it is rendered from.
+
+    The cloudinit provider renders `part` blocks into MIME multipart; its `rendered`
+    attribute is known only once the provider runs, but the parts are configuration.
+    A part whose content is not known (and not partially rendered) is left out and
+    named in `problems`.
+    """
+    sources = [r for r in graph.references(template, "user_data")
+               + graph.references(template, "user_data_base64")
+               if r.type in CLOUDINIT_TYPES]
+    if not sources and isinstance(reveal(value), Unknown):
+        names = {ref.split(".rendered")[0] for ref in reveal(value).references}
+        sources = [r for r in graph.resources(*CLOUDINIT_TYPES) if r.address in names]
+    if len(sources) != 1:
+        return None
+    source = sources[0]
+    raw_parts = reveal(source.values.get("part"))
+    if not isinstance(raw_parts, list) or not raw_parts:
+        return None
+    pieces = ["MIME-Version: 1.0",
+              f'Content-Type: multipart/mixed; boundary="{_BOUNDARY}"', ""]
+    problems: list[str] = []
+    for index, part in enumerate(raw_parts):
+        part = reveal(part)
+        if not isinstance(part, dict):
+            continue
+        content = reveal(part.get("content"))
+        if isinstance(content, Unknown):
+            content = getattr(content, "partial", None)
+        content_type = reveal(part.get("content_type"))
+        if not isinstance(content, str):
+            problems.append(f"{source.address} part {index + 1} is not known before apply")
+            continue
+        kind = content_type if isinstance(content_type, str) else "text/plain"
+        pieces += [f"--{_BOUNDARY}", f"Content-Type: {kind}", "", content]
+    pieces.append(f"--{_BOUNDARY}--")
+    return UserDataSource("\n".join(pieces), source.address, tuple(problems))
 
 
 def _undecodable(value: Any) -> bool:

@@ -371,3 +371,51 @@ class TestScope:
         assert verdicts(run(self_managed_bootstrap, graph)) == [
             ("fail", "aws_launch_template.bad"), ("pass", "aws_launch_template.good")]
         only(run(self_managed_bootstrap, graph), "aws_launch_template.bad", Status.FAIL)
+
+
+class TestCloudinitConfig:
+    NODE_CONFIG = textwrap.dedent(f"""\
+        apiVersion: node.eks.aws/v1alpha1
+        kind: NodeConfig
+        spec:
+          cluster:
+            name: main
+            apiServerEndpoint: {ENDPOINT}
+            certificateAuthority: {CA}
+        """)
+
+    def graph(self, *parts: dict[str, Any]) -> Any:
+        return graph_of(
+            cluster("main"),
+            launch_template(user_data=Unknown(
+                "data.cloudinit_config.nodes is read at plan time",
+                ("data.cloudinit_config.nodes",))),
+            resource("data.cloudinit_config.nodes", {"gzip": False, "base64_encode": True,
+                                                     "part": list(parts)}),
+            edges=[("aws_launch_template.nodes", "user_data", "data.cloudinit_config.nodes")],
+        )
+
+    def test_parts_are_assembled(self) -> None:
+        graph = self.graph(
+            {"content_type": "application/node.eks.aws",
+             "content": self.NODE_CONFIG + "    cidr: 10.100.0.0/16\n"},
+            {"content_type": "text/x-shellscript", "content": "#!/bin/bash\necho hi\n"})
+        (result,) = run(self_managed_bootstrap, graph)
+        assert result.status is Status.PASS
+        assert result.data["user_data_from"] == "data.cloudinit_config.nodes"
+
+    def test_missing_cidr_fails(self) -> None:
+        graph = self.graph({"content_type": "application/node.eks.aws",
+                            "content": self.NODE_CONFIG})
+        (result,) = run(self_managed_bootstrap, graph)
+        assert result.status is Status.FAIL
+        assert result.data["missing"] == ["spec.cluster.cidr"]
+
+    def test_an_unknown_part_makes_a_failure_unknown(self) -> None:
+        graph = self.graph({"content_type": "application/node.eks.aws",
+                            "content": self.NODE_CONFIG},
+                           {"content_type": "application/node.eks.aws",
+                            "content": Unknown("var.extra_node_config")})
+        (result,) = run(self_managed_bootstrap, graph)
+        assert result.status is Status.UNKNOWN
+        assert "data.cloudinit_config.nodes part 2 is not known before apply" in result.message
