@@ -19,7 +19,7 @@ from tfcheck.network import (
     internet_verdict,
     iter_node_subnets,
     network,
-    redacting,
+    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
 
@@ -38,7 +38,7 @@ _RESOLVER_LINK_LOCAL = (ipaddress.ip_address("169.254.169.253"),
     title="Node subnets have no default route to the internet",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@redacting
+@polished
 def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     """A private cluster's nodes have no path to the internet: no default route to a NAT or IGW.
 
@@ -263,7 +263,7 @@ def _association_block(subnet: Subnet) -> str:
     title="Nodes get no public IP address",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@redacting
+@polished
 def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
     """Nodes of a private cluster get no public IP: node subnets and launch templates say so.
 
@@ -447,7 +447,7 @@ def _template_public_ip(template: Resource, source: NodeSource) -> Result | None
     title="Cluster VPC has DNS support, DNS hostnames and the Amazon resolver",
     docs_url=VPC_DNS_GUIDE,
 )
-@redacting
+@polished
 def vpc_dns(ctx: ScanContext) -> Iterator[Result]:
     """The cluster VPC resolves private hosted zones: DNS support and hostnames on, Amazon DNS.
 

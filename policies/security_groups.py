@@ -19,7 +19,7 @@ from tfcheck.network import (
     endpoint_counts_for,
     hcl_reference,
     network,
-    redacting,
+    polished,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
@@ -35,7 +35,7 @@ HTTPS = 443
     title="Interface endpoint security groups admit HTTPS from every node subnet",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@redacting
+@polished
 def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
     """Every interface endpoint admits TCP 443 from every node subnet.
 
@@ -326,7 +326,7 @@ def _ingress_remediation(net: Network, endpoint: Endpoint, groups: list[Security
     title="Node security groups allow HTTPS out to the endpoints and S3",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@redacting
+@polished
 def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
     """Nodes whose security groups restrict egress still reach the endpoints and S3 on 443.
 

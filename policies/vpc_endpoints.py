@@ -17,7 +17,7 @@ from tfcheck.network import (
     hcl_reference,
     network,
     one_subnet_per_zone,
-    redacting,
+    polished,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
@@ -38,7 +38,7 @@ GATEWAY_ENDPOINTS_GUIDE = (
     title="Every AWS service the cluster needs has a VPC endpoint",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@redacting
+@polished
 def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
     """Without internet access, every AWS API the nodes and pods call needs a VPC endpoint.
 
@@ -300,7 +300,7 @@ def _endpoint_security_group(endpoints: list[Endpoint]) -> str | None:
     title="VPC endpoints are for the cluster's region",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@redacting
+@polished
 def endpoint_region(ctx: ScanContext) -> Iterator[Result]:
     """An endpoint for another region's service does not serve the cluster's SDK calls.
 
@@ -441,7 +441,7 @@ def _region_verdict(endpoint: Endpoint, regions: set[str],
     title="Interface endpoints have private DNS enabled",
     docs_url=INTERFACE_ENDPOINTS_GUIDE,
 )
-@redacting
+@polished
 def endpoint_private_dns(ctx: ScanContext) -> Iterator[Result]:
     """Interface endpoints answer the services' usual hostnames only with private DNS on.
 
@@ -566,7 +566,7 @@ def endpoint_private_dns(ctx: ScanContext) -> Iterator[Result]:
     title="Required interface endpoints reach every node Availability Zone",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@redacting
+@polished
 def endpoint_subnet_coverage(ctx: ScanContext) -> Iterator[Result]:
     """Each required interface endpoint has a network interface in every AZ with nodes.
 
@@ -734,7 +734,7 @@ def _coverage_verdict(net: Network, endpoint: Endpoint, node_subnets: list[str],
     title="The S3 gateway endpoint is on every node subnet's route table",
     docs_url=GATEWAY_ENDPOINTS_GUIDE,
 )
-@redacting
+@polished
 def s3_gateway_route_tables(ctx: ScanContext) -> Iterator[Result]:
     """ECR image layers come from S3: the S3 gateway endpoint must be on the nodes' routes.
 

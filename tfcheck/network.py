@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Resource, Sensitive, Unknown, reveal
+from tfcheck.model import Resource, Sensitive, Status, Unknown, reveal
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
 
@@ -679,16 +679,27 @@ def network(ctx: ScanContext) -> Network:
     return ctx.fact(_build_network)
 
 
-def redacting(check: Callable[[ScanContext], Iterable[Result]]
-              ) -> Callable[[ScanContext], Iterator[Result]]:
-    """Wrap a policy check so that no sensitive value reaches its findings' texts."""
+def polished(check: Callable[[ScanContext], Iterable[Result]]
+             ) -> Callable[[ScanContext], Iterator[Result]]:
+    """Wrap a policy check so its findings read well and leak nothing.
+
+    No sensitive value reaches a finding's texts, and an `unknown` finding on HCL says
+    how to decide it: a plan gives the values HCL alone cannot.
+    """
     @functools.wraps(check)
     def checked(ctx: ScanContext) -> Iterator[Result]:
         net = network(ctx)
         for result in check(ctx):
+            if (result.status is Status.UNKNOWN and ctx.graph.kind == "hcl"
+                    and " plan" not in result.message):
+                result = replace(result, message=result.message + HCL_UNKNOWN_HINT)
             yield net.redact(result)
 
     return checked
+
+
+HCL_UNKNOWN_HINT = ("; scan a plan of this configuration (terraform show -json) or pass its "
+                    "variables (--var-file) to decide")
 
 
 def _build_network(ctx: ScanContext) -> Network:
@@ -873,10 +884,10 @@ class _Builder:
         if missing is not None and not keys and self.beside is not None and mapping:
             # no reference at all (`each.value.sg` of a for_each over a map): the HCL
             # beside the plan evaluates the expression and names what it points at
-            named = self._narrow_with_hcl(resource, attribute, tuple(mapping))
-            if named:
+            evaluated = self._narrow_with_hcl(resource, attribute, tuple(mapping))
+            if evaluated:
                 return Link(tuple(dict.fromkeys(
-                    self.canonical(mapping[r.type](r) or r.address) for r in named)))
+                    self.canonical(mapping[r.type](r) or r.address) for r in evaluated)))
         if missing is not None and not keys and not missing.references:
             twin = self._same_key_instance(resource, tuple(mapping))
             if twin is not None:
