@@ -167,7 +167,7 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
             else (subnet.key,))
     internet: list[tuple[str, Route]] = []
     undecided: list[str] = []
-    private_nat: list[tuple[str, Route]] = []
+    elsewhere: list[tuple[str, Route]] = []  # default routes that do not reach the internet
     clean: list[str] = []
     for table_key in effective.tables:
         table = net.route_table(table_key)
@@ -176,8 +176,8 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
             default = route.is_default
             verdict = internet_verdict(route)
             if default is False or verdict is False:
-                if default and route.kind == NAT_GATEWAY:
-                    private_nat.append((table_key, route))
+                if default:
+                    elsewhere.append((table_key, route))
                 continue
             if default is True and verdict is True:
                 internet.append((table_key, route))
@@ -220,10 +220,15 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
     tables = ", ".join(effective.tables)
     data["route_table"] = tables
     note = ""
-    if private_nat:
-        table_key, route = private_nat[0]
-        note = (f"; its default route {route.hop} goes to the private NAT gateway "
-                f"{route.target_label} (connectivity_type = \"private\"), not to the internet")
+    if elsewhere:
+        table_key, route = elsewhere[0]
+        if route.kind == NAT_GATEWAY:
+            note = (f"; its default route {route.hop} goes to the private NAT gateway "
+                    f"{route.target_label} (connectivity_type = \"private\"), not to the "
+                    "internet")
+        else:
+            note = (f"; its default route {route.hop} goes to {route.kind} "
+                    f"{route.target_label}, not to the internet directly")
     return Result.passed(
         subject, f"node subnet {subnet.key} uses {tables}{main}, which has no default route "
                  f"to the internet{note}",

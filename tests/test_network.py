@@ -733,6 +733,22 @@ class TestRequiredServices:
         assert found["ecr.dkr"].required_by == ["aws_eks_node_group.default"]
         assert found["kms"].reasons == ["required by the configuration (required_endpoints)"]
 
+    def test_oidc_provider_by_literal_issuer_url(self) -> None:
+        p = private_cluster()
+        p.resources["aws_eks_cluster.main"].values["identity"] = [
+            {"oidc": [{"issuer": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"}]}]
+        p.add("aws_iam_openid_connect_provider.other", {
+            "url": "https://oidc.eks.eu-west-1.amazonaws.com/id/OTHER"})
+        ctx = context(p.build())
+        (info,) = network(ctx).clusters
+        assert "sts" not in {r.service for r in required_services(ctx, info)}
+        p.add("aws_iam_openid_connect_provider.mine", {
+            "url": "oidc.eks.eu-west-1.amazonaws.com/id/ABC"})
+        ctx = context(p.build())
+        (info,) = network(ctx).clusters
+        found = {r.service: r for r in required_services(ctx, info)}
+        assert found["sts"].required_by == ["aws_iam_openid_connect_provider.mine"]
+
     def test_ssm_on_a_role_no_node_uses_is_not_a_need(self) -> None:
         p = private_cluster()
         p.add("aws_iam_role.bastion", {"name": "bastion"})

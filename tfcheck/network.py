@@ -1936,6 +1936,11 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
         name = _text(cluster.get("name"))
         if isinstance(name, str):
             names[name].append(cluster.address)
+    issuers: dict[str, str] = {}
+    for cluster in clusters:
+        issuer = _text(cluster.get("identity.oidc.issuer"))
+        if isinstance(issuer, str) and issuer:
+            issuers[issuer] = cluster.address
     needs: dict[tuple[str, str], EndpointNeed] = {}
 
     def need(service: str, resource: Resource, reason: str,
@@ -1952,9 +1957,10 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
         if isinstance(value, str):
             if value in names:
                 return tuple(names[value])
-            matched = tuple(a for n, found in names.items() for a in found
-                            if attribute == "url" and n in value)
-            return matched or None
+            if attribute == "url" and issuers:
+                # an OIDC provider for a cluster known by its issuer URL (prior state)
+                return tuple(c for i, c in issuers.items()
+                             if i.removeprefix("https://") == value.removeprefix("https://"))
         return None
 
     for provider in graph.managed("aws_iam_openid_connect_provider"):

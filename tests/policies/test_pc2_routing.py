@@ -130,7 +130,11 @@ class TestPC201:
                                 "destination_cidr_block": "0.0.0.0/0",
                                 "transit_gateway_id": "tgw-0123"},
               refs={"route_table_id": TABLES[0]})
-        assert verdicts(run(node_subnet_internet_route, p)) == [("pass", s) for s in SUBNETS]
+        results = run(node_subnet_internet_route, p)
+        assert verdicts(results) == [("pass", s) for s in SUBNETS]
+        assert by_subject(results)[SUBNETS[0]].message.endswith(
+            "its default route aws_route.tgw (0.0.0.0/0) goes to transit gateway tgw-0123, "
+            "not to the internet directly")
 
     def test_pre_existing_subnets_are_reported_on_the_cluster_as_unknown(self) -> None:
         p = Plan()
