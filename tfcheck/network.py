@@ -862,7 +862,12 @@ class _Builder:
             if all(named):
                 refs = list({r.address: r for found in named for r in found}.values())
             elif len(refs) > 1 and self.beside is not None:
-                refs = self._narrow_with_hcl(resource, attribute, tuple(mapping)) or refs
+                narrowed = self._narrow_with_hcl(resource, attribute, tuple(mapping))
+                planned = {r.address for r in refs}
+                # only ever narrow: HCL evaluated without the plan's variables may
+                # name instances the plan does not have
+                if narrowed and {r.address for r in narrowed} <= planned:
+                    refs = narrowed
         keyed: list[tuple[str, Resource]] = []
         for target in refs:
             key = mapping[target.type](target)
