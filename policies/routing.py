@@ -147,6 +147,20 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
         effective = net.effective_route_table(subnet_key)
         for subject in _subjects(subnet, owners):
             yield _route_verdict(net, subnet, effective, subject)
+    yield from _unknown_node_subnets(net, "whether they route to the internet")
+
+
+def _unknown_node_subnets(net: Network, what: str, *, fargate: bool = True
+                          ) -> Iterator[Result]:
+    """Node groups whose subnets the input cannot give: unknown, on the node group."""
+    for info in net.clusters:
+        for source, unknown in info.node_subnets_unknown():
+            if source.kind == FARGATE_PROFILE and not fargate:
+                continue
+            yield Result.unknown(
+                source.resource, f"the subnets of {source.kind} {source.address} are not "
+                                 f"known before apply ({unknown.reason}): cannot tell {what}",
+                evidence=(info.address, source.address))
 
 
 def _subjects(subnet: Subnet, owners: list[ClusterNetwork]) -> list[Resource]:
@@ -351,6 +365,8 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
             continue  # Fargate pods never get a public IP
         for subject in _subjects(subnet, owners):
             yield _subnet_public_ip(subnet, ec2_sources, subject)
+    yield from _unknown_node_subnets(net, "whether they map public IPs on launch",
+                                     fargate=False)
     seen: set[str] = set()
     for info in net.clusters:
         for source in info.nodes:

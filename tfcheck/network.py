@@ -90,12 +90,6 @@ _ALWAYS_REASONS = {
 }
 _SERVICE_NAME = re.compile(r"^(?:[a-z]{2,3}\.)?com\.amazonaws\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(.+)$")
 _SERVICE_SUFFIX = re.compile(r"(?:^|})\.?([a-z0-9][a-z0-9.-]*)$")
-_NODE_ROLE_TYPES = ("aws_iam_role",)
-
-
-def key_label(key: str) -> str:
-    """How a key reads in a message: keys are already readable addresses or IDs."""
-    return key
 
 
 def _pseudo(base: str, what: str) -> str:
@@ -103,10 +97,6 @@ def _pseudo(base: str, what: str) -> str:
 
 
 # -- value helpers ----------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    return reveal(value)
 
 
 def _text(value: Any) -> str | Unknown | None:
@@ -216,14 +206,6 @@ def covers(outer: IPNetwork, inner: IPNetwork) -> bool:
 def _first(*candidates: Unknown | None) -> Unknown | None:
     """The first candidate that is not None (`or` would ask an `Unknown` for its truth)."""
     return next((c for c in candidates if c is not None), None)
-
-
-def first_unknown(*values: Any) -> Unknown | None:
-    for value in values:
-        _, unknown = _leaves(value)
-        if unknown:
-            return unknown[0]
-    return None
 
 
 def _blocks(value: Any) -> list[dict[str, Any]]:

@@ -158,6 +158,18 @@ class TestPC201:
         assert (result.status, result.subject.address) == (Status.FAIL, "aws_eks_cluster.main")
         assert result.data["target"] == "nat-0abc"
 
+    def test_node_group_with_subnets_the_input_cannot_give(self) -> None:
+        p = private_cluster()
+        p.add("aws_eks_node_group.remote", {"cluster_name": "main",
+                                            "subnet_ids": Unknown("from remote state")})
+        results = by_subject(run(node_subnet_internet_route, p))
+        result = results["aws_eks_node_group.remote"]
+        assert result.status is Status.UNKNOWN
+        assert result.message == (
+            "the subnets of managed node group aws_eks_node_group.remote are not known "
+            "before apply (from remote state): cannot tell whether they route to the internet")
+        assert result.evidence == ("aws_eks_cluster.main", "aws_eks_node_group.remote")
+
     def test_inline_routes_known_only_after_apply_are_unknown(self) -> None:
         p = private_cluster()
         p.add(TABLES[0], {"vpc_id": unknown(), "route": Unknown("dynamic route blocks")},
