@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tfcheck.model import Resource, Severity, Unknown
+from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.network import (
     ClusterNetwork,
     Endpoint,
@@ -534,7 +534,7 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
     """
     net = network(ctx)
     verdicts: dict[str, list[tuple[NodeSource, bool | None, list[str], list[str]]]] = {}
-    for vpc, clusters in sorted(cluster_vpcs(net).items()):
+    for _vpc, clusters in sorted(cluster_vpcs(net).items()):
         targets = _egress_targets(ctx, net, clusters)
         for info in clusters:
             for source in info.nodes:
@@ -543,7 +543,7 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
                             and not g.resource.is_data]
                 if not subjects:
                     continue
-                verdict, missing, doubts = _egress_allows(net, groups, targets, source, vpc)
+                verdict, missing, doubts = _egress_allows(groups, targets, source)
                 for group in subjects:
                     verdicts.setdefault(group.key, []).append((source, verdict, missing, doubts))
     for key in sorted(verdicts):
@@ -582,26 +582,36 @@ def _egress_targets(ctx: ScanContext, net: Network, clusters: list[ClusterNetwor
                         endpoint.address, "endpoint", cidrs,
                         set(endpoint.security_groups.keys), set()))
                 elif endpoint.is_gateway and requirement.service == "s3" and not interface_s3:
-                    lists = {endpoint.prefix_list_key}
+                    lists = {endpoint.prefix_list_key, *_s3_prefix_list_sources(ctx)}
                     targets.setdefault(endpoint.address, (
                         f"the S3 prefix list of {endpoint.address}", "s3", [], set(), lists))
     return [targets[k] for k in sorted(targets)]
 
 
-def _egress_allows(net: Network, groups: list[SecurityGroup], targets: list[_Target],
-                   source: NodeSource, vpc: str) -> tuple[bool | None, list[str], list[str]]:
+def _s3_prefix_list_sources(ctx: ScanContext) -> set[str]:
+    """Data sources that read the S3 prefix list (`data.aws_prefix_list` by name)."""
+    found: set[str] = set()
+    for source in ctx.graph.resources("aws_prefix_list", "aws_ec2_managed_prefix_list"):
+        name = reveal(source.values.get("name"))
+        if isinstance(name, str) and name.endswith(".s3"):
+            found.add(source.address)
+    return found
+
+
+def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: NodeSource
+                   ) -> tuple[bool | None, list[str], list[str]]:
     """(verdict, targets not reachable, doubts) for the union of a node's groups."""
     rules = [r for g in groups for r in g.egress]
     missing: list[str] = []
     doubts: list[str] = []
     for label, kind, cidrs, peers, prefix_lists in targets:
         verdict = _reaches(rules, kind, cidrs, peers, prefix_lists)
-        if verdict is True:
-            continue
         if verdict is None:
             doubts.append(f"whether TCP 443 to {label} is allowed")
-        else:
+        elif verdict is False:
             missing.append(label)
+    if not missing and not doubts:
+        return True, [], []  # rules the input cannot read could only allow more
     for group in groups:
         if not group.complete:
             doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
@@ -609,11 +619,7 @@ def _egress_allows(net: Network, groups: list[SecurityGroup], targets: list[_Tar
             doubts.append(f"the inline rules of {group.key} are not known before apply")
     if source.security_groups.unknown is not None:
         doubts.append(f"some security groups of {source.address} are not known before apply")
-    if missing and not doubts:
-        return False, missing, doubts
-    if missing or doubts:
-        return None, missing, doubts
-    return True, missing, doubts
+    return (None if doubts else False), missing, doubts
 
 
 def _reaches(rules: list[Rule], kind: str, cidrs: list[IPNetwork], peers: set[str],

@@ -234,3 +234,21 @@ def test_pc401_remote_access_source_group_is_not_what_nodes_carry() -> None:
     # the group EKS creates for remote access is one the nodes carry
     endpoint_ingress(p, rule(security_groups=[unknown()]), refs=["aws_eks_node_group.default"])
     assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+
+
+def test_pc402_s3_prefix_list_read_by_a_data_source() -> None:
+    p = private_cluster()
+    p.add("data.aws_prefix_list.s3", {"name": "com.amazonaws.eu-west-1.s3",
+                                      "id": "pl-6da54004"})
+    node_egress(p, rule(cidr_blocks=["10.0.0.0/16"]),
+                rule(prefix_list_ids=["pl-6da54004"]))
+    (result,) = run(node_sg_egress, p.build(link_ids=True))
+    assert result.status is Status.PASS
+
+
+def test_pc402_reaching_everything_needs_no_other_group() -> None:
+    p = private_cluster()
+    p.add("aws_launch_template.nodes", {"vpc_security_group_ids": [unknown(), "sg-0x"]},
+          refs={"vpc_security_group_ids": "aws_security_group.node"})
+    (result,) = run(node_sg_egress, p)
+    assert result.status is Status.PASS
