@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
+    ZONE_ID_SUFFIX,
     ClusterNetwork,
     Endpoint,
     Network,
@@ -697,6 +698,13 @@ def _coverage_verdict(net: Network, endpoint: Endpoint, node_subnets: list[str],
         unknown_have.append(f"subnet_ids ({endpoint.subnets.unknown.reason})")
     missing = sorted(set(needed) - have)
     data = {"missing_zones": missing, "zones": sorted(have)}
+    by_id = {z.endswith(ZONE_ID_SUFFIX) for z in (*needed, *have)}
+    if missing and len(by_id) > 1:
+        return Result.unknown(
+            endpoint.resource, f"cannot compare the Availability Zones of {endpoint.address} "
+                               "with the node subnets': some subnets name their zone by ID "
+                               "(availability_zone_id), others by name, and the mapping "
+                               "differs per account", evidence=evidence, data=data)
     if missing and not unknown_have:
         subnets = [needed[z][0] for z in missing]
         where = ", ".join(f"{z} ({', '.join(needed[z])})" for z in missing)

@@ -71,6 +71,9 @@ LOCAL_GATEWAY = "local gateway"
 CORE_NETWORK = "core network"
 UNKNOWN_TARGET = "unknown target"
 
+# Marks an Availability Zone given by ID (`availability_zone_id`), not by name.
+ZONE_ID_SUFFIX = " (zone ID)"
+
 # Where nodes come from.
 MANAGED_NODE_GROUP = "managed node group"
 FARGATE_PROFILE = "Fargate profile"
@@ -997,10 +1000,9 @@ class _Builder:
             if not isinstance(zone, str):
                 zone_id = _text(_input(resource, "availability_zone_id"))
                 if isinstance(zone_id, str) and zone_id:
-                    zone = zone_id
+                    # zone IDs (use1-az1) and names (us-east-1a) map differently per account
+                    zone = f"{zone_id}{ZONE_ID_SUFFIX}"
             cidr = _network(resource.get("cidr_block"))
-            if cidr is None and not resource.sets("cidr_block"):
-                cidr = None
             public = _flag(resource.get("map_public_ip_on_launch"))
             for key in vpc.keys:
                 self._vpc_record(key)

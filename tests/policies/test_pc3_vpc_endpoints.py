@@ -349,3 +349,15 @@ class TestPC305:
         assert run(s3_gateway_route_tables, p) == []
         endpoint(p, "aws_vpc_endpoint.s3_interface", "s3")
         assert run(s3_gateway_route_tables, p) == []
+
+
+def test_pc304_zone_ids_and_names_are_not_compared() -> None:
+    p = private_cluster()
+    subnet = p.resources[SUBNETS[2]]
+    subnet.values["availability_zone"] = unknown()
+    subnet.values["availability_zone_id"] = "euw1-az3"
+    subnet.configured = frozenset({"vpc_id", "cidr_block", "availability_zone_id"})
+    endpoint(p, 'aws_vpc_endpoint.interface["ec2"]', "ec2", subnets=SUBNETS[:2])
+    result = by_subject(run(endpoint_subnet_coverage, p))['aws_vpc_endpoint.interface["ec2"]']
+    assert result.status is Status.UNKNOWN
+    assert "availability_zone_id" in result.message
