@@ -70,6 +70,15 @@ def line_of(finding: Finding) -> int | None:
     return finding.location.line if finding.location.file is not None else None
 
 
+def where(finding: Finding, repo_root: str | None) -> str | None:
+    """`path:line` (or just the path) of `anchor_path`, for text that names the place."""
+    path = anchor_path(finding, repo_root)
+    if path is None:
+        return None
+    line = line_of(finding)
+    return f"{path}:{line}" if line else path
+
+
 def without_control_chars(text: str) -> str:
     """`text` without characters that break XML or drive a terminal (ESC, BEL, NUL, ...)."""
     return _CONTROL_CHARS.sub("", text)

@@ -25,7 +25,13 @@ from __future__ import annotations
 
 from tfcheck.model import Finding, Report, Severity, Status
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import anchor_path, input_file_path, line_of, without_control_chars
+from tfcheck.report.common import (
+    anchor_path,
+    input_file_path,
+    line_of,
+    where,
+    without_control_chars,
+)
 
 LEVEL_ORDER = ("error", "warning", "notice")
 
@@ -48,10 +54,10 @@ def render(report: Report, options: RenderOptions) -> str:
 
     for finding in report.findings:
         if finding.suppressed:
-            where = _where(finding, options)
+            place = where(finding, options.repo_root)
             lines.append(escape_data(
                 f"tfcheck: suppressed {finding.rule_id} {finding.slug} on {finding.address}"
-                f"{f' ({where})' if where else ''}: {finding.suppression_reason or ''}"))
+                f"{f' ({place})' if place else ''}: {finding.suppression_reason or ''}"))
     counts = report.summary()
     lines.append(f"tfcheck: {counts['fail']} failed, {counts['unknown']} unknown, "
                  f"{counts['suppressed']} suppressed, {counts['pass']} passed")
@@ -101,11 +107,3 @@ def escape_data(value: str) -> str:
 
 def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
-
-
-def _where(finding: Finding, options: RenderOptions) -> str:
-    path = anchor_path(finding, options.repo_root)
-    line = line_of(finding)
-    if path is None:
-        return ""
-    return f"{path}:{line}" if line else path

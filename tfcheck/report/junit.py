@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from tfcheck.model import Finding, Report, Status
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import anchor_path, input_file_path, line_of
+from tfcheck.report.common import anchor_path, input_file_path, line_of, where
 from tfcheck.report.common import without_control_chars as _clean
 
 TOOL_SUITE = "tfcheck"
@@ -138,9 +138,8 @@ def _skip_reason(finding: Finding) -> str:
 def _describe(finding: Finding, options: RenderOptions) -> str:
     """A finding as plain text for the failure body: what, where, why, how to fix."""
     status = "suppressed" if finding.suppressed else finding.status.value
-    where = anchor_path(finding, options.repo_root)
-    line = line_of(finding)
-    location = f" ({where}{f':{line}' if line else ''})" if where else ""
+    place = where(finding, options.repo_root)
+    location = f" ({place})" if place else ""
     parts = [f"[{finding.severity.value} {status}] {finding.rule_id} {finding.slug} on "
              f"{finding.address}{location}", finding.message]
     if finding.suppressed:

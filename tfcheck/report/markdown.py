@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from tfcheck.model import Finding, Report, Status
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import anchor_path, input_file_path, line_of, without_control_chars
+from tfcheck.report.common import input_file_path, where, without_control_chars
 from tfcheck.report.pretty import NO_CLUSTER, cluster_of
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -157,11 +157,8 @@ def _row(finding: Finding, options: RenderOptions, text: str) -> str:
 
 
 def _location(finding: Finding, options: RenderOptions) -> str:
-    path = anchor_path(finding, options.repo_root)
-    if path is None:
-        return "—"
-    line = line_of(finding)
-    return _cell_code(f"{path}:{line}" if line else path)
+    place = where(finding, options.repo_root)
+    return _cell_code(place) if place else "—"
 
 
 def _remediation(finding: Finding, options: RenderOptions) -> str:
