@@ -32,12 +32,18 @@ Sizes: `small` (plan 100 resources, HCL 10 files), `medium` (1,000 / 100), `larg
 `--source` pointing at the HCL behind it) and `hcl`; the HCL kinds are skipped, with a
 note, while tfcheck has no HCL loader.
 
+By default the code measured is a snapshot of HEAD (`git archive` into a temporary
+directory imported ahead of the editable install), so edits in progress in the working
+tree never leak into the numbers; `--at REV` picks another commit, `--live` measures the
+working tree as it is.
+
 Never use this as a timed assertion in tests: wall clock on shared CI is noise.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import cProfile
 import gc
 import importlib.util
@@ -46,12 +52,15 @@ import os
 import platform
 import pstats
 import resource
+import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass
-from io import StringIO
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +127,10 @@ def worker(kind: str, path: Path, repeat: int, budget: float, memory: bool,
     from tfcheck.registry import load_policies
 
     policies, pack_errors = load_policies()
+    import tfcheck
+
     out: dict[str, Any] = {"import_s": time.perf_counter() - started,
+                           "code": str(Path(tfcheck.__file__).parent.parent),
                            "policies": len(policies),
                            "pack_errors": [e.message for e in pack_errors]}
     options = ScanOptions()
@@ -223,19 +235,17 @@ def parse_sizes(text: str, kinds: tuple[str, ...]) -> list[Job]:
     return sorted(dict.fromkeys(jobs), key=lambda j: (order[j.kind], j.size))
 
 
-def hcl_loader_available() -> bool:
+def hcl_loader_has(name: str, code: Path | None) -> bool:
+    """Whether the HCL loader measured (in `code`, else the installed one) has `name`."""
+    if code is not None:
+        path = code / "tfcheck" / "loaders" / "hcl.py"
+    else:
+        spec = importlib.util.find_spec("tfcheck.loaders.hcl")
+        path = Path(spec.origin) if spec and spec.origin else Path("/nonexistent")
     try:
-        return importlib.util.find_spec("tfcheck.loaders.hcl") is not None
-    except ModuleNotFoundError:
+        return f"def {name}(" in path.read_text(encoding="utf-8")
+    except OSError:
         return False
-
-
-def hcl_loader_has(name: str) -> bool:
-    if not hcl_loader_available():
-        return False
-    spec = importlib.util.find_spec("tfcheck.loaders.hcl")
-    source = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
-    return f"def {name}(" in source
 
 
 def prepare(job: Job) -> Path:
@@ -244,6 +254,22 @@ def prepare(job: Job) -> Path:
     if job.kind == "hcl":
         return generate.make_hcl(job.size)
     return generate.make_plan(job.size)
+
+
+def snapshot(rev: str) -> tuple[Path, str]:
+    """The engine and the policy pack as committed at `rev`, in a temporary directory
+    that workers import ahead of the editable install: others edit the working tree
+    while we measure. Returns the directory and the full commit hash."""
+    commit = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.strip()
+    directory = Path(tempfile.mkdtemp(prefix=f"tfcheck-bench-{commit[:10]}-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    archive = subprocess.run(["git", "archive", commit, "tfcheck", "policies"], cwd=REPO,
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="data")
+    (directory / "tfcheck_policies").symlink_to("policies")  # as the install maps it
+    return directory, commit
 
 
 def run_job(job: Job, args: argparse.Namespace) -> dict[str, Any]:
@@ -260,9 +286,13 @@ def run_job(job: Job, args: argparse.Namespace) -> dict[str, Any]:
         argv.append("--policy-times")
     if profile is not None:
         argv += ["--profile-file", str(profile)]
+    env = dict(os.environ)
+    if args.code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(args.code),
+                                                         env.get("PYTHONPATH")]))
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=REPO,
-                          timeout=args.timeout)
+                          timeout=args.timeout, env=env)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-8:]
         return {"error": "\n".join(tail)}
@@ -354,7 +384,7 @@ def _trim_pstats(text: str) -> str:
     return "\n".join(keep)
 
 
-def environment() -> dict[str, str]:
+def environment(commit: str | None) -> dict[str, str]:
     def git(*argv: str) -> str:
         done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True,
                               check=False)
@@ -373,10 +403,14 @@ def environment() -> dict[str, str]:
         hcl2 = version("python-hcl2")
     except Exception:
         hcl2 = "?"
-    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--",
-                                                  "tfcheck", "policies") else ""
+    if commit is None:
+        dirty = git("status", "--porcelain", "--", "tfcheck", "policies")
+        described = git("rev-parse", "--short", "HEAD") + (
+            " + uncommitted changes" if dirty else "") + " (live working tree)"
+    else:
+        described = commit[:10]
     return {
-        "commit": git("rev-parse", "--short", "HEAD") + dirty,
+        "commit": described,
         "python": platform.python_version(),
         "cpu": f"{cpu}, {os.cpu_count()} cores",
         "python-hcl2": hcl2,
@@ -400,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-times", action="store_true",
                         help="also time each policy (on by default unless --quick)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--at", default="HEAD", metavar="REV",
+                        help="measure tfcheck as committed at REV (default HEAD)")
+    parser.add_argument("--live", action="store_true",
+                        help="measure the working tree as it is, uncommitted edits included")
     # internal: one measurement in this process
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
@@ -419,16 +457,20 @@ def main(argv: list[str] | None = None) -> int:
         args.policy_times = True
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
     jobs = parse_sizes(args.sizes, kinds)
+    args.code, commit = None, None
+    if not args.live:
+        args.code, commit = snapshot(args.at)
     notes: list[str] = []
-    if any(j.kind == "hcl" for j in jobs) and not hcl_loader_has("load_hcl"):
+    if any(j.kind == "hcl" for j in jobs) and not hcl_loader_has("load_hcl", args.code):
         notes.append("HCL sizes skipped: tfcheck.loaders.hcl.load_hcl does not exist yet")
         jobs = [j for j in jobs if j.kind != "hcl"]
-    if any(j.kind == "plan+src" for j in jobs) and not hcl_loader_has("config_locations"):
+    if (any(j.kind == "plan+src" for j in jobs)
+            and not hcl_loader_has("config_locations", args.code)):
         notes.append("plan+src skipped: tfcheck.loaders.hcl.config_locations does not "
                      "exist yet")
         jobs = [j for j in jobs if j.kind != "plan+src"]
 
-    env = environment()
+    env = environment(commit)
     print(f"tfcheck {env['commit']}, Python {env['python']}, {env['cpu']}, "
           f"python-hcl2 {env['python-hcl2']}", file=sys.stderr)
     rows: list[tuple[Job, dict[str, Any]]] = []
