@@ -15,6 +15,7 @@ from tfcheck.network import (
     NodeSource,
     Route,
     Subnet,
+    about,
     cluster_vpcs,
     internet_verdict,
     iter_node_subnets,
@@ -146,7 +147,7 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
         subnet = net.subnet(subnet_key)
         effective = net.effective_route_table(subnet_key)
         for subject in _subjects(subnet, owners):
-            yield _route_verdict(net, subnet, effective, subject)
+            yield about(_route_verdict(net, subnet, effective, subject), owners)
     yield from _unknown_node_subnets(net, "whether they route to the internet")
 
 
@@ -157,10 +158,10 @@ def _unknown_node_subnets(net: Network, what: str, *, fargate: bool = True
         for source, unknown in info.node_subnets_unknown():
             if source.kind == FARGATE_PROFILE and not fargate:
                 continue
-            yield Result.unknown(
+            yield about(Result.unknown(
                 source.resource, f"the subnets of {source.kind} {source.address} are not "
                                  f"known before apply ({unknown.reason}): cannot tell {what}",
-                evidence=(info.address, source.address))
+                evidence=(info.address, source.address)), [info])
 
 
 def _subjects(subnet: Subnet, owners: list[ClusterNetwork]) -> list[Resource]:
@@ -364,7 +365,7 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
         if not ec2_sources:
             continue  # Fargate pods never get a public IP
         for subject in _subjects(subnet, owners):
-            yield _subnet_public_ip(subnet, ec2_sources, subject)
+            yield about(_subnet_public_ip(subnet, ec2_sources, subject), owners)
     yield from _unknown_node_subnets(net, "whether they map public IPs on launch",
                                      fargate=False)
     seen: set[str] = set()
@@ -376,7 +377,7 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
             seen.add(template.address)
             result = _template_public_ip(template, source)
             if result is not None:
-                yield result
+                yield about(result, [info])
 
 
 def _subnet_public_ip(subnet: Subnet, sources: list[NodeSource], subject: Resource) -> Result:
@@ -556,7 +557,8 @@ def vpc_dns(ctx: ScanContext) -> Iterator[Result]:
                                   f"on; scan the configuration that creates it",
                     evidence=info.vpc_evidence, data={"vpc": vpc_key})
             continue
-        yield _vpc_dns_verdict(net, vpc.resource, clusters, dhcp.get(vpc_key, []))
+        yield about(_vpc_dns_verdict(net, vpc.resource, clusters, dhcp.get(vpc_key, [])),
+                    clusters)
 
 
 def _dhcp_associations(ctx: ScanContext, net: Network

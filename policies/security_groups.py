@@ -14,6 +14,7 @@ from tfcheck.network import (
     Rule,
     SecurityGroup,
     Subnet,
+    about,
     cluster_vpcs,
     covers,
     endpoint_counts_for,
@@ -146,7 +147,7 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
         for endpoint in net.endpoints_in(vpc):
             if endpoint.is_interface is not True:
                 continue
-            yield _ingress_verdict(net, endpoint, subnets, clusters)
+            yield about(_ingress_verdict(net, endpoint, subnets, clusters), clusters)
 
 
 def _node_subnets(clusters: list[ClusterNetwork]) -> dict[str, list[NodeSource]]:
@@ -534,6 +535,7 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
     """
     net = network(ctx)
     verdicts: dict[str, list[tuple[NodeSource, bool | None, list[str], list[str]]]] = {}
+    users: dict[str, list[ClusterNetwork]] = {}
     for _vpc, clusters in sorted(cluster_vpcs(net).items()):
         targets = _egress_targets(ctx, net, clusters)
         for info in clusters:
@@ -546,10 +548,11 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
                 verdict, missing, doubts = _egress_allows(groups, targets, source)
                 for group in subjects:
                     verdicts.setdefault(group.key, []).append((source, verdict, missing, doubts))
+                    users.setdefault(group.key, []).append(info)
     for key in sorted(verdicts):
         group = net.security_group(key)
         assert group.resource is not None
-        yield _egress_result(net, group.resource, verdicts[key])
+        yield about(_egress_result(net, group.resource, verdicts[key]), users[key])
 
 
 _Target = tuple[str, str, list[IPNetwork], set[str], set[str]]

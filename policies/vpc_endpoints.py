@@ -12,6 +12,7 @@ from tfcheck.network import (
     Endpoint,
     Network,
     Requirement,
+    about,
     cluster_vpcs,
     endpoint_counts_for,
     hcl_id_list,
@@ -403,7 +404,7 @@ def endpoint_region(ctx: ScanContext) -> Iterator[Result]:
                 continue  # not an AWS service endpoint (a PrivateLink service, S3 global)
             if endpoint.service is None and not isinstance(endpoint.region, str):
                 continue  # nothing readable: PC301 says so
-            yield _region_verdict(endpoint, regions, clusters)
+            yield about(_region_verdict(endpoint, regions, clusters), clusters)
 
 
 def _region_verdict(endpoint: Endpoint, regions: set[str],
@@ -528,36 +529,43 @@ def endpoint_private_dns(ctx: ScanContext) -> Iterator[Result]:
     """
     net = network(ctx)
     for vpc, clusters in sorted(cluster_vpcs(net).items()):
-        for endpoint in net.endpoints_in(vpc):
-            evidence = (clusters[0].address, vpc, endpoint.address)
-            interface = endpoint.is_interface
-            if interface is None:
-                yield Result.unknown(
-                    endpoint.resource, f"the vpc_endpoint_type of {endpoint.address} is not "
-                                       "known before apply", evidence=evidence,
-                    attribute="vpc_endpoint_type")
-                continue
-            if not interface:
-                continue
-            dns = endpoint.private_dns
-            if isinstance(dns, Unknown):
-                yield Result.unknown(
-                    endpoint.resource, f"private_dns_enabled of {endpoint.address} is not "
-                                       f"known before apply ({dns.reason})",
-                    evidence=evidence, attribute="private_dns_enabled")
-            elif dns is True:
-                yield Result.passed(endpoint.resource,
-                                    f"{endpoint.address} has private DNS enabled",
-                                    evidence=evidence)
-            else:
-                how = ("false" if endpoint.resource.sets("private_dns_enabled")
-                       else "not set (provider default false)")
-                yield Result.fail(
-                    endpoint.resource, f"private_dns_enabled of interface endpoint "
-                                       f"{endpoint.address} ({endpoint.service}) is {how}: "
-                                       f"clients resolve the service's public hostname",
-                    remediation=f"# in {endpoint.address}\nprivate_dns_enabled = true",
-                    evidence=evidence, attribute="private_dns_enabled")
+        for result in _private_dns_verdicts(net, vpc, clusters):
+            yield about(result, clusters)
+
+
+def _private_dns_verdicts(net: Network, vpc: str, clusters: list[ClusterNetwork]
+                          ) -> Iterator[Result]:
+    """Interface endpoints of the VPC: private DNS on, off, or not known."""
+    for endpoint in net.endpoints_in(vpc):
+        evidence = (clusters[0].address, vpc, endpoint.address)
+        interface = endpoint.is_interface
+        if interface is None:
+            yield Result.unknown(
+                endpoint.resource, f"the vpc_endpoint_type of {endpoint.address} is not "
+                                   "known before apply", evidence=evidence,
+                attribute="vpc_endpoint_type")
+            continue
+        if not interface:
+            continue
+        dns = endpoint.private_dns
+        if isinstance(dns, Unknown):
+            yield Result.unknown(
+                endpoint.resource, f"private_dns_enabled of {endpoint.address} is not "
+                                   f"known before apply ({dns.reason})",
+                evidence=evidence, attribute="private_dns_enabled")
+        elif dns is True:
+            yield Result.passed(endpoint.resource,
+                                f"{endpoint.address} has private DNS enabled",
+                                evidence=evidence)
+        else:
+            how = ("false" if endpoint.resource.sets("private_dns_enabled")
+                   else "not set (provider default false)")
+            yield Result.fail(
+                endpoint.resource, f"private_dns_enabled of interface endpoint "
+                                   f"{endpoint.address} ({endpoint.service}) is {how}: "
+                                   f"clients resolve the service's public hostname",
+                remediation=f"# in {endpoint.address}\nprivate_dns_enabled = true",
+                evidence=evidence, attribute="private_dns_enabled")
 
 
 @policy(
@@ -654,7 +662,7 @@ def endpoint_subnet_coverage(ctx: ScanContext) -> Iterator[Result]:
         counting = _counting_interface_endpoints(ctx, net, clusters)
         node_subnets = sorted({k for c in clusters for k in c.node_subnets()})
         for endpoint in counting:
-            yield _coverage_verdict(net, endpoint, node_subnets, clusters)
+            yield about(_coverage_verdict(net, endpoint, node_subnets, clusters), clusters)
 
 
 def _counting_interface_endpoints(ctx: ScanContext, net: Network,
@@ -873,8 +881,9 @@ def s3_gateway_route_tables(ctx: ScanContext) -> Iterator[Result]:
             for key in info.node_subnets():
                 owners.setdefault(key, []).append(info)
         for subnet_key in sorted(owners):
-            yield from _s3_route_verdict(net, subnet_key, owners[subnet_key], gateways,
-                                         tables, unknown)
+            for result in _s3_route_verdict(net, subnet_key, owners[subnet_key], gateways,
+                                            tables, unknown):
+                yield about(result, owners[subnet_key])
 
 
 def _s3_route_verdict(net: Network, subnet_key: str, owners: list[ClusterNetwork],

@@ -683,6 +683,18 @@ def polished(check: Callable[[ScanContext], Iterable[Result]]
     return checked
 
 
+def about(result: Result, clusters: Iterable[ClusterNetwork]) -> Result:
+    """The result with `data["cluster"]` set to the cluster it concerns.
+
+    A finding on a subnet, endpoint or security group names the cluster (the first,
+    where several share it) so that reports can group it and draw its network path.
+    """
+    owners = list(dict.fromkeys(c.address for c in clusters))
+    if not owners or "cluster" in result.data or result.subject.address in owners:
+        return result
+    return replace(result, data={**result.data, "cluster": owners[0]})
+
+
 HCL_UNKNOWN_HINT = ("; scan a plan of this configuration (terraform show -json) or pass its "
                     "variables (--var-file) to decide")
 

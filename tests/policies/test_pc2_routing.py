@@ -18,6 +18,8 @@ from ..test_network import (
     verdicts,
 )
 
+CLUSTER = "aws_eks_cluster.main"
+
 
 def nat_route(p: Plan, table: str = TABLES[0], *, connectivity: Any = None,
               destination: str = "0.0.0.0/0") -> None:
@@ -42,7 +44,8 @@ class TestPC201:
     def test_pass_when_the_route_tables_have_only_the_local_route(self) -> None:
         results = run(node_subnet_internet_route, private_cluster())
         assert verdicts(results) == [("pass", s) for s in SUBNETS]
-        assert results[1].data == {"subnet": SUBNETS[1], "route_table": TABLES[1]}
+        assert results[1].data == {"subnet": SUBNETS[1], "route_table": TABLES[1],
+                                   "cluster": CLUSTER}
         assert results[1].evidence == (SUBNETS[1], "aws_route_table_association.private[1]",
                                        TABLES[1])
 
@@ -57,7 +60,7 @@ class TestPC201:
                                  "aws_nat_gateway.this")
         assert fail.data == {"subnet": SUBNETS[0], "route_table": TABLES[0],
                              "destination": "0.0.0.0/0", "target": "aws_nat_gateway.this",
-                             "target_kind": "NAT gateway"}
+                             "target_kind": "NAT gateway", "cluster": CLUSTER}
         assert fail.message == (
             "node subnet aws_subnet.private[0] routes 0.0.0.0/0 to NAT gateway "
             "aws_nat_gateway.this through aws_route_table.private[0] (aws_route.nat "

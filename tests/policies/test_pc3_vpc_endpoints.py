@@ -202,7 +202,8 @@ class TestPC302:
         results = by_subject(run(endpoint_region, p))
         fail = results["aws_vpc_endpoint.xray"]
         assert fail.status is Status.FAIL
-        assert fail.data == {"endpoint_region": "us-west-2", "cluster_region": "eu-west-1"}
+        assert fail.data == {"endpoint_region": "us-west-2", "cluster_region": "eu-west-1",
+                             "cluster": CLUSTER}
         assert fail.remediation == ('# in aws_vpc_endpoint.xray\n'
                                     'service_name = "com.amazonaws.eu-west-1.xray"')
         assert results["aws_vpc_endpoint.s3"].status is Status.PASS
@@ -255,7 +256,8 @@ class TestPC304:
             ("pass", f'aws_vpc_endpoint.interface["{s}"]')
             for s in ("ec2", "ecr.api", "ecr.dkr"))  # sts is not required here
         assert results[0].data == {"missing_zones": [],
-                                   "zones": ["eu-west-1a", "eu-west-1b", "eu-west-1c"]}
+                                   "zones": ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+                                   "cluster": CLUSTER}
 
     def test_missing_zone_fails_with_the_subnet_to_add(self) -> None:
         p = private_cluster()
@@ -264,7 +266,7 @@ class TestPC304:
             'aws_vpc_endpoint.interface["ecr.dkr"]']
         assert result.status is Status.FAIL
         assert result.data == {"missing_zones": ["eu-west-1c"],
-                               "zones": ["eu-west-1a", "eu-west-1b"]}
+                               "zones": ["eu-west-1a", "eu-west-1b"], "cluster": CLUSTER}
         assert "has no network interface in eu-west-1c (aws_subnet.private[2])" in (
             result.message)
         assert result.remediation.endswith("subnet_ids = aws_subnet.private[*].id")
@@ -312,7 +314,8 @@ class TestPC305:
         results = by_subject(run(s3_gateway_route_tables, p))
         fail = results[SUBNETS[2]]
         assert fail.status is Status.FAIL
-        assert fail.data == {"subnet": SUBNETS[2], "route_table": TABLES[2]}
+        assert fail.data == {"subnet": SUBNETS[2], "route_table": TABLES[2],
+                             "cluster": CLUSTER}
         assert fail.evidence == (SUBNETS[2], "aws_route_table_association.private[2]",
                                  TABLES[2], "aws_vpc_endpoint.s3")
         assert fail.remediation == (

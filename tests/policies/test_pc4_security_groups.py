@@ -21,6 +21,8 @@ from ..test_network import (
 ECR = 'aws_vpc_endpoint.interface["ecr.api"]'
 INTERFACES = [f'aws_vpc_endpoint.interface["{s}"]' for s in ("ec2", "ecr.api", "ecr.dkr", "sts")]
 
+CLUSTER = "aws_eks_cluster.main"
+
 
 def rule(**values: Any) -> dict[str, Any]:
     """An inline SG rule block as a plan shows it."""
@@ -43,7 +45,8 @@ class TestPC401:
         assert verdicts(results) == sorted(("pass", e) for e in INTERFACES)
         result = by_subject(results)[ECR]
         assert result.data == {"subnets_not_admitted": [],
-                               "security_groups": ["aws_security_group.vpc_endpoints"]}
+                               "security_groups": ["aws_security_group.vpc_endpoints"],
+                               "cluster": CLUSTER}
         assert "from 10.0.0.0/16" in result.message
 
     def test_partial_cidr_lists_the_subnets_not_admitted(self) -> None:
@@ -52,7 +55,8 @@ class TestPC401:
         result = by_subject(run(endpoint_sg_ingress, p))[ECR]
         assert result.status is Status.FAIL
         assert result.data == {"subnets_not_admitted": [SUBNETS[2]],
-                               "security_groups": ["aws_security_group.vpc_endpoints"]}
+                               "security_groups": ["aws_security_group.vpc_endpoints"],
+                               "cluster": CLUSTER}
         assert result.message == (
             'aws_vpc_endpoint.interface["ecr.api"] (ecr.api) admits no TCP 443 from node '
             "subnets aws_subnet.private[2] (10.0.32.0/20): its security groups "
@@ -156,7 +160,8 @@ class TestPC402:
                     refs=["aws_vpc_endpoint.s3"])
         (result,) = run(node_sg_egress, p)
         assert result.status is Status.FAIL
-        assert result.data == {"unreachable": INTERFACES[:3]}  # sts is not required here
+        # sts has an endpoint but nothing here needs it
+        assert result.data == {"unreachable": INTERFACES[:3], "cluster": CLUSTER}
         assert result.message.startswith(
             "nodes of aws_eks_node_group.default carry aws_security_group.node, whose egress "
             "rules (with their other security groups) allow no TCP 443 to "
@@ -175,7 +180,8 @@ class TestPC402:
         node_egress(p, rule(cidr_blocks=["10.0.0.0/16"]))
         (result,) = run(node_sg_egress, p)
         assert result.status is Status.FAIL
-        assert result.data == {"unreachable": ["the S3 prefix list of aws_vpc_endpoint.s3"]}
+        assert result.data == {"unreachable": ["the S3 prefix list of aws_vpc_endpoint.s3"],
+                               "cluster": CLUSTER}
         assert "prefix_list_id    = aws_vpc_endpoint.s3.prefix_list_id" in result.remediation
 
     def test_egress_rule_resources_and_endpoint_sg_destination(self) -> None:
