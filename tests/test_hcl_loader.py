@@ -632,3 +632,74 @@ def test_root_without_provider_block_has_no_region(tmp_path: Path) -> None:
     graph = load(tmp_path, {"main.tf": 'resource "aws_vpc" "a" {}\n'}).graph
     assert resource(graph, "aws_vpc.a").region is None
     assert graph.providers == {}
+
+
+def test_registry_module_idioms(tmp_path: Path) -> None:
+    """Patterns terraform-aws-modules code relies on: optional(), try(), lookup, for/if."""
+    graph = load(
+        tmp_path,
+        {
+            "main.tf": """
+variable "node_groups" {
+  type = map(object({
+    instance_types = optional(list(string), ["m5.large"])
+    subnet_ids     = optional(list(string))
+    min_size       = optional(number, 1)
+  }))
+  default = {
+    default = {}
+    gpu     = { instance_types = ["g5.xlarge"], min_size = 0 }
+  }
+}
+variable "create" {
+  type    = bool
+  default = true
+}
+locals {
+  create = var.create && true
+  tags   = { for k, v in { a = "1", b = "" } : k => v if v != "" }
+}
+resource "aws_subnet" "private" {
+  count      = 2
+  cidr_block = "10.0.${count.index}.0/24"
+}
+resource "aws_eks_cluster" "this" {
+  count = local.create ? 1 : 0
+  name  = "c"
+  vpc_config {
+    subnet_ids              = aws_subnet.private[*].id
+    endpoint_private_access = try(var.node_groups.default.private, true)
+    endpoint_public_access  = lookup({}, "public", false)
+  }
+  tags = local.tags
+}
+resource "aws_eks_node_group" "this" {
+  for_each        = { for k, v in var.node_groups : k => v if local.create }
+  cluster_name    = aws_eks_cluster.this[0].name
+  node_group_name = each.key
+  instance_types  = each.value.instance_types
+  subnet_ids      = coalesce(each.value.subnet_ids, aws_subnet.private[*].id)
+  scaling_config {
+    min_size = each.value.min_size
+  }
+}
+""",
+        },
+    ).graph
+    cluster = resource(graph, "aws_eks_cluster.this[0]")
+    assert cluster.get("vpc_config.endpoint_private_access") is True
+    assert cluster.get("vpc_config.endpoint_public_access") is False
+    assert cluster.values["tags"] == {"a": "1"}
+    gpu = resource(graph, 'aws_eks_node_group.this["gpu"]')
+    assert gpu.values["instance_types"] == ["g5.xlarge"]
+    assert gpu.values["scaling_config"] == [{"min_size": 0}]
+    assert gpu.values["cluster_name"] == "c"
+    default = resource(graph, 'aws_eks_node_group.this["default"]')
+    assert default.values["instance_types"] == ["m5.large"]
+    assert targets(graph, 'aws_eks_node_group.this["default"]', "subnet_ids") == [
+        "aws_subnet.private[0]",
+        "aws_subnet.private[1]",
+    ]
+    assert targets(graph, 'aws_eks_node_group.this["gpu"]', "cluster_name") == [
+        "aws_eks_cluster.this[0]"
+    ]

@@ -338,6 +338,8 @@ class Evaluator:
         return value
 
     def variable(self, module: ModuleInstance, name: str, replay: bool = True) -> Any:
+        if module.definition is None or name not in module.definition.variables:
+            raise EvalError(f"variable {name} is not declared")
         return self._named(
             ("var", module.path, name),
             lambda: self._variable(module, name),
