@@ -858,12 +858,15 @@ class _Builder:
             named = [self._resources_named(u.references, tuple(mapping)) for u in unknown]
             if all(named):
                 refs = list({r.address: r for found in named for r in found}.values())
-            elif len(refs) > 1 and self.beside is not None:
+            elif self.beside is not None and (len(refs) > 1 or self._index_guessed(
+                    resource, refs, unknown)):
+                # the plan fans out to every instance, or the loader guessed the
+                # instance from `count.index` (`[count.index + 1]` reads the same)
                 narrowed = self._narrow_with_hcl(resource, attribute, tuple(mapping))
-                planned = {r.address for r in refs}
-                # only ever narrow: HCL evaluated without the plan's variables may
-                # name instances the plan does not have
-                if narrowed and {r.address for r in narrowed} <= planned:
+                blocks = {r.config_address for r in refs}
+                # HCL evaluated without the plan's variables may name instances the plan
+                # does not have: only ever pick among the referenced blocks' instances
+                if narrowed and all(r.config_address in blocks for r in narrowed):
                     refs = narrowed
         keyed: list[tuple[str, Resource]] = []
         for target in refs:
@@ -911,6 +914,15 @@ class _Builder:
         found = [r for r in self._by_key.get((resource.module, resource.index), ())
                  if r.type in types]
         return found[0] if len(found) == 1 else None
+
+    @staticmethod
+    def _index_guessed(resource: Resource, refs: list[Resource], unknown: list[Unknown]
+                       ) -> bool:
+        """Whether a count/for_each instance's reference names only a whole block."""
+        if resource.index is None:
+            return False
+        named = {text for u in unknown for text in u.references}
+        return any(r.config_address in named and r.address not in named for r in refs)
 
     def _narrow_with_hcl(self, resource: Resource, attribute: str, types: tuple[str, ...]
                          ) -> list[Resource]:
