@@ -112,8 +112,8 @@ class Plan:
         for target in targets:
             self.edges.append((source, attribute, target))
 
-    def build(self, link_ids: bool = False) -> ResourceGraph:
-        graph = ResourceGraph(source="test.json", kind="plan")
+    def build(self, link_ids: bool = False, source: str = "test.json") -> ResourceGraph:
+        graph = ResourceGraph(source=source, kind="plan")
         for resource in self.resources.values():
             graph.add_resource(resource)
         for source, attribute, target in self.edges:
@@ -626,6 +626,59 @@ class TestEndpoints:
         (sts,) = [e for e in facts(p).endpoints if e.address == "aws_vpc_endpoint.sts"]
         assert endpoint_counts_for(sts, "sts", "eu-west-1") == (
             "aws_vpc_endpoint.sts is for region us-east-1, the cluster is in eu-west-1")
+
+
+class TestHclBesideThePlan:
+    """A plan records references per block; the HCL beside it names the instances."""
+
+    HCL = """
+resource "aws_subnet" "private" {
+  count      = 3
+  vpc_id     = "vpc-0abc"
+  cidr_block = "10.0.${count.index}.0/24"
+}
+
+resource "aws_vpc_endpoint" "ecr" {
+  vpc_id            = "vpc-0abc"
+  service_name      = "com.amazonaws.eu-west-1.ecr.dkr"
+  vpc_endpoint_type = "Interface"
+  subnet_ids        = slice(aws_subnet.private[*].id, 0, 1)
+}
+
+resource "aws_vpc_endpoint_subnet_association" "ecr" {
+  count           = 1
+  vpc_endpoint_id = aws_vpc_endpoint.ecr.id
+  subnet_id       = aws_subnet.private[count.index + 2].id
+}
+"""
+
+    def plan(self) -> Plan:
+        p = Plan()
+        for i, subnet in enumerate(SUBNETS):
+            p.add(subnet, {"vpc_id": "vpc-0abc", "cidr_block": f"10.0.{i}.0/24"})
+        p.add("aws_vpc_endpoint.ecr", {
+            "vpc_id": "vpc-0abc", "service_name": "com.amazonaws.eu-west-1.ecr.dkr",
+            "vpc_endpoint_type": "Interface",
+            "subnet_ids": unknown("aws_subnet.private")}, refs={"subnet_ids": SUBNETS})
+        # the loader maps `[count.index + 2]` like `[count.index]`: private[0]
+        p.add("aws_vpc_endpoint_subnet_association.ecr[0]", {
+            "vpc_endpoint_id": unknown("aws_vpc_endpoint.ecr"),
+            "subnet_id": unknown("aws_subnet.private")},
+            refs={"vpc_endpoint_id": "aws_vpc_endpoint.ecr", "subnet_id": SUBNETS[0]})
+        return p
+
+    def test_the_plan_alone_fans_out_and_guesses(self) -> None:
+        (endpoint,) = facts(self.plan()).endpoints
+        assert endpoint.subnets.keys == tuple(SUBNETS)
+
+    def test_the_hcl_beside_names_the_instances(self, tmp_path: Path) -> None:
+        (tmp_path / "main.tf").write_text(self.HCL)
+        (tmp_path / "plan.json").write_text("{}")
+        graph = self.plan().build(source=str(tmp_path / "plan.json"))
+        (endpoint,) = network(context(graph)).endpoints
+        # slice(..., 0, 1) is private[0]; the association adds private[2], not private[0]
+        assert endpoint.subnets.keys == (SUBNETS[0], SUBNETS[2])
+        assert endpoint.subnets.via == ("aws_vpc_endpoint_subnet_association.ecr[0]",)
 
 
 # -- security groups -------------------------------------------------------------------
