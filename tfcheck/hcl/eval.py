@@ -28,7 +28,6 @@ from types import MappingProxyType
 from typing import Any
 
 from tfcheck.hcl.ast import (
-    Attribute,
     Binary,
     Block,
     Body,
@@ -1408,7 +1407,6 @@ def convert(value: Any, type_expr: Expr, evaluator: Evaluator, scope: Scope, dep
 
 
 __all__ = [
-    "Attribute",
     "EvaluatedInstance",
     "Evaluator",
     "InstanceInfo",

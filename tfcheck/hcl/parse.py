@@ -297,9 +297,8 @@ def _line(node: Any) -> int:
 class _Converter:
     """One pass over a lark tree, bounded in nesting depth."""
 
-    def __init__(self, source: str, line_offset: int = 0) -> None:
+    def __init__(self, source: str) -> None:
         self.source = source
-        self.offset = line_offset
         self.depth = 0
 
     # bodies
@@ -311,7 +310,7 @@ class _Converter:
             if _is_tree(child, "attribute"):
                 name = self._identifier(child.children[0])
                 attributes.setdefault(
-                    name, Attribute(name, self.expr(child.children[2]), _line(child) + self.offset)
+                    name, Attribute(name, self.expr(child.children[2]), _line(child))
                 )
             elif _is_tree(child, "block"):
                 blocks.append(self.block(child))
@@ -330,9 +329,7 @@ class _Converter:
             elif _is_tree(part, "body"):
                 body = self.body(part)
         meta = tree.meta
-        return Block(
-            kind, tuple(labels), body, meta.line + self.offset, meta.end_line + self.offset
-        )
+        return Block(kind, tuple(labels), body, meta.line, meta.end_line)
 
     # expressions
 
@@ -351,11 +348,11 @@ class _Converter:
             return Literal(str(node), self._tline(node))
         handler: Callable[[Any], Expr] | None = getattr(self, f"_x_{data}", None)
         if handler is None:
-            return Invalid(f"unsupported syntax {data}", _line(node) + self.offset)
+            return Invalid(f"unsupported syntax {data}", _line(node))
         return handler(node)
 
     def _tline(self, token: Any) -> int:
-        return int(getattr(token, "line", 0) or 0) + self.offset
+        return int(getattr(token, "line", 0) or 0)
 
     def _x_expr_term(self, node: Any) -> Expr:
         kids = _children(node)
@@ -364,7 +361,7 @@ class _Converter:
             return self.expr(kids[1])
         if _is_tree(first, "identifier"):
             name = self._identifier(first)
-            line = _line(first) + self.offset
+            line = _line(first)
             if name == "true":
                 return Literal(True, line)
             if name == "false":
@@ -375,15 +372,15 @@ class _Converter:
         return self.expr(first)
 
     def _x_identifier(self, node: Any) -> Expr:
-        return Name(self._identifier(node), _line(node) + self.offset)
+        return Name(self._identifier(node), _line(node))
 
     def _x_int_lit(self, node: Any) -> Expr:
-        return Literal(int("".join(str(t) for t in node.children)), _line(node) + self.offset)
+        return Literal(int("".join(str(t) for t in node.children)), _line(node))
 
     def _x_float_lit(self, node: Any) -> Expr:
         text = "".join(str(t) for t in node.children)
         value = float(text)
-        return Literal(_normal_number(value), _line(node) + self.offset)
+        return Literal(_normal_number(value), _line(node))
 
     def _x_string(self, node: Any) -> Expr:
         segments: list[tuple[str, Any]] = []
@@ -397,7 +394,7 @@ class _Converter:
                 segments.append(("lit", "${" + str(inner)[3:]))
             else:
                 segments.append(("text", _unescape(str(inner))))
-        return _build_template(segments, _line(node) + self.offset)
+        return _build_template(segments, _line(node))
 
     def _x_heredoc_template(self, node: Any) -> Expr:
         return self._heredoc(node, trim=False)
@@ -407,7 +404,7 @@ class _Converter:
 
     def _heredoc(self, node: Any, *, trim: bool) -> Expr:
         token = str(node.children[0])
-        line = _line(node) + self.offset
+        line = _line(node)
         first_newline = token.find("\n")
         content = token[first_newline + 1 :] if first_newline >= 0 else ""
         # drop the end-marker line; the content keeps its final newline like terraform
@@ -420,7 +417,7 @@ class _Converter:
 
     def _x_tuple(self, node: Any) -> Expr:
         items = tuple(self.expr(c) for c in _children(node))
-        return TupleExpr(items, _line(node) + self.offset)
+        return TupleExpr(items, _line(node))
 
     def _x_object(self, node: Any) -> Expr:
         items: list[tuple[Expr, Expr]] = []
@@ -429,11 +426,11 @@ class _Converter:
                 continue
             key_node, _, value_node = elem.children[:3]
             items.append((self._object_key(key_node), self.expr(value_node)))
-        return ObjectExpr(tuple(items), _line(node) + self.offset)
+        return ObjectExpr(tuple(items), _line(node))
 
     def _object_key(self, node: Any) -> Expr:
         inner = node.children[0]
-        line = _line(node) + self.offset
+        line = _line(node)
         if _is_tree(inner, "identifier"):
             return Literal(self._identifier(inner), line)
         if _is_tree(inner, "object_elem_key_dot_accessor"):
@@ -460,29 +457,29 @@ class _Converter:
                 stop = getattr(node.meta, "end_pos", None)
                 if end is not None and stop is not None:
                     expand = "..." in self.source[end:stop]
-        return Call(name, args, expand, _line(node) + self.offset)
+        return Call(name, args, expand, _line(node))
 
     def _x_provider_function_call(self, node: Any) -> Expr:
         kids = [c for c in _children(node) if _is_tree(c, "identifier")]
         name = "::".join(self._identifier(k) for k in kids[:3])
         arguments = [c for c in _children(node) if _is_tree(c, "arguments")]
         args = tuple(self.expr(a) for a in _children(arguments[0])) if arguments else ()
-        return Call(name, args, False, _line(node) + self.offset)
+        return Call(name, args, False, _line(node))
 
     def _x_index_expr_term(self, node: Any) -> Expr:
         kids = _children(node)
-        return Index(self.expr(kids[0]), self._index_key(kids[1]), _line(node) + self.offset)
+        return Index(self.expr(kids[0]), self._index_key(kids[1]), _line(node))
 
     def _index_key(self, index: Any) -> Expr:
         kids = _children(index)
         if kids and _is_tree(kids[0]):
             return self.expr(kids[0])
-        return Literal(int("".join(str(k) for k in kids)), _line(index) + self.offset)
+        return Literal(int("".join(str(k) for k in kids)), _line(index))
 
     def _x_get_attr_expr_term(self, node: Any) -> Expr:
         kids = _children(node)
         name = self._identifier(_children(kids[1])[0])
-        return GetAttr(self.expr(kids[0]), name, _line(node) + self.offset)
+        return GetAttr(self.expr(kids[0]), name, _line(node))
 
     def _x_attr_splat_expr_term(self, node: Any) -> Expr:
         return self._splat(node)
@@ -492,7 +489,7 @@ class _Converter:
 
     def _splat(self, node: Any) -> Expr:
         kids = _children(node)
-        line = _line(node) + self.offset
+        line = _line(node)
         each: Expr = SplatItem(line)
         for op in _children(kids[1]):
             if _is_tree(op, "get_attr"):
@@ -503,13 +500,13 @@ class _Converter:
 
     def _x_unary_op(self, node: Any) -> Expr:
         kids = _children(node)
-        return Unary(str(kids[0]), self.expr(kids[1]), _line(node) + self.offset)
+        return Unary(str(kids[0]), self.expr(kids[1]), _line(node))
 
     def _x_binary_op(self, node: Any) -> Expr:
         operands: list[Expr] = []
         operators: list[str] = []
         current: Any = node
-        line = _line(node) + self.offset
+        line = _line(node)
         while True:
             kids = _children(current)
             operands.append(self.expr(kids[0]))
@@ -536,7 +533,7 @@ class _Converter:
             self.expr(kids[0]),
             self.expr(kids[1]),
             self.expr(kids[2]),
-            _line(node) + self.offset,
+            _line(node),
         )
 
     def _x_for_tuple_expr(self, node: Any) -> Expr:
@@ -556,7 +553,7 @@ class _Converter:
         if cond_nodes:
             cond = self.expr([c for c in _children(cond_nodes[0]) if _is_tree(c)][0])
         body = [c for c in kids[1:] if not _is_tree(c, "for_cond")]
-        line = _line(node) + self.offset
+        line = _line(node)
         if is_object:
             grouping = any(not _is_tree(c) and str(c) == "..." for c in node.children)
             return ForExpr(
@@ -946,7 +943,7 @@ class _JsonLines:
         return self.text.count("\n", 0, pos) + 1
 
 
-def _json_body(data: Any, lines: _JsonLines, *, top: bool = False, line: int = 0) -> Body:
+def _json_body(data: Any, lines: _JsonLines, *, top: bool = False) -> Body:
     attributes: dict[str, Attribute] = {}
     blocks: list[Block] = []
     if not isinstance(data, dict):
@@ -975,7 +972,7 @@ def _json_body(data: Any, lines: _JsonLines, *, top: bool = False, line: int = 0
                     continue
                 blocks.extend(_json_labelled(key, item, depth, (), lines))
             continue
-        here = lines.find(key) if line == 0 else line
+        here = lines.find(key)
         if key == "dynamic" and isinstance(value, dict):
             for label, content in value.items():
                 for item in content if isinstance(content, list) else [content]:

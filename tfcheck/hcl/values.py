@@ -12,7 +12,7 @@ keeps the reference even though the value is computed only at apply time.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from tfcheck.model import Unknown
@@ -108,11 +108,6 @@ def need_known(*values: Any) -> None:
     unknowns = [u for value in values for u in unknown_in(value)]
     if unknowns:
         raise UnknownResult(merge_unknowns(unknowns))
-
-
-def references_of(value: Any) -> Iterator[str]:
-    for unknown in unknown_in(value):
-        yield from unknown.references
 
 
 def is_number(value: Any) -> bool:

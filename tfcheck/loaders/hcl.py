@@ -26,7 +26,6 @@ from typing import Any
 from tfcheck.graph import ProviderConfig, ResourceGraph
 from tfcheck.hcl.ast import Block, Body, Name, ParsedFile
 from tfcheck.hcl.eval import (
-    MAX_INSTANCES,
     Evaluator,
     InstanceInfo,
     ModuleInstance,
@@ -374,4 +373,4 @@ def _deep_recursion() -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
-__all__ = ["MAX_INSTANCES", "ConfigLocation", "HclLoad", "config_locations", "load_hcl"]
+__all__ = ["ConfigLocation", "HclLoad", "config_locations", "load_hcl"]
