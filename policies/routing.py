@@ -407,7 +407,7 @@ def _subnet_public_ip(subnet: Subnet, sources: list[NodeSource], subject: Resour
         subject, f"node subnet {subnet.key} has map_public_ip_on_launch = true: nodes of "
                  f"{users} get public IP addresses",
         remediation=f"# in {subnet.key}\nmap_public_ip_on_launch = false",
-        evidence=(subnet.key, *(s.address for s in sources)), data=data,
+        evidence=(*dict.fromkeys(s.address for s in sources), subnet.key), data=data,
         attribute="map_public_ip_on_launch")
 
 

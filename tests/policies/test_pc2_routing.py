@@ -196,7 +196,7 @@ class TestPC202:
         (fail,) = [r for r in results if r.status is Status.FAIL]
         assert fail.attribute == "map_public_ip_on_launch"
         assert fail.remediation == "# in aws_subnet.private[1]\nmap_public_ip_on_launch = false"
-        assert fail.evidence == (SUBNETS[1], "aws_eks_node_group.default")
+        assert fail.evidence == ("aws_eks_node_group.default", SUBNETS[1])
 
     def test_fail_on_a_launch_template_giving_public_ips(self) -> None:
         p = private_cluster()
