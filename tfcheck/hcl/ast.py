@@ -7,6 +7,7 @@ nodes instead, once per file, and nothing outside the parser ever sees lark or h
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,3 +225,23 @@ def expression_text(expr: Expr, depth: int = 0) -> str:
         args = ", ".join(expression_text(a, depth + 1) for a in expr.args)
         return f"{expr.name}({args})"
     return "..."
+
+
+def body_lines(body: Body, prefix: str = "") -> Iterator[tuple[str, int]]:
+    """(dotted attribute path, line) for everything a body writes, without evaluating.
+
+    Nested blocks give their own path and their attributes' (`vpc_config`,
+    `vpc_config.subnet_ids`); a `dynamic "x"` block stands for the blocks it generates.
+    """
+    for name, attribute in body.attributes.items():
+        yield prefix + name, attribute.line
+    for block in body.blocks:
+        if block.type == "dynamic" and block.labels:
+            path = prefix + block.labels[0]
+            yield path, block.line
+            for inner in block.body.blocks:
+                if inner.type == "content":
+                    yield from body_lines(inner.body, path + ".")
+            continue
+        yield prefix + block.type, block.line
+        yield from body_lines(block.body, prefix + block.type + ".")

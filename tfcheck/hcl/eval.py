@@ -49,6 +49,7 @@ from tfcheck.hcl.ast import (
     TemplatePart,
     TupleExpr,
     Unary,
+    body_lines,
     expression_text,
 )
 from tfcheck.hcl.functions import call_function
@@ -601,8 +602,7 @@ class Evaluator:
             values[name] = unknown
             configured.add(path)
             edges.extend((path, target) for target in unknown.references)
-            for attribute in _static_paths(content.body, path + "."):
-                configured.add(attribute)
+            configured.update(p for p, _ in body_lines(content.body, path + "."))
             return
         if not pairs:
             return
@@ -1332,19 +1332,6 @@ def _dynamic_pairs(value: Any) -> list[tuple[Any, Any]] | Unknown:
     if isinstance(value, dict):
         return [(key, value[key]) for key in sorted(value)]
     return Unknown(f"dynamic for_each needs a collection, got {type_name(value)}")
-
-
-def _static_paths(body: Body, prefix: str) -> Iterator[str]:
-    for name in body.attributes:
-        yield prefix + name
-    for block in body.blocks:
-        label = block.labels[0] if block.type == "dynamic" and block.labels else block.type
-        yield prefix + label
-        inner = block.body
-        if block.type == "dynamic":
-            content = next((b for b in block.body.blocks if b.type == "content"), None)
-            inner = content.body if content else Body()
-        yield from _static_paths(inner, prefix + label + ".")
 
 
 # -- type constraints ---------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tfcheck.graph import ProviderConfig, ResourceGraph
-from tfcheck.hcl.ast import Block, Body, Name, ParsedFile
+from tfcheck.hcl.ast import Block, Name, ParsedFile, body_lines
 from tfcheck.hcl.eval import (
     Evaluator,
     InstanceInfo,
@@ -108,7 +108,7 @@ def config_locations(root: Path) -> dict[str, ConfigLocation]:
                         prefix + resource.address,
                         ConfigLocation(
                             Location(resource.file, block.line),
-                            dict(_static_lines(block.body, "")),
+                            dict(body_lines(block.body)),
                             _suppressions(parsed, block) if parsed else (),
                         ),
                     )
@@ -223,22 +223,6 @@ def _walk_definitions(module: ModuleDef, prefix: str) -> Iterator[tuple[str, Mod
     yield prefix, module
     for name, child in module.children.items():
         yield from _walk_definitions(child, f"{prefix}module.{name}.")
-
-
-def _static_lines(body: Body, prefix: str) -> Iterator[tuple[str, int]]:
-    """Attribute lines without evaluating anything (nested and dynamic blocks too)."""
-    for name, attribute in body.attributes.items():
-        yield prefix + name, attribute.line
-    for block in body.blocks:
-        if block.type == "dynamic" and block.labels:
-            path = prefix + block.labels[0]
-            yield path, block.line
-            for inner in block.body.blocks:
-                if inner.type == "content":
-                    yield from _static_lines(inner.body, path + ".")
-            continue
-        yield prefix + block.type, block.line
-        yield from _static_lines(block.body, prefix + block.type + ".")
 
 
 def _suppressions(parsed: ParsedFile, block: Block) -> tuple[Suppression, ...]:
