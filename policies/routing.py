@@ -175,9 +175,11 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
                    subject: Resource) -> Result:
     data: dict[str, object] = {"subnet": subnet.key}
     if effective.unknown is not None:
+        how = ("; scan the configuration that manages it" if subnet.resource is None
+               or subnet.resource.is_data else "")
         return Result.unknown(
             subject, f"cannot tell the route table of node subnet {subnet.key}: "
-                     f"{effective.unknown}; run on a plan of the whole configuration",
+                     f"{effective.unknown}{how}",
             data=data, evidence=(subject.address, subnet.key) if subject.address != subnet.key
             else (subnet.key,))
     internet: list[tuple[str, Route]] = []
