@@ -217,12 +217,16 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
             info.cluster, f"cannot tell whether VPC {vpc} has a {service} endpoint (needed "
                           f"for {why}): {'; '.join(reasons)}", data=data, evidence=evidence)
     vpc_record = net.vpc(vpc)
-    if (vpc_record is None or not vpc_record.managed) and not candidates:
+    if (vpc_record is None or not vpc_record.managed) and not endpoints:
+        # a VPC managed elsewhere, and no endpoint of it here: they are managed elsewhere
+        # too, or missing -- the input cannot tell. Where the input does manage some of
+        # its endpoints, it is where they live, and a missing one is missing.
         return Result.unknown(
             info.cluster, f"no {service} VPC endpoint for VPC {vpc} in the input (needed "
-                          f"for {why}); the VPC is not managed here, so an endpoint may "
-                          f"exist outside this configuration", data=data,
-            evidence=evidence, remediation=_endpoint_block(net, info, service, endpoints))
+                          f"for {why}); the VPC is not managed here and neither is any of "
+                          f"its endpoints, which may exist outside this configuration",
+            data=data, evidence=evidence,
+            remediation=_endpoint_block(net, info, service, endpoints))
     detail = f" ({'; '.join(not_counting)})" if not_counting else ""
     return Result.fail(
         info.cluster, f"no {service} VPC endpoint in VPC {vpc}{detail}: needed by "

@@ -156,7 +156,7 @@ class TestPC301:
         endpoint(p, "aws_vpc_endpoint.s3", "s3")
         assert by_service(run(missing_vpc_endpoint, p))["s3"].status is Status.PASS
 
-    def test_pre_existing_vpc_without_the_endpoint_in_the_input_is_unknown(self) -> None:
+    def test_pre_existing_vpc_with_some_endpoints_in_the_input_is_decided(self) -> None:
         p = Plan()
         ids = ["subnet-0a", "subnet-0b"]
         p.add(CLUSTER, {"name": "main", "vpc_config": [{"subnet_ids": ids}]})
@@ -165,9 +165,21 @@ class TestPC301:
             "vpc_endpoint_type": "Interface", "subnet_ids": ids})
         results = by_service(run(missing_vpc_endpoint, p))
         assert results["ecr.api"].status is Status.PASS
-        assert results["ecr.dkr"].status is Status.UNKNOWN
-        assert "vpc-0abc" in results["ecr.dkr"].message
-        assert "outside this configuration" in results["ecr.dkr"].message
+        # the input manages endpoints of vpc-0abc: a missing one is missing
+        assert results["ecr.dkr"].status is Status.FAIL
+        assert "no ecr.dkr VPC endpoint in VPC vpc-0abc" in results["ecr.dkr"].message
+
+    def test_pre_existing_vpc_without_any_endpoint_in_the_input_is_unknown(self) -> None:
+        p = Plan()
+        p.add(CLUSTER, {"name": "main", "vpc_config": [{"subnet_ids": ["subnet-0a"]}]})
+        p.add("aws_security_group.nodes", {"vpc_id": "vpc-0abc"})
+        p.add("aws_eks_node_group.x", {"cluster_name": "main", "subnet_ids": ["subnet-0a"]})
+        p.add(CLUSTER, {"name": "main", "vpc_config": [{
+            "subnet_ids": ["subnet-0a"], "security_group_ids": ["sg-0x"]}]})
+        p.resources["aws_security_group.nodes"].values["id"] = "sg-0x"
+        results = run(missing_vpc_endpoint, p.build(link_ids=True))
+        assert {r.status for r in results} == {Status.UNKNOWN}
+        assert "outside this configuration" in results[0].message
 
     def test_vpc_that_cannot_be_told_is_one_unknown(self) -> None:
         p = Plan()
