@@ -38,6 +38,7 @@ from tfcheck.workloads import (
     parse_image,
     regions_of,
     release_component,
+    release_images,
     truthy,
     walk_values,
     workloads,
@@ -822,7 +823,7 @@ def sts_regional(ctx: ScanContext) -> Iterator[Result]:
     for obj in found.pods():
         yield from _sts_pod(obj, accounts, exempt, _unknown_accounts(found))
     for release in found.releases:
-        yield from _sts_release(release, accounts)
+        yield from _sts_release(release, accounts, exempt)
 
 
 def _role_accounts(found: Workloads) -> dict[tuple[str, str], KubeObject]:
@@ -918,8 +919,8 @@ def _sts_pod(obj: KubeObject, accounts: Mapping[tuple[str, str], KubeObject],
                             evidence=evidence, data=data)
 
 
-def _sts_release(release: HelmRelease, accounts: Mapping[tuple[str, str], KubeObject]
-                 ) -> Iterator[Result]:
+def _sts_release(release: HelmRelease, accounts: Mapping[tuple[str, str], KubeObject],
+                 exempt: tuple[str, ...]) -> Iterator[Result]:
     annotated: list[str] = []
     regional_annotation = False
     for path, value in walk_values(release.values):
@@ -946,6 +947,12 @@ def _sts_release(release: HelmRelease, accounts: Mapping[tuple[str, str], KubeOb
     elif _values_set_regional(release.values):
         yield Result.passed(release.resource, f"{address}: IAM roles for service accounts "
                             f"({how}) with {STS_ENV}=regional in the values",
+                            evidence=evidence, data=data)
+    elif exempt and (images := [u.image for u in release_images(release)]) and all(
+        isinstance(i, str) and i.startswith(exempt) for i in images
+    ):
+        yield Result.passed(release.resource, f"{address}: IAM roles for service accounts "
+                            f"({how}); its images are listed in sts_regional_images",
                             evidence=evidence, data=data)
     elif release.problems:
         yield Result.unknown(release.resource, f"{address}: IAM roles for service accounts "

@@ -517,6 +517,20 @@ class TestEndpointNeeds:
             ("sts", "helm_release.app", "IAM roles for service accounts "
              "(eks.amazonaws.com/role-arn in the chart's values)")]
 
+    def test_adot_collector_and_fluentd(self) -> None:
+        ctx = ctx_of(kubectl("kubectl_manifest.otel", (
+            "apiVersion: opentelemetry.io/v1alpha1\nkind: OpenTelemetryCollector\n"
+            "metadata: {name: adot, namespace: observability}\n"
+            "spec:\n  config: |\n    exporters:\n      awsxray:\n        region: eu-west-1\n"
+            "    service:\n      pipelines:\n        traces: {exporters: [awsxray]}\n")),
+            deployment("kubernetes_daemon_set_v1.fluentd", container(
+                "fluentd", "fluent/fluentd-kubernetes-daemonset:v1.16-debian-cloudwatch-1")))
+        assert needs_of(ctx) == [
+            ("logs", "kubernetes_daemon_set_v1.fluentd", "Fluentd shipping logs to CloudWatch"),
+            ("xray", "kubectl_manifest.otel",
+             "OpenTelemetryCollector observability/adot exporting traces to X-Ray (ADOT)"),
+        ]
+
     def test_load_balancer_service_in_chart_values(self) -> None:
         ctx = ctx_of(helm("helm_release.ingress_nginx", "ingress-nginx", values=[
             "controller:\n  service:\n    type: LoadBalancer\n"]),

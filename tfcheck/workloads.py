@@ -248,6 +248,7 @@ class KubeObject:
     data: Mapping[str, Any] = field(default_factory=dict)  # ConfigMap data
     document: int | None = None  # index of the document in a multi-document manifest
     annotations_unknown: Unknown | None = None  # the whole annotations map is unknown
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the API object (manifests only)
 
     @property
     def label(self) -> str:
@@ -606,7 +607,7 @@ def _api_object(resource: Resource, obj: Any, document: int | None) -> KubeObjec
     spec = _plain(obj.get("spec"))
     spec = spec if isinstance(spec, dict) else {}
     common: dict[str, Any] = {"annotations": annotations, "labels": labels, "document": document,
-                              "annotations_unknown": _unknown_annotations(metadata)}
+                              "annotations_unknown": _unknown_annotations(metadata), "raw": obj}
     if kind in _API_POD_PATHS:
         path = _API_POD_PATHS[kind]
         pod_spec = _dig(obj, path)
@@ -1298,8 +1299,10 @@ def component_of_image(image: str) -> str:
     name = parse_image(image).repository.lower()
     last = name.rsplit("/", 1)[-1]
     for needle, component in _IMAGE_COMPONENTS:
-        if last == needle or last.startswith(needle + "-") and component != "fluent-bit":
+        if last == needle or (last.startswith(needle + "-") and component != "fluent-bit"):
             return component
+    if last.startswith("fluentd") and "cloudwatch" in (parse_image(image).tag or "").lower():
+        return "fluentd-cloudwatch"  # fluent/fluentd-kubernetes-daemonset:*-cloudwatch-*
     if "aws-efs-csi-driver" in name:
         return "aws-efs-csi-driver"
     return ""
@@ -1589,6 +1592,7 @@ _COMPONENT_NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
     "cloudwatch-agent": (("logs", "CloudWatch agent"),),
     "aws-for-fluent-bit": (("logs", "Fluent Bit shipping logs to CloudWatch"),),
     "fluent-bit": (("logs", "Fluent Bit shipping logs to CloudWatch"),),
+    "fluentd-cloudwatch": (("logs", "Fluentd shipping logs to CloudWatch"),),
     "aws-xray-daemon": (("xray", "X-Ray daemon"),),
     "adot": (("xray", "AWS Distro for OpenTelemetry (tracing to X-Ray)"),),
 }
@@ -1669,6 +1673,13 @@ def _workload_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
                  f"{obj.label} of type LoadBalancer")
         elif obj.kind == "Ingress" and is_alb_ingress(obj, found):
             need("elasticloadbalancing", obj.resource, f"{obj.label} of class alb")
+        elif obj.kind == "OpenTelemetryCollector":
+            config = _leaves(obj.raw.get("spec"))
+            text = " ".join(v for _, v in config if isinstance(v, str)).lower()
+            if "awsxray" in text:
+                need("xray", obj.resource, f"{obj.label} exporting traces to X-Ray (ADOT)")
+            if "awscloudwatchlogs" in text or "awsemf" in text:
+                need("logs", obj.resource, f"{obj.label} exporting to CloudWatch (ADOT)")
     return sorted(needs.values(), key=lambda n: (n.service, n.resource.address, n.reason))
 
 

@@ -156,5 +156,14 @@ class TestHelm:
         assert result.status is Status.FAIL
         assert result.evidence == ("helm_release.ca", "kubernetes_service_account_v1.ca")
 
+    def test_allow_listed_chart_images(self) -> None:
+        release = helm("helm_release.lbc", "aws-load-balancer-controller", values=[
+            "image:\n  repository: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/eks/lbc\n"
+            "serviceAccount:\n  annotations:\n"
+            "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/lbc\n"])
+        config = Config(sts_regional_images=("111122223333.dkr.ecr.eu-west-1.amazonaws.com/eks/",))
+        assert verdicts(results_for(release, config=config)) == [("pass", "helm_release.lbc")]
+        assert verdicts(results_for(release)) == [("fail", "helm_release.lbc")]
+
     def test_release_without_irsa_is_not_checked(self) -> None:
         assert results_for(helm("helm_release.ms", "metrics-server")) == []
