@@ -669,3 +669,15 @@ def test_workload_fixture_hand_written_plan(case: Any) -> None:
     plan = json.loads((case / "plan.json").read_text(encoding="utf-8"))
     assert plan["//"].startswith("hand-written"), "plans here are hand-written: mark them"
     check(scan([str(case / "plan.json")]), read_expectations(case), _other_rules())
+
+
+def test_sensitive_yaml_body_prefers_yaml_body_parsed_or_hides_images() -> None:
+    body = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+            "  - name: c\n    image: acme/private:1\n")
+    ctx = ctx_of(resource("kubectl_manifest.p", {"yaml_body": Sensitive(body),
+                                                 "yaml_body_parsed": body}, provider="kubectl"),
+                 resource("kubectl_manifest.q", {"yaml_body": Sensitive(body)},
+                          provider="kubectl"))
+    shown = {u.resource.address: u.shown for u in image_uses(ctx)}
+    assert shown == {"kubectl_manifest.p": "acme/private:1",
+                     "kubectl_manifest.q": "(sensitive value)"}

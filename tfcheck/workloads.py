@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -249,6 +249,7 @@ class KubeObject:
     document: int | None = None  # index of the document in a multi-document manifest
     annotations_unknown: Unknown | None = None  # the whole annotations map is unknown
     raw: Mapping[str, Any] = field(default_factory=dict)  # the API object (manifests only)
+    sensitive: bool = False  # read from a sensitive value: never print what it holds
 
     @property
     def label(self) -> str:
@@ -539,6 +540,7 @@ _API_POD_PATHS: dict[str, str] = {
 def _manifest_objects(resource: Resource) -> tuple[list[KubeObject], tuple[str, ...]]:
     """The objects of a manifest resource, and why some could not be read."""
     if resource.type == "kubernetes_manifest":
+        sensitive = isinstance(resource.values.get("manifest"), Sensitive)
         manifest = _plain(resource.values.get("manifest"))
         if isinstance(manifest, Unknown):
             return [], (f"manifest is not known ({manifest.reason})",)
@@ -548,9 +550,16 @@ def _manifest_objects(resource: Resource) -> tuple[list[KubeObject], tuple[str, 
             documents, why = ([manifest] if isinstance(manifest, dict) else []), ()
     else:
         attribute = "yaml_body" if resource.type == "kubectl_manifest" else "manifest"
-        body = _plain(resource.values.get(attribute))
-        if body is None and resource.type == "kubectl_manifest":
-            body = _plain(resource.values.get("yaml_body_parsed"))
+        raw_body = resource.values.get(attribute)
+        parsed = resource.values.get("yaml_body_parsed")
+        if resource.type == "kubectl_manifest" and (raw_body is None or isinstance(
+            raw_body, Sensitive
+        )) and isinstance(parsed, str):
+            # the kubectl provider marks yaml_body sensitive; yaml_body_parsed is the same
+            # document with Secret data obfuscated, safe to show
+            raw_body, attribute = parsed, "yaml_body_parsed"
+        sensitive = isinstance(raw_body, Sensitive)
+        body = _plain(raw_body)
         if isinstance(body, Unknown):
             return [], (f"{attribute} is not known ({body.reason})",)
         if not isinstance(body, str):
@@ -565,6 +574,8 @@ def _manifest_objects(resource: Resource) -> tuple[list[KubeObject], tuple[str, 
             if found is not None:
                 if override_ns:
                     found = _replace_namespace(found, override_ns)
+                if sensitive:
+                    found = replace(found, sensitive=True)
                 objects.append(found)
     return objects, why
 
@@ -585,8 +596,6 @@ def _expand_lists(document: Any) -> Iterator[Any]:
 
 
 def _replace_namespace(obj: KubeObject, namespace: str | Unknown) -> KubeObject:
-    from dataclasses import replace
-
     return replace(obj, namespace=namespace)
 
 
@@ -1175,11 +1184,7 @@ def release_images(release: HelmRelease) -> list[ImageUse]:
 
 
 def _mark_sensitive(use: ImageUse, sensitive: bool) -> ImageUse:
-    if not sensitive:
-        return use
-    from dataclasses import replace
-
-    return replace(use, sensitive=True)
+    return replace(use, sensitive=True) if sensitive else use
 
 
 def _sensitive_walk_paths(release: HelmRelease) -> set[str]:
@@ -1239,7 +1244,7 @@ def object_images(obj: KubeObject) -> list[ImageUse]:
         component = component_of_container(container)
         uses.append(ImageUse(obj.resource, container.image, where, component=component,
                              obj=obj, container=container,
-                             sensitive=container.sensitive_image))
+                             sensitive=container.sensitive_image or obj.sensitive))
     return uses
 
 
