@@ -109,7 +109,8 @@ def _image_remediation(use: ImageUse, region: str) -> str:
         path = use.where.removeprefix("value ").split(" ", 1)[0]
         if use.chart_default:
             path = use.where.removeprefix("chart default ").split(" ", 1)[0]
-        return (f"{how}:\nset {{\n  name  = \"{path}\"\n  value = \"{target.split(':')[0]}\"\n}}")
+        value = target.rsplit(":", 1)[0] if path.endswith("repository") else target
+        return f'{how}:\nset {{\n  name  = "{path}"\n  value = "{value}"\n}}'
     return f"{how}:\nimage = \"{target}\""
 
 
