@@ -49,6 +49,9 @@ class Unknown:
 
     reason: str
     references: tuple[str, ...] = ()
+    # A string known except for `${...}` placeholders (user data rendered around values
+    # known only after apply): enough to see which arguments a bootstrap passes.
+    partial: str | None = field(default=None, compare=False)
 
     def __bool__(self) -> bool:  # pragma: no cover - a guard, not a feature
         raise TypeError(f"truth value of an unknown value ({self.reason}) is undecidable")

@@ -126,11 +126,9 @@ def decode_user_data(value: Any) -> DecodedUserData | Unknown:
     """
     value = reveal(value)
     if isinstance(value, Unknown):
-        partial = getattr(value, "partial", None)  # a template rendered around unknowns
-        if isinstance(partial, str):
-            value = partial
-        else:
+        if value.partial is None:
             return value
+        value = value.partial  # a template rendered around unknowns
     if value is None:
         return DecodedUserData(())
     if isinstance(value, bytes):

@@ -61,16 +61,12 @@ def with_partial(unknown: Unknown, text: str | None) -> Unknown:
     User data rendered around values known only after apply still shows which
     arguments a bootstrap passes; `tfcheck.userdata` reads `partial` for that.
     """
-    result = Unknown(unknown.reason, unknown.references)
-    if text is not None:
-        object.__setattr__(result, "partial", text)
-    return result
+    return Unknown(unknown.reason, unknown.references, partial=text)
 
 
 def partial_of(value: Any) -> str | None:
     """The partly rendered text of an unknown string, where the evaluator kept one."""
-    partial = getattr(value, "partial", None) if isinstance(value, Unknown) else None
-    return partial if isinstance(partial, str) else None
+    return value.partial if isinstance(value, Unknown) else None
 
 
 def unknown_in(value: Any, budget: int = 10_000) -> list[Unknown]:
