@@ -579,6 +579,11 @@ def _ingress_certificates(resource: Resource, label: str, annotations: Mapping[s
                          f"discovery", data=data)
 
 
+def _list(value: Any) -> list[Any]:
+    value = reveal(value)
+    return value if isinstance(value, list) else []
+
+
 def _release_ingresses(release: HelmRelease) -> Iterator[Result]:
     """Ingresses a chart renders from `ingress`-like values of class alb."""
     for path, value in walk_values(release.values):
@@ -589,18 +594,21 @@ def _release_ingresses(release: HelmRelease) -> Iterator[Result]:
             continue
         annotations = reveal(plain.get("annotations"))
         annotations = annotations if isinstance(annotations, dict) else {}
-        cls = reveal(plain.get("className")) or reveal(plain.get("ingressClassName")) or (
-            reveal(annotations.get("kubernetes.io/ingress.class")))
+        cls = reveal(plain.get("className"))
+        if cls is None:
+            cls = reveal(plain.get("ingressClassName"))
+        if cls is None:
+            cls = reveal(annotations.get("kubernetes.io/ingress.class"))
         if cls != "alb":
             continue
         tls_hosts: list[str | Unknown] = []
-        for entry in reveal(plain.get("tls")) or []:
+        for entry in _list(plain.get("tls")):
             entry = reveal(entry)
             if isinstance(entry, dict):
-                tls_hosts.extend(h for h in reveal(entry.get("hosts")) or []
+                tls_hosts.extend(h for h in _list(entry.get("hosts"))
                                  if isinstance(h, (str, Unknown)))
         rule_hosts: list[str | Unknown] = []
-        for entry in reveal(plain.get("hosts")) or []:
+        for entry in _list(plain.get("hosts")):
             entry = reveal(entry)
             host = entry.get("host") if isinstance(entry, dict) else entry
             if isinstance(host, (str, Unknown)):

@@ -681,3 +681,49 @@ def test_sensitive_yaml_body_prefers_yaml_body_parsed_or_hides_images() -> None:
     shown = {u.resource.address: u.shown for u in image_uses(ctx)}
     assert shown == {"kubectl_manifest.p": "acme/private:1",
                      "kubectl_manifest.q": "(sensitive value)"}
+
+
+# -- robustness: Unknown and Sensitive anywhere never crash a policy ------------------------
+
+
+def _leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _leaf_paths(v, (*path, k))] + (
+            [path] if path else [])
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaf_paths(v, (*path, i))] + (
+            [path] if path else [])
+    return [path]
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    import copy
+
+    copied = copy.deepcopy(value)
+    node = copied
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = new
+    return copied
+
+
+@pytest.mark.parametrize("wrap", ["unknown", "sensitive"])
+def test_unknown_or_sensitive_anywhere_never_crashes(wrap: str) -> None:
+    from tfcheck.loaders.hcl import load_hcl
+    from tfcheck_policies import ALL_POLICIES
+
+    mine = [p for p in ALL_POLICIES if p.id.startswith(("PC5", "PC6", "PC7"))]
+    base = load_hcl(REPO / "fixtures" / "workloads" / "good-workloads").graph
+    for subject in base.resources():
+        for path in _leaf_paths(subject.values):
+            original = subject.values
+            leaf: Any = original
+            for key in path:
+                leaf = leaf[key]
+            new = Unknown("test") if wrap == "unknown" else Sensitive(leaf)
+            subject.values = _replaced(original, path, new)
+            try:
+                for policy in mine:
+                    list(policy.check(ScanContext(base)))
+            finally:
+                subject.values = original

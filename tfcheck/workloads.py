@@ -173,6 +173,11 @@ def _text(value: Any) -> str | Unknown | None:
     return None
 
 
+def _or(value: Any, fallback: Any) -> Any:
+    """`value or fallback` for values that may be `Unknown` (which has no truth value)."""
+    return fallback if value is None or value == "" else value
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     """A map attribute (`annotations`, `labels`, `data`); empty where absent or unknown."""
     value = _block(value) if isinstance(_plain(value), list) else _plain(value)
@@ -391,7 +396,7 @@ def _tf_metadata(resource: Resource) -> tuple[Any, Any, dict[str, Any], dict[str
     name = _text(metadata.get("name"))
     if name is None and metadata.get("generate_name") is not None:
         name = _text(metadata.get("generate_name"))
-    namespace = _text(metadata.get("namespace")) or "default"
+    namespace = _or(_text(metadata.get("namespace")), "default")
     return name, namespace, _mapping(metadata.get("annotations")), _mapping(metadata.get("labels"))
 
 
@@ -414,7 +419,8 @@ def _tf_pod_object(resource: Resource) -> KubeObject:
     template_meta = _dig(resource.values, path.rsplit(".", 1)[0] + ".metadata") if (
         path != "spec"
     ) else None
-    pod = _tf_pod_spec(spec, path, _mapping(template_meta) if template_meta else annotations)
+    pod = _tf_pod_spec(spec, path,
+                       _mapping(template_meta) if template_meta is not None else annotations)
     return KubeObject(resource, kind, name, namespace, annotations, labels, pod=pod)
 
 
@@ -439,7 +445,7 @@ def _tf_pod_spec(spec: Any, path: str, template_meta: Mapping[str, Any]) -> PodS
     account = _text(spec.get("service_account_name"))
     if account is None:
         account = _text(spec.get("service_account"))
-    return PodSpec(tuple(containers), account or None, annotations, path)
+    return PodSpec(tuple(containers), _or(account, None), annotations, path)
 
 
 def _tf_container(item: Any, init: bool, path: str) -> Container:
@@ -572,7 +578,7 @@ def _manifest_objects(resource: Resource) -> tuple[list[KubeObject], tuple[str, 
         for obj in _expand_lists(document):
             found = _api_object(resource, obj, index if multiple else None)
             if found is not None:
-                if override_ns:
+                if override_ns is not None and override_ns != "":
                     found = _replace_namespace(found, override_ns)
                 if sensitive:
                     found = replace(found, sensitive=True)
@@ -610,7 +616,7 @@ def _api_object(resource: Resource, obj: Any, document: int | None) -> KubeObjec
     name = _text(metadata.get("name"))
     if name is None:
         name = _text(metadata.get("generateName"))
-    namespace = _text(metadata.get("namespace")) or "default"
+    namespace = _or(_text(metadata.get("namespace")), "default")
     annotations = _mapping(metadata.get("annotations"))
     labels = _mapping(metadata.get("labels"))
     spec = _plain(obj.get("spec"))
@@ -626,7 +632,7 @@ def _api_object(resource: Resource, obj: Any, document: int | None) -> KubeObjec
         pod = _api_pod_spec(pod_spec, path, _mapping(template_meta))
         return KubeObject(resource, kind, name, namespace, pod=pod, **common)
     if kind == "Service":
-        service_type = _text(spec.get("type")) or "ClusterIP"
+        service_type = _or(_text(spec.get("type")), "ClusterIP")
         return KubeObject(resource, kind, name, namespace, service_type=service_type, **common)
     if kind == "Ingress":
         cls = _text(spec.get("ingressClassName"))
@@ -667,7 +673,7 @@ def _api_pod_spec(spec: Any, path: str, template_meta: Mapping[str, Any]) -> Pod
     account = _text(spec.get("serviceAccountName"))
     if account is None:
         account = _text(spec.get("serviceAccount"))
-    return PodSpec(tuple(containers), account or None,
+    return PodSpec(tuple(containers), _or(account, None),
                    _mapping(template_meta.get("annotations")), path)
 
 
@@ -721,9 +727,9 @@ def _helm_release(resource: Resource) -> HelmRelease:
     chart = chart_name(chart_ref) if isinstance(chart_ref, str) else chart_ref
     merged: dict[str, Any] = {}
     problems: list[str] = []
-    values_sensitive = isinstance(values.get("values"), Sensitive) or any(
-        isinstance(v, Sensitive) for v in (values.get("values") or [])
-        if isinstance(values.get("values"), list))
+    raw_list = values.get("values")
+    values_sensitive = isinstance(raw_list, Sensitive) or (
+        isinstance(raw_list, list) and any(isinstance(v, Sensitive) for v in raw_list))
     raw_values = _plain(values.get("values"))
     if isinstance(raw_values, Unknown):
         problems.append(f"values is not known ({raw_values.reason})")
@@ -763,7 +769,7 @@ def _helm_release(resource: Resource) -> HelmRelease:
             if block_name == "set_sensitive" or isinstance(raw, Sensitive):
                 sensitive.add(name)
             helm_set(merged, name, value)
-    namespace = _text(values.get("namespace")) or "default"
+    namespace = _or(_text(values.get("namespace")), "default")
     return HelmRelease(
         resource=resource,
         chart=chart,
@@ -1719,7 +1725,7 @@ def _release_mentions_alb_ingress(release: HelmRelease) -> bool:
             continue
         if truthy(plain.get("enabled")) is False:
             continue
-        cls = _plain(plain.get("className")) or _plain(plain.get("ingressClassName"))
+        cls = _or(_plain(plain.get("className")), _plain(plain.get("ingressClassName")))
         annotations = _plain(plain.get("annotations"))
         if cls == "alb" or (isinstance(annotations, dict) and _plain(
             annotations.get("kubernetes.io/ingress.class")
