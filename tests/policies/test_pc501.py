@@ -419,3 +419,70 @@ class TestCloudinitConfig:
         (result,) = run(self_managed_bootstrap, graph)
         assert result.status is Status.UNKNOWN
         assert "data.cloudinit_config.nodes part 2 is not known before apply" in result.message
+
+
+class TestThroughTheHclLoader:
+    """End to end: heredocs and templatefile rendered by the HCL loader around unknowns."""
+
+    CLUSTER = textwrap.dedent("""\
+        resource "aws_eks_cluster" "main" {
+          name     = "main"
+          role_arn = "arn:aws:iam::111122223333:role/eks"
+          vpc_config {
+            subnet_ids              = ["subnet-0a1b2c3d4e5f60001"]
+            endpoint_private_access = true
+            endpoint_public_access  = false
+          }
+          kubernetes_network_config {
+            service_ipv4_cidr = "10.96.0.0/16"
+          }
+        }
+        """)
+
+    def scan(self, tmp_path: Any, launch_template: str,
+             files: dict[str, str] | None = None) -> list[Any]:
+        from tfcheck.engine import scan
+
+        (tmp_path / "main.tf").write_text(self.CLUSTER + launch_template, encoding="utf-8")
+        for name, text in (files or {}).items():
+            (tmp_path / name).write_text(text, encoding="utf-8")
+        report = scan([str(tmp_path)], policies=[self_managed_bootstrap])
+        assert report.input_errors == [] and report.internal_errors == []
+        return report.findings
+
+    def test_heredoc_with_unknown_endpoint(self, tmp_path: Any) -> None:
+        (finding,) = self.scan(tmp_path, textwrap.dedent("""\
+            resource "aws_launch_template" "nodes" {
+              name_prefix = "nodes-"
+              image_id    = "ami-0123456789abcdef0"
+              user_data = base64encode(<<-EOT
+                #!/bin/bash
+                /etc/eks/bootstrap.sh ${aws_eks_cluster.main.name} \\
+                  --apiserver-endpoint ${aws_eks_cluster.main.endpoint} \\
+                  --b64-cluster-ca ${aws_eks_cluster.main.certificate_authority[0].data}
+              EOT
+              )
+            }
+            """))
+        assert (finding.rule_id, finding.status.value, finding.address) == (
+            "PC501", "fail", "aws_launch_template.nodes")
+        assert finding.data["missing"] == ["--service-ipv4-cidr or --dns-cluster-ip"]
+        assert finding.location.file == "main.tf"
+
+    def test_templatefile_windows(self, tmp_path: Any) -> None:
+        template = ("<powershell>\n& \"$env:ProgramFiles\\Amazon\\EKS\\Start-EKSBootstrap.ps1\" "
+                    "-EKSClusterName '${cluster_name}' -APIServerEndpoint '${endpoint}' "
+                    "-Base64ClusterCA '${ca}' -ServiceCIDR '${service_cidr}'\n</powershell>\n")
+        (finding,) = self.scan(tmp_path, textwrap.dedent("""\
+            resource "aws_launch_template" "windows" {
+              name_prefix = "windows-"
+              image_id    = "ami-0123456789abcdef0"
+              user_data = base64encode(templatefile("${path.module}/windows.ps1.tftpl", {
+                cluster_name = aws_eks_cluster.main.name
+                endpoint     = aws_eks_cluster.main.endpoint
+                ca           = aws_eks_cluster.main.certificate_authority[0].data
+                service_cidr = "10.96.0.0/16"
+              }))
+            }
+            """), {"windows.ps1.tftpl": template})
+        assert (finding.status.value, finding.data["bootstrap"]) == ("pass", "windows")

@@ -80,3 +80,22 @@ def test_addon_passes() -> None:
 def test_other_workloads_are_not_checked() -> None:
     assert results_for(deployment("kubernetes_deployment_v1.web",
                                   container("web", "nginx"))) == []
+
+
+def test_unknown_region_or_image_is_unknown() -> None:
+    from tfcheck.model import Unknown
+
+    graph = graph_of(helm("helm_release.efs", "aws-efs-csi-driver", sets={
+        "image.repository": f"{OWN}/eks/aws-efs-csi-driver",
+        "sidecars.livenessProbe.image.repository": f"{OWN}/eks/livenessprobe",
+        "sidecars.nodeDriverRegistrar.image.repository": f"{OWN}/eks/csi-node-driver-registrar",
+        "sidecars.csiProvisioner.image.repository": f"{OWN}/eks/csi-provisioner"}))
+    results = run(efs_csi_region, graph)  # no cluster, no aws provider region
+    assert {r.status for r in results} == {Status.UNKNOWN}
+    assert "the cluster's region is not known" in results[0].message
+
+    results = results_for(deployment(
+        "kubernetes_daemon_set_v1.efs",
+        container("efs-plugin", f"{OWN}/eks/aws-efs-csi-driver:v2.0.0"),
+        container("liveness-probe", Unknown("var.probe_image"))))
+    assert sorted(r.status.value for r in results) == ["pass", "unknown"]
