@@ -278,6 +278,7 @@ def _write(text: str, destination: Path | None) -> None:
         sys.stdout.flush()
         return
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_text(text, encoding="utf-8")
     except OSError as error:
         _fail(f"{destination}: cannot write: {error.strerror}")

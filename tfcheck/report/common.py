@@ -82,3 +82,18 @@ def where(finding: Finding, repo_root: str | None) -> str | None:
 def without_control_chars(text: str) -> str:
     """`text` without characters that break XML or drive a terminal (ESC, BEL, NUL, ...)."""
     return _CONTROL_CHARS.sub("", text)
+
+
+NO_CLUSTER = "(not tied to one cluster)"
+
+
+def cluster_of(finding: Finding) -> str:
+    """The cluster a finding is about: its subject, or the first cluster in its evidence.
+
+    The terminal output and the pull-request comment group findings by it.
+    """
+    for address in (finding.address, *finding.evidence):
+        if "aws_eks_cluster." in address:
+            return address.split(" ", 1)[0]
+    cluster = finding.data.get("cluster")
+    return str(cluster) if cluster else NO_CLUSTER

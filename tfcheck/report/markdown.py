@@ -10,7 +10,7 @@ The diagrams: nodes are resource addresses, edges join consecutive evidence item
 (an item's trailing note, as in `aws_route.nat (0.0.0.0/0)`, labels the edge into it);
 the resources findings are reported on are red and name their rules, and a missing
 VPC endpoint (a finding's `data.service`) is a dashed red node. Findings are grouped
-by cluster the way the terminal output groups them (`pretty.cluster_of`).
+by cluster the way the terminal output groups them (`common.cluster_of`).
 
 GitHub refuses comments over 65,536 characters. The comment is built section by
 section under that budget; what does not fit is left out whole (a table row, a
@@ -28,8 +28,13 @@ from dataclasses import dataclass, field
 
 from tfcheck.model import Finding, Report, Status
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import input_file_path, where, without_control_chars
-from tfcheck.report.pretty import NO_CLUSTER, cluster_of
+from tfcheck.report.common import (
+    NO_CLUSTER,
+    cluster_of,
+    input_file_path,
+    where,
+    without_control_chars,
+)
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Mermaid's defaults (maxEdges, maxTextSize): past them GitHub shows an error, not a diagram.

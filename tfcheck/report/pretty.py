@@ -15,6 +15,7 @@ from rich.text import Text
 
 from tfcheck.model import Finding, Report, Severity, Status
 from tfcheck.report import RenderOptions
+from tfcheck.report.common import NO_CLUSTER, cluster_of, where
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -23,7 +24,6 @@ SEVERITY_STYLE = {
     Severity.LOW: "cyan",
 }
 STATUS_STYLE = {Status.FAIL: "red", Status.UNKNOWN: "magenta", Status.PASS: "green"}
-NO_CLUSTER = "(not tied to one cluster)"
 
 
 def render(report: Report, options: RenderOptions) -> str:
@@ -42,7 +42,7 @@ def render(report: Report, options: RenderOptions) -> str:
     for cluster, findings in _by_cluster(shown).items():
         console.print()
         console.print(Text(cluster, style="bold"))
-        console.print(_table(findings))
+        console.print(_table(findings, options.repo_root))
     suppressed = [f for f in report.findings if f.suppressed]
     if suppressed:
         console.print()
@@ -55,7 +55,7 @@ def render(report: Report, options: RenderOptions) -> str:
     return buffer.getvalue()
 
 
-def _table(findings: list[Finding]) -> Table:
+def _table(findings: list[Finding], repo_root: str | None) -> Table:
     table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
     table.add_column("Severity", no_wrap=True)
     table.add_column("Rule", no_wrap=True)
@@ -72,7 +72,7 @@ def _table(findings: list[Finding]) -> Table:
             f"{finding.rule_id}\n{finding.slug}",
             Text(finding.status.value, style=STATUS_STYLE[finding.status]),
             finding.address,
-            str(finding.location) if finding.location.file else "",
+            where(finding, repo_root) or "",
             message,
         )
     return table
@@ -85,15 +85,6 @@ def _by_cluster(findings: list[Finding]) -> dict[str, list[Finding]]:
         groups[cluster_of(finding)].append(finding)
     ordered = sorted(groups, key=lambda c: (c == NO_CLUSTER, c))
     return {cluster: _severity_first(groups[cluster]) for cluster in ordered}
-
-
-def cluster_of(finding: Finding) -> str:
-    """The cluster a finding is about: its subject, or the first cluster in its evidence."""
-    for address in (finding.address, *finding.evidence):
-        if "aws_eks_cluster." in address:
-            return address.split(" ", 1)[0]
-    cluster = finding.data.get("cluster")
-    return str(cluster) if cluster else NO_CLUSTER
 
 
 def _severity_first(findings: list[Finding]) -> list[Finding]:
