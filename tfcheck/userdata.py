@@ -796,10 +796,14 @@ def _hcl_beside_plan(ctx: ScanContext) -> ResourceGraph | None:
     """The configuration in the plan's directory, evaluated (None where there is none)."""
     from pathlib import Path
 
-    source = Path(ctx.graph.source) if ctx.graph.source not in ("", "-") else None
-    if source is None or not source.is_file():
-        return None
-    directory = source.parent
+    explicit = getattr(ctx.graph, "source_dir", None)  # --source DIR, where the engine keeps it
+    if explicit is not None:
+        directory = Path(explicit)
+    else:
+        source = Path(ctx.graph.source) if ctx.graph.source not in ("", "-") else None
+        if source is None or not source.is_file():
+            return None
+        directory = source.parent
     if not any(directory.glob("*.tf")):
         return None
     try:
