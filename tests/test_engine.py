@@ -83,3 +83,26 @@ def test_library_api_matches_the_cli(tmp_path: Path) -> None:
     assert ("PC101", "aws_eks_cluster.main", Status.FAIL) in {
         (f.rule_id, f.address, f.status) for f in report.findings}
     assert json.loads(renderer("json")(report, RenderOptions()))["summary"]["fail"] >= 1
+
+
+def test_sensitive_hcl_variables_are_redacted(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('''
+variable "office_cidr" {
+  type      = string
+  sensitive = true
+  default   = "198.51.100.0/24"
+}
+resource "aws_eks_cluster" "main" {
+  name     = "main"
+  role_arn = "arn:aws:iam::123456789012:role/eks"
+  vpc_config {
+    subnet_ids              = ["subnet-0aaa"]
+    endpoint_private_access = true
+    public_access_cidrs     = [var.office_cidr]
+  }
+}
+''')
+    report = scan([tmp_path], policies=[leaks_everything])
+    assert report.findings, report.input_errors
+    for fmt in sorted(FORMATS):
+        assert SECRET_CIDR not in renderer(fmt)(report, RenderOptions(show_passed=True))

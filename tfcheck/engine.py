@@ -222,11 +222,9 @@ def _redactor(graph: ResourceGraph) -> Callable[[Finding], Finding]:
     Policies may decide on sensitive values; this is the one place that makes sure
     none of them reaches an output, whatever a policy put in its message.
     """
-    secrets = sorted(
-        {text for resource in graph.resources() for text in sensitive_strings(resource.values)
-         if len(text) >= MIN_REDACTED_LENGTH},
-        key=len, reverse=True,
-    )
+    found = {text for resource in graph.resources()
+             for text in sensitive_strings(resource.values)} | graph.sensitive_values
+    secrets = sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
     if not secrets:
         return lambda finding: finding
 

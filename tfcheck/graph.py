@@ -39,6 +39,9 @@ class ResourceGraph:
     kind: str = "plan"  # "plan" or "hcl"
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Texts that must never be printed beyond those wrapped in `Sensitive` values
+    # (e.g. HCL variables declared `sensitive = true`).
+    sensitive_values: set[str] = field(default_factory=set)
     _graph: nx.MultiDiGraph[str] = field(default_factory=nx.MultiDiGraph)
     _resources: dict[str, Resource] = field(default_factory=dict)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict)

@@ -196,6 +196,8 @@ class Evaluator:
         self.allowed_dirs = allowed_dirs
         self.root_variables = dict(root_variables)
         self.notes = notes
+        # Values of variables declared `sensitive = true`: the engine redacts them.
+        self.sensitive_values: set[str] = set()
         self.root = ModuleInstance("", root_module)
         self.root.providers = _root_providers(root_module)
         # provider config key -> (its block, the module instance it is written in)
@@ -381,6 +383,9 @@ class Evaluator:
                 return Unknown(f"module input {name} of {module.path} is not set")
         if type_expr is not None:
             value = convert(value, type_expr.expr, self, Scope(module))
+        sensitive = block.body.attributes.get("sensitive")
+        if sensitive is not None and isinstance(sensitive.expr, Literal) and sensitive.expr.value:
+            self.sensitive_values.update(_scalar_texts(value))
         return value
 
     def local(self, module: ModuleInstance, name: str, replay: bool = True) -> Any:
@@ -1401,3 +1406,15 @@ __all__ = [
     "ModuleRef",
     "Scope",
 ]
+
+
+def _scalar_texts(value: Any) -> Iterator[str]:
+    """Every string or number in a value tree, as text (for redaction)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _scalar_texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _scalar_texts(item)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        yield str(value)

@@ -86,6 +86,7 @@ def load_hcl(
         values = _root_values(root, module, var_files, variables, use_env, errors)
         evaluator = Evaluator(module, root, loader.directories, values, graph.notes)
         _Builder(graph, evaluator, loader).build()
+    graph.sensitive_values.update(evaluator.sensitive_values)
     return HclLoad(graph, errors)
 
 
