@@ -10,7 +10,7 @@ import io
 from collections import defaultdict
 
 from rich.console import Console
-from rich.table import Table
+from rich.padding import Padding
 from rich.text import Text
 
 from tfcheck.model import Finding, Report, Severity, Status
@@ -23,6 +23,7 @@ SEVERITY_STYLE = {
     Severity.MEDIUM: "yellow",
     Severity.LOW: "cyan",
 }
+BODY_INDENT = 11
 STATUS_STYLE = {Status.FAIL: "red", Status.UNKNOWN: "magenta", Status.PASS: "green"}
 
 
@@ -42,7 +43,8 @@ def render(report: Report, options: RenderOptions) -> str:
     for cluster, findings in _by_cluster(shown).items():
         console.print()
         console.print(Text(cluster, style="bold"))
-        console.print(_table(findings, options.repo_root))
+        for finding in findings:
+            _print_finding(console, finding, options.repo_root)
     suppressed = [f for f in report.findings if f.suppressed]
     if suppressed:
         console.print()
@@ -55,27 +57,23 @@ def render(report: Report, options: RenderOptions) -> str:
     return buffer.getvalue()
 
 
-def _table(findings: list[Finding], repo_root: str | None) -> Table:
-    table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
-    table.add_column("Severity", no_wrap=True)
-    table.add_column("Rule", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Resource", overflow="fold")
-    table.add_column("Location", overflow="fold")
-    table.add_column("Message", overflow="fold", ratio=1)
-    for finding in findings:
-        message = Text(finding.message)
-        if finding.evidence:
-            message.append("\n" + " -> ".join(finding.evidence), style="dim")
-        table.add_row(
-            Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity]),
-            f"{finding.rule_id}\n{finding.slug}",
-            Text(finding.status.value, style=STATUS_STYLE[finding.status]),
-            finding.address,
-            where(finding, repo_root) or "",
-            message,
-        )
-    return table
+def _print_finding(console: Console, finding: Finding, repo_root: str | None) -> None:
+    """A header line, then the message and the evidence that decided it, indented."""
+    header = Text("  ")
+    header.append(f"{finding.severity.value.upper():<8}", style=SEVERITY_STYLE[finding.severity])
+    header.append(f" {finding.rule_id} ", style="bold")
+    header.append(finding.slug)
+    if finding.status is not Status.FAIL:
+        header.append(f" [{finding.status.value}]", style=STATUS_STYLE[finding.status])
+    header.append(f"  {finding.address}", style="bold")
+    place = where(finding, repo_root)
+    if place:
+        header.append(f"  {place}", style="dim")
+    console.print(header)
+    body = Text(finding.message)
+    if finding.evidence:
+        body.append("\nevidence: " + " -> ".join(finding.evidence), style="dim")
+    console.print(Padding(body, (0, 0, 0, BODY_INDENT), expand=False))
 
 
 def _by_cluster(findings: list[Finding]) -> dict[str, list[Finding]]:
