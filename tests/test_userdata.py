@@ -309,3 +309,12 @@ def test_user_data_without_bootstrap(text: str) -> None:
     reading = read_user_data(text)
     assert reading.bootstraps == ()
     assert not reading.mentions_eks
+
+
+def test_tests_for_the_script_are_not_calls() -> None:
+    script = ("#!/bin/bash\nif [ -f /etc/eks/bootstrap.sh ]; then /etc/eks/bootstrap.sh main "
+              "--apiserver-endpoint https://x --b64-cluster-ca Q0E=; fi\n"
+              "test -x /etc/eks/bootstrap.sh && echo ok\n")
+    (boot,) = read_user_data(script).bootstraps
+    assert boot.cluster_name == "main"
+    assert boot.has(ENDPOINT) and boot.has(CA)

@@ -390,16 +390,23 @@ def _al2_calls(script: str, where: str) -> list[Bootstrap]:
     lines = _logical_lines(script)
     calls: list[Bootstrap] = []
     for number, line in enumerate(lines):
-        match = _AL2_CALL.search(line)
-        if match is None:
-            continue
-        prefix = line[: match.start("path")]
-        if re.search(r"\b(echo|cat|chmod|ls|cp|mv|sed|grep|test|curl|wget)\s+[^;&|]*$", prefix):
-            continue  # the script is mentioned, not run
-        variables = _shell_variables(lines[:number])
-        rest = line[match.end("path"):]
-        calls.append(_parse_al2(rest, variables, f"{where}, line {number + 1}"))
+        for match in _AL2_CALL.finditer(line):
+            # the command the path belongs to starts after the last separator
+            command = re.split(r";|&&|\|\||\||\bthen\b|\bdo\b|\belse\b",
+                               line[: match.start("path")])[-1]
+            if _MENTION.search(command):
+                continue  # the script is tested for, copied or printed, not run
+            variables = _shell_variables(lines[:number])
+            rest = line[match.end("path"):]
+            calls.append(_parse_al2(rest, variables, f"{where}, line {number + 1}"))
     return calls
+
+
+# commands that name bootstrap.sh without running it: `[ -f ... ]`, `test -x`, `echo`, ...
+_MENTION = re.compile(
+    r"(\[\[?\s*(!\s*)?-\w\s*$)|\b(echo|printf|cat|chmod|chown|ls|cp|mv|rm|sed|grep|awk|"
+    r"test|curl|wget|stat|which|command|type|tee|diff|install)\b"
+)
 
 
 def _shell_variables(lines: list[str]) -> dict[str, str]:
