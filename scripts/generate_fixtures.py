@@ -27,9 +27,11 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -181,23 +183,52 @@ def _terraform_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+# terraform processes still running, so that SIGTERM/SIGINT can stop them and every
+# temporary directory is still removed (no orphaned terraform, no stray work dirs).
+_LIVE: set[subprocess.Popen[str]] = set()
+_LIVE_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
 def _run(args: list[str], cwd: Path, env: dict[str, str], case: str) -> str:
+    if _STOPPING.is_set():
+        raise GenerationError(f"{case}: interrupted")
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     try:
-        proc = subprocess.run(
-            args,
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
+        stdout, stderr = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.communicate()
         raise GenerationError(f"{case}: `{' '.join(args[:2])}` timed out after {TIMEOUT}s") from exc
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
+    if _STOPPING.is_set():
+        raise GenerationError(f"{case}: interrupted")
     if proc.returncode != 0:
-        output = (proc.stderr.strip() or proc.stdout.strip())[-4000:]
+        output = (stderr.strip() or stdout.strip())[-4000:]
         raise GenerationError(f"{case}: `{' '.join(args[:2])}` failed:\n{output}")
-    return proc.stdout
+    return stdout
+
+
+def _stop(signum: int, _frame: object) -> None:
+    """Stop the running terraform processes; the workers then clean up and return."""
+    _STOPPING.set()
+    with _LIVE_LOCK:
+        for proc in _LIVE:
+            if proc.poll() is None:
+                proc.terminate()
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _copy_case(source: Path, target: Path) -> None:
@@ -257,7 +288,9 @@ def plan_case(case: str, tools: Toolchain, plans_dir: Path = PLANS_DIR) -> str:
     source = plans_dir / case
     if not source.is_dir():
         raise GenerationError(f"{case}: no such case directory {source}")
-    with tempfile.TemporaryDirectory(prefix=f"tfcheck-fixture-{case}-") as tmpdir:
+    with tempfile.TemporaryDirectory(
+        prefix=f"tfcheck-fixture-{case}-", ignore_cleanup_errors=True
+    ) as tmpdir:
         tmp = Path(tmpdir)
         work = tmp / "case"
         _copy_case(source, work)
@@ -393,12 +426,17 @@ def main(argv: list[str] | None = None) -> int:
     if not cases:
         print(f"error: no case directories under {args.plans_dir}", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         return run(cases, jobs=args.jobs, check=args.check, verbose=not args.quiet,
                    plans_dir=args.plans_dir)
     except GenerationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: terraform stopped, temporary directories removed", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

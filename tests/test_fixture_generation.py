@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -142,18 +143,45 @@ def test_no_terraform_working_files_in_the_corpus():
     assert not leftovers, f"terraform working files committed: {leftovers}"
 
 
+def test_case_hcl_is_formatted(tmp_path: Path):
+    terraform = generator.find_terraform()
+    if terraform is None:
+        pytest.skip("terraform is not on PATH: cannot check formatting of the fixture HCL")
+    proc = subprocess.run(
+        [terraform, "fmt", "-check", "-recursive", "-list=true", str(PLANS_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=generator._terraform_env(tmp_path),
+        check=False,
+    )
+    assert proc.returncode == 0, f"run `terraform fmt -recursive fixtures/plans`:\n{proc.stdout}"
+
+
 def test_regenerated_plans_match_committed():
     """Re-plan every case with the real terraform and compare with plan.json."""
     reason = generator.missing_toolchain_reason()
     if reason is not None:
         pytest.skip(f"cannot regenerate plan fixtures: {reason}")
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--check", "-j", "2"],
-        capture_output=True,
+    jobs = os.environ.get("TFCHECK_FIXTURE_JOBS", "2")
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--check", "-j", jobs],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
         text=True,
-        timeout=1800,
-        check=False,
     )
-    assert proc.returncode == 0, proc.stderr[-6000:]
+    try:
+        _, stderr = proc.communicate(timeout=3600)
+    except BaseException:
+        # Interrupted or timed out: let the script stop terraform and remove its
+        # temporary directories (SIGTERM) before giving up on it.
+        proc.terminate()
+        try:
+            proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        raise
+    assert proc.returncode == 0, stderr[-6000:]
     # Regeneration happens in temporary directories only.
     assert not list(PLANS_DIR.rglob(".terraform"))
