@@ -974,9 +974,16 @@ def _sts_release(release: HelmRelease, accounts: Mapping[tuple[str, str], KubeOb
             f"{address}: IAM roles for service accounts ({how}), but neither {STS_ENV}=regional "
             f"nor the {STS_REGIONAL_ANNOTATION} annotation: older AWS SDKs call the global "
             f"STS endpoint, which no VPC endpoint serves",
-            remediation=("set {\n  name  = \"serviceAccount.annotations.eks\\\\.amazonaws\\\\.com/"
-                         "sts-regional-endpoints\"\n  value = \"true\"\n  type  = \"string\"\n}"),
+            remediation=_sts_release_remediation(annotated),
             evidence=evidence, data=data)
+
+
+def _sts_release_remediation(annotated: list[str]) -> str:
+    """A `set` block adding the regional-STS annotation next to the role annotation."""
+    base = annotated[0] if annotated else "serviceAccount.annotations"
+    escaped = STS_REGIONAL_ANNOTATION.replace(".", "\\\\.")
+    return (f'set {{\n  name  = "{base}.{escaped}"\n  value = "true"\n  type  = "string"\n}}\n'
+            f"# or set {STS_ENV}=regional in the chart's env values")
 
 
 def _release_uses_accounts(release: HelmRelease,
