@@ -264,6 +264,13 @@ def image_registry(ctx: ScanContext) -> Iterator[Result]:
             f"default images and its values name no image: cannot tell which registry its "
             f"pods pull from{why}",
             data={"chart": chart})
+    for address, problems in sorted(found.problems.items()):
+        subject = ctx.graph.get(address)
+        if subject is None or subject.type == "helm_release" or address in releases_with_images:
+            continue  # Helm releases were answered above
+        yield Result.unknown(
+            subject, f"{address}: the manifest could not be read ({'; '.join(problems)}): "
+            f"cannot tell which images it deploys", data={"problems": list(problems)})
     for addon in found.addons:
         name = reveal(addon.values.get("addon_name"))
         if isinstance(name, str) and "_" not in name:

@@ -191,3 +191,11 @@ def test_addons_pass_and_efs_and_marketplace_images_are_left_to_other_policies()
             "mp", "709825985650.dkr.ecr.us-east-1.amazonaws.com/vendor/product:1")),
     )
     assert verdicts(results) == [("pass", "aws_eks_addon.coredns")]
+
+
+def test_unreadable_manifest_is_unknown() -> None:
+    results = results_for(kubectl("kubectl_manifest.docs", Unknown(
+        "data.kubectl_file_documents.docs is read at plan time")))
+    result = only(results, "kubectl_manifest.docs")
+    assert result.status is Status.UNKNOWN
+    assert "cannot tell which images it deploys" in result.message
