@@ -412,43 +412,63 @@ def _unknown_annotations(metadata: Any) -> Unknown | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Spelling:
+    """How one Terraform shape spells the Kubernetes fields tfcheck reads.
+
+    The kubernetes provider's resources use snake_case blocks (`init_container`);
+    manifests use the Kubernetes API's camelCase (`initContainers`). One reader serves
+    both, with the names from here.
+    """
+
+    containers: str
+    init_containers: str
+    value_from: str
+    service_account: str
+    service_account_legacy: str
+    ingress_class: str
+    rules: str
+
+
+TF_SPELLING = _Spelling("container", "init_container", "value_from", "service_account_name",
+                        "service_account", "ingress_class_name", "rule")
+API_SPELLING = _Spelling("containers", "initContainers", "valueFrom", "serviceAccountName",
+                         "serviceAccount", "ingressClassName", "rules")
+
+
 def _tf_pod_object(resource: Resource) -> KubeObject:
     kind, path = _TF_POD_RESOURCES[resource.type]
     name, namespace, annotations, labels = _tf_metadata(resource)
-    spec = _dig(resource.values, path)
-    template_meta = _dig(resource.values, path.rsplit(".", 1)[0] + ".metadata") if (
-        path != "spec"
-    ) else None
-    pod = _tf_pod_spec(spec, path,
-                       _mapping(template_meta) if template_meta is not None else annotations)
+    template_annotations = annotations if path == "spec" else _mapping(
+        _dig(resource.values, path.rsplit(".", 1)[0] + ".metadata.annotations"))
+    pod = _pod_spec(_dig(resource.values, path), path, template_annotations, TF_SPELLING)
     return KubeObject(resource, kind, name, namespace, annotations, labels, pod=pod)
 
 
-def _tf_pod_spec(spec: Any, path: str, template_meta: Mapping[str, Any]) -> PodSpec:
+def _pod_spec(spec: Any, path: str, annotations: Mapping[str, Any],
+              spelling: _Spelling) -> PodSpec:
+    """A pod spec in either spelling; an unknown spec is one container of unknown image."""
     spec = _block(spec)
     if isinstance(spec, Unknown):
         unknown = Container("", Unknown(f"the pod spec is not known ({spec.reason})"),
                             path=path)
         return PodSpec((unknown,), spec, path=path)
     spec = spec if isinstance(spec, dict) else {}
-    annotations = _mapping(template_meta.get("annotations")) if "annotations" in (
-        template_meta
-    ) else dict(template_meta)
     containers: list[Container] = []
-    for block_name, init in (("init_container", True), ("container", False)):
-        raw = _plain(spec.get(block_name))
+    for key, init in ((spelling.init_containers, True), (spelling.containers, False)):
+        raw = _plain(spec.get(key))
         if isinstance(raw, Unknown):
-            containers.append(Container("", raw, init=init, path=f"{path}.{block_name}"))
+            containers.append(Container("", raw, init=init, path=f"{path}.{key}"))
             continue
         for index, item in enumerate(_blocks(raw)):
-            containers.append(_tf_container(item, init, f"{path}.{block_name}[{index}]"))
-    account = _text(spec.get("service_account_name"))
+            containers.append(_container(item, init, f"{path}.{key}[{index}]", spelling))
+    account = _text(spec.get(spelling.service_account))
     if account is None:
-        account = _text(spec.get("service_account"))
-    return PodSpec(tuple(containers), _or(account, None), annotations, path)
+        account = _text(spec.get(spelling.service_account_legacy))
+    return PodSpec(tuple(containers), _or(account, None), dict(annotations), path)
 
 
-def _tf_container(item: Any, init: bool, path: str) -> Container:
+def _container(item: Any, init: bool, path: str, spelling: _Spelling) -> Container:
     if isinstance(item, Unknown):
         return Container("", item, init=init, path=path)
     item = item if isinstance(item, dict) else {}
@@ -458,7 +478,9 @@ def _tf_container(item: Any, init: bool, path: str) -> Container:
             name = _text(entry.get("name"))
             if isinstance(name, str):
                 value = entry.get("value")
-                env[name] = None if value is None and entry.get("value_from") else value
+                from_source = _plain(entry.get(spelling.value_from))
+                env[name] = None if value is None and from_source not in (None, [], {}) else (
+                    _text(value))
     name = _text(item.get("name"))
     return Container(
         name=name if isinstance(name, str) else "",
@@ -470,6 +492,28 @@ def _tf_container(item: Any, init: bool, path: str) -> Container:
         path=path,
         sensitive_image=isinstance(item.get("image"), Sensitive),
     )
+
+
+def _ingress_fields(spec: Mapping[str, Any], annotations: Mapping[str, Any],
+                    spelling: _Spelling) -> dict[str, Any]:
+    """An Ingress's class (spec or legacy annotation), TLS hosts and rule hosts."""
+    cls = _text(spec.get(spelling.ingress_class))
+    if cls is None:
+        cls = _text(annotations.get("kubernetes.io/ingress.class"))
+    tls_hosts: list[str | Unknown] = []
+    for tls in _blocks(spec.get("tls")):
+        if isinstance(tls, Unknown):
+            tls_hosts.append(tls)
+        elif isinstance(tls, dict):
+            tls_hosts.extend(_strings(tls.get("hosts")))
+    rule_hosts: list[str | Unknown] = []
+    for rule in _blocks(spec.get(spelling.rules)):
+        if isinstance(rule, dict) and rule.get("host") is not None:
+            host = _text(rule.get("host"))
+            if host is not None:
+                rule_hosts.append(host)
+    return {"ingress_class": cls, "tls_hosts": tuple(tls_hosts),
+            "rule_hosts": tuple(rule_hosts)}
 
 
 def _strings(value: Any) -> tuple[str | Unknown, ...]:
@@ -494,28 +538,12 @@ def _tf_simple_object(resource: Resource) -> KubeObject:
     spec = _block(resource.values.get("spec"))
     spec = spec if isinstance(spec, dict) else {}
     if kind == "Service":
-        service_type = _text(spec.get("type")) if spec.get("type") is not None else "ClusterIP"
+        service_type = _or(_text(spec.get("type")), "ClusterIP")
         return KubeObject(resource, kind, name, namespace, annotations, labels,
                           service_type=service_type)
     if kind == "Ingress":
-        cls = _text(spec.get("ingress_class_name"))
-        if cls is None:
-            cls = _text(annotations.get("kubernetes.io/ingress.class"))
-        tls_hosts: list[str | Unknown] = []
-        for tls in _blocks(spec.get("tls")):
-            if isinstance(tls, Unknown):
-                tls_hosts.append(tls)
-            elif isinstance(tls, dict):
-                tls_hosts.extend(_strings(tls.get("hosts")))
-        rule_hosts: list[str | Unknown] = []
-        for rule in _blocks(spec.get("rule")):
-            if isinstance(rule, dict) and rule.get("host") is not None:
-                host = _text(rule.get("host"))
-                if host is not None:
-                    rule_hosts.append(host)
         return KubeObject(resource, kind, name, namespace, annotations, labels,
-                          ingress_class=cls, tls_hosts=tuple(tls_hosts),
-                          rule_hosts=tuple(rule_hosts))
+                          **_ingress_fields(spec, annotations, TF_SPELLING))
     if kind == "IngressClass":
         return KubeObject(resource, kind, name, namespace, annotations, labels,
                           controller=_text(spec.get("controller")))
@@ -625,31 +653,16 @@ def _api_object(resource: Resource, obj: Any, document: int | None) -> KubeObjec
                               "annotations_unknown": _unknown_annotations(metadata), "raw": obj}
     if kind in _API_POD_PATHS:
         path = _API_POD_PATHS[kind]
-        pod_spec = _dig(obj, path)
-        template_meta = (
-            _dig(obj, path.rsplit(".", 1)[0] + ".metadata") if path != "spec" else metadata
-        )
-        pod = _api_pod_spec(pod_spec, path, _mapping(template_meta))
+        template_annotations = annotations if path == "spec" else _mapping(
+            _dig(obj, path.rsplit(".", 1)[0] + ".metadata.annotations"))
+        pod = _pod_spec(_dig(obj, path), path, template_annotations, API_SPELLING)
         return KubeObject(resource, kind, name, namespace, pod=pod, **common)
     if kind == "Service":
         service_type = _or(_text(spec.get("type")), "ClusterIP")
         return KubeObject(resource, kind, name, namespace, service_type=service_type, **common)
     if kind == "Ingress":
-        cls = _text(spec.get("ingressClassName"))
-        if cls is None:
-            cls = _text(annotations.get("kubernetes.io/ingress.class"))
-        tls_hosts: list[str | Unknown] = []
-        for tls in _blocks(spec.get("tls")):
-            if isinstance(tls, dict):
-                tls_hosts.extend(_strings(tls.get("hosts")))
-        rule_hosts: list[str | Unknown] = []
-        for rule in _blocks(spec.get("rules")):
-            if isinstance(rule, dict) and rule.get("host") is not None:
-                host = _text(rule.get("host"))
-                if host is not None:
-                    rule_hosts.append(host)
-        return KubeObject(resource, kind, name, namespace, ingress_class=cls,
-                          tls_hosts=tuple(tls_hosts), rule_hosts=tuple(rule_hosts), **common)
+        return KubeObject(resource, kind, name, namespace,
+                          **_ingress_fields(spec, annotations, API_SPELLING), **common)
     if kind == "IngressClass":
         return KubeObject(resource, kind, name, namespace,
                           controller=_text(spec.get("controller")), **common)
@@ -657,48 +670,6 @@ def _api_object(resource: Resource, obj: Any, document: int | None) -> KubeObjec
         return KubeObject(resource, kind, name, namespace, data=_mapping(obj.get("data")),
                           **common)
     return KubeObject(resource, kind, name, namespace, **common)
-
-
-def _api_pod_spec(spec: Any, path: str, template_meta: Mapping[str, Any]) -> PodSpec:
-    spec = _block(spec)
-    if isinstance(spec, Unknown):
-        unknown = Container("", Unknown(f"the pod spec is not known ({spec.reason})"),
-                            path=path)
-        return PodSpec((unknown,), spec, path=path)
-    spec = spec if isinstance(spec, dict) else {}
-    containers: list[Container] = []
-    for key, init in (("initContainers", True), ("containers", False)):
-        for index, item in enumerate(_blocks(spec.get(key))):
-            containers.append(_api_container(item, init, f"{path}.{key}[{index}]"))
-    account = _text(spec.get("serviceAccountName"))
-    if account is None:
-        account = _text(spec.get("serviceAccount"))
-    return PodSpec(tuple(containers), _or(account, None),
-                   _mapping(template_meta.get("annotations")), path)
-
-
-def _api_container(item: Any, init: bool, path: str) -> Container:
-    if isinstance(item, Unknown):
-        return Container("", item, init=init, path=path)
-    item = item if isinstance(item, dict) else {}
-    env: dict[str, Any] = {}
-    for entry in _blocks(item.get("env")):
-        if isinstance(entry, dict):
-            name = _text(entry.get("name"))
-            if isinstance(name, str):
-                value = entry.get("value")
-                env[name] = None if value is None and entry.get("valueFrom") else _text(value)
-    name = _text(item.get("name"))
-    return Container(
-        name=name if isinstance(name, str) else "",
-        image=_text(item.get("image")),
-        command=_strings(item.get("command")),
-        args=_strings(item.get("args")),
-        env=env,
-        init=init,
-        path=path,
-        sensitive_image=isinstance(item.get("image"), Sensitive),
-    )
 
 
 # -- Helm releases ----------------------------------------------------------------------
