@@ -27,9 +27,11 @@ from tfcheck.workloads import (
     ImageUse,
     KubeObject,
     Workloads,
+    blocks,
     cluster_resources,
     clusters_of,
     component_of_container,
+    dig,
     eks_registry,
     flag_value,
     image_uses,
@@ -586,11 +588,6 @@ def _ingress_certificates(resource: Resource, label: str, annotations: Mapping[s
                          f"discovery", data=data)
 
 
-def _list(value: Any) -> list[Any]:
-    value = reveal(value)
-    return value if isinstance(value, list) else []
-
-
 def _release_ingresses(release: HelmRelease) -> Iterator[Result]:
     """Ingresses a chart renders from `ingress`-like values of class alb."""
     for path, value in walk_values(release.values):
@@ -609,13 +606,13 @@ def _release_ingresses(release: HelmRelease) -> Iterator[Result]:
         if cls != "alb":
             continue
         tls_hosts: list[str | Unknown] = []
-        for entry in _list(plain.get("tls")):
+        for entry in blocks(plain.get("tls")):
             entry = reveal(entry)
             if isinstance(entry, dict):
-                tls_hosts.extend(h for h in _list(entry.get("hosts"))
+                tls_hosts.extend(h for h in blocks(entry.get("hosts"))
                                  if isinstance(h, (str, Unknown)))
         rule_hosts: list[str | Unknown] = []
-        for entry in _list(plain.get("hosts")):
+        for entry in blocks(plain.get("hosts")):
             entry = reveal(entry)
             host = entry.get("host") if isinstance(entry, dict) else entry
             if isinstance(host, (str, Unknown)):
@@ -1237,13 +1234,6 @@ def _clusters_for(ctx: ScanContext, graph: ResourceGraph, resource: Resource) ->
     return cluster_resources(ctx, resource)
 
 
-def _first_block(value: Any) -> dict[str, Any]:
-    value = reveal(value)
-    if isinstance(value, list) and value:
-        value = reveal(value[0])
-    return value if isinstance(value, dict) else {}
-
-
 def _aws_auth_verdict(obj: KubeObject, clusters: list[Resource]) -> Result:
     address = obj.resource.address
     remediation = ('access_config {\n  authentication_mode = "API"\n}\n# then, per role:\n'
@@ -1264,8 +1254,7 @@ def _aws_auth_verdict(obj: KubeObject, clusters: list[Resource]) -> Result:
     for cluster in clusters:
         value = reveal(cluster.get("vpc_config.endpoint_public_access"))
         if cluster.is_data and not isinstance(
-            reveal(_first_block(cluster.values.get("vpc_config")).get("endpoint_public_access")),
-            bool,
+            dig(cluster.values, "vpc_config.endpoint_public_access"), bool
         ):
             # a data source the input did not read (HCL): like a cluster not in the
             # input, a private cluster is assumed

@@ -139,8 +139,11 @@ def _block(value: Any) -> Any:
     return value
 
 
-def _dig(value: Any, path: str) -> Any:
-    """`a.b.c` into plan-shaped values, entering single blocks; None where absent."""
+def dig(value: Any, path: str) -> Any:
+    """`a.b.c` into plan-shaped values, entering single blocks; None where absent.
+
+    Never raises: `Unknown` on the way is returned, `Sensitive` is unwrapped.
+    """
     for part in path.split("."):
         value = _block(value)
         if isinstance(value, Unknown):
@@ -151,7 +154,7 @@ def _dig(value: Any, path: str) -> Any:
     return _plain(value)
 
 
-def _blocks(value: Any) -> list[Any]:
+def blocks(value: Any) -> list[Any]:
     """A repeated block or list as a list; an `Unknown` stays a one-element list."""
     value = _plain(value)
     if value is None:
@@ -440,8 +443,8 @@ def _tf_pod_object(resource: Resource) -> KubeObject:
     kind, path = _TF_POD_RESOURCES[resource.type]
     name, namespace, annotations, labels = _tf_metadata(resource)
     template_annotations = annotations if path == "spec" else _mapping(
-        _dig(resource.values, path.rsplit(".", 1)[0] + ".metadata.annotations"))
-    pod = _pod_spec(_dig(resource.values, path), path, template_annotations, TF_SPELLING)
+        dig(resource.values, path.rsplit(".", 1)[0] + ".metadata.annotations"))
+    pod = _pod_spec(dig(resource.values, path), path, template_annotations, TF_SPELLING)
     return KubeObject(resource, kind, name, namespace, annotations, labels, pod=pod)
 
 
@@ -460,7 +463,7 @@ def _pod_spec(spec: Any, path: str, annotations: Mapping[str, Any],
         if isinstance(raw, Unknown):
             containers.append(Container("", raw, init=init, path=f"{path}.{key}"))
             continue
-        for index, item in enumerate(_blocks(raw)):
+        for index, item in enumerate(blocks(raw)):
             containers.append(_container(item, init, f"{path}.{key}[{index}]", spelling))
     account = _text(spec.get(spelling.service_account))
     if account is None:
@@ -473,7 +476,7 @@ def _container(item: Any, init: bool, path: str, spelling: _Spelling) -> Contain
         return Container("", item, init=init, path=path)
     item = item if isinstance(item, dict) else {}
     env: dict[str, Any] = {}
-    for entry in _blocks(item.get("env")):
+    for entry in blocks(item.get("env")):
         if isinstance(entry, dict):
             name = _text(entry.get("name"))
             if isinstance(name, str):
@@ -501,13 +504,13 @@ def _ingress_fields(spec: Mapping[str, Any], annotations: Mapping[str, Any],
     if cls is None:
         cls = _text(annotations.get("kubernetes.io/ingress.class"))
     tls_hosts: list[str | Unknown] = []
-    for tls in _blocks(spec.get("tls")):
+    for tls in blocks(spec.get("tls")):
         if isinstance(tls, Unknown):
             tls_hosts.append(tls)
         elif isinstance(tls, dict):
             tls_hosts.extend(_strings(tls.get("hosts")))
     rule_hosts: list[str | Unknown] = []
-    for rule in _blocks(spec.get(spelling.rules)):
+    for rule in blocks(spec.get(spelling.rules)):
         if isinstance(rule, dict) and rule.get("host") is not None:
             host = _text(rule.get("host"))
             if host is not None:
@@ -624,7 +627,7 @@ def _parse_documents(text: str, attribute: str) -> tuple[list[Any], tuple[str, .
 def _expand_lists(document: Any) -> Iterator[Any]:
     """A `kind: List` (or `*List`) yields its items; anything else itself."""
     if isinstance(document, dict) and str(document.get("kind", "")).endswith("List"):
-        yield from _blocks(document.get("items"))
+        yield from blocks(document.get("items"))
     else:
         yield document
 
@@ -654,8 +657,8 @@ def _api_object(resource: Resource, obj: Any, document: int | None) -> KubeObjec
     if kind in _API_POD_PATHS:
         path = _API_POD_PATHS[kind]
         template_annotations = annotations if path == "spec" else _mapping(
-            _dig(obj, path.rsplit(".", 1)[0] + ".metadata.annotations"))
-        pod = _pod_spec(_dig(obj, path), path, template_annotations, API_SPELLING)
+            dig(obj, path.rsplit(".", 1)[0] + ".metadata.annotations"))
+        pod = _pod_spec(dig(obj, path), path, template_annotations, API_SPELLING)
         return KubeObject(resource, kind, name, namespace, pod=pod, **common)
     if kind == "Service":
         service_type = _or(_text(spec.get("type")), "ClusterIP")
@@ -705,7 +708,7 @@ def _helm_release(resource: Resource) -> HelmRelease:
     if isinstance(raw_values, Unknown):
         problems.append(f"values is not known ({raw_values.reason})")
     else:
-        for index, document in enumerate(_blocks(raw_values)):
+        for index, document in enumerate(blocks(raw_values)):
             if isinstance(document, Unknown):
                 problems.append(f"values[{index}] is not known ({document.reason})")
                 continue
@@ -725,7 +728,7 @@ def _helm_release(resource: Resource) -> HelmRelease:
         if isinstance(raw_sets, Unknown):
             problems.append(f"{block_name} is not known ({raw_sets.reason})")
             continue
-        for index, item in enumerate(_blocks(raw_sets)):
+        for index, item in enumerate(blocks(raw_sets)):
             if not isinstance(item, dict):
                 continue
             name = _text(item.get("name"))
@@ -1439,7 +1442,7 @@ def _provider_references(provider: Any) -> list[str]:
     out: list[str] = []
     if isinstance(references, Mapping):
         for refs in references.values():
-            out.extend(str(r) for r in _blocks(refs) if isinstance(r, str))
+            out.extend(str(r) for r in blocks(refs) if isinstance(r, str))
     elif isinstance(references, (list, tuple, set, frozenset)):
         out.extend(str(r) for r in references)
     for _, value in walk_values(getattr(provider, "values", None) or {}):
