@@ -227,7 +227,9 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
                           f"its endpoints, which may exist outside this configuration",
             data=data, evidence=evidence,
             remediation=_endpoint_block(net, info, service, endpoints))
-    detail = f" ({'; '.join(not_counting)})" if not_counting else ""
+    elsewhere = [f"{e.address} is in VPC {', '.join(e.vpc.keys) or 'unknown'}"
+                 for e in net.endpoints if e.service == service and vpc not in e.vpc.keys]
+    detail = f" ({'; '.join(not_counting + elsewhere)})" if not_counting or elsewhere else ""
     return Result.fail(
         info.cluster, f"no {service} VPC endpoint in VPC {vpc}{detail}: needed by "
                       f"{', '.join(requirement.required_by)} for {why}",

@@ -80,6 +80,17 @@ class TestPC301:
             "}")
         assert [r.status for r in results].count(Status.FAIL) == 1
 
+    def test_endpoint_in_another_vpc_does_not_count(self) -> None:
+        p = private_cluster()
+        p.add("aws_vpc.shared", {"cidr_block": "10.9.0.0/16"})
+        p.add('aws_vpc_endpoint.interface["ecr.dkr"]', {
+            "vpc_id": unknown(), "service_name": "com.amazonaws.eu-west-1.ecr.dkr",
+            "vpc_endpoint_type": "Interface"}, refs={"vpc_id": "aws_vpc.shared"})
+        fail = by_service(run(missing_vpc_endpoint, p))["ecr.dkr"]
+        assert fail.status is Status.FAIL
+        assert ('(aws_vpc_endpoint.interface["ecr.dkr"] is in VPC aws_vpc.shared)'
+                in fail.message)
+
     def test_missing_s3_suggests_a_gateway_on_the_node_route_tables(self) -> None:
         p = private_cluster()
         p.remove("aws_vpc_endpoint.s3")
