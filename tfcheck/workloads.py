@@ -1506,6 +1506,17 @@ def cluster_resources(ctx: ScanContext, resource: Resource) -> list[Resource]:
     input's only `data.aws_eks_cluster` (a workloads-only root module reads its cluster
     that way). Empty where the cluster is not in the input at all.
     """
+    cache = ctx.fact(_cluster_resource_cache)
+    if resource.address not in cache:
+        cache[resource.address] = _cluster_resources(ctx, resource)
+    return cache[resource.address]
+
+
+def _cluster_resource_cache(ctx: ScanContext) -> dict[str, list[Resource]]:
+    return {}
+
+
+def _cluster_resources(ctx: ScanContext, resource: Resource) -> list[Resource]:
     graph = ctx.graph
     addresses = clusters_of(ctx, resource)
     if addresses is None:
