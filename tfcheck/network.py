@@ -676,7 +676,7 @@ def polished(check: Callable[[ScanContext], Iterable[Result]]
         net = network(ctx)
         for result in check(ctx):
             if (result.status is Status.UNKNOWN and ctx.graph.kind == "hcl"
-                    and " plan" not in result.message):
+                    and "not known" in result.message and "scan " not in result.message):
                 result = replace(result, message=result.message + HCL_UNKNOWN_HINT)
             yield net.redact(result)
 
@@ -1801,7 +1801,8 @@ class _Builder:
                                     f"refers to no subnet in the input ({unknown.reason})")
             elif info.subnets.keys:
                 info.vpc_unknown = (f"its subnets ({', '.join(info.subnets.keys)}) are not in "
-                                    "the input and nothing in the input names their VPC")
+                                    "the input and nothing in the input names their VPC; "
+                                    "scan it with the configuration of the network")
             else:
                 info.vpc_unknown = "vpc_config.subnet_ids names no subnet"
         if info.region is None or isinstance(info.region, Unknown):
