@@ -63,7 +63,8 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
     Pods in the cluster will fail."
 
     Without these, AL2's `bootstrap.sh` calls `eks:DescribeCluster` and the node never
-    joins. The same holds for the other bootstraps:
+    joins; user data that runs `aws eks describe-cluster` itself to fill them in fails
+    the same way. The same holds for the other bootstraps:
 
     - Amazon Linux 2 `/etc/eks/bootstrap.sh`: `--apiserver-endpoint` and
       `--b64-cluster-ca`; with a custom `kubernetes_network_config.service_ipv4_cidr`
@@ -401,6 +402,18 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
             **details,
         )
     # nodes whose cluster cannot be told: every cluster of the input is a candidate
+    calls_api = reading.describe_cluster
+    if calls_api is not None:
+        data["bootstrap"] = reading.bootstraps[0].kind
+        data["missing"] = []
+        return Result.fail(
+            template,
+            f"{template_label}: the user data calls the EKS API itself ({calls_api}: aws eks "
+            f"describe-cluster) to look the cluster up, which a node without internet access "
+            f"cannot reach; pass the endpoint and CA as literals from Terraform instead",
+            remediation=_remediation(reading.bootstraps[0].kind, cluster_ref),
+            **details,
+        )
     cidr = _service_cidr(joined or clusters)
     verdicts = [_judge_bootstrap(b, cidr) for b in reading.bootstraps]
     worst = max(verdicts, key=lambda v: _RANK[v.status])

@@ -316,13 +316,33 @@ def find_bootstraps(decoded: DecodedUserData) -> tuple[list[Bootstrap], list[str
     return found, problems
 
 
+def _without_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
 def bootstraps_eks(decoded: DecodedUserData) -> bool:
-    """Whether user data mentions any EKS bootstrap at all (cheap test)."""
-    text = decoded.text
+    """Whether user data mentions any EKS bootstrap outside comments (cheap test)."""
     return bool(
         re.search(r"bootstrap\.sh|Start-EKSBootstrap|EKS-StartupScript|node\.eks\.aws"
-                  r"|NodeConfig|\[settings\.kubernetes\]", text, re.I)
+                  r"|NodeConfig|\[settings\.kubernetes\]", _without_comments(decoded.text), re.I)
     )
+
+
+_DESCRIBE_CLUSTER = re.compile(
+    r"\baws\s+eks\s+describe-cluster\b|\bGet-EKSCluster\b|\bdescribe_cluster\s*\(", re.I)
+
+
+def describes_cluster(decoded: DecodedUserData) -> str | None:
+    """Where user data asks the EKS API for the cluster itself (`aws eks describe-cluster`).
+
+    Passing the endpoint and CA is pointless when the script fetches them from the EKS
+    API first: the node still needs to reach it. Returns the part and line, or None.
+    """
+    for part in decoded.parts:
+        for number, line in enumerate(part.text.splitlines(), 1):
+            if not line.lstrip().startswith("#") and _DESCRIBE_CLUSTER.search(line):
+                return f"{part.where}, line {number}"
+    return None
 
 
 def _scripts_of(part: UserDataPart, problems: list[str]) -> Iterator[tuple[str, str]]:
@@ -674,6 +694,13 @@ class UserDataReading:
     decoded: DecodedUserData | Unknown
     bootstraps: tuple[Bootstrap, ...] = ()
     problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def describe_cluster(self) -> str | None:
+        """Where the user data calls the EKS API itself, if it does."""
+        if isinstance(self.decoded, DecodedUserData):
+            return describes_cluster(self.decoded)
+        return None
 
     @property
     def mentions_eks(self) -> bool:

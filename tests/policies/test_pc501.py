@@ -486,3 +486,21 @@ class TestThroughTheHclLoader:
             }
             """), {"windows.ps1.tftpl": template})
         assert (finding.status.value, finding.data["bootstrap"]) == ("pass", "windows")
+
+
+def test_user_data_that_calls_describe_cluster_itself_fails() -> None:
+    script = ("#!/bin/bash\n"
+              "CA=$(aws eks describe-cluster --name main --query cluster.certificateAuthority.data "
+              "--output text)\n"
+              "EP=$(aws eks describe-cluster --name main --query cluster.endpoint --output text)\n"
+              "/etc/eks/bootstrap.sh main --b64-cluster-ca $CA --apiserver-endpoint $EP\n")
+    (result,) = Case(b64(script)).results()
+    assert result.status is Status.FAIL
+    assert "calls the EKS API itself (user data, line 2: aws eks describe-cluster)" in \
+        result.message
+
+
+def test_a_comment_mentioning_bootstrap_sh_is_not_a_bootstrap() -> None:
+    graph = graph_of(cluster("main"), launch_template(
+        user_data=b64("#!/bin/bash\n# not /etc/eks/bootstrap.sh here\nyum -y update\n")))
+    assert run(self_managed_bootstrap, graph) == []
