@@ -179,40 +179,37 @@ class _Scope:
 
 def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _Scope | None:
     graph = ctx.graph
+    groups = graph.referrers(template, None, "aws_autoscaling_group")
+    node_groups = graph.referrers(template, "launch_template", "aws_eks_node_group")
+    custom_ami = bool(node_groups) and _sets_image(template)
+    if node_groups and not groups and not custom_ami:
+        return None  # EKS supplies the bootstrap for managed nodes on its own AMI
     source = user_data_of(ctx, template)
     reading = read_user_data(source.value)
     if source.problems:
         reading = UserDataReading(reading.decoded, reading.bootstraps,
                                   (*reading.problems, *source.problems))
-    groups = graph.referrers(template, None, "aws_autoscaling_group")
-    node_groups = graph.referrers(template, "launch_template", "aws_eks_node_group")
-    tag_names: list[str] = []
-    joined: list[Resource] = []
-    for group in groups:
-        names = _cluster_tag_names(group)
-        tag_names.extend(names)
-        if names or _has_ec2_access_entry(graph, template) or _refers_to_cluster(graph, group):
-            joined.append(group)
-    custom_ami = [g for g in node_groups if _sets_image(template)]
+    tag_names = tuple(name for group in groups for name in _cluster_tag_names(group))
+    role_joined = bool(groups) and _has_ec2_access_entry(graph, template)
+    joined = [g for g in groups if role_joined or _cluster_tag_names(g)
+              or _refers_to_cluster(graph, g)]
     users = tuple(sorted({r.address: r for r in (*groups, *node_groups)}.values(),
                          key=lambda r: r.address))
-    if node_groups and not groups and not custom_ami:
-        return None  # EKS supplies the bootstrap for managed nodes on its own AMI
+
+    def scope(reason: str) -> _Scope:
+        return _Scope(reading, users, reason, tag_names, source.origin)
+
     if custom_ami:
-        return _Scope(reading, users, "the launch template of a managed node group with a "
-                      "custom AMI (image_id), which EKS does not bootstrap", tuple(tag_names),
-                      source.origin)
+        return scope("the launch template of a managed node group with a custom AMI "
+                     "(image_id), which EKS does not bootstrap")
     if joined:
-        return _Scope(reading, users, "the launch template of self-managed nodes",
-                      tuple(tag_names), source.origin)
+        return scope("the launch template of self-managed nodes")
     if reading.mentions_eks:
-        return _Scope(reading, users, "user data that bootstraps an EKS node",
-                      tuple(tag_names), source.origin)
+        return scope("user data that bootstraps an EKS node")
     if isinstance(reading.decoded, Unknown) and (
         _user_data_clusters(graph, template) or _unknown_refers_to_cluster(reading.decoded)
     ):
-        return _Scope(reading, users, "user data built from the cluster's attributes",
-                      tuple(tag_names), source.origin)
+        return scope("user data built from the cluster's attributes")
     return None
 
 
