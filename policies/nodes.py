@@ -370,10 +370,7 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
             **details,
         )
     data["layers"] = list(decoded.layers)
-    if scope.origin == "the HCL beside the plan":
-        template_label = f"{template.address} (user data read from the HCL beside the plan)"
-    else:
-        template_label = template.address
+    template_label = template.address
     if not decoded.parts and not reading.problems:
         return Result.fail(
             template,

@@ -731,7 +731,7 @@ class UserDataSource:
     """
 
     value: Any
-    origin: str  # "plan", "HCL", "the HCL beside the plan", "data.cloudinit_config.x"
+    origin: str  # "plan", "HCL", "data.cloudinit_config.x"
     problems: tuple[str, ...] = ()
 
 
@@ -739,10 +739,10 @@ def user_data_of(ctx: ScanContext, template: Resource) -> UserDataSource:
     """The user data of a launch template (or launch configuration).
 
     In a plan of a new cluster the user data is "known after apply" when it embeds the
-    cluster's endpoint. The HCL beside the plan (the plan's directory) still holds the
-    heredoc or template: where the HCL loader renders it around the unknown values
-    (`Unknown.partial`), that text decides. A launch configuration's `user_data` is a
-    SHA-1 hash in plans; it is `Unknown` unless the HCL gives the text.
+    cluster's endpoint: it stays `Unknown` there (the .tf files beside a plan give
+    findings their lines, never other verdicts; scanning the HCL decides it, because the
+    HCL loader renders templates around unknown values, `Unknown.partial`). A launch
+    configuration's `user_data` is a SHA-1 hash in plans; likewise `Unknown`.
     """
     origin = "HCL" if ctx.graph.kind == "hcl" else "plan"
     value = template.values.get("user_data")
@@ -759,20 +759,6 @@ def user_data_of(ctx: ScanContext, template: Resource) -> UserDataSource:
         assembled = _from_cloudinit(ctx.graph, template, value)
         if assembled is not None:
             return assembled
-    if ctx.graph.kind == "plan" and _undecodable(value):
-        beside = ctx.fact(_hcl_beside_plan)
-        other = beside.get(template.address) if beside is not None else None
-        if other is not None:
-            candidate = other.values.get("user_data")
-            if candidate is None and template.type == "aws_launch_configuration":
-                candidate = other.values.get("user_data_base64")
-            if candidate is not None and not _undecodable(candidate):
-                return UserDataSource(candidate, "the HCL beside the plan")
-            if candidate is not None:
-                assembled = _from_cloudinit(beside, other, candidate)  # type: ignore[arg-type]
-                if assembled is not None:
-                    return UserDataSource(assembled.value, f"{assembled.origin} in the HCL "
-                                          "beside the plan", assembled.problems)
     return UserDataSource(value, origin)
 
 
@@ -824,25 +810,3 @@ def _from_cloudinit(graph: ResourceGraph, template: Resource, value: Any
 def _undecodable(value: Any) -> bool:
     value = reveal(value)
     return isinstance(value, Unknown) and not isinstance(getattr(value, "partial", None), str)
-
-
-def _hcl_beside_plan(ctx: ScanContext) -> ResourceGraph | None:
-    """The configuration in the plan's directory, evaluated (None where there is none)."""
-    from pathlib import Path
-
-    explicit = getattr(ctx.graph, "source_dir", None)  # --source DIR, where the engine keeps it
-    if explicit is not None:
-        directory = Path(explicit)
-    else:
-        source = Path(ctx.graph.source) if ctx.graph.source not in ("", "-") else None
-        if source is None or not source.is_file():
-            return None
-        directory = source.parent
-    if not any(directory.glob("*.tf")):
-        return None
-    try:
-        from tfcheck.loaders.hcl import load_hcl
-
-        return load_hcl(directory).graph
-    except Exception:  # noqa: BLE001 - a best-effort second look; the plan stays authoritative
-        return None
