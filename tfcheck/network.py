@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Resource, Sensitive, Status, Unknown, reveal
+from tfcheck.model import Resource, Status, Unknown, reveal
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
 
@@ -564,32 +564,6 @@ class Network:
     _main_tables: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # route table associations whose subnet cannot be told, with their tables' VPCs
     _unresolved: list[tuple[str, frozenset[str]]] = field(default_factory=list)
-    # values the input marks sensitive: decisions use them, messages never show them
-    sensitive: frozenset[str] = frozenset()
-
-    def redact(self, result: Result) -> Result:
-        """The result with every sensitive value in its texts replaced by `(sensitive)`."""
-        if not self.sensitive:
-            return result
-        return replace(
-            result,
-            message=self._hide(result.message),
-            remediation=self._hide(result.remediation),
-            evidence=tuple(self._hide(e) for e in result.evidence),
-            data={k: self._hide_value(v) for k, v in result.data.items()},
-        )
-
-    def _hide(self, text: str) -> str:
-        for secret in sorted(self.sensitive, key=len, reverse=True):
-            text = text.replace(secret, "(sensitive)")
-        return text
-
-    def _hide_value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self._hide(value)
-        if isinstance(value, (list, tuple)):
-            return [self._hide_value(v) for v in value]
-        return value
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -666,19 +640,18 @@ def network(ctx: ScanContext) -> Network:
 
 def polished(check: Callable[[ScanContext], Iterable[Result]]
              ) -> Callable[[ScanContext], Iterator[Result]]:
-    """Wrap a policy check so its findings read well and leak nothing.
+    """Wrap a policy check so that its `unknown` findings on HCL say how to decide them.
 
-    No sensitive value reaches a finding's texts, and an `unknown` finding on HCL says
-    how to decide it: a plan gives the values HCL alone cannot.
+    A plan gives the values HCL alone cannot. (Sensitive values never reach a finding:
+    the engine scrubs every text.)
     """
     @functools.wraps(check)
     def checked(ctx: ScanContext) -> Iterator[Result]:
-        net = network(ctx)
         for result in check(ctx):
             if (result.status is Status.UNKNOWN and ctx.graph.kind == "hcl"
                     and "not known" in result.message and "scan " not in result.message):
                 result = replace(result, message=result.message + HCL_UNKNOWN_HINT)
-            yield net.redact(result)
+            yield result
 
     return checked
 
@@ -792,7 +765,6 @@ class _Builder:
     # -- entry ----------------------------------------------------------------------
 
     def build(self) -> Network:
-        self.net.sensitive = frozenset(_sensitive_texts(self.graph))
         self._index_ids()
         self._vpcs()
         self._subnets()
@@ -1815,30 +1787,6 @@ _ALL_ADDRESSES: tuple[IPNetwork, ...] = (
     ipaddress.ip_network("0.0.0.0/0"),
     ipaddress.ip_network("::/0"),
 )
-
-
-def _sensitive_texts(graph: ResourceGraph) -> set[str]:
-    """Every string the input marks sensitive (and its CIDR spelling), to keep out of texts."""
-    found: set[str] = set()
-
-    def walk(value: Any, hidden: bool) -> None:
-        if isinstance(value, Sensitive):
-            walk(value.value, True)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item, hidden)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item, hidden)
-        elif hidden and isinstance(value, str) and len(value) >= 4:
-            found.add(value)
-            network = _network(value)
-            if isinstance(network, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-                found.add(str(network))
-
-    for resource in graph.resources():
-        walk(resource.values, False)
-    return found
 
 
 _NOT_RESOURCE_REFERENCES = frozenset(
