@@ -11,7 +11,7 @@ Policies use the typed queries below, never networkx itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,13 +22,17 @@ from tfcheck.model import Resource, Sensitive, Unknown
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """One `provider "aws"` configuration: its key (`aws`, `aws.west`) and region."""
+    """One provider configuration: its key (`aws`, `aws.west`, `kubernetes`) and region."""
 
     key: str
     name: str = "aws"
     alias: str | None = None
     region: str | Unknown | None = None
     module: str = ""
+    # What the block sets and refers to: a kubernetes/helm provider's `host` names the
+    # cluster its workloads run in.
+    values: Mapping[str, Any] = field(default_factory=dict)
+    references: tuple[str, ...] = ()
 
 
 @dataclass

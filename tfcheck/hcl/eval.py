@@ -839,6 +839,8 @@ class Evaluator:
             return None
         block, module = found
         region_attr = block.body.attributes.get("region")
+        if region_attr is None and block.labels[:1] != ["aws"]:
+            return None  # only AWS providers have a region
         if region_attr is None:
             return Unknown(
                 f"provider {key} sets no region: it comes from AWS_REGION or the AWS profile"
@@ -852,6 +854,21 @@ class Evaluator:
         if isinstance(region, str | Unknown):
             return region
         return Unknown(f"provider {key} region is not a string")
+
+    def provider_settings(self, key: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """A provider block's evaluated arguments and everything it refers to.
+
+        Workloads belong to the cluster their kubernetes/helm provider points at
+        (`host = aws_eks_cluster.main.endpoint`): the references say which.
+        """
+        found = self.provider_blocks.get(key)
+        if found is None:
+            return {}, ()
+        block, module = found
+        values: dict[str, Any] = {}
+        edges: list[tuple[str, str]] = []
+        self._body(block.body, Scope(module), "", values, set(), {}, edges)
+        return values, tuple(dict.fromkeys(target for _, target in edges))
 
     def _index(self, expr: Index, scope: Scope) -> Any:
         collection = self.eval(expr.obj, scope, True)

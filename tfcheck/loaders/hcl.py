@@ -135,12 +135,15 @@ class _Builder:
             self.graph.add_reference(source, attribute, target)
         for key, (block, module) in sorted(self.evaluator.provider_blocks.items()):
             alias = key.split(":")[-1].partition(".")[2] or None
+            settings, references = self.evaluator.provider_settings(key)
             self.graph.providers[key] = ProviderConfig(
                 key=key,
                 name=block.labels[0],
                 alias=alias,
                 region=self.evaluator.provider_region(key),
                 module=module.path,
+                values=settings,
+                references=references,
             )
         self.graph.link_known_ids()
 

@@ -183,13 +183,18 @@ class _PlanBuilder:
         for key, raw in provider_config.items():
             if not isinstance(raw, dict):
                 continue
-            region = self._constant_or_variable(_as_dict(raw.get("expressions")).get("region"))
+            expressions = _as_dict(raw.get("expressions"))
+            region = self._constant_or_variable(expressions.get("region"))
+            references = tuple(dict.fromkeys(
+                ref for _, refs in _expression_references(expressions) for ref in refs))
             self.graph.providers[key] = ProviderConfig(
                 key=key,
                 name=str(raw.get("name", key.split(":")[-1].split(".")[0])),
                 alias=raw.get("alias") if isinstance(raw.get("alias"), str) else None,
                 region=region,
                 module=str(raw.get("module_address", "")),
+                values=_constant_values(expressions),
+                references=references,
             )
 
     def _constant_or_variable(self, expression: Any) -> str | Unknown | None:
@@ -457,6 +462,20 @@ def _expression_references(expressions: Mapping[str, Any],
             for block in expression:
                 if isinstance(block, dict):
                     yield from _expression_references(block, child)
+
+
+def _constant_values(expressions: Mapping[str, Any]) -> dict[str, Any]:
+    """The constant arguments of a configuration block, nested blocks included."""
+    values: dict[str, Any] = {}
+    for name, expression in expressions.items():
+        if _is_expression(expression):
+            if "constant_value" in expression:
+                values[name] = expression["constant_value"]
+        elif isinstance(expression, dict):
+            values[name] = [_constant_values(expression)]
+        elif isinstance(expression, list):
+            values[name] = [_constant_values(b) for b in expression if isinstance(b, dict)]
+    return values
 
 
 def _configured_paths(expressions: Mapping[str, Any], path: str = "") -> Iterator[str]:
