@@ -839,7 +839,7 @@ class Evaluator:
             return None
         block, module = found
         region_attr = block.body.attributes.get("region")
-        if region_attr is None and block.labels[:1] != ["aws"]:
+        if region_attr is None and block.labels[:1] != ("aws",):
             return None  # only AWS providers have a region
         if region_attr is None:
             return Unknown(
