@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from tfcheck.cli import policy_table_markdown
+from tfcheck.engine import scan
+from tfcheck.model import Status
 from tfcheck.registry import load_policies
 
 from .conftest import REPO
@@ -40,3 +43,27 @@ def test_ids_and_slugs_are_unique_and_well_formed() -> None:
     for policy in POLICIES:
         assert re.fullmatch(r"PC[1-7]\d\d", policy.id)
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", policy.slug)
+
+
+def hcl_example(doc: str, section: str) -> str:
+    body = doc.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```hcl\n(.*?)```", body, re.S)
+    assert blocks, f"no HCL example under ## {section}"
+    return "\n".join(blocks)
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.id)
+def test_doc_examples_fail_when_bad_and_do_not_fail_when_good(
+    policy: object, tmp_path: Path
+) -> None:
+    """The Bad example is a failing configuration, the Good one its fix: docs can't drift."""
+    doc = policy.doc  # type: ignore[attr-defined]
+    for section, must_fail in (("Bad", True), ("Good", False)):
+        directory = tmp_path / section
+        directory.mkdir()
+        (directory / "main.tf").write_text(hcl_example(doc, section), encoding="utf-8")
+        report = scan([directory], policies=[policy])  # type: ignore[list-item]
+        assert report.input_errors == [] and report.internal_errors == [], section
+        failed = [f for f in report.findings if f.status is Status.FAIL]
+        assert bool(failed) is must_fail, (
+            f"{section} example: {[(f.address, f.message) for f in report.findings]}")
