@@ -422,7 +422,7 @@ def _region_verdict(endpoint: Endpoint, regions: set[str],
     if isinstance(endpoint.region, Unknown):
         return Result.unknown(
             endpoint.resource, f"the region in the service_name of {endpoint.address} is not "
-                               f"known before apply ({endpoint.region.reason})",
+                               f"known: {endpoint.region.reason}",
             evidence=evidence, attribute="service_name")
     if len(regions) != 1:
         why = ("the clusters' regions differ" if regions else

@@ -687,14 +687,10 @@ def hcl_beside_plan(ctx: ScanContext) -> ResourceGraph | None:
     0, 2)` and `aws_subnet.private[*].id` both read "aws_subnet.private". The HCL beside
     the plan, evaluated, names the instances each element comes from.
     """
-    try:
-        from tfcheck.userdata import _hcl_beside_plan  # one evaluation per scan, shared
-    except ImportError:  # pragma: no cover - PC501's reader is optional
-        return _load_hcl_beside(ctx.graph)
-    return ctx.fact(_hcl_beside_plan)
+    return _load_hcl_beside(ctx.graph)
 
 
-def _load_hcl_beside(graph: ResourceGraph) -> ResourceGraph | None:  # pragma: no cover
+def _load_hcl_beside(graph: ResourceGraph) -> ResourceGraph | None:
     from pathlib import Path
 
     source = Path(graph.source) if graph.source not in ("", "-") else None
@@ -1444,8 +1440,8 @@ class _Builder:
                 return match.group(2), match.group(1)
             if "${" in name:  # built from a region the input cannot give
                 suffix = _SERVICE_SUFFIX.search(name.strip())
-                region_unknown = Unknown(f"the region in {resource.address}.service_name "
-                                         f"({name}) is not known")
+                region_unknown = Unknown(f"{resource.address}.service_name is {name!r}, "
+                                         "built from a value the input does not give")
                 return (suffix.group(1) if suffix else None), region_unknown
             return None, None
         if isinstance(name, Unknown):
@@ -1457,8 +1453,12 @@ class _Builder:
                 if isinstance(known, str):
                     return self._service_of(resource, known)
                 if isinstance(service, str):
-                    return service, Unknown(f"the region in {resource.address}.service_name "
-                                            "is not known before apply")
+                    # the data source looks the service up in its provider's region
+                    region = source.region
+                    if isinstance(region, str):
+                        return service, region
+                    return service, Unknown(f"{source.address} reads the service name in "
+                                            "a provider region the input does not give")
             template = re.search(r"com\.amazonaws\.\$\{[^}]*\}\.([a-z0-9.-]+)", name.reason)
             if template:
                 return template.group(1), name
