@@ -108,3 +108,63 @@ def test_doc_examples_bad_fails_and_good_passes(policy: object, tmp_path: Path) 
             assert "fail" in statuses, [f.message for f in report.findings]
         else:
             assert statuses == {"pass"}, [f.message for f in report.findings]
+
+
+# -- one thing wrong: the known-good cluster with a single mistake fails one policy ------
+
+GOOD = FIXTURES / "plans" / "good-private-cluster"
+
+ONE_THING_WRONG: dict[str, tuple[list[tuple[str, str]], set[tuple[str, str]]]] = {
+    "nat-route": ([('resource "aws_route_table_association" "private" {', '''\
+resource "aws_nat_gateway" "egress" {
+  subnet_id = aws_subnet.private[0].id
+}
+
+resource "aws_route" "nat" {
+  count                  = length(local.azs)
+  route_table_id         = aws_route_table.private[count.index].id
+  destination_cidr_block = "0.0.0.0/0"
+  nat_gateway_id         = aws_nat_gateway.egress.id
+}
+
+resource "aws_route_table_association" "private" {''')],
+        {("PC201", f"aws_subnet.private[{i}]") for i in range(3)}),
+    "public-ip": ([("  availability_zone = local.azs[count.index]\n",
+                    "  availability_zone = local.azs[count.index]\n"
+                    "  map_public_ip_on_launch = true\n")],
+                  {("PC202", f"aws_subnet.private[{i}]") for i in range(3)}),
+    "dns-hostnames": ([("  enable_dns_hostnames = true\n", "")], {("PC203", "aws_vpc.main")}),
+    "no-ecr-dkr": ([('    "ecr.dkr",\n', "")], {("PC301", "aws_eks_cluster.main")}),
+    "s3-other-region": ([('  service_name      = "com.amazonaws.${var.region}.s3"',
+                          '  service_name      = "com.amazonaws.us-east-1.s3"')],
+                        {("PC301", "aws_eks_cluster.main"), ("PC302", "aws_vpc_endpoint.s3")}),
+    "logs-no-private-dns": ([("  private_dns_enabled = true\n",
+                              '  private_dns_enabled = each.value != "logs"\n')],
+                            {("PC303", 'aws_vpc_endpoint.interface["logs"]')}),
+    "s3-two-route-tables": ([("  route_table_ids   = aws_route_table.private[*].id",
+                              "  route_table_ids   = slice(aws_route_table.private[*].id, 0, 2)")],
+                            {("PC305", "aws_subnet.private[2]")}),
+    "no-s3-egress": ([("    prefix_list_ids = [aws_vpc_endpoint.s3.prefix_list_id]\n",
+                       '    cidr_blocks = ["10.99.0.0/16"]\n')],
+                     {("PC402", "aws_security_group.node")}),
+}
+
+
+@pytest.mark.skipif(not (GOOD / "main.tf").is_file(), reason="good-private-cluster is absent")
+@pytest.mark.parametrize("name", sorted(ONE_THING_WRONG))
+def test_one_thing_wrong_fails_exactly_its_policy(name: str, tmp_path: Path) -> None:
+    import shutil
+
+    from tfcheck.engine import scan
+
+    edits, expected = ONE_THING_WRONG[name]
+    shutil.copytree(GOOD, tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.json"))
+    text = (GOOD / "main.tf").read_text()
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    (tmp_path / "main.tf").write_text(text)
+    report = scan([str(tmp_path)], policies=MINE)
+    failed = {(f.rule_id, f.address) for f in report.findings if f.status.value == "fail"}
+    assert failed == expected
+    assert [f.message for f in report.findings if f.status.value == "unknown"] == []
