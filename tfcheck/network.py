@@ -18,6 +18,14 @@ the same way (`Link`):
 3. what is left — an unknown value without references — stays `Unknown`, so a policy
    can say which value was missing instead of guessing.
 
+A plan records references per configuration block, so `slice(aws_subnet.private[*].id,
+0, 2)` and `aws_subnet.private[count.index + 1].id` read like a splat or like
+`[count.index]`. Where an unknown value's own references do not name instances, the HCL
+beside the plan (evaluated once per scan) does; it may only pick among the instances of
+the blocks the plan references. `for_each = aws_subnet.private` with `each.value.id`
+leaves no reference at all in a plan (hashicorp/terraform#28346): the one instance of
+the wanted type with the same key is taken.
+
 Things are identified by a *key*: the resource address for anything in the input, the
 literal AWS ID for things known only by ID, and a readable pseudo-address for what AWS
 creates implicitly (`aws_eks_cluster.main (cluster security group)`,
