@@ -196,7 +196,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
     vpc = info.vpc or ""
     data = {"service": service, "required_by": requirement.required_by}
     why = "; ".join(requirement.reasons)
-    candidates = [e for e in endpoints if e.service == service]
+    candidates = net.endpoints_for(vpc, service)
     not_counting = []
     undecided = []
     for endpoint in candidates:

@@ -609,6 +609,10 @@ class Network:
             return []
         return self._endpoints_by_vpc.get(vpc, [])
 
+    def endpoints_for(self, vpc: str | None, service: str) -> list[Endpoint]:
+        """The VPC's endpoints whose service name ends in `service` (any region, type)."""
+        return [e for e in self.endpoints_in(vpc) if e.service == service]
+
     def effective_route_table(self, subnet: str) -> EffectiveRouteTable:
         found = self._effective.get(subnet)
         if found is None:
