@@ -22,10 +22,12 @@ binary is ``TFCHECK_TERRAFORM`` or ``terraform`` on PATH.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -33,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,7 +187,7 @@ def _terraform_env(tmp: Path) -> dict[str, str]:
 
 # terraform processes still running, so that SIGTERM/SIGINT can stop them and every
 # temporary directory is still removed (no orphaned terraform, no stray work dirs).
-_LIVE: set[subprocess.Popen[str]] = set()
+_LIVE: set[subprocess.Popen[Any]] = set()
 _LIVE_LOCK = threading.Lock()
 _STOPPING = threading.Event()
 
@@ -283,7 +285,67 @@ def dumps(plan: dict[str, Any]) -> str:
     return json.dumps(plan, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def plan_case(case: str, tools: Toolchain, plans_dir: Path = PLANS_DIR) -> str:
+REATTACH_LINE = re.compile(r"TF_REATTACH_PROVIDERS='([^']+)'")
+REATTACH_WAIT = 120  # seconds for a provider in debug mode to announce its address
+
+
+@contextlib.contextmanager
+def _shared_provider(tmp: Path, env: dict[str, str], case: str) -> Iterator[dict[str, str]]:
+    """One aws provider process for both `plan` and `show` of a case.
+
+    terraform starts the 700 MB provider binary several times per command; started
+    once in debug mode and reattached (`TF_REATTACH_PROVIDERS`), it is started once
+    per case, which saves about a third of the CPU time. The output is identical.
+    Yields the environment to run terraform with: unchanged where the provider cannot
+    be started this way (the fallback is terraform's own launching).
+    """
+    data_dir = Path(env["TF_DATA_DIR"]) / "providers" / Path(*PROVIDER_SOURCE)
+    binaries = sorted(data_dir.glob(f"*/{_platform_dir()}/terraform-provider-aws*"))
+    if len(binaries) != 1 or _STOPPING.is_set():
+        yield env
+        return
+    log_path = tmp / "provider-debug.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [str(binaries[0]), "-debug"],
+            cwd=tmp,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+    try:
+        deadline = time.monotonic() + REATTACH_WAIT
+        reattach = None
+        while reattach is None and proc.poll() is None and time.monotonic() < deadline:
+            match = REATTACH_LINE.search(log_path.read_text(encoding="utf-8", errors="replace"))
+            if match:
+                reattach = match.group(1)
+            else:
+                time.sleep(0.05)
+        if reattach is None:
+            print(f"  {case}: provider debug mode unavailable, terraform launches it",
+                  file=sys.stderr)
+            yield env
+        else:
+            yield {**env, "TF_REATTACH_PROVIDERS": reattach}
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def plan_case(
+    case: str, tools: Toolchain, plans_dir: Path = PLANS_DIR, *, reattach: bool = True
+) -> str:
     """Plan one case in a temporary directory; the normalised plan.json text."""
     source = plans_dir / case
     if not source.is_dir():
@@ -303,22 +365,26 @@ def plan_case(case: str, tools: Toolchain, plans_dir: Path = PLANS_DIR) -> str:
             env,
             case,
         )
-        _run(
-            [
-                tf,
-                "plan",
-                "-input=false",
-                "-no-color",
-                "-refresh=false",
-                "-lock=false",
-                "-out",
-                str(tmp / "tfplan"),
-            ],
-            work,
-            env,
-            case,
-        )
-        shown = _run([tf, "show", "-json", "-no-color", str(tmp / "tfplan")], work, env, case)
+        shared = _shared_provider(tmp, env, case) if reattach else contextlib.nullcontext(env)
+        with shared as run_env:
+            _run(
+                [
+                    tf,
+                    "plan",
+                    "-input=false",
+                    "-no-color",
+                    "-refresh=false",
+                    "-lock=false",
+                    "-out",
+                    str(tmp / "tfplan"),
+                ],
+                work,
+                run_env,
+                case,
+            )
+            shown = _run(
+                [tf, "show", "-json", "-no-color", str(tmp / "tfplan")], work, run_env, case
+            )
         plan = json.loads(shown)
         return dumps(normalise(plan, work))
 
@@ -353,6 +419,7 @@ def run(
     check: bool,
     verbose: bool = True,
     plans_dir: Path = PLANS_DIR,
+    reattach: bool = True,
 ) -> int:
     """Regenerate (or check) `cases`; the process exit code."""
     tools = toolchain()
@@ -362,7 +429,7 @@ def run(
     def one(case: str) -> tuple[str, str | None, str | None]:
         begun = time.monotonic()
         try:
-            text = plan_case(case, tools, plans_dir)
+            text = plan_case(case, tools, plans_dir, reattach=reattach)
         except GenerationError as exc:
             return case, None, str(exc)
         if verbose:
@@ -413,6 +480,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="cases planned in parallel (default: 2 or the CPU count)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    parser.add_argument("--no-shared-provider", action="store_true",
+                        help="let terraform start the provider itself for every command "
+                             "(slower; the default shares one provider process per case)")
     parser.add_argument("--plans-dir", type=Path, default=PLANS_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -430,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     try:
         return run(cases, jobs=args.jobs, check=args.check, verbose=not args.quiet,
-                   plans_dir=args.plans_dir)
+                   plans_dir=args.plans_dir, reattach=not args.no_shared_provider)
     except GenerationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
