@@ -3,7 +3,7 @@
 Each case holds HCL (with local modules where the case is about modules), the plan a
 real terraform made from it (plan.json, by `scripts/generate_fixtures.py --plans-dir
 fixtures/hcl-policies`) and expect.txt in the format of fixtures/plans: one
-`RULE status address [key=value]` line per expected finding. Every `fail` and `unknown`
+`[plan:|hcl:] RULE status address [key=value]` line per expected finding. Every `fail` and `unknown`
 finding of PC201-PC402 must be listed, nothing else may appear; `pass` lines must be
 present. HCL and plan must agree. A case that cannot be planned offline (data sources
 that call the AWS API) says why in NO_PLAN and is checked as HCL only.
@@ -29,12 +29,19 @@ MINE = [p for p in ALL_POLICIES if p.id[:3] in ("PC2", "PC3", "PC4")]
 MY_IDS = {p.id for p in MINE}
 
 
-def expectations(case: Path) -> list[tuple[str, str, str, str | None, str | None]]:
+def expectations(case: Path, mode: str | None = None
+                 ) -> list[tuple[str, str, str, str | None, str | None]]:
+    """expect.txt lines for `mode` ("plan"/"hcl"; a `plan:`/`hcl:` prefix limits a line)."""
     found = []
     for raw in (case / "expect.txt").read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
+        prefix, _, rest = line.partition(":")
+        if prefix in ("plan", "hcl") and rest:
+            if mode is not None and prefix != mode:
+                continue
+            line = rest.strip()
         rule, status, address, *extra = line.split()
         key, _, value = extra[0].partition("=") if extra else (None, "", None)
         found.append((rule, status, address, key, value))
@@ -46,10 +53,10 @@ def results(graph: ResourceGraph) -> list[tuple[str, Result]]:
     return [(policy.id, result) for policy in MINE for result in policy.check(ctx)]
 
 
-def check(found: list[tuple[str, Result]], case: Path) -> None:
+def check(found: list[tuple[str, Result]], case: Path, mode: str) -> None:
     unmatched = [(rule, r) for rule, r in found if r.status.value != "pass"]
     missing = []
-    for rule, status, address, key, value in expectations(case):
+    for rule, status, address, key, value in expectations(case, mode):
         if rule not in MY_IDS:
             continue
         pool = found if status == "pass" else unmatched
@@ -70,12 +77,12 @@ def test_plan(case: Path) -> None:
     if (case / "NO_PLAN").is_file():
         pytest.skip((case / "NO_PLAN").read_text().strip())
     path = case / "plan.json"
-    check(results(load_plan(json.loads(path.read_text()), str(path))), case)
+    check(results(load_plan(json.loads(path.read_text()), str(path))), case, "plan")
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_hcl(case: Path) -> None:
-    check(results(load_hcl(case).graph), case)
+    check(results(load_hcl(case).graph), case, "hcl")
 
 
 def test_every_case_has_a_plan_or_says_why_not() -> None:
