@@ -905,3 +905,17 @@ def test_facts_of_the_good_private_cluster_plan() -> None:
         "aws_route_table.private[2]",)
     services = {e.service for e in net.endpoints_in("aws_vpc.main")}
     assert {"ec2", "ecr.api", "ecr.dkr", "s3", "sts", "eks-auth"} <= services
+
+
+def test_hcl_references_into_a_module_use_its_outputs() -> None:
+    p = Plan()
+    p.add("module.vpc.aws_vpc.this[0]", {"cidr_block": "10.0.0.0/16"})
+    for i in range(2):
+        p.add(f"module.vpc.aws_route_table.private[{i}]", {})
+    net = facts(p)
+    assert hcl_reference(net, "module.vpc.aws_vpc.this[0]") == (
+        "module.vpc.vpc_id  # module.vpc.aws_vpc.this[0]")
+    assert hcl_reference(net, "module.vpc.aws_route_table.private[1]").startswith(
+        "module.vpc.private_route_table_ids[1]  #")
+    assert hcl_id_list(net, [f"module.vpc.aws_route_table.private[{i}]" for i in range(2)]) == (
+        "module.vpc.private_route_table_ids")

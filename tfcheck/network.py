@@ -2139,6 +2139,8 @@ def hcl_reference(net: Network, key: str, attribute: str = "id") -> str:
     if resource.module:
         output = _MODULE_OUTPUTS.get(resource.type, attribute)
         call = resource.module.split(".")[1].split("[")[0]
+        if output.endswith("s") and isinstance(resource.index, int):
+            output = f"{output}[{resource.index}]"  # one element of a list output
         return f"module.{call}.{output}  # {key}"
     return f"{key}.{attribute}"
 
