@@ -2107,11 +2107,12 @@ def iter_node_subnets(net: Network) -> Iterator[tuple[str, list[ClusterNetwork]]
 
 # Output names of terraform-aws-modules, for resources that live inside a module.
 _MODULE_OUTPUTS = {
-    "aws_vpc": "vpc_id",
-    "aws_subnet": "private_subnets",
-    "aws_security_group": "security_group_id",
-    "aws_route_table": "private_route_table_ids",
-    "aws_vpc_endpoint": "endpoints",
+    ("aws_vpc", "id"): "vpc_id",
+    ("aws_vpc", "cidr_block"): "vpc_cidr_block",
+    ("aws_subnet", "id"): "private_subnets",
+    ("aws_subnet", "cidr_block"): "private_subnets_cidr_blocks",
+    ("aws_security_group", "id"): "security_group_id",
+    ("aws_route_table", "id"): "private_route_table_ids",
 }
 
 
@@ -2137,7 +2138,7 @@ def hcl_reference(net: Network, key: str, attribute: str = "id") -> str:
     if resource is None:
         return f'"{key}"'
     if resource.module:
-        output = _MODULE_OUTPUTS.get(resource.type, attribute)
+        output = _MODULE_OUTPUTS.get((resource.type, attribute), attribute)
         call = resource.module.split(".")[1].split("[")[0]
         if output.endswith("s") and isinstance(resource.index, int):
             output = f"{output}[{resource.index}]"  # one element of a list output
@@ -2164,7 +2165,7 @@ def hcl_id_list(net: Network, keys: Iterable[str], attribute: str = "id") -> str
                if r is not None and r.module}
     if modules and len(modules) == 1 and all(r is not None and r.module for r in resources):
         sample = next(r for r in resources if r is not None)
-        output = _MODULE_OUTPUTS.get(sample.type, attribute)
+        output = _MODULE_OUTPUTS.get((sample.type, attribute), attribute)
         if output.endswith("s"):
             return f"module.{modules.pop()}.{output}"
     items = [hcl_reference(net, k, attribute).split("  #")[0] for k in keys]
