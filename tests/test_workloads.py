@@ -642,19 +642,13 @@ _WORKLOAD_CASES = sorted(
     (REPO / "fixtures" / "workloads").glob("*/expect.txt"), key=lambda p: p.parent.name)
 
 
-def _other_rules() -> set[str]:
-    from tfcheck.registry import load_policies
-
-    return {p.id for p in load_policies()[0]} - WORKLOAD_RULES
-
-
 @pytest.mark.parametrize("case", [p.parent for p in _WORKLOAD_CASES], ids=lambda p: p.name)
 def test_workload_fixture_hcl(case: Any) -> None:
     from tfcheck.engine import scan
 
-    from .test_fixture_expectations import check, read_expectations
+    from .expectations import check, read_expectations
 
-    check(scan([str(case)]), read_expectations(case), _other_rules())
+    check(scan([str(case)]), read_expectations(case, "hcl"), WORKLOAD_RULES)
 
 
 @pytest.mark.parametrize("case", [p.parent for p in _WORKLOAD_CASES
@@ -664,11 +658,11 @@ def test_workload_fixture_hand_written_plan(case: Any) -> None:
 
     from tfcheck.engine import scan
 
-    from .test_fixture_expectations import check, read_expectations
+    from .expectations import check, read_expectations
 
     plan = json.loads((case / "plan.json").read_text(encoding="utf-8"))
     assert plan["//"].startswith("hand-written"), "plans here are hand-written: mark them"
-    check(scan([str(case / "plan.json")]), read_expectations(case), _other_rules())
+    check(scan([str(case / "plan.json")]), read_expectations(case, "plan"), WORKLOAD_RULES)
 
 
 def test_sensitive_yaml_body_prefers_yaml_body_parsed_or_hides_images() -> None:
