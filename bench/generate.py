@@ -17,6 +17,7 @@ clone, which must be identical apart from the timestamp.
 
 Usage:
     bench/generate.py plan 10000 [--out DIR]   # DIR/plan-10000/plan.json (+ src/ HCL)
+    bench/generate.py plan 5000 --layout fleet # DIR/fleet-5000/: all clusters for_each
     bench/generate.py hcl 1000 [--out DIR]     # DIR/hcl-1000/ with 1000 .tf files
     bench/generate.py seed                     # re-plan the seed with terraform
     bench/generate.py verify                   # terraform plan vs clone, must match
@@ -95,10 +96,14 @@ def spec_for_files(files: int) -> Spec:
     return Spec(clusters, [f"u{i:05d}" for i in range(1, fillers + 1)])
 
 
-def spec_for_resources(resources: int, seed: Seed) -> Spec:
-    """About `resources` resource instances: half in clusters (1/4 of them in the
-    fleet), half filler."""
+def spec_for_resources(resources: int, seed: Seed, layout: str = "mixed") -> Spec:
+    """About `resources` resource instances. `mixed`: half in clusters (1/4 of them in
+    the fleet), half filler; `fleet`: every cluster in the one `for_each` fleet, no
+    filler (the shape that stresses resolution across module instances)."""
     per_cluster = sum(seed.count[seed_token("explicit", v)] for v in VARIANTS) / len(VARIANTS)
+    if layout == "fleet":
+        n_clusters = max(1, round(resources / per_cluster))
+        return Spec([_cluster(i, "fleet") for i in range(1, n_clusters + 1)], [])
     n_clusters = max(1, round(resources / 2 / per_cluster))
     clusters = [_cluster(i, "fleet" if i % 4 == 0 else "explicit")
                 for i in range(1, n_clusters + 1)]
@@ -331,15 +336,16 @@ def _stamp(directory: Path) -> None:
 
 
 def make_plan(resources: int, out: Path = DEFAULT_OUT, *, with_source: bool = True,
-              seed: Seed | None = None) -> Path:
-    """`out/plan-N/plan.json` (and its HCL in `out/plan-N/src/`); reused when fresh."""
-    directory = out / f"plan-{resources}"
+              seed: Seed | None = None, layout: str = "mixed") -> Path:
+    """`out/plan-N/plan.json` (and its HCL in `out/plan-N/src/`); reused when fresh.
+    With `layout="fleet"`: `out/fleet-N/`."""
+    directory = out / (f"plan-{resources}" if layout == "mixed" else f"{layout}-{resources}")
     if _fresh(directory):
         return directory / "plan.json"
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     seed = seed or load_seed()
-    spec = spec_for_resources(resources, seed)
+    spec = spec_for_resources(resources, seed, layout)
     document = seed.clone(spec)
     (directory / "plan.json").write_text(json.dumps(document, separators=(",", ":")),
                                          encoding="utf-8")
@@ -448,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = sub.add_parser("plan", help="a plan of about N resources")
     plan.add_argument("sizes", type=int, nargs="+")
     plan.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    plan.add_argument("--layout", choices=("mixed", "fleet"), default="mixed")
     hcl = sub.add_parser("hcl", help="an HCL tree of N .tf files")
     hcl.add_argument("sizes", type=int, nargs="+")
     hcl.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -461,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_verify()
     for size in args.sizes:
         started = time.perf_counter()
-        path = make_plan(size, args.out) if args.command == "plan" else make_hcl(size, args.out)
+        path = (make_plan(size, args.out, layout=args.layout) if args.command == "plan"
+                else make_hcl(size, args.out))
         directory = path if path.is_dir() else path.parent
         print(f"{path}  {json.dumps(info(directory))}  "
               f"({time.perf_counter() - started:.1f}s)")

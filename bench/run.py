@@ -28,9 +28,10 @@ Usage:
     bench/run.py --sizes large --kinds hcl --repeat 1
 
 Sizes: `small` (plan 100 resources, HCL 10 files), `medium` (1,000 / 100), `large`
-(10,000 / 1,000), or `plan:N`, `hcl:N`. Kinds: `plan`, `plan+src` (a plan scanned with
-`--source` pointing at the HCL behind it) and `hcl`; the HCL kinds are skipped, with a
-note, while tfcheck has no HCL loader.
+(10,000 / 1,000), or `KIND:N`. Kinds: `plan`, `plan+src` (a plan scanned with
+`--source` pointing at the HCL behind it), `hcl`, and `fleet` (a plan whose clusters
+all sit in one `for_each` module, no filler; only by name: `--sizes fleet:5000`); the
+HCL kinds are skipped, with a note, while tfcheck has no HCL loader.
 
 By default the code measured is a snapshot of HEAD (`git archive` into a temporary
 directory imported ahead of the editable install), so edits in progress in the working
@@ -74,7 +75,7 @@ PRESETS = {
     "medium": (("plan", 1000), ("hcl", 100)),
     "large": (("plan", 10000), ("hcl", 1000)),
 }
-KINDS = ("plan", "plan+src", "hcl")
+KINDS = ("plan", "plan+src", "hcl", "fleet")
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,8 @@ def prepare(job: Job) -> Path:
 
     if job.kind == "hcl":
         return generate.make_hcl(job.size)
+    if job.kind == "fleet":
+        return generate.make_plan(job.size, layout="fleet")
     return generate.make_plan(job.size)
 
 
@@ -422,8 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="small,medium,large")
-    parser.add_argument("--kinds", default=",".join(KINDS),
-                        help="comma-separated: plan, plan+src, hcl")
+    parser.add_argument("--kinds", default="plan,plan+src,hcl",
+                        help="comma-separated kinds the presets expand to: plan, plan+src, hcl")
     parser.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
     parser.add_argument("--budget", type=float, default=60.0,
                         help="stop repeating a measurement after this many seconds")
