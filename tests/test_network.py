@@ -18,6 +18,7 @@ import pytest
 
 from tfcheck.config import Config
 from tfcheck.graph import ResourceGraph
+from tfcheck.loaders.hcl import load_hcl
 from tfcheck.model import Resource, Sensitive, Status, Unknown
 from tfcheck.network import (
     CLUSTER_SUBNETS,
@@ -673,8 +674,8 @@ resource "aws_vpc_endpoint_subnet_association" "ecr" {
 
     def test_the_hcl_beside_names_the_instances(self, tmp_path: Path) -> None:
         (tmp_path / "main.tf").write_text(self.HCL)
-        (tmp_path / "plan.json").write_text("{}")
         graph = self.plan().build(source=str(tmp_path / "plan.json"))
+        graph.configuration = load_hcl(tmp_path).graph  # what the engine attaches
         (endpoint,) = network(context(graph)).endpoints
         # slice(..., 0, 1) is private[0]; the association adds private[2], not private[0]
         assert endpoint.subnets.keys == (SUBNETS[0], SUBNETS[2])

@@ -102,7 +102,7 @@ def _load(item: Input, options: ScanOptions, report: Report) -> ResourceGraph | 
             graph = load_plan(read_plan_document(data, item.display), item.display)
         else:
             graph = load_plan_file(item.path, item.display)
-        _attach_source_locations(graph, _plan_source_dir(item, options))
+        _attach_configuration(graph, _plan_source_dir(item, options))
         return graph
     except LoadFailure as failure:
         report.input_errors.append(failure.error)
@@ -138,19 +138,28 @@ def _plan_source_dir(item: Input, options: ScanOptions) -> Path | None:
     return None
 
 
-def _attach_source_locations(graph: ResourceGraph, source_dir: Path | None) -> None:
-    """Give plan resources the file and line of their block in the configuration."""
-    if source_dir is None:
-        return
-    from tfcheck.loaders.hcl import config_locations
+def _attach_configuration(graph: ResourceGraph, source_dir: Path | None) -> None:
+    """Give plan resources the file and line of their block in the configuration.
 
-    locations = config_locations(source_dir)
+    The configuration is evaluated once here and kept on the graph, so that network
+    facts can tell which instances a per-block reference of the plan means.
+    """
+    if source_dir is None or not source_dir.is_dir():
+        return
+    from tfcheck.loaders.hcl import load_hcl
+
+    try:
+        configuration = load_hcl(source_dir).graph
+    except LoadFailure:
+        return
+    graph.configuration = configuration
+    blocks = {r.config_address: r for r in configuration.resources()}
     for resource in graph.resources():
-        found = locations.get(resource.config_address)
+        found = blocks.get(resource.config_address)
         if found is not None:
             resource.location = found.location
             resource.attribute_lines = found.attribute_lines
-            resource.suppressions = tuple(found.suppressions)
+            resource.suppressions = found.suppressions
 
 
 def _source_root(item: Input, graph: ResourceGraph, options: ScanOptions) -> str | None:

@@ -46,6 +46,10 @@ class ResourceGraph:
     # Texts that must never be printed beyond those wrapped in `Sensitive` values
     # (e.g. HCL variables declared `sensitive = true`).
     sensitive_values: set[str] = field(default_factory=set)
+    # A plan's configuration (the .tf files it was made from), evaluated: it gives plan
+    # findings their file and line, and tells which instances a reference means where
+    # the plan records only the whole block. Never a source of values or verdicts.
+    configuration: ResourceGraph | None = None
     _graph: nx.MultiDiGraph[str] = field(default_factory=nx.MultiDiGraph)
     _resources: dict[str, Resource] = field(default_factory=dict)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict)

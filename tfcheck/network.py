@@ -21,8 +21,9 @@ the same way (`Link`):
 A plan records references per configuration block, so `slice(aws_subnet.private[*].id,
 0, 2)` and `aws_subnet.private[count.index + 1].id` read like a splat or like
 `[count.index]`. Where an unknown value's own references do not name instances, the HCL
-beside the plan (evaluated once per scan) does; it may only pick among the instances of
-the blocks the plan references. `for_each = aws_subnet.private` with `each.value.id`
+beside the plan (`ResourceGraph.configuration`, evaluated once by the engine) does; it
+may only pick among the instances of the blocks the plan references, and never gives a
+value. `for_each = aws_subnet.private` with `each.value.id`
 leaves no reference at all in a plan (hashicorp/terraform#28346): the one instance of
 the wanted type with the same key is taken.
 
@@ -685,35 +686,9 @@ HCL_UNKNOWN_HINT = ("; scan a plan of this configuration (terraform show -json) 
 
 
 def _build_network(ctx: ScanContext) -> Network:
-    beside = None
-    if ctx.graph.kind == "plan":
-        def beside() -> ResourceGraph | None:
-            return ctx.fact(hcl_beside_plan)
+    configuration = ctx.graph.configuration
+    beside = None if configuration is None else (lambda: configuration)
     return _Builder(ctx.graph, beside).build()
-
-
-def hcl_beside_plan(ctx: ScanContext) -> ResourceGraph | None:
-    """The configuration in a plan's directory, evaluated; None where there is none.
-
-    A plan records references per configuration block: `slice(aws_subnet.private[*].id,
-    0, 2)` and `aws_subnet.private[*].id` both read "aws_subnet.private". The HCL beside
-    the plan, evaluated, names the instances each element comes from.
-    """
-    return _load_hcl_beside(ctx.graph)
-
-
-def _load_hcl_beside(graph: ResourceGraph) -> ResourceGraph | None:
-    from pathlib import Path
-
-    source = Path(graph.source) if graph.source not in ("", "-") else None
-    if source is None or not source.is_file() or not any(source.parent.glob("*.tf")):
-        return None
-    try:
-        from tfcheck.loaders.hcl import load_hcl
-
-        return load_hcl(source.parent).graph
-    except Exception:  # noqa: BLE001 - a best-effort second look; the plan stays authoritative
-        return None
 
 
 # -- building ---------------------------------------------------------------------------

@@ -11,78 +11,32 @@ that call the AWS API) says why in NO_PLAN and is checked as HCL only.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tfcheck.graph import ResourceGraph
-from tfcheck.loaders.hcl import load_hcl
-from tfcheck.loaders.plan import load_plan
-from tfcheck.policy import Result, ScanContext
+from tfcheck.engine import scan
 from tfcheck_policies import ALL_POLICIES
 
 from ..conftest import FIXTURES
+from ..expectations import check, read_expectations
 
 CASES = sorted(p.parent for p in (FIXTURES / "hcl-policies").glob("pc[234]*/expect.txt"))
 MINE = [p for p in ALL_POLICIES if p.id[:3] in ("PC2", "PC3", "PC4")]
 MY_IDS = {p.id for p in MINE}
 
 
-def expectations(case: Path, mode: str | None = None
-                 ) -> list[tuple[str, str, str, str | None, str | None]]:
-    """expect.txt lines for `mode` ("plan"/"hcl"; a `plan:`/`hcl:` prefix limits a line)."""
-    found = []
-    for raw in (case / "expect.txt").read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        prefix, _, rest = line.partition(":")
-        if prefix in ("plan", "hcl") and rest:
-            if mode is not None and prefix != mode:
-                continue
-            line = rest.strip()
-        rule, status, address, *extra = line.split()
-        key, _, value = extra[0].partition("=") if extra else (None, "", None)
-        found.append((rule, status, address, key, value))
-    return found
-
-
-def results(graph: ResourceGraph) -> list[tuple[str, Result]]:
-    ctx = ScanContext(graph)
-    return [(policy.id, result) for policy in MINE for result in policy.check(ctx)]
-
-
-def check(found: list[tuple[str, Result]], case: Path, mode: str) -> None:
-    unmatched = [(rule, r) for rule, r in found if r.status.value != "pass"]
-    missing = []
-    for rule, status, address, key, value in expectations(case, mode):
-        if rule not in MY_IDS:
-            continue
-        pool = found if status == "pass" else unmatched
-        match = next(((i, r) for i, (rid, r) in enumerate(pool)
-                      if rid == rule and r.status.value == status
-                      and r.subject.address == address
-                      and (key is None or str(r.data.get(key)) == value)), None)
-        if match is None:
-            missing.append(f"{rule} {status} {address}")
-        elif status != "pass":
-            unmatched.pop(match[0])
-    extra = [f"{rule} {r.status.value} {r.subject.address}: {r.message}" for rule, r in unmatched]
-    assert not missing and not extra, f"missing: {missing}; unexpected: {extra}"
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_plan(case: Path) -> None:
     if (case / "NO_PLAN").is_file():
         pytest.skip((case / "NO_PLAN").read_text().strip())
-    path = case / "plan.json"
-    check(results(load_plan(json.loads(path.read_text()), str(path))), case, "plan")
+    report = scan([case / "plan.json"], policies=MINE)
+    check(report, read_expectations(case, "plan"), MY_IDS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_hcl(case: Path) -> None:
-    check(results(load_hcl(case).graph), case, "hcl")
+    check(scan([case], policies=MINE), read_expectations(case, "hcl"), MY_IDS)
 
 
 def test_every_case_has_a_plan_or_says_why_not() -> None:
