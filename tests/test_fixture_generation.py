@@ -16,14 +16,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from .expectations import MODES, read_expectations
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLANS_DIR = REPO_ROOT / "fixtures" / "plans"
@@ -34,13 +34,6 @@ CATALOG_IDS = {
     "PC305", "PC401", "PC402", "PC501", "PC601", "PC602", "PC603", "PC604", "PC605",
     "PC606", "PC701",
 }
-STATUSES = {"fail", "unknown", "pass"}
-MODES = ("plan", "hcl")
-LINE = re.compile(
-    r"^(?:(plan|hcl):\s*)?(PC\d{3})\s+(fail|unknown|pass)\s+(\S+)(?:\s+([a-z_]+)=(\S+))?$"
-)
-
-
 def _load_generator():
     spec = importlib.util.spec_from_file_location("generate_fixtures", SCRIPT)
     assert spec is not None and spec.loader is not None
@@ -52,34 +45,6 @@ def _load_generator():
 
 generator = _load_generator()
 CASES = generator.list_cases(PLANS_DIR)
-
-
-@dataclass(frozen=True)
-class Expected:
-    rule_id: str
-    status: str
-    address: str
-    key: str | None = None  # the `data` field that tells findings on one address apart
-    value: str | None = None
-    mode: str | None = None  # "plan" / "hcl": the line holds for that scan only
-    line: int = 0
-
-
-def parse_expect(path: Path) -> list[Expected]:
-    """The finding lines of an expect.txt (comments and blank lines dropped)."""
-    found: list[Expected] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        text = raw.split("#", 1)[0].strip()
-        if not text:
-            continue
-        match = LINE.match(text)
-        if match is None:
-            raise ValueError(
-                f"{path}:{number}: not `[plan:|hcl:] <RULE_ID> <status> <address> [key=value]`"
-            )
-        mode, rule_id, status, address, key, value = match.groups()
-        found.append(Expected(rule_id, status, address, key, value, mode, number))
-    return found
 
 
 def _addresses(module: dict) -> set[str]:
@@ -115,11 +80,10 @@ def test_case_has_plan_and_expectations(case: str):
     assert plan.get("errored") is False, f"{case}: the plan errored"
     assert "timestamp" not in plan, f"{case}: plan.json not normalised"
 
-    expected = parse_expect(expect_path)
+    expected = read_expectations(directory)
     addresses = plan_addresses(plan)
     for item in expected:
-        assert item.rule_id in CATALOG_IDS, f"{case}:{item.line}: {item.rule_id} not in catalog"
-        assert item.status in STATUSES
+        assert item.rule in CATALOG_IDS, f"{case}:{item.line}: {item.rule} not in catalog"
         assert item.address in addresses, (
             f"{case}:{item.line}: {item.address} is not a resource of the plan"
         )
@@ -127,13 +91,13 @@ def test_case_has_plan_and_expectations(case: str):
     for mode in MODES:
         in_mode = [e for e in expected if e.mode in (None, mode)]
         # One line per finding: several findings on one address need the key=value field.
-        keys = Counter((e.rule_id, e.status, e.address, e.key, e.value) for e in in_mode)
+        keys = Counter((e.rule, e.status, e.address, e.key, e.value) for e in in_mode)
         duplicates = [k for k, n in keys.items() if n > 1]
         assert not duplicates, f"{case} ({mode}): duplicate expectations {duplicates}"
         # A finding cannot be both pass and fail/unknown.
         verdicts: dict[tuple[str, str, str | None, str | None], set[str]] = {}
         for e in in_mode:
-            verdicts.setdefault((e.rule_id, e.address, e.key, e.value), set()).add(e.status)
+            verdicts.setdefault((e.rule, e.address, e.key, e.value), set()).add(e.status)
         contradictory = [k for k, statuses in verdicts.items() if len(statuses) > 1]
         assert not contradictory, f"{case} ({mode}): contradictory expectations {contradictory}"
 
@@ -141,10 +105,10 @@ def test_case_has_plan_and_expectations(case: str):
 def test_good_cluster_expects_no_failures():
     """No fail at all; no unknown from its HCL. A plan alone cannot render user data
     around the cluster endpoint (known after apply): PC501 may be unknown there."""
-    expected = parse_expect(PLANS_DIR / "good-private-cluster" / "expect.txt")
+    expected = read_expectations(PLANS_DIR / "good-private-cluster")
     assert not [e for e in expected if e.status == "fail"]
     assert not [e for e in expected if e.status == "unknown" and e.mode != "plan"]
-    assert {e.rule_id for e in expected if e.status == "unknown"} <= {"PC501"}
+    assert {e.rule for e in expected if e.status == "unknown"} <= {"PC501"}
 
 
 def test_no_terraform_working_files_in_the_corpus():
