@@ -285,6 +285,15 @@ def dumps(plan: dict[str, Any]) -> str:
     return json.dumps(plan, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+PROVIDER_ALIAS = re.compile(r"^\s*alias\s*=", re.MULTILINE)
+
+
+def _has_provider_aliases(work: Path) -> bool:
+    """Whether any .tf file of a case configures a provider alias."""
+    return any(PROVIDER_ALIAS.search(path.read_text(encoding="utf-8"))
+               for path in work.rglob("*.tf"))
+
+
 REATTACH_LINE = re.compile(r"TF_REATTACH_PROVIDERS='([^']+)'")
 REATTACH_WAIT = 120  # seconds for a provider in debug mode to announce its address
 
@@ -365,7 +374,11 @@ def plan_case(
             env,
             case,
         )
-        shared = _shared_provider(tmp, env, case) if reattach else contextlib.nullcontext(env)
+        # Provider configurations with aliases share state inside one reattached provider
+        # process (default_tags of one alias showed up on another's resources): those
+        # cases get terraform's own launching, one process per configuration.
+        share = reattach and not _has_provider_aliases(work)
+        shared = _shared_provider(tmp, env, case) if share else contextlib.nullcontext(env)
         with shared as run_env:
             _run(
                 [
