@@ -212,7 +212,7 @@ def _parse_tree(text: str) -> Any:
         if token.type == "$END":
             line, column = _end_position(text)
             raise HclSyntaxError("unexpected end of file", line, column) from None
-        shown = str(token).strip() or repr(str(token))
+        shown = str(token).strip().splitlines()[0] if str(token).strip() else repr(str(token))
         if len(shown) > 40:
             shown = shown[:37] + "..."
         raise HclSyntaxError(f"unexpected {shown!r}", exc.line, exc.column) from None

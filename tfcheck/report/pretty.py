@@ -7,10 +7,10 @@ the CLI decides and passes `options.color`.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections import defaultdict
 
 from rich.console import Console
-from rich.padding import Padding
 from rich.text import Text
 
 from tfcheck.model import Finding, Report, Severity, Status
@@ -70,10 +70,14 @@ def _print_finding(console: Console, finding: Finding, repo_root: str | None) ->
     if place:
         header.append(f"  {place}", style="dim")
     console.print(header)
-    body = Text(finding.message)
+    width = max(40, console.width - BODY_INDENT)
+    indent = " " * BODY_INDENT
+    for line in textwrap.wrap(finding.message, width) or [""]:
+        console.print(Text(indent + line))
     if finding.evidence:
-        body.append("\nevidence: " + " -> ".join(finding.evidence), style="dim")
-    console.print(Padding(body, (0, 0, 0, BODY_INDENT), expand=False))
+        evidence = "evidence: " + " -> ".join(finding.evidence)
+        for line in textwrap.wrap(evidence, width, break_on_hyphens=False):
+            console.print(Text(indent + line, style="dim"))
 
 
 def _by_cluster(findings: list[Finding]) -> dict[str, list[Finding]]:
