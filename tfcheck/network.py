@@ -94,11 +94,12 @@ GATEWAY_SERVICES = frozenset({"s3", "dynamodb"})
 # Services every private cluster needs: the EC2 API (kubelet, VPC CNI), ECR (image
 # manifests and auth) and S3 (ECR serves image layers from S3).
 ALWAYS_REQUIRED = ("ec2", "ecr.api", "ecr.dkr", "s3")
+# Noun phrases: messages read "needed by <resource> for <reason>".
 _ALWAYS_REASONS = {
-    "ec2": "nodes call the EC2 API (kubelet, VPC CNI)",
-    "ecr.api": "nodes pull container images from ECR (registry API)",
-    "ecr.dkr": "nodes pull container images from ECR (image manifests)",
-    "s3": "ECR serves image layers from S3",
+    "ec2": "the EC2 API calls of the kubelet and the VPC CNI",
+    "ecr.api": "pulling container images from ECR (registry API)",
+    "ecr.dkr": "pulling container images from ECR (image manifests)",
+    "s3": "image layers, which ECR serves from S3",
 }
 _SERVICE_NAME = re.compile(r"^(?:[a-z]{2,3}\.)?com\.amazonaws\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(.+)$")
 _SERVICE_SUFFIX = re.compile(r"(?:^|})\.?([a-z0-9][a-z0-9.-]*)$")
