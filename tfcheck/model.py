@@ -336,14 +336,19 @@ class Report:
                 yield finding
 
 
-def strip_instance_keys(address: str) -> str:
-    """`module.a[0].aws_subnet.x["k"]` -> `module.a.aws_subnet.x`."""
-    out: list[str] = []
+def split_address(address: str) -> list[str]:
+    """`module.a["x.y"].aws_b.c[0]` -> [`module`, `a["x.y"]`, `aws_b`, `c[0]`].
+
+    Splits on dots outside instance keys (which may hold dots and escaped quotes).
+    """
+    parts: list[str] = []
+    current: list[str] = []
     depth = 0
     in_string = False
     escaped = False
     for char in address:
         if in_string:
+            current.append(char)
             if escaped:
                 escaped = False
             elif char == "\\":
@@ -351,15 +356,24 @@ def strip_instance_keys(address: str) -> str:
             elif char == '"':
                 in_string = False
             continue
-        if char == "[":
+        if char == '"':
+            in_string = True
+        elif char == "[":
             depth += 1
         elif char == "]":
             depth -= 1
-        elif char == '"' and depth:
-            in_string = True
-        elif depth == 0:
-            out.append(char)
-    return "".join(out)
+        elif char == "." and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def strip_instance_keys(address: str) -> str:
+    """`module.a[0].aws_subnet.x["k"]` -> `module.a.aws_subnet.x`."""
+    return ".".join(part.split("[", 1)[0] for part in split_address(address))
 
 
 def instance_suffix(key: int | str | None) -> str:

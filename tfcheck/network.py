@@ -50,7 +50,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Resource, Status, Unknown, reveal
+from tfcheck.model import Resource, Status, Unknown, reveal, split_address
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
 
@@ -1285,7 +1285,7 @@ class _Builder:
         for text in references:
             if text.split(".", 1)[0] in _NOT_RESOURCE_REFERENCES:
                 continue
-            parts = _split_reference(text)
+            parts = split_address(text)
             resource = None
             for end in range(len(parts), 1, -1):
                 resource = self.graph.get(".".join(parts[:end]))
@@ -1779,25 +1779,6 @@ _ALL_ADDRESSES: tuple[IPNetwork, ...] = (
 
 _NOT_RESOURCE_REFERENCES = frozenset(
     {"var", "local", "count", "each", "path", "terraform", "self", "module"})
-
-
-def _split_reference(text: str) -> list[str]:
-    """`aws_x.y["a.b"].id` -> [`aws_x`, `y["a.b"]`, `id`]: dots outside brackets only."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in text:
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-        if char == "." and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
 
 
 def _aws_rule(direction: str, key: str, what: str, *, peers: tuple[str, ...] = (),

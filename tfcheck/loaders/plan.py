@@ -28,6 +28,7 @@ from tfcheck.model import (
     Sensitive,
     Unknown,
     instance_suffix,
+    split_address,
     strip_instance_keys,
 )
 
@@ -545,41 +546,9 @@ def _parse_key(raw: str) -> int | str:
 # -- addresses -----------------------------------------------------------------------
 
 
-def _split_address(address: str) -> list[str]:
-    """Split on dots outside brackets and quotes."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    in_string = False
-    escaped = False
-    for char in address:
-        if in_string:
-            current.append(char)
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            continue
-        if char == '"':
-            in_string = True
-        elif char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-        elif char == "." and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
 def _module_of(address: str) -> str:
     """`module.a[0].module.b.aws_x.y` -> `module.a[0].module.b`."""
-    parts = _split_address(address)
+    parts = split_address(address)
     module: list[str] = []
     position = 0
     while position + 1 < len(parts) and parts[position] == "module":
@@ -598,23 +567,23 @@ _config_address = strip_instance_keys
 
 
 def _module_instance_prefixes(module: str) -> Iterator[str]:
-    parts = _split_address(module) if module else []
+    parts = split_address(module) if module else []
     for end in range(2, len(parts) + 1, 2):
         yield ".".join(parts[:end])
 
 
 def _module_parent(module_instance: str) -> str:
-    parts = _split_address(module_instance)
+    parts = split_address(module_instance)
     return ".".join(parts[:-2])
 
 
 def _module_call_name(module_instance: str) -> str:
-    last = _split_address(module_instance)[-1]
+    last = split_address(module_instance)[-1]
     return last.split("[", 1)[0]
 
 
 def _module_key(module_instance: str) -> int | str | None:
-    last = _split_address(module_instance)[-1]
+    last = split_address(module_instance)[-1]
     match = _KEY.search(last)
     return _parse_key(match.group(1)) if match else None
 
