@@ -213,3 +213,11 @@ def test_graph_command_exports_edges(tmp_path: Path) -> None:
     assert "module.multi" not in mermaid.stdout  # not part of this cluster's network
     dot = run_tfcheck("graph", str(plan))
     assert '"aws_eks_cluster.c" -> "module.net.aws_subnet.s[1]"' in dot.stdout
+
+
+def test_config_keys_may_be_spelled_like_the_flags(tmp_path: Path) -> None:
+    plan = write(tmp_path / "p.json", cluster_plan(None, None))
+    (tmp_path / ".tfcheck.toml").write_text(
+        'policy = ["PC101", "PC102"]\nskip-policy = "PC102"\n', encoding="utf-8")
+    findings = json.loads(run_tfcheck("scan", str(plan), "-f", "json").stdout)["findings"]
+    assert [f["rule_id"] for f in findings] == ["PC101"]

@@ -14,6 +14,8 @@ from typing import Any
 from tfcheck.model import Severity
 
 CONFIG_FILES = (".tfcheck.toml", "pyproject.toml")
+# Keys may be spelled like the CLI flags they mirror (`skip-policy = [...]`).
+FLAG_SPELLINGS = {"policy": "policies", "skip_policy": "skip_policies"}
 
 
 class ConfigError(Exception):
@@ -76,6 +78,7 @@ def config_from_table(table: dict[str, Any], source: str) -> Config:
     values: dict[str, Any] = {}
     for raw_key, value in table.items():
         key = raw_key.replace("-", "_")
+        key = FLAG_SPELLINGS.get(key, key)
         if key not in known:
             raise ConfigError(f"{source}: unknown key {raw_key!r}")
         values[key] = _coerce(key, value, source)
