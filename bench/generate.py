@@ -50,6 +50,7 @@ from stacks import FIXED_FILES, VARIANTS, Cluster, Spec, render  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 SEED_FILE = BENCH / "seed" / "plan.json.gz"
+SEED_STAMP = BENCH / "seed" / "stacks.sha256"  # the stacks.py the seed was planned from
 DEFAULT_OUT = BENCH / "results" / "inputs"
 MIRROR = Path(os.environ.get("TFCHECK_PROVIDER_MIRROR", "/opt/tf-plugins"))
 TERRAFORM = os.environ.get("TFCHECK_TERRAFORM", "terraform")
@@ -306,9 +307,16 @@ def _put(container: Any, key: Any, item: Any) -> None:
         container.append(item)
 
 
+def _stacks_digest() -> str:
+    return hashlib.sha256((BENCH / "stacks.py").read_bytes()).hexdigest()
+
+
 def load_seed() -> Seed:
     if not SEED_FILE.exists():
         sys.exit(f"{SEED_FILE} is missing: run `bench/generate.py seed` (needs terraform)")
+    if not SEED_STAMP.exists() or SEED_STAMP.read_text().strip() != _stacks_digest():
+        sys.exit("bench/stacks.py changed since the seed plan was made, so cloned plans "
+                 "would not match the HCL: run `bench/generate.py seed` (needs terraform)")
     with gzip.open(SEED_FILE, "rt", encoding="utf-8") as handle:
         return Seed(json.load(handle))
 
@@ -393,6 +401,7 @@ def cmd_seed() -> None:
     SEED_FILE.parent.mkdir(parents=True, exist_ok=True)
     with gzip.GzipFile(SEED_FILE, "wb", mtime=0) as handle:
         handle.write(json.dumps(document, indent=1, sort_keys=False).encode() + b"\n")
+    SEED_STAMP.write_text(_stacks_digest() + "\n")
     seed = Seed(document)
     print(f"{SEED_FILE.relative_to(BENCH.parent)}: {len(document['resource_changes'])} "
           f"resources; per token {seed.count}", file=sys.stderr)
