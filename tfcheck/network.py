@@ -1959,7 +1959,11 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
 
 
 def endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
-    """AWS-resource needs plus in-cluster workload needs (`tfcheck.workloads`)."""
+    """AWS-resource needs plus in-cluster workload needs, computed once per scan."""
+    return ctx.fact(_endpoint_needs)
+
+
+def _endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
     found = list(aws_endpoint_needs(ctx))
     try:
         from tfcheck.workloads import workload_endpoint_needs

@@ -152,8 +152,10 @@ class _PlanBuilder:
         self.document = document
         self.graph = ResourceGraph(source=source, kind="plan")
         self.modules: dict[str, _ModuleConfig] = {}
-        self.instances: dict[str, list[str]] = {}  # config address -> instance addresses
-        self.module_instances: dict[str, set[str]] = {}  # module config path -> instances
+        # (module instance, resource address without keys) -> its instance addresses
+        self.instances: dict[tuple[str, str], list[str]] = {}
+        # (parent module instance, module call name) -> the call's module instances
+        self.module_children: dict[tuple[str, str], set[str]] = {}
         self.variables = _root_variables(document)
 
     def build(self) -> ResourceGraph:
@@ -253,7 +255,9 @@ class _PlanBuilder:
         changed = _as_dict(change.get("change")) if change else {}
         expressions = _as_dict(config.get("expressions")) if config else {}
         if changed:
-            _apply_unknown(values, changed.get("after_unknown"), address, expressions)
+            references = {path: [r for r in refs if not r.startswith(("count.", "each."))]
+                          for path, refs in _expression_references(expressions)}
+            _apply_unknown(values, changed.get("after_unknown"), address, references)
             _apply_sensitive(values, changed.get("after_sensitive"))
         _apply_sensitive(values, raw.get("sensitive_values"))
         resource = Resource(
@@ -270,9 +274,11 @@ class _PlanBuilder:
         )
         resource.region = self._region_for(resource)
         self.graph.add_resource(resource)
-        self.instances.setdefault(config_address, []).append(address)
+        local = address[len(module) + 1:] if module else address
+        self.instances.setdefault((module, _config_address(local)), []).append(address)
         for prefix in _module_instance_prefixes(module):
-            self.module_instances.setdefault(_config_address(prefix), set()).add(prefix)
+            call = (_module_parent(prefix), _module_call_name(prefix))
+            self.module_children.setdefault(call, set()).add(prefix)
 
     def _resource_config(self, config_address: str) -> Mapping[str, Any] | None:
         module_path, local = _split_module(config_address)
@@ -336,9 +342,7 @@ class _PlanBuilder:
     def _resource_instances(self, ref: _Ref, module_instance: str, key: int | str | None,
                             uses_count: bool, uses_each: bool) -> set[str]:
         prefix = f"{module_instance}." if module_instance else ""
-        config_address = _config_address(prefix + ref.target)
-        instances = [a for a in self.instances.get(config_address, ())
-                     if _module_of(a) == module_instance]
+        instances = self.instances.get((module_instance, ref.target), [])
         if ref.has_key:
             wanted = prefix + ref.target + instance_suffix(ref.key)
             return {wanted} if wanted in self.graph else set()
@@ -358,9 +362,8 @@ class _PlanBuilder:
         output = _as_dict(_as_dict(child.body.get("outputs")).get(ref.output))
         refs = [str(r) for r in _as_list(_as_dict(output.get("expression")).get("references"))]
         found: set[str] = set()
-        for instance in sorted(self.module_instances.get(child_config, ())):
-            if _module_parent(instance) == module_instance:
-                found |= self._resolve(refs, instance, _module_key(instance), depth + 1)
+        for instance in sorted(self.module_children.get((module_instance, ref.target), ())):
+            found |= self._resolve(refs, instance, _module_key(instance), depth + 1)
         return found
 
     def _module_argument(self, variable: str, module_instance: str, depth: int) -> set[str]:
@@ -381,14 +384,14 @@ class _PlanBuilder:
 
 
 def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
-                   expressions: Mapping[str, Any], path: str = "") -> None:
+                   references: Mapping[str, list[str]], path: str = "") -> None:
     """Replace every `true` leaf of `after_unknown` with an explicit `Unknown`."""
     if not isinstance(mask, dict):
         return
     for key, flag in mask.items():
         child_path = f"{path}.{key}" if path else key
         if flag is True:
-            refs = _references_at(expressions, child_path)
+            refs = references.get(child_path, [])
             values[key] = Unknown(f"{address}.{child_path} is known only after apply",
                                   tuple(refs))
         elif isinstance(flag, dict):
@@ -396,7 +399,7 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
             if not isinstance(current, dict):
                 current = {}
                 values[key] = current
-            _apply_unknown(current, flag, address, expressions, child_path)
+            _apply_unknown(current, flag, address, references, child_path)
         elif isinstance(flag, list):
             current_list = values.get(key)
             if not isinstance(current_list, list):
@@ -406,7 +409,7 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
                 while len(current_list) <= position:
                     current_list.append(None)
                 if item_flag is True:
-                    refs = _references_at(expressions, child_path)
+                    refs = references.get(child_path, [])
                     current_list[position] = Unknown(
                         f"{address}.{child_path}[{position}] is known only after apply",
                         tuple(refs))
@@ -415,7 +418,7 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
                     if not isinstance(item, dict):
                         item = {}
                         current_list[position] = item
-                    _apply_unknown(item, item_flag, address, expressions, child_path)
+                    _apply_unknown(item, item_flag, address, references, child_path)
 
 
 def _apply_sensitive(values: dict[str, Any], mask: Any) -> None:
@@ -491,13 +494,6 @@ def _configured_paths(expressions: Mapping[str, Any], path: str = "") -> Iterato
             for block in expression:
                 if isinstance(block, dict):
                     yield from _configured_paths(block, child)
-
-
-def _references_at(expressions: Mapping[str, Any], path: str) -> list[str]:
-    for attribute, refs in _expression_references(expressions):
-        if attribute == path:
-            return [r for r in refs if not r.startswith(("count.", "each."))]
-    return []
 
 
 _REFERENCE_PART = re.compile(r'([^.\[]+)((?:\[(?:"(?:[^"\\]|\\.)*"|[^\]]*)\])*)')
