@@ -133,13 +133,12 @@ def scan_command(
         _fail(str(error))
     report = scan(paths, config=config, options=options, policies=selected)
     report.internal_errors[:0] = pack_errors
-    render_options = RenderOptions(show_passed=config.show_passed,
-                                   color=_use_color(no_color), repo_root=os.getcwd())
     for name, destination in targets:
-        text = renderer(name)(report, render_options if destination is None else
-                              RenderOptions(show_passed=config.show_passed,
-                                            repo_root=os.getcwd()))
-        _write(text, destination)
+        # colour only for what goes to a terminal, never into files
+        color = destination is None and _use_color(no_color)
+        options_for = RenderOptions(show_passed=config.show_passed, color=color,
+                                    repo_root=os.getcwd())
+        _write(renderer(name)(report, options_for), destination)
     if write_baseline is not None:
         _write(baseline_document(report), write_baseline)
     for internal in report.internal_errors:

@@ -142,9 +142,6 @@ class ResourceGraph:
         """Every (source, target, attribute) edge, sorted."""
         yield from sorted(self._graph.edges(keys=True))
 
-    def region_of(self, resource: Resource) -> str | Unknown | None:
-        return resource.region
-
     def _select(self, addresses: Iterable[str], types: tuple[str, ...]) -> list[Resource]:
         chosen = [self._resources[a] for a in addresses]
         if types:

@@ -796,7 +796,7 @@ def _from_cloudinit(graph: ResourceGraph, template: Resource, value: Any
             continue
         content = reveal(part.get("content"))
         if isinstance(content, Unknown):
-            content = getattr(content, "partial", None)
+            content = content.partial
         content_type = reveal(part.get("content_type"))
         if not isinstance(content, str):
             problems.append(f"{source.address} part {index + 1} is not known before apply")
@@ -809,4 +809,4 @@ def _from_cloudinit(graph: ResourceGraph, template: Resource, value: Any
 
 def _undecodable(value: Any) -> bool:
     value = reveal(value)
-    return isinstance(value, Unknown) and not isinstance(getattr(value, "partial", None), str)
+    return isinstance(value, Unknown) and value.partial is None
