@@ -135,6 +135,7 @@ def test_case_hcl_is_formatted(tmp_path: Path):
     assert proc.returncode == 0, f"run `terraform fmt -recursive fixtures/plans`:\n{proc.stdout}"
 
 
+@pytest.mark.slow
 def test_regenerated_plans_match_committed():
     """Re-plan every case with the real terraform and compare with plan.json."""
     reason = generator.missing_toolchain_reason()

@@ -21,7 +21,9 @@ import yaml
 
 from .conftest import FIXTURES, REPO
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+# Installing the hook environment with pip and running pre-commit: the slow tier.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")]
 
 HOOKS_FILE = REPO / ".pre-commit-hooks.yaml"
 

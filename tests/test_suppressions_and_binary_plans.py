@@ -60,6 +60,7 @@ def test_a_binary_plan_without_terraform_says_how_to_convert(tmp_path: Path) -> 
     assert "terraform show -json tfplan > plan.json" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("terraform") is None or generator.find_mirror() is None,
                     reason="needs terraform and the offline hashicorp/aws provider mirror")
 def test_a_binary_plan_is_converted_with_terraform(tmp_path: Path) -> None:
