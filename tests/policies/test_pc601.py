@@ -5,7 +5,7 @@ from __future__ import annotations
 from tfcheck.config import Config
 from tfcheck.graph import ProviderConfig
 from tfcheck.model import Sensitive, Status, Unknown
-from tfcheck_policies.workloads import image_registry
+from tfcheck_policies.image_registry import image_registry
 
 from ..test_workloads import (
     cluster,

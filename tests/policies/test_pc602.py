@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tfcheck.model import Sensitive, Status, Unknown
-from tfcheck_policies.workloads import cluster_autoscaler
+from tfcheck_policies.cluster_autoscaler import cluster_autoscaler
 
 from ..test_workloads import (
     cluster,

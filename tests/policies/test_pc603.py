@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.workloads import lb_controller_flags
+from tfcheck_policies.lb_controller_flags import lb_controller_flags
 
 from ..test_workloads import (
     cluster,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.workloads import unsupported_in_private
+from tfcheck_policies.unsupported_in_private import unsupported_in_private
 
 from ..test_workloads import cluster, container, deployment, graph_of, helm, resource, run, verdicts
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tfcheck.config import Config
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.workloads import sts_regional
+from tfcheck_policies.sts_regional import sts_regional
 
 from ..test_workloads import (
     cluster,
