@@ -7,7 +7,7 @@ from tfcheck.graph import ProviderConfig
 from tfcheck.model import Sensitive, Status, Unknown
 from tfcheck_policies.image_registry import image_registry
 
-from ..test_workloads import (
+from ..workload_builders import (
     cluster,
     container,
     deployment,

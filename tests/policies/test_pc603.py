@@ -5,7 +5,7 @@ from __future__ import annotations
 from tfcheck.model import Status, Unknown
 from tfcheck_policies.lb_controller_flags import lb_controller_flags
 
-from ..test_workloads import (
+from ..workload_builders import (
     cluster,
     container,
     deployment,

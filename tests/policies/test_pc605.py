@@ -6,7 +6,7 @@ from tfcheck.config import Config
 from tfcheck.model import Status, Unknown
 from tfcheck_policies.sts_regional import sts_regional
 
-from ..test_workloads import (
+from ..workload_builders import (
     cluster,
     container,
     deployment,

@@ -14,7 +14,7 @@ from typing import Any
 
 from tfcheck.model import Resource, Sensitive, Unknown
 
-from .safe_yaml import YamlRefused, load_yaml_documents
+from .safe_yaml import YamlRefused, load_partial_documents, load_yaml_documents
 from .values import as_text, blocks, or_default, plain
 
 
@@ -89,15 +89,18 @@ def read_helm_release(resource: Resource) -> HelmRelease:
         problems.append(f"values is not known ({raw_values.reason})")
     else:
         for index, document in enumerate(blocks(raw_values)):
-            if isinstance(document, Unknown):
-                problems.append(f"values[{index}] is not known ({document.reason})")
-                continue
-            if not isinstance(document, str):
+            if not isinstance(document, (str, Unknown)):
                 continue
             try:
-                parsed = load_yaml_documents(document)
+                parsed = (load_yaml_documents(document) if isinstance(document, str)
+                          else load_partial_documents(document))
             except YamlRefused as error:
                 problems.append(f"values[{index}] could not be read: {error}")
+                continue
+            if parsed is None or (parsed and isinstance(parsed[0], Unknown)):
+                # no partial text, or a placeholder standing for the whole document
+                assert isinstance(document, Unknown)
+                problems.append(f"values[{index}] is not known ({document.reason})")
                 continue
             for part in parsed[:1]:  # helm reads the first document of a values file
                 if isinstance(part, dict):

@@ -15,7 +15,7 @@ from typing import Any
 
 from tfcheck.model import Resource, Sensitive, Unknown
 
-from .safe_yaml import YamlRefused, load_yaml_documents
+from .safe_yaml import YamlRefused, load_partial_documents, load_yaml_documents
 from .values import as_mapping, as_text, block, blocks, dig, or_default, plain
 
 
@@ -304,9 +304,7 @@ def manifest_objects(resource: Resource) -> tuple[list[KubeObject], tuple[str, .
     if resource.type == "kubernetes_manifest":
         sensitive = isinstance(resource.values.get("manifest"), Sensitive)
         manifest = plain(resource.values.get("manifest"))
-        if isinstance(manifest, Unknown):
-            return [], (f"manifest is not known ({manifest.reason})",)
-        if isinstance(manifest, str):  # a loader that kept jsonencode() output as text
+        if isinstance(manifest, (str, Unknown)):  # jsonencode() output kept as text
             documents, why = _parse_documents(manifest, "manifest")
         else:
             documents, why = ([manifest] if isinstance(manifest, dict) else []), ()
@@ -322,16 +320,22 @@ def manifest_objects(resource: Resource) -> tuple[list[KubeObject], tuple[str, .
             raw_body, attribute = parsed, "yaml_body_parsed"
         sensitive = isinstance(raw_body, Sensitive)
         body = plain(raw_body)
-        if isinstance(body, Unknown):
-            return [], (f"{attribute} is not known ({body.reason})",)
-        if not isinstance(body, str):
+        if not isinstance(body, (str, Unknown)):
             return [], ()
         documents, why = _parse_documents(body, attribute)
     override_ns = as_text(resource.values.get("override_namespace"))
     objects: list[KubeObject] = []
     multiple = len(documents) > 1
+    problems = list(why)
     for index, document in enumerate(documents):
         for obj in _expand_lists(document):
+            kind = plain(obj.get("kind")) if isinstance(obj, dict) else None
+            if isinstance(obj, Unknown) or isinstance(kind, Unknown):
+                unknown = obj if isinstance(obj, Unknown) else kind
+                assert isinstance(unknown, Unknown)
+                which = f"document {index + 1}" if multiple else "the object"
+                problems.append(f"the kind of {which} is not known ({unknown.reason})")
+                continue
             found = _api_object(resource, obj, index if multiple else None)
             if found is not None:
                 if override_ns is not None and override_ns != "":
@@ -339,10 +343,19 @@ def manifest_objects(resource: Resource) -> tuple[list[KubeObject], tuple[str, .
                 if sensitive:
                     found = replace(found, sensitive=True)
                 objects.append(found)
-    return objects, why
+    return objects, tuple(problems)
 
 
-def _parse_documents(text: str, attribute: str) -> tuple[list[Any], tuple[str, ...]]:
+def _parse_documents(text: str | Unknown, attribute: str) -> tuple[list[Any], tuple[str, ...]]:
+    """The documents of a manifest; a partly known one is read leaf by leaf."""
+    if isinstance(text, Unknown):
+        try:
+            documents = load_partial_documents(text)
+        except YamlRefused:
+            documents = None  # a placeholder that stands for a block, not a leaf
+        if documents is None:
+            return [], (f"{attribute} is not known ({text.reason})",)
+        return documents, ()
     try:
         return load_yaml_documents(text), ()
     except YamlRefused as error:

@@ -8,9 +8,12 @@ executed.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
+
+from tfcheck.model import Unknown
 
 MAX_YAML_BYTES = 1_000_000  # one values file / manifest; real ones are a few KB
 MAX_YAML_ALIASES = 100  # Helm values and manifests rarely use anchors at all
@@ -93,3 +96,52 @@ def _check_expanded_size(document: Any) -> None:
         return total
 
     size(document)
+
+
+# -- documents known except for some leaves ------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\$\{(.*?)\}")
+
+
+def load_partial_documents(value: Unknown) -> list[Any] | None:
+    """The documents of an `Unknown` whose text is known but for `${...}` placeholders.
+
+    The HCL evaluator renders templates and `yamlencode`/`jsonencode` around values it
+    cannot compute, writing each such leaf as a `${<expression>}` string
+    (`Unknown.partial`). Unknown is a property of a leaf, not of a document: every
+    string leaf holding a placeholder becomes an `Unknown` naming its expressions, and
+    the rest of the document answers as usual. None where there is no partial text;
+    `YamlRefused` where the partial text is not YAML (a placeholder standing for a
+    whole block, say).
+    """
+    if value.partial is None:
+        return None
+    documents = load_yaml_documents(value.partial)
+    placeholders = {m for text in _strings(documents) for m in _PLACEHOLDER.findall(text)}
+    return [_unknown_leaves(document, value, len(placeholders) == 1) for document in documents]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _unknown_leaves(value: Any, source: Unknown, single: bool) -> Any:
+    """A copy of a parsed document with placeholder strings replaced by `Unknown`s."""
+    if isinstance(value, str) and "${" in value:
+        expressions = _PLACEHOLDER.findall(value) or [value]
+        if single:  # the one unknown of the document: its reason says exactly why
+            return Unknown(source.reason, source.references)
+        references = tuple(r for r in source.references
+                           if any(r in expression for expression in expressions))
+        return Unknown(f"{', '.join(expressions)} is not known", references)
+    if isinstance(value, dict):
+        return {key: _unknown_leaves(item, source, single) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unknown_leaves(item, source, single) for item in value]
+    return value
