@@ -13,6 +13,7 @@ from . import (
     cluster_autoscaler,
     efs_csi_region,
     image_registry,
+    karpenter_isolated_vpc,
     lb_controller_flags,
     sts_regional,
     unsupported_in_private,
@@ -31,6 +32,7 @@ WORKLOAD_POLICIES: tuple[Policy, ...] = (
     *unsupported_in_private.POLICIES,
     *sts_regional.POLICIES,
     *efs_csi_region.POLICIES,
+    *karpenter_isolated_vpc.POLICIES,
     *aws_auth_in_vpc.POLICIES,
 )
 

@@ -509,7 +509,7 @@ def test_doc_examples_bad_fails_and_good_passes(policy: Policy, tmp_path: Any) -
 
 # -- fixtures/workloads: HCL and hand-written plans give the expected findings -------------
 
-WORKLOAD_RULES = {"PC601", "PC602", "PC603", "PC604", "PC605", "PC606", "PC701"}
+WORKLOAD_RULES = {"PC601", "PC602", "PC603", "PC604", "PC605", "PC606", "PC607", "PC701"}
 _WORKLOAD_CASES = sorted(
     (REPO / "fixtures" / "workloads").glob("*/expect.txt"), key=lambda p: p.parent.name)
 

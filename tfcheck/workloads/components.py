@@ -69,6 +69,7 @@ COMPONENT_CHARTS: dict[str, str] = {
     "xray-daemon": "aws-xray-daemon",
     "aws-otel-collector": "adot",
     "adot-exporter-for-eks-on-ec2": "adot",
+    "karpenter": "karpenter",
 }
 
 # image repository name -> component
@@ -98,6 +99,8 @@ def component_of_image(image: str) -> str:
         return "fluentd-cloudwatch"  # fluent/fluentd-kubernetes-daemonset:*-cloudwatch-*
     if "aws-efs-csi-driver" in name:
         return "aws-efs-csi-driver"
+    if "karpenter/controller" in name or last in ("karpenter", "karpenter-controller"):
+        return "karpenter"  # public.ecr.aws/karpenter/controller, and mirrors of it
     return ""
 
 

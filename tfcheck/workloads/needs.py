@@ -13,6 +13,7 @@ from .clusters import clusters_of
 from .components import component_of_container, release_component
 from .helm import HelmRelease
 from .inventory import Workloads, workloads
+from .karpenter import KarpenterInstall, karpenter_installs
 from .kube import KubeObject
 from .values import as_text, leaves, or_default, plain, truthy, walk_values
 
@@ -58,7 +59,11 @@ def workload_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
       LoadBalancer, an Ingress of class `alb` (even where the controller is elsewhere);
     - `autoscaling`: Cluster Autoscaler;
     - `xray`: X-Ray daemon, AWS Distro for OpenTelemetry;
-    - `elasticfilesystem`: the EFS CSI driver.
+    - `elasticfilesystem`: the EFS CSI driver;
+    - Karpenter: `ec2` (it launches the nodes), `ssm` (AMI lookup through SSM
+      parameters), `sqs` when its interruption queue is set, `eks` when its cluster
+      endpoint is not (it calls `eks:DescribeCluster`), `sts` when its service account
+      carries an IAM role (with EKS Pod Identity, the association asks for `eks-auth`).
 
     `clusters` are the clusters each workload is deployed to (None: every cluster).
     One need per (service, resource), sorted by service and address.
@@ -83,6 +88,9 @@ def _workload_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
         name = as_text(addon.values.get("addon_name"))
         if isinstance(name, str) and name in _ADDON_COMPONENTS:
             component_needs(_ADDON_COMPONENTS[name], addon)
+    for install in karpenter_installs(ctx):
+        for service, reason in _karpenter_needs(install):
+            need(service, install.resource, reason)
     for release in found.releases:
         component = release_component(release)
         if component == "fluent-bit" and not _ships_to_cloudwatch(release.values):
@@ -121,6 +129,22 @@ def _workload_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
             if "awscloudwatchlogs" in text or "awsemf" in text:
                 need("logs", obj.resource, f"{obj.label} exporting to CloudWatch (ADOT)")
     return sorted(needs.values(), key=lambda n: (n.service, n.resource.address, n.reason))
+
+
+def _karpenter_needs(install: KarpenterInstall) -> list[tuple[str, str]]:
+    """(service, reason) for what one Karpenter controller calls, from its settings."""
+    needs = [("ec2", "Karpenter (launches and describes the nodes' instances)"),
+             ("ssm", "Karpenter (resolves AMIs through SSM parameters)")]
+    if install.interruption_queue.is_set:
+        needs.append(("sqs", f"Karpenter interruption handling "
+                             f"({install.interruption_queue.where})"))
+    if not install.cluster_endpoint.is_set and not install.unreadable:
+        # where values are unreadable the endpoint may be set there: not required
+        needs.append(("eks", "Karpenter (eks:DescribeCluster, because settings."
+                             "clusterEndpoint is not set)"))
+    if install.release is not None and release_role_annotations(install.release):
+        needs.append(("sts", "Karpenter (IAM role for its service account)"))
+    return needs
 
 
 def _has_role_annotation(annotations: Mapping[str, Any]) -> bool:
