@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from tfcheck.images import ACCOUNT_PLACEHOLDER, AWS_REGIONAL, plan_mirror
 from tfcheck.model import Severity, Status, reveal
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.workloads import (
@@ -124,9 +125,11 @@ def image_registry(ctx: ScanContext) -> Iterator[Result]:
     ```
 
     ## Remediation
-    Copy the image into ECR in the cluster's region (`docker pull`, `docker tag`,
-    `docker push`, or an ECR pull-through cache rule) and point the workload at it; or
-    add an in-VPC registry to `allowed_registries` in `[tool.tfcheck]`.
+    Mirror the image in ECR in the cluster's region and point the workload at it:
+    `tfcheck images PATH` lists every image with the ECR reference to use instead,
+    `--format hcl` writes the `aws_ecr_pull_through_cache_rule` blocks for the registries
+    ECR can cache and `--format script` the `docker pull` / `tag` / `push` commands for
+    the rest. Or add an in-VPC registry to `allowed_registries` in `[tool.tfcheck]`.
     """
     found = workloads(ctx)
     efs_pods = efs_pod_ids(found)
@@ -189,21 +192,28 @@ def image_registry(ctx: ScanContext) -> Iterator[Result]:
 
 
 def _image_remediation(use: ImageUse, region: str) -> str:
-    registry = f"<account>.dkr.ecr.{region}.amazonaws.com"
-    repository = "<repository>"
+    """Where to deploy the image from instead, as the mirror plan (`tfcheck images`) says."""
+    plan = ("`tfcheck images PATH --format hcl` writes the pull-through cache rules and "
+            "`--format script` the copy commands for every image of the configuration")
     if isinstance(use.image, str) and not use.sensitive:
-        ref = parse_image(use.image)
-        repository = ref.repository.removeprefix("library/")
-        if ref.tag:
-            repository += f":{ref.tag}"
-    target = f"{registry}/{repository}"
-    how = (f"Copy the image into ECR in {region} (docker pull / docker tag / docker push, "
-           f"or an ECR pull-through cache rule) and deploy it from there")
+        mirror = plan_mirror(parse_image(use.image), ACCOUNT_PLACEHOLDER, region)
+        repository, target = mirror.repository, mirror.reference
+        if mirror.method == AWS_REGIONAL:
+            how = f"AWS serves this image from its ECR registry in {region}; deploy it from there"
+        elif mirror.upstream is not None:
+            how = (f"Serve the image from ECR in {region} through a pull-through cache rule for "
+                   f"{mirror.upstream.url} (prefix {mirror.upstream.prefix}); {plan}")
+        else:
+            how = f"Copy the image into ECR in {region} and deploy it from there; {plan}"
+    else:
+        repository = f"{ACCOUNT_PLACEHOLDER}.dkr.ecr.{region}.amazonaws.com/<repository>"
+        target = repository
+        how = f"Copy the image into ECR in {region} and deploy it from there; {plan}"
     if use.resource.type == "helm_release":
         path = use.where.removeprefix("value ").split(" ", 1)[0]
         if use.chart_default:
             path = use.where.removeprefix("chart default ").split(" ", 1)[0]
-        value = target.rsplit(":", 1)[0] if path.endswith("repository") else target
+        value = repository if path.endswith("repository") else target
         return f'{how}:\nset {{\n  name  = "{path}"\n  value = "{value}"\n}}'
     return f"{how}:\nimage = \"{target}\""
 

@@ -225,6 +225,31 @@ def graph_command(
         _fail(str(error))
 
 
+@app.command("images")
+def images_command(
+    path: Annotated[str, typer.Argument(help="An HCL directory or a plan file.")],
+    format: Annotated[str, typer.Option(
+        "--format", "-f", help="table, json, hcl (pull-through cache rules) or script "
+                               "(copy commands).")] = "table",
+    account: Annotated[str | None, typer.Option(
+        help="AWS account ID of the ECR registry the mirrors go to.")] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="Config file (allowed_registries).")] = None,
+) -> None:
+    """The image mirror plan: every image deployed, whether the private cluster can pull it."""
+    from tfcheck.images import FORMATS as IMAGE_FORMATS
+    from tfcheck.images import ImagesInputError, mirror_plan, render
+
+    if format not in IMAGE_FORMATS:
+        _fail(f"--format {format!r}: choose from {', '.join(IMAGE_FORMATS)}")
+    try:
+        config = _config([path], config_file)
+        typer.echo(render(mirror_plan([path], config=config, account=account), format),
+                   nl=False)
+    except (ImagesInputError, UserError, ConfigError) as error:
+        _fail(str(error))
+
+
 def _config(paths: list[str], config_file: Path | None) -> Config:
     if config_file is not None:
         if not config_file.is_file():

@@ -39,7 +39,10 @@ def test_docker_hub_short_name_fails() -> None:
     assert result.data == {"image": "nginx:1.25", "registry": "docker.io",
                            "where": "container 'web' (spec.template.spec.container[0])"}
     assert "pulls nginx:1.25 from Docker Hub (a short name)" in result.message
-    assert "<account>.dkr.ecr.eu-west-1.amazonaws.com/nginx:1.25" in result.remediation
+    # the mirror plan's reference: Docker Hub through a pull-through cache rule
+    assert ('image = "<account>.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/library/nginx:1.25"'
+            in result.remediation)
+    assert "tfcheck images PATH --format hcl" in result.remediation
     assert result.evidence == ("kubernetes_deployment_v1.web", "aws_eks_cluster.main")
 
 

@@ -38,6 +38,14 @@ class ImageUse:
     obj: KubeObject | None = None
     container: Container | None = None
     sensitive: bool = False  # from set_sensitive / a sensitive value: never print it
+    tag: str | None = None  # a Helm image map's separate `tag` (the registry is in `image`)
+
+    @property
+    def pinned(self) -> str | Unknown:
+        """The image with the tag a Helm map gives separately, for pulling and copying it."""
+        if isinstance(self.image, str) and self.tag and ":" not in self.image.rsplit("/", 1)[-1]:
+            return f"{self.image}:{self.tag}"
+        return self.image
 
     @property
     def shown(self) -> str:
@@ -223,7 +231,9 @@ def _image_from_map(release: HelmRelease, path: str, value: Any, component: str)
     image = repository or ""
     if registry:
         image = f"{registry.rstrip('/')}/{image}"
-    return ImageUse(release.resource, image, where, component=component)
+    tag = as_text(value.get("tag"))
+    return ImageUse(release.resource, image, where, component=component,
+                    tag=tag if isinstance(tag, str) and tag else None)
 
 
 def _component_of_chart(chart: str) -> str:
