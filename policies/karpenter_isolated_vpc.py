@@ -35,13 +35,18 @@ def karpenter_isolated_vpc(ctx: ScanContext) -> Iterator[Result]:
     """Karpenter must not call AWS APIs that have no VPC endpoint: pricing and IAM.
 
     ## Why
-    Karpenter's settings reference, `ISOLATED_VPC` (`--isolated-vpc`): "If true, then
-    assume we can't reach AWS services which don't have a VPC endpoint. This also has
-    the effect of disabling look-ups to the AWS on-demand pricing endpoint." Unless
-    `settings.isolatedVPC` is true, Karpenter calls the AWS Price List API, which has
-    no VPC endpoint. IAM has no VPC endpoint either: an `EC2NodeClass` that names a
-    `role` makes Karpenter create and manage the nodes' instance profile through the IAM
-    API, so in a private cluster it should name an `instanceProfile` instead.
+    Karpenter's documentation, as the tfcheck catalog and issue "Beyond the seeds"
+    record it:
+
+    > unless `settings.isolatedVPC` is true it calls the AWS Price List API, which has
+    > no VPC endpoint [...] IAM has no VPC endpoint either, so its `EC2NodeClass`
+    > objects should name an `instanceProfile` rather than a `role`.
+
+    Karpenter's settings reference lists the same switch as the `ISOLATED_VPC`
+    environment variable (`--isolated-vpc`): true tells Karpenter it cannot reach AWS
+    services without a VPC endpoint, which turns off its look-ups of on-demand prices.
+    For a `role`, Karpenter creates and manages the nodes' instance profile itself,
+    through the IAM API.
 
     Checked: the `karpenter` Helm chart (`settings.isolatedVPC`; charts before v0.32
     `settings.aws.isolatedVPC`; or `ISOLATED_VPC` / `AWS_ISOLATED_VPC` in

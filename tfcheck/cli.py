@@ -235,6 +235,10 @@ def images_command(
         help="AWS account ID of the ECR registry the mirrors go to.")] = None,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="Config file (allowed_registries).")] = None,
+    var_file: Annotated[list[Path] | None, typer.Option(
+        "--var-file", help="HCL mode: a .tfvars file, repeatable.")] = None,
+    var: Annotated[list[str] | None, typer.Option(
+        "--var", help="HCL mode: a variable as name=value, repeatable.")] = None,
 ) -> None:
     """The image mirror plan: every image deployed, whether the private cluster can pull it."""
     from tfcheck.images import FORMATS as IMAGE_FORMATS
@@ -244,8 +248,9 @@ def images_command(
         _fail(f"--format {format!r}: choose from {', '.join(IMAGE_FORMATS)}")
     try:
         config = _config([path], config_file)
-        typer.echo(render(mirror_plan([path], config=config, account=account), format),
-                   nl=False)
+        plan = mirror_plan([path], config=config, account=account,
+                           var_files=tuple(var_file or ()), variables=_variables(var or []))
+        typer.echo(render(plan, format), nl=False)
     except (ImagesInputError, UserError, ConfigError) as error:
         _fail(str(error))
 
