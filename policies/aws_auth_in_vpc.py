@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.workloads import (
@@ -108,7 +107,7 @@ def aws_auth_in_vpc(ctx: ScanContext) -> Iterator[Result]:
     for obj in found.of_kind("ConfigMap"):
         if (obj.namespace, obj.name) != AWS_AUTH:
             continue
-        clusters = _clusters_for(ctx, graph, obj.resource)
+        clusters = cluster_resources(ctx, obj.resource)
         for cluster in clusters:
             managed_by.setdefault(cluster.address, []).append(obj)
         yield _aws_auth_verdict(obj, clusters)
@@ -120,10 +119,6 @@ def aws_auth_in_vpc(ctx: ScanContext) -> Iterator[Result]:
             yield Result.passed(cluster, f"{cluster.address} uses EKS access entries "
                                 f"(authentication_mode {mode}) and Terraform writes no aws-auth "
                                 f"ConfigMap", data={"authentication_mode": mode})
-
-
-def _clusters_for(ctx: ScanContext, graph: ResourceGraph, resource: Resource) -> list[Resource]:
-    return cluster_resources(ctx, resource)
 
 
 def _aws_auth_verdict(obj: KubeObject, clusters: list[Resource]) -> Result:
