@@ -209,13 +209,15 @@ def _image_remediation(use: ImageUse, region: str) -> str:
         repository = f"{ACCOUNT_PLACEHOLDER}.dkr.ecr.{region}.amazonaws.com/<repository>"
         target = repository
         how = f"Copy the image into ECR in {region} and deploy it from there; {plan}"
-    if use.resource.type == "helm_release":
-        path = use.where.removeprefix("value ").split(" ", 1)[0]
-        if use.chart_default:
-            path = use.where.removeprefix("chart default ").split(" ", 1)[0]
-        value = repository if path.endswith("repository") else target
-        return f'{how}:\nset {{\n  name  = "{path}"\n  value = "{value}"\n}}'
-    return f"{how}:\nimage = \"{target}\""
+    if use.value_path is None:
+        return f"{how}:\nimage = \"{target}\""
+    sets = {use.value_path: repository if use.value_path.endswith("repository") else target}
+    if use.registry_path is not None:  # Bitnami-style: registry and repository apart
+        host, _, path = repository.partition("/")
+        sets = {use.registry_path: host, use.value_path: path}
+    blocks = [f'set {{\n  name  = "{name}"\n  value = "{value}"\n}}'
+              for name, value in sets.items()]
+    return f"{how}:\n" + "\n".join(blocks)
 
 
 POLICIES = (image_registry,)

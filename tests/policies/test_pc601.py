@@ -202,3 +202,13 @@ def test_unreadable_manifest_is_unknown() -> None:
     result = only(results, "kubectl_manifest.docs")
     assert result.status is Status.UNKNOWN
     assert "cannot tell which images it deploys" in result.message
+
+
+def test_bitnami_style_registry_and_repository_are_both_rewritten() -> None:
+    results = results_for(helm("helm_release.redis", "redis", values=[
+        "image:\n  registry: docker.io\n  repository: bitnami/redis\n  tag: 7.2.5\n"]))
+    result = only(results, "helm_release.redis")
+    assert result.status is Status.FAIL
+    assert 'name  = "image.registry"\n  value = "<account>.dkr.ecr.eu-west-1.amazonaws.com"' \
+        in result.remediation
+    assert 'name  = "image.repository"\n  value = "docker-hub/bitnami/redis"' in result.remediation

@@ -39,6 +39,8 @@ class ImageUse:
     container: Container | None = None
     sensitive: bool = False  # from set_sensitive / a sensitive value: never print it
     tag: str | None = None  # a Helm image map's separate `tag` (the registry is in `image`)
+    value_path: str | None = None  # Helm: the value that names it ("image.repository")
+    registry_path: str | None = None  # Helm: a separate registry value ("image.registry")
 
     @property
     def pinned(self) -> str | Unknown:
@@ -167,7 +169,8 @@ def release_images(release: HelmRelease) -> list[ImageUse]:
             image, versions = default.for_version(release.version)
             uses.append(ImageUse(release.resource, image,
                                  f"chart default {default.repository_path} ({versions})",
-                                 component=chart, chart_default=True))
+                                 component=chart, chart_default=True,
+                                 value_path=default.repository_path))
         else:
             use = _image_from_map(release, base, release.value(base), chart)
             uses.append(_mark_sensitive(use, secret(base)))
@@ -185,7 +188,7 @@ def release_images(release: HelmRelease) -> list[ImageUse]:
             bare
         ):
             uses.append(ImageUse(release.resource, bare, f"value {path}", component=component,
-                                 sensitive=secret(path)))
+                                 sensitive=secret(path), value_path=path))
     return uses
 
 
@@ -216,24 +219,25 @@ def _looks_like_image(value: str | Unknown) -> bool:
 
 def _image_from_map(release: HelmRelease, path: str, value: Any, component: str) -> ImageUse:
     value = plain(value)
-    if isinstance(value, Unknown):
-        return ImageUse(release.resource, value, f"value {path}", component=component)
-    if isinstance(value, str):
-        return ImageUse(release.resource, value, f"value {path}", component=component)
+    if isinstance(value, (str, Unknown)):
+        return ImageUse(release.resource, value, f"value {path}", component=component,
+                        value_path=path)
     value = value if isinstance(value, dict) else {}
     repository = as_text(value.get("repository"))
     registry = as_text(value.get("registry"))
     where = f"value {path}.repository"
+    paths: dict[str, Any] = {"value_path": f"{path}.repository",
+                             "registry_path": f"{path}.registry" if registry else None}
     if isinstance(repository, Unknown) or isinstance(registry, Unknown):
         unknown = repository if isinstance(repository, Unknown) else registry
         assert isinstance(unknown, Unknown)
-        return ImageUse(release.resource, unknown, where, component=component)
+        return ImageUse(release.resource, unknown, where, component=component, **paths)
     image = repository or ""
     if registry:
         image = f"{registry.rstrip('/')}/{image}"
     tag = as_text(value.get("tag"))
     return ImageUse(release.resource, image, where, component=component,
-                    tag=tag if isinstance(tag, str) and tag else None)
+                    tag=tag if isinstance(tag, str) and tag else None, **paths)
 
 
 def _component_of_chart(chart: str) -> str:
