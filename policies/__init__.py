@@ -8,12 +8,33 @@ from __future__ import annotations
 
 from tfcheck.policy import Policy
 
+from . import (
+    aws_auth_in_vpc,
+    cluster_autoscaler,
+    efs_csi_region,
+    image_registry,
+    karpenter_isolated_vpc,
+    lb_controller_flags,
+    sts_regional,
+    unsupported_in_private,
+)
 from .cluster import POLICIES as CLUSTER_POLICIES
 from .nodes import POLICIES as NODE_POLICIES
 from .routing import POLICIES as ROUTING_POLICIES
 from .security_groups import POLICIES as SECURITY_GROUP_POLICIES
 from .vpc_endpoints import POLICIES as VPC_ENDPOINT_POLICIES
-from .workloads import POLICIES as WORKLOAD_POLICIES
+
+# one module per workload policy, each readable top to bottom as the rule
+WORKLOAD_POLICIES: tuple[Policy, ...] = (
+    *image_registry.POLICIES,
+    *cluster_autoscaler.POLICIES,
+    *lb_controller_flags.POLICIES,
+    *unsupported_in_private.POLICIES,
+    *sts_regional.POLICIES,
+    *efs_csi_region.POLICIES,
+    *karpenter_isolated_vpc.POLICIES,
+    *aws_auth_in_vpc.POLICIES,
+)
 
 ALL_POLICIES: tuple[Policy, ...] = tuple(
     sorted(

@@ -225,6 +225,36 @@ def graph_command(
         _fail(str(error))
 
 
+@app.command("images")
+def images_command(
+    path: Annotated[str, typer.Argument(help="An HCL directory or a plan file.")],
+    format: Annotated[str, typer.Option(
+        "--format", "-f", help="table, json, hcl (pull-through cache rules) or script "
+                               "(copy commands).")] = "table",
+    account: Annotated[str | None, typer.Option(
+        help="AWS account ID of the ECR registry the mirrors go to.")] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="Config file (allowed_registries).")] = None,
+    var_file: Annotated[list[Path] | None, typer.Option(
+        "--var-file", help="HCL mode: a .tfvars file, repeatable.")] = None,
+    var: Annotated[list[str] | None, typer.Option(
+        "--var", help="HCL mode: a variable as name=value, repeatable.")] = None,
+) -> None:
+    """The image mirror plan: every image deployed, whether the private cluster can pull it."""
+    from tfcheck.images import FORMATS as IMAGE_FORMATS
+    from tfcheck.images import ImagesInputError, mirror_plan, render
+
+    if format not in IMAGE_FORMATS:
+        _fail(f"--format {format!r}: choose from {', '.join(IMAGE_FORMATS)}")
+    try:
+        config = _config([path], config_file)
+        plan = mirror_plan([path], config=config, account=account,
+                           var_files=tuple(var_file or ()), variables=_variables(var or []))
+        typer.echo(render(plan, format), nl=False)
+    except (ImagesInputError, UserError, ConfigError) as error:
+        _fail(str(error))
+
+
 def _config(paths: list[str], config_file: Path | None) -> Config:
     if config_file is not None:
         if not config_file.is_file():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from tfcheck.config import Config
 from tfcheck.graph import ProviderConfig
 from tfcheck.model import Sensitive, Status, Unknown
-from tfcheck_policies.workloads import image_registry
+from tfcheck_policies.image_registry import image_registry
 
-from ..test_workloads import (
+from ..workload_builders import (
     cluster,
     container,
     deployment,
@@ -39,7 +39,10 @@ def test_docker_hub_short_name_fails() -> None:
     assert result.data == {"image": "nginx:1.25", "registry": "docker.io",
                            "where": "container 'web' (spec.template.spec.container[0])"}
     assert "pulls nginx:1.25 from Docker Hub (a short name)" in result.message
-    assert "<account>.dkr.ecr.eu-west-1.amazonaws.com/nginx:1.25" in result.remediation
+    # the mirror plan's reference: Docker Hub through a pull-through cache rule
+    assert ('image = "<account>.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/library/nginx:1.25"'
+            in result.remediation)
+    assert "tfcheck images PATH --format hcl" in result.remediation
     assert result.evidence == ("kubernetes_deployment_v1.web", "aws_eks_cluster.main")
 
 
@@ -199,3 +202,13 @@ def test_unreadable_manifest_is_unknown() -> None:
     result = only(results, "kubectl_manifest.docs")
     assert result.status is Status.UNKNOWN
     assert "cannot tell which images it deploys" in result.message
+
+
+def test_bitnami_style_registry_and_repository_are_both_rewritten() -> None:
+    results = results_for(helm("helm_release.redis", "redis", values=[
+        "image:\n  registry: docker.io\n  repository: bitnami/redis\n  tag: 7.2.5\n"]))
+    result = only(results, "helm_release.redis")
+    assert result.status is Status.FAIL
+    assert 'name  = "image.registry"\n  value = "<account>.dkr.ecr.eu-west-1.amazonaws.com"' \
+        in result.remediation
+    assert 'name  = "image.repository"\n  value = "docker-hub/bitnami/redis"' in result.remediation

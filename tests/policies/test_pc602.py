@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tfcheck.model import Sensitive, Status, Unknown
-from tfcheck_policies.workloads import cluster_autoscaler
+from tfcheck_policies.cluster_autoscaler import cluster_autoscaler
 
-from ..test_workloads import (
+from ..workload_builders import (
     cluster,
     container,
     deployment,

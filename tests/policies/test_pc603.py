@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.workloads import lb_controller_flags
+from tfcheck_policies.lb_controller_flags import lb_controller_flags
 
-from ..test_workloads import (
+from ..workload_builders import (
     cluster,
     container,
     deployment,

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.workloads import unsupported_in_private
+from tfcheck_policies.unsupported_in_private import unsupported_in_private
 
-from ..test_workloads import cluster, container, deployment, graph_of, helm, resource, run, verdicts
+from ..workload_builders import (
+    cluster,
+    container,
+    deployment,
+    graph_of,
+    helm,
+    resource,
+    run,
+    verdicts,
+)
 
 
 def results_for(*resources):  # type: ignore[no-untyped-def]

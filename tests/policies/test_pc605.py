@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tfcheck.config import Config
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.workloads import sts_regional
+from tfcheck_policies.sts_regional import sts_regional
 
-from ..test_workloads import (
+from ..workload_builders import (
     cluster,
     container,
     deployment,

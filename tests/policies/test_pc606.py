@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from tfcheck.model import Status
-from tfcheck_policies.workloads import efs_csi_region, image_registry
+from tfcheck_policies.efs_csi_region import efs_csi_region
+from tfcheck_policies.image_registry import image_registry
 
-from ..test_workloads import (
+from ..workload_builders import (
     cluster,
     container,
     deployment,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.workloads import aws_auth_in_vpc
+from tfcheck_policies.aws_auth_in_vpc import aws_auth_in_vpc
 
-from ..test_workloads import cluster, graph_of, kubectl, only, resource, run, verdicts
+from ..workload_builders import cluster, graph_of, kubectl, only, resource, run, verdicts
 
 
 def aws_auth(address: str = "kubernetes_config_map_v1_data.aws_auth",
