@@ -37,6 +37,7 @@ from tfcheck.model import (
 )
 from tfcheck.policy import Policy, Result, ScanContext
 from tfcheck.registry import load_policies, select_policies
+from tfcheck.resolve import settle_with_configuration
 
 CHANGING_ACTIONS = frozenset({"create", "update"})
 
@@ -141,8 +142,9 @@ def _plan_source_dir(item: Input, options: ScanOptions) -> Path | None:
 def _attach_configuration(graph: ResourceGraph, source_dir: Path | None) -> None:
     """Give plan resources the file and line of their block in the configuration.
 
-    The configuration is evaluated once here and kept on the graph, so that network
-    facts can tell which instances a per-block reference of the plan means.
+    The configuration is evaluated once here and kept on the graph; it settles the
+    references the plan leaves open (which instances a per-block reference means, the
+    locals a plan does not record): wiring, never values.
     """
     if source_dir is None or not source_dir.is_dir():
         return
@@ -153,6 +155,7 @@ def _attach_configuration(graph: ResourceGraph, source_dir: Path | None) -> None
     except LoadFailure:
         return
     graph.configuration = configuration
+    settle_with_configuration(graph, configuration)
     blocks = {r.config_address: r for r in configuration.resources()}
     for resource in graph.resources():
         found = blocks.get(resource.config_address)

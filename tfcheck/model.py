@@ -38,6 +38,23 @@ class Status(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class Provenance(enum.StrEnum):
+    """Where an edge of the resource graph comes from. Only `GUESS` is not a fact.
+
+    A guess (`aws_subnet.private` + `count.index` read as `[count.index]`) may tie
+    resources together, but whatever depends on it has to carry the doubt.
+    """
+
+    PLAN = "plan reference"  # the plan's configuration names the instances
+    HCL = "HCL evaluation"  # the .tf files (scanned, or beside a plan) evaluated
+    KNOWN_ID = "known ID"  # a literal ID equals a resource's known `id`/`arn`
+    GUESS = "guess"  # an instance inferred from a key; not confirmed by anything
+
+    @property
+    def is_fact(self) -> bool:
+        return self is not Provenance.GUESS
+
+
 @dataclass(frozen=True)
 class Unknown:
     """A value the input cannot give, with the reason and what it depends on.
