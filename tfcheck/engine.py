@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -239,12 +240,12 @@ def _redactor(graph: ResourceGraph) -> Callable[[Finding], Finding]:
     secrets = sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
     if not secrets:
         return lambda finding: finding
+    # one pass per string, longest secret first (as the alternation tries them in order)
+    pattern = re.compile("|".join(re.escape(secret) for secret in secrets))
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, "(sensitive value)")
-            return value
+            return pattern.sub("(sensitive value)", value)
         if isinstance(value, dict):
             return {key: scrub(item) for key, item in value.items()}
         if isinstance(value, list):

@@ -82,7 +82,7 @@ class ResourceGraph:
             provenance = Provenance.HCL if self.kind == "hcl" else Provenance.PLAN
         if source == target or target not in self._resources or source not in self._resources:
             return
-        edges = self._graph.succ[source].get(target)
+        edges = self._succ[source].get(target)
         if edges is not None and attribute in edges:
             if provenance.is_fact and not edges[attribute]["provenance"].is_fact:
                 edges[attribute]["provenance"] = provenance
@@ -152,23 +152,24 @@ class ResourceGraph:
         a block-level edge ("one of these instances") is in `candidates`.
         """
         resources = self._resources
-        found = {
-            target
-            for _, target, key in self._graph.out_edges(resource.address, keys=True)
-            if target in resources and _under(key, attribute)
-        }
-        return self._select(found, types)
+        found = [
+            resources[target]
+            for target, keys in self._succ.get(resource.address, {}).items()
+            if target in resources and _any_under(keys, attribute)
+        ]
+        return _chosen(found, types)
 
     def referrers(
         self, resource: Resource, attribute: str | None = None, *types: str
     ) -> list[Resource]:
         """Who refers to `resource`, optionally only from `attribute` (or below it)."""
-        found = {
-            source
-            for source, _, key in self._graph.in_edges(resource.address, keys=True)
-            if _under(key, attribute)
-        }
-        return self._select(found, types)
+        resources = self._resources
+        found = [
+            resources[source]
+            for source, keys in self._pred.get(resource.address, {}).items()
+            if _any_under(keys, attribute)
+        ]
+        return _chosen(found, types)
 
     def candidates(
         self, resource: Resource, attribute: str | None = None, *types: str
@@ -207,11 +208,36 @@ class ResourceGraph:
         yield from sorted(self._graph.edges(keys=True))
 
     def _select(self, addresses: Iterable[str], types: tuple[str, ...]) -> list[Resource]:
-        chosen = [self._resources[a] for a in addresses]
-        if types:
-            chosen = [r for r in chosen if r.type in types]
-        return sorted(chosen, key=lambda r: r.address)
+        return _chosen([self._resources[a] for a in addresses], types)
+
+    @property
+    def _succ(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+        """Per source, its targets and the attributes naming them (networkx adjacency)."""
+        return self._graph._succ  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def _pred(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+        return self._graph._pred  # type: ignore[attr-defined,no-any-return]
 
 
 def _under(key: str, attribute: str | None) -> bool:
     return attribute is None or key == attribute or key.startswith(attribute + ".")
+
+
+def _any_under(keys: Iterable[str], attribute: str | None) -> bool:
+    if attribute is None:
+        return True
+    below = attribute + "."
+    return any(key == attribute or key.startswith(below) for key in keys)
+
+
+def _chosen(found: list[Resource], types: tuple[str, ...]) -> list[Resource]:
+    if types:
+        found = [r for r in found if r.type in types]
+    if len(found) > 1:
+        found.sort(key=_address)
+    return found
+
+
+def _address(resource: Resource) -> str:
+    return resource.address

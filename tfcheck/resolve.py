@@ -162,6 +162,10 @@ class PlanResolver:
         # (parent module instance, module call name) -> the call's module instances
         self.module_children = module_children
         self._identity: dict[tuple[str, str, str], bool] = {}
+        # what a module output / argument resolves to does not depend on who asks
+        self._outputs: dict[tuple[Ref, str, int | str | None, bool], _Targets] = {}
+        self._arguments: dict[tuple[str, str], _Targets] = {}
+        self._for_each: dict[str, list[Ref]] = {}
 
     def resolve(self, attribute_references: Mapping[str, list[tuple[str, list[str]]]]
                 ) -> None:
@@ -265,6 +269,15 @@ class PlanResolver:
 
     def _module_output(self, ref: Ref, module_instance: str, key: int | str | None,
                        indexed: bool, depth: int) -> _Targets:
+        cache_key = (ref, module_instance, key if indexed else None, indexed)
+        found = self._outputs.get(cache_key)
+        if found is None:
+            found = self._outputs[cache_key] = self._resolve_output(
+                ref, module_instance, key, indexed, depth)
+        return found
+
+    def _resolve_output(self, ref: Ref, module_instance: str, key: int | str | None,
+                        indexed: bool, depth: int) -> _Targets:
         parent_config = strip_instance_keys(module_instance)
         child_config = (f"{parent_config}.module.{ref.target}" if parent_config
                         else f"module.{ref.target}")
@@ -292,6 +305,13 @@ class PlanResolver:
         return found
 
     def _module_argument(self, variable: str, module_instance: str, depth: int) -> _Targets:
+        found = self._arguments.get((variable, module_instance))
+        if found is None:
+            found = self._arguments[(variable, module_instance)] = self._resolve_argument(
+                variable, module_instance, depth)
+        return found
+
+    def _resolve_argument(self, variable: str, module_instance: str, depth: int) -> _Targets:
         parent = module_parent(module_instance)
         call_name = module_call_name(module_instance)
         parent_module = self.modules.get(strip_instance_keys(parent))
@@ -315,12 +335,7 @@ class PlanResolver:
         if not isinstance(resource.index, str) or not any(
                 r == "each.value" or r.startswith("each.value.") for r in refs):
             return found
-        config = self._config(resource)
-        for_each = _as_dict(config.get("for_each_expression")) if config else {}
-        for text in _as_list(for_each.get("references")):
-            ref = parse_reference(str(text))
-            if ref.kind != "resource" or ref.has_key:
-                continue
+        for ref in self._iterated(resource):
             prefix = f"{resource.module}." if resource.module else ""
             wanted = prefix + ref.target + instance_suffix(resource.index)
             if wanted in self.graph:
@@ -328,9 +343,17 @@ class PlanResolver:
                 found.blocks.add(strip_instance_keys(prefix + ref.target))
         return found
 
-    def _config(self, resource: Resource) -> Mapping[str, Any] | None:
-        module = self.modules.get(strip_instance_keys(resource.module))
-        return module.resources.get(_local_address(resource)) if module else None
+    def _iterated(self, resource: Resource) -> list[Ref]:
+        """The whole resource blocks a resource's `for_each` expression names."""
+        found = self._for_each.get(resource.config_address)
+        if found is None:
+            module = self.modules.get(strip_instance_keys(resource.module))
+            config = module.resources.get(_local_address(resource)) if module else None
+            for_each = _as_dict(config.get("for_each_expression")) if config else {}
+            found = [ref for ref in map(parse_reference, map(str, _as_list(
+                for_each.get("references")))) if ref.kind == "resource" and not ref.has_key]
+            self._for_each[resource.config_address] = found
+        return found
 
 
 # -- the configuration beside a plan ---------------------------------------------------
@@ -434,22 +457,29 @@ def link_known_ids(graph: ResourceGraph) -> None:
     for resource in graph.resources():
         for path, value in _string_leaves(resource.values):
             target = by_id.get(value)
-            if target is not None and path not in ("id", "arn") and not path.startswith(
-                ("tags.", "tags_all.")
-            ):
+            if target is not None:
                 graph.add_reference(resource.address, path, target, Provenance.KNOWN_ID)
 
 
-def _string_leaves(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """(dotted path, string) for every plain string in a value tree; never sensitive ones."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _string_leaves(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _string_leaves(item, path)
+_NOT_ID_PATHS = frozenset({"id", "arn", "tags", "tags_all"})
+
+
+def _string_leaves(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(dotted path, string) for every plain string of a resource's values.
+
+    Never sensitive or unknown leaves, and not the resource's own `id`/`arn` or tags.
+    """
+    stack: list[tuple[str, Any]] = [
+        (key, item) for key, item in values.items() if key not in _NOT_ID_PATHS]
+    while stack:
+        path, value = stack.pop()
+        kind = type(value)
+        if kind is str:
+            yield path, value
+        elif kind is dict:
+            stack.extend((f"{path}.{key}", item) for key, item in value.items())
+        elif kind is list:
+            stack.extend((path, item) for item in value)
 
 
 # -- configuration expressions ---------------------------------------------------------
@@ -481,6 +511,7 @@ def expression_references(expressions: Mapping[str, Any],
 # -- addresses -------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65_536)
 def module_of(address: str) -> str:
     """`module.a[0].module.b.aws_x.y` -> `module.a[0].module.b`."""
     if not address.startswith("module."):
@@ -500,16 +531,19 @@ def module_instance_prefixes(module: str) -> Iterator[str]:
         yield ".".join(parts[:end])
 
 
+@functools.lru_cache(maxsize=65_536)
 def module_parent(module_instance: str) -> str:
     parts = split_address(module_instance)
     return ".".join(parts[:-2])
 
 
+@functools.lru_cache(maxsize=65_536)
 def module_call_name(module_instance: str) -> str:
     last = split_address(module_instance)[-1]
     return last.split("[", 1)[0]
 
 
+@functools.lru_cache(maxsize=65_536)
 def module_key(module_instance: str) -> int | str | None:
     last = split_address(module_instance)[-1]
     match = KEY.search(last)

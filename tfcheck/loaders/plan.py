@@ -11,6 +11,8 @@ still unknown. See ../shared/design.md.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import gc
 import json
 import shutil
 import subprocess
@@ -19,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from tfcheck.defaults import MISSING
 from tfcheck.graph import ProviderConfig, ResourceGraph
 from tfcheck.loaders import LoadFailure
 from tfcheck.model import (
@@ -56,14 +61,8 @@ def read_plan_document(data: bytes, path: str) -> dict[str, Any]:
             f"{Path(path).name} > plan.json` in its working directory, or scan it with "
             "terraform on PATH",
         ))
-    text = _decode(data, path)
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise LoadFailure(InputError(path, f"invalid JSON: {error.msg}", error.lineno,
-                                     error.colno)) from None
-    except RecursionError:
-        raise LoadFailure(InputError(path, "invalid JSON: nested too deeply")) from None
+    with paused_gc():
+        document = _parse_json(data, path)
     if not isinstance(document, dict):
         raise LoadFailure(InputError(path, "not a terraform plan: the JSON is not an object"))
     version = document.get("format_version")
@@ -76,6 +75,46 @@ def read_plan_document(data: bytes, path: str) -> dict[str, Any]:
             path, "not a terraform plan: no planned_values, resource_changes or values "
                   "(expected the output of `terraform show -json`)"))
     return document
+
+
+def _parse_json(data: bytes, path: str) -> Any:
+    """Parse with orjson where it can (UTF-8, what terraform writes), else with json.
+
+    orjson is 3-4x faster on a big plan. Anything it refuses (UTF-16, invalid UTF-8,
+    `NaN`, integers beyond 64 bits, invalid JSON) goes through `json`, which also gives
+    the line and column of a syntax error.
+    """
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not (
+            len(data) >= 2 and (data[0] == 0) != (data[1] == 0)):
+        try:
+            return orjson.loads(data[3:] if data.startswith(codecs.BOM_UTF8) else data)
+        except orjson.JSONDecodeError:
+            pass
+    text = _decode(data, path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LoadFailure(InputError(path, f"invalid JSON: {error.msg}", error.lineno,
+                                     error.colno)) from None
+    except RecursionError:
+        raise LoadFailure(InputError(path, "invalid JSON: nested too deeply")) from None
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a plan is decoded and built.
+
+    Decoding and building allocate millions of objects and free none of them: every
+    collection the allocations trigger is wasted (the decode alone took 2-3x longer
+    with it). Reference counting still frees what is dropped.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -128,7 +167,8 @@ def load_plan_file(path: Path, display: str | None = None) -> ResourceGraph:
         raise LoadFailure(InputError(name, f"cannot read: {error.strerror}")) from None
     if data.startswith(ZIP_MAGIC):
         data = convert_binary_plan(path)
-    return load_plan(read_plan_document(data, name), name)
+    document = read_plan_document(data, name)
+    return load_plan(document, name)
 
 
 @dataclass(frozen=True)
@@ -142,8 +182,18 @@ class _Block:
 
 
 def load_plan(document: Mapping[str, Any], source: str) -> ResourceGraph:
-    """Build the graph of a parsed plan (or state) document."""
-    return _PlanBuilder(document, source).build()
+    """Build the graph of a parsed plan (or state) document.
+
+    The graph lives as long as the scan and holds no reference cycles: once built, it
+    is moved out of the cyclic collector's sight (`gc.freeze`), so that the
+    collections that the facts and policies trigger do not walk it again and again
+    (half the network facts' time on a 10,000-resource plan). Reference counting
+    still frees it.
+    """
+    with paused_gc():
+        graph = _PlanBuilder(document, source).build()
+        gc.freeze()
+    return graph
 
 
 class _PlanBuilder:
@@ -157,6 +207,8 @@ class _PlanBuilder:
         # (parent module instance, module call name) -> the call's module instances
         self.module_children: dict[tuple[str, str], set[str]] = {}
         self.variables = _root_variables(document)
+        self.regions: dict[str, Any] = {}  # provider key -> region
+        self.seen_modules: set[str] = set()
 
     def build(self) -> ResourceGraph:
         configuration = _as_dict(self.document.get("configuration"))
@@ -271,11 +323,15 @@ class _PlanBuilder:
             provider=block.provider if block else "",
             actions=_actions(change) if change else (),
         )
-        resource.region = self._region_for(resource)
+        region = self.regions.get(resource.provider, MISSING)
+        if region is MISSING:
+            region = self.regions[resource.provider] = self._region_for(resource)
+        resource.region = region
         self.graph.add_resource(resource)
         local = address[len(module) + 1:] if module else address
         self.instances.setdefault((module, _config_address(local)), []).append(address)
-        if module:
+        if module and module not in self.seen_modules:
+            self.seen_modules.add(module)
             for prefix in module_instance_prefixes(module):
                 call = (module_parent(prefix), module_call_name(prefix))
                 self.module_children.setdefault(call, set()).add(prefix)
@@ -325,36 +381,42 @@ class _PlanBuilder:
 def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
                    references: Mapping[str, list[str]], path: str = "") -> None:
     """Replace every `true` leaf of `after_unknown` with an explicit `Unknown`."""
-    if not isinstance(mask, dict):
+    if type(mask) is not dict:
         return
     for key, flag in mask.items():
+        if flag is False:
+            continue
         child_path = f"{path}.{key}" if path else key
         if flag is True:
-            refs = references.get(child_path, [])
             values[key] = Unknown(f"{address}.{child_path} is known only after apply",
-                                  tuple(refs))
-        elif isinstance(flag, dict):
+                                  tuple(references.get(child_path, ())))
+        elif type(flag) is dict:
             current = values.get(key)
-            if not isinstance(current, dict):
+            if not flag and type(current) is dict:
+                continue  # nothing unknown below (`"tags_all": {}`)
+            if type(current) is not dict:
                 current = {}
                 values[key] = current
             _apply_unknown(current, flag, address, references, child_path)
-        elif isinstance(flag, list):
+        elif type(flag) is list:
             current_list = values.get(key)
-            if not isinstance(current_list, list):
+            if type(current_list) is list and len(current_list) >= len(flag) and all(
+                    item is False or (item == {} and type(current_list[i]) is dict)
+                    for i, item in enumerate(flag)):
+                continue  # nothing unknown below
+            if type(current_list) is not list:
                 current_list = []
                 values[key] = current_list
             for position, item_flag in enumerate(flag):
                 while len(current_list) <= position:
                     current_list.append(None)
                 if item_flag is True:
-                    refs = references.get(child_path, [])
                     current_list[position] = Unknown(
                         f"{address}.{child_path}[{position}] is known only after apply",
-                        tuple(refs))
-                elif isinstance(item_flag, dict):
+                        tuple(references.get(child_path, ())))
+                elif type(item_flag) is dict:
                     item = current_list[position]
-                    if not isinstance(item, dict):
+                    if type(item) is not dict:
                         item = {}
                         current_list[position] = item
                     _apply_unknown(item, item_flag, address, references, child_path)
