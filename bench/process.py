@@ -51,7 +51,11 @@ class Runs:
 
 
 def measure(argv: list[str], env: dict[str, str], runs: Runs) -> None:
-    """Run one child to completion; record its wall clock, CPU time and peak RSS."""
+    """Run one child to completion; record its wall clock, CPU time and peak RSS.
+
+    Children run with `python -P` where they import tfcheck: the working directory must
+    not shadow the snapshot on PYTHONPATH.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env=env, cwd=REPO)
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         floor, tool = Runs(), Runs()
         for _ in range(args.repeat):
             measure([python, "-c", "pass"], env, floor)
-            measure([python, "-m", "tfcheck.cli", "--version"], env, tool)
+            measure([python, "-P", "-m", "tfcheck.cli", "--version"], env, tool)
         print("| command | wall s | CPU s | RSS MB |\n|---|---:|---:|---:|")
         for name, runs in (("python -c pass", floor), ("tfcheck --version", tool)):
             wall, cpu, rss = runs.best()
@@ -106,21 +110,27 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     print("| resources | JSON MB | floor wall / CPU s | scan wall / CPU s | ratio wall / CPU "
-          "| CPU µs per resource | floor RSS MB | scan RSS MB | RSS ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| CPU µs per resource | marginal CPU µs per resource | floor RSS MB | scan RSS MB "
+          "| RSS ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    previous: tuple[int, float] | None = None
     for size in (int(s) for s in args.sizes.split(",")):
         path = generate.make_plan(size, layout=args.layout)
         resources = generate.info(path.parent)["resources"]
         floor, scan = Runs(), Runs()
         for _ in range(args.repeat):
             measure([python, "-c", FLOOR, str(path)], env, floor)
-            measure([python, "-m", "tfcheck.cli", "scan", str(path), "--format", "json"],
+            measure([python, "-P", "-m", "tfcheck.cli", "scan", str(path), "--format", "json"],
                     env, scan)
         f_wall, f_cpu, f_rss = floor.best()
         s_wall, s_cpu, s_rss = scan.best()
+        # the slope from the previous size: the fixed cost (interpreter, imports) cancels
+        marginal = "–" if previous is None or resources == previous[0] else (
+            f"{(s_cpu - previous[1]) / (resources - previous[0]) * 1e6:.0f}")
+        previous = (resources, s_cpu)
         print(f"| {resources:,} | {path.stat().st_size / 1e6:.1f} | {f_wall:.2f} / {f_cpu:.2f} "
               f"| {s_wall:.2f} / {s_cpu:.2f} | {s_wall / f_wall:.1f}x / {s_cpu / f_cpu:.1f}x "
-              f"| {s_cpu / resources * 1e6:.0f} | {f_rss:.0f} | {s_rss:.0f} "
+              f"| {s_cpu / resources * 1e6:.0f} | {marginal} | {f_rss:.0f} | {s_rss:.0f} "
               f"| {s_rss / f_rss:.1f}x |", flush=True)
     return 0
 

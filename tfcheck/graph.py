@@ -16,11 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from tfcheck.model import Provenance, Resource, Unknown
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+def _new_graph() -> nx.MultiDiGraph[str]:
+    """A new networkx graph; imported on first use, never by `tfcheck --version`."""
+    import networkx
+
+    return networkx.MultiDiGraph()
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ class ResourceGraph:
     # findings their file and line, and tells which instances a reference means where
     # the plan records only the whole block. Never a source of values or verdicts.
     configuration: ResourceGraph | None = None
-    _graph: nx.MultiDiGraph[str] = field(default_factory=nx.MultiDiGraph)
+    _graph: nx.MultiDiGraph[str] = field(default_factory=_new_graph)
     _resources: dict[str, Resource] = field(default_factory=dict)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict)
     _blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # block -> instances
