@@ -15,6 +15,7 @@ import pytest
 
 from tfcheck.engine import ScanOptions, scan
 from tfcheck.graph import ResourceGraph
+from tfcheck.graph_export import export_graph
 from tfcheck.loaders.hcl import load_hcl
 from tfcheck.loaders.plan import load_plan, load_plan_file
 from tfcheck.model import Provenance, Report, Status
@@ -98,10 +99,20 @@ def test_the_hcl_beside_the_plan_settles_every_index(settled: ResourceGraph) -> 
 def test_edges_stay_linear_in_a_wide_fan_out() -> None:
     """500 groups, 1,500 rules: one edge per rule, not one per (rule, group) pair."""
     graph = load_plan(_fanout_document(groups=500, per_group=3), "fanout.json")
-    edges = [e for e in graph.edges() if e[2] == "security_group_id"]
+    assert [e for e in graph.edges() if e[2] == "security_group_id"] == []
+    edges = list(graph.block_edges())
     assert len(edges) == 1_500
     assert {target for _, target, _ in edges} == {"aws_security_group.bulk"}
     assert graph.is_block("aws_security_group.bulk")
+
+
+@pytest.mark.parametrize("fmt", ["json", "mermaid", "dot"])
+def test_the_graph_export_draws_a_plan_with_block_level_edges(
+    plan_only: ResourceGraph, fmt: str
+) -> None:
+    drawn = export_graph(plan_only, fmt)
+    assert "aws_security_group_rule.https[4]" in drawn
+    assert "aws_security_group.bulk[1]" in drawn
 
 
 def test_plan_references_name_exact_instances() -> None:

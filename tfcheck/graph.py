@@ -212,8 +212,14 @@ class ResourceGraph:
         return address in self._blocks
 
     def edges(self) -> Iterator[tuple[str, str, str]]:
-        """Every (source, target, attribute) edge, sorted; targets may be blocks."""
-        yield from sorted(self._graph.edges(keys=True))
+        """Every (source, target, attribute) edge between resources, sorted."""
+        resources = self._resources
+        yield from sorted(e for e in self._graph.edges(keys=True) if e[1] in resources)
+
+    def block_edges(self) -> Iterator[tuple[str, str, str]]:
+        """Every block-level (source, block, attribute) edge, sorted (see `candidates`)."""
+        blocks = self._blocks
+        yield from sorted(e for e in self._graph.edges(keys=True) if e[1] in blocks)
 
     def _select(self, addresses: Iterable[str], types: tuple[str, ...]) -> list[Resource]:
         return _chosen([self._resources[a] for a in addresses], types)
