@@ -240,8 +240,7 @@ def _redactor(graph: ResourceGraph) -> Callable[[Finding], Finding]:
     secrets = sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
     if not secrets:
         return lambda finding: finding
-    # one pass per string, longest secret first (as the alternation tries them in order)
-    pattern = re.compile("|".join(re.escape(secret) for secret in secrets))
+    pattern = re.compile(_alternation(secrets))
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
@@ -262,6 +261,31 @@ def _redactor(graph: ResourceGraph) -> Callable[[Finding], Finding]:
         )
 
     return redact
+
+
+_TRIE_DEPTH = 6
+
+
+def _alternation(words: Sequence[str], depth: int = 0) -> str:
+    """A regular expression for any of `words`, longest match first, as a prefix tree.
+
+    A flat `a|b|c...` makes the regex engine try every secret at every position of
+    every string: findings x secrets. Branching on the first characters keeps the
+    work per position bounded by the alphabet, so redaction stays linear in findings.
+    """
+    if depth == _TRIE_DEPTH or len(words) == 1:
+        rests = sorted({w[depth:] for w in words}, key=len, reverse=True)
+        return "|".join(re.escape(rest) for rest in rests)
+    groups: dict[str, list[str]] = {}
+    ended = False
+    for word in words:
+        if len(word) == depth:
+            ended = True
+        else:
+            groups.setdefault(word[depth], []).append(word)
+    branches = [re.escape(char) + f"(?:{_alternation(group, depth + 1)})"
+                for char, group in sorted(groups.items())]
+    return "|".join(branches) + ("|" if ended else "")
 
 
 def _filter(findings: Iterable[Finding], options: ScanOptions) -> list[Finding]:
