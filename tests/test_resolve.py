@@ -18,7 +18,7 @@ from tfcheck.graph import ResourceGraph
 from tfcheck.graph_export import export_graph
 from tfcheck.loaders.hcl import load_hcl
 from tfcheck.loaders.plan import load_plan, load_plan_file
-from tfcheck.model import Provenance, Report, Status
+from tfcheck.model import Provenance, Report, Status, Unknown
 from tfcheck.resolve import parse_reference, settle_with_configuration
 
 from .conftest import FIXTURES
@@ -213,3 +213,31 @@ def test_locals_a_plan_drops_are_wired_through_the_configuration_beside_it(
     subnet = "module.vpc.aws_subnet.private[1]"
     assert _targets(graph, subnet, "vpc_id") == ["module.vpc.aws_vpc.this[0]"]
     assert graph.provenance(subnet, "module.vpc.aws_vpc.this[0]", "vpc_id") is Provenance.HCL
+
+
+def test_the_configuration_never_names_instances_the_plan_does_not_have(
+    plan_only: ResourceGraph,
+) -> None:
+    """HCL evaluated without the plan's variables may expand differently: ignored then."""
+    configuration = load_hcl(FANOUT).graph
+    rule = configuration.get("aws_security_group_rule.https[4]")
+    assert rule is not None
+    rule.values["security_group_id"] = Unknown(
+        "aws_security_group.bulk[9].id is known only after apply", ("aws_security_group.bulk[9]",))
+    settle_with_configuration(plan_only, configuration)
+    address = "aws_security_group_rule.https[4]"
+    assert _targets(plan_only, address, "security_group_id") == []
+    assert len(_candidates(plan_only, address, "security_group_id")) == 4
+    assert (address, "security_group_id") in plan_only.open_references
+    # the other rules were settled
+    assert _targets(plan_only, "aws_security_group_rule.https[5]", "security_group_id") == [
+        "aws_security_group.bulk[1]"
+    ]
+
+
+def test_a_count_index_into_a_module_output_is_a_guess_until_settled() -> None:
+    graph = load_plan_file(FIXTURES / "loader" / "modules-aliases" / "plan.json")
+    assert graph.provenance("aws_route_table_association.a[1]", "module.net.aws_subnet.s[1]",
+                            "subnet_id") is Provenance.GUESS
+    assert graph.provenance("aws_eks_cluster.c", "module.net.aws_subnet.s[0]",
+                            "vpc_config.subnet_ids") is Provenance.PLAN
