@@ -431,7 +431,7 @@ def _apply_sensitive(values: dict[str, Any], mask: Any) -> None:
     if not isinstance(mask, dict):
         return
     for key, flag in mask.items():
-        if key not in values:
+        if not flag or key not in values:  # false, or nothing sensitive below ({}, [])
             continue
         if flag is True:
             if not isinstance(values[key], (Sensitive, Unknown)):
