@@ -165,7 +165,8 @@ def worker(kind: str, path: Path, repeat: int, budget: float, memory: bool,
     load_times, graph = _best(load, repeat, budget)
     out["load_s"], out["load_cpu"] = load_times.best()
     out["resources"] = len(graph)
-    out["edges"] = sum(1 for _ in graph.edges())
+    out["edges"] = sum(1 for _ in graph.edges()) + sum(  # block-level edges since 78d635c
+        1 for _ in getattr(graph, "block_edges", tuple)())
     graph = None
 
     gc.collect()

@@ -106,3 +106,21 @@ resource "aws_eks_cluster" "main" {
     assert report.findings, report.input_errors
     for fmt in sorted(FORMATS):
         assert SECRET_CIDR not in renderer(fmt)(report, RenderOptions(show_passed=True))
+
+
+def test_redaction_pattern_matches_what_a_flat_longest_first_alternation_does() -> None:
+    """The prefix-tree pattern (linear in findings) redacts exactly like `a|b|c...`."""
+    import random
+    import re
+
+    from tfcheck.engine import _alternation
+
+    rng = random.Random(7)
+    for _ in range(200):
+        secrets = sorted({"".join(rng.choice("ab.c(") for _ in range(rng.randint(4, 12)))
+                          for _ in range(rng.randint(1, 40))}, key=len, reverse=True)
+        tree = re.compile(_alternation(secrets))
+        flat = re.compile("|".join(re.escape(s) for s in secrets))
+        for _ in range(20):
+            text = "".join(rng.choice("ab.c( x") for _ in range(rng.randint(0, 60)))
+            assert tree.sub("#", text) == flat.sub("#", text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -37,6 +38,7 @@ from tfcheck.model import (
 )
 from tfcheck.policy import Policy, Result, ScanContext
 from tfcheck.registry import load_policies, select_policies
+from tfcheck.resolve import settle_with_configuration
 
 CHANGING_ACTIONS = frozenset({"create", "update"})
 
@@ -141,8 +143,9 @@ def _plan_source_dir(item: Input, options: ScanOptions) -> Path | None:
 def _attach_configuration(graph: ResourceGraph, source_dir: Path | None) -> None:
     """Give plan resources the file and line of their block in the configuration.
 
-    The configuration is evaluated once here and kept on the graph, so that network
-    facts can tell which instances a per-block reference of the plan means.
+    The configuration is evaluated once here and kept on the graph; it settles the
+    references the plan leaves open (which instances a per-block reference means, the
+    locals a plan does not record): wiring, never values.
     """
     if source_dir is None or not source_dir.is_dir():
         return
@@ -153,6 +156,7 @@ def _attach_configuration(graph: ResourceGraph, source_dir: Path | None) -> None
     except LoadFailure:
         return
     graph.configuration = configuration
+    settle_with_configuration(graph, configuration)
     blocks = {r.config_address: r for r in configuration.resources()}
     for resource in graph.resources():
         found = blocks.get(resource.config_address)
@@ -236,12 +240,11 @@ def _redactor(graph: ResourceGraph) -> Callable[[Finding], Finding]:
     secrets = sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
     if not secrets:
         return lambda finding: finding
+    pattern = re.compile(_alternation(secrets))
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, "(sensitive value)")
-            return value
+            return pattern.sub("(sensitive value)", value)
         if isinstance(value, dict):
             return {key: scrub(item) for key, item in value.items()}
         if isinstance(value, list):
@@ -258,6 +261,31 @@ def _redactor(graph: ResourceGraph) -> Callable[[Finding], Finding]:
         )
 
     return redact
+
+
+_TRIE_DEPTH = 6
+
+
+def _alternation(words: Sequence[str], depth: int = 0) -> str:
+    """A regular expression for any of `words`, longest match first, as a prefix tree.
+
+    A flat `a|b|c...` makes the regex engine try every secret at every position of
+    every string: findings x secrets. Branching on the first characters keeps the
+    work per position bounded by the alphabet, so redaction stays linear in findings.
+    """
+    if depth == _TRIE_DEPTH or len(words) == 1:
+        rests = sorted({w[depth:] for w in words}, key=len, reverse=True)
+        return "|".join(re.escape(rest) for rest in rests)
+    groups: dict[str, list[str]] = {}
+    ended = False
+    for word in words:
+        if len(word) == depth:
+            ended = True
+        else:
+            groups.setdefault(word[depth], []).append(word)
+    branches = [re.escape(char) + f"(?:{_alternation(group, depth + 1)})"
+                for char, group in sorted(groups.items())]
+    return "|".join(branches) + ("|" if ended else "")
 
 
 def _filter(findings: Iterable[Finding], options: ScanOptions) -> list[Finding]:

@@ -3,8 +3,11 @@
 In a plan of new infrastructure almost every ID is "known after apply", so values
 cannot tell which VPC an endpoint lives in. The configuration's references can: each
 edge records that `source` names `target` in the attribute `attribute`
-(`vpc_config.subnet_ids -> aws_subnet.private[1]`). Known values refine this where
-they exist (a literal `vpc_id = "vpc-0abc"` matching a resource's known `id`).
+(`vpc_config.subnet_ids -> aws_subnet.private[1]`) and where the edge comes from
+(`Provenance`: plan reference, HCL evaluation, known ID, guess). Where the input says
+only "one of these instances", the edge goes to the block (`aws_security_group.bulk`)
+once, not to every instance: edges stay linear in the resources. `tfcheck.resolve`
+decides which edges there are; this module only keeps them.
 
 Policies use the typed queries below, never networkx itself.
 """
@@ -13,11 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+from tfcheck.model import Provenance, Resource, Unknown
 
-from tfcheck.model import Resource, Sensitive, Unknown
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+def _new_graph() -> nx.MultiDiGraph[str]:
+    """A new networkx graph; imported on first use, never by `tfcheck --version`."""
+    import networkx
+
+    return networkx.MultiDiGraph()
 
 
 @dataclass(frozen=True)
@@ -50,9 +61,14 @@ class ResourceGraph:
     # findings their file and line, and tells which instances a reference means where
     # the plan records only the whole block. Never a source of values or verdicts.
     configuration: ResourceGraph | None = None
-    _graph: nx.MultiDiGraph[str] = field(default_factory=nx.MultiDiGraph)
+    _graph: nx.MultiDiGraph[str] = field(default_factory=_new_graph)
     _resources: dict[str, Resource] = field(default_factory=dict)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict)
+    _blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # block -> instances
+    # (source, attribute) whose plan references leave the instances open (a guess, a
+    # block-level edge, a local the plan does not record) -> the blocks they may pick
+    # from ("" means any); the configuration beside a plan settles them (resolve).
+    open_references: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     # -- building -----------------------------------------------------------------
 
@@ -63,35 +79,54 @@ class ResourceGraph:
         self._by_type.setdefault(resource.type, []).append(resource)
         self._graph.add_node(resource.address)
 
-    def add_reference(self, source: str, attribute: str, target: str) -> None:
-        """Record that `source` refers to `target` from `attribute` (dotted, no indices)."""
+    def add_reference(self, source: str, attribute: str, target: str,
+                      provenance: Provenance | None = None) -> None:
+        """Record that `source` refers to `target` from `attribute` (dotted, no indices).
+
+        Without a provenance, the graph's own kind tells it (a plan reference, or an HCL
+        evaluation). A fact replaces a guess on the same edge, never the other way round.
+        """
+        if provenance is None:
+            provenance = Provenance.HCL if self.kind == "hcl" else Provenance.PLAN
         if source == target or target not in self._resources or source not in self._resources:
             return
-        if self._graph.has_edge(source, target, key=attribute):
+        edges = self._succ[source].get(target)
+        if edges is not None and attribute in edges:
+            if provenance.is_fact and not edges[attribute]["provenance"].is_fact:
+                edges[attribute]["provenance"] = provenance
             return
-        self._graph.add_edge(source, target, key=attribute)
+        self._graph.add_edge(source, target, key=attribute, provenance=provenance)
+
+    def add_block_reference(self, source: str, attribute: str, block: str,
+                            instances: Iterable[str],
+                            provenance: Provenance = Provenance.PLAN) -> None:
+        """Record that `source` refers to *one of* `instances` of `block`, not which.
+
+        One edge, however many instances the block has: `aws_security_group.bulk` +
+        `count.index` read without the expression is a block-level edge, expanded only
+        by a fact that asks (`candidates`).
+        """
+        chosen = tuple(i for i in instances if i in self._resources and i != source)
+        if source not in self._resources or not chosen or block in self._resources:
+            return
+        if block not in self._blocks:
+            self._blocks[block] = chosen
+            self._graph.add_node(block, instances=chosen)
+        if not self._graph.has_edge(source, block, key=attribute):
+            self._graph.add_edge(source, block, key=attribute, provenance=provenance)
+
+    def drop_references(self, source: str, attribute: str) -> None:
+        """Forget what `source` refers to from `attribute` (to replace it by a better answer)."""
+        doomed = [(source, target, key)
+                  for _, target, key in self._graph.out_edges(source, keys=True)
+                  if key == attribute]
+        self._graph.remove_edges_from(doomed)
 
     def link_known_ids(self) -> None:
-        """Add edges for literal IDs that name a resource whose `id`/`arn` is known.
+        """Edges for literal IDs that equal a resource's known `id`/`arn` (see resolve)."""
+        from tfcheck.resolve import link_known_ids
 
-        This is how a configuration that writes `vpc_id = "vpc-0abc"` reaches a VPC that
-        a plan's prior state (or an import) knows by that ID.
-        """
-        by_id: dict[str, str] = {}
-        for resource in self._resources.values():
-            for key in ("id", "arn"):
-                value = resource.values.get(key)
-                if isinstance(value, str) and value:
-                    by_id.setdefault(value, resource.address)
-        if not by_id:
-            return
-        for resource in self._resources.values():
-            for path, value in _string_leaves(resource.values):
-                target = by_id.get(value)
-                if target is not None and path not in ("id", "arn") and not path.startswith(
-                    ("tags.", "tags_all.")
-                ):
-                    self.add_reference(resource.address, path, target)
+        link_known_ids(self)
 
     # -- queries ------------------------------------------------------------------
 
@@ -119,49 +154,104 @@ class ResourceGraph:
     def references(
         self, resource: Resource, attribute: str | None = None, *types: str
     ) -> list[Resource]:
-        """What `resource` refers to, optionally only from `attribute` (or below it)."""
-        found = {
-            target
-            for _, target, key in self._graph.out_edges(resource.address, keys=True)
-            if _under(key, attribute)
-        }
-        return self._select(found, types)
+        """What `resource` refers to, optionally only from `attribute` (or below it).
+
+        Exact instances only (guesses included: ask `provenance` to tell them apart);
+        a block-level edge ("one of these instances") is in `candidates`.
+        """
+        resources = self._resources
+        found = [
+            resources[target]
+            for target, keys in self._succ.get(resource.address, {}).items()
+            if target in resources and _any_under(keys, attribute)
+        ]
+        return _chosen(found, types)
 
     def referrers(
         self, resource: Resource, attribute: str | None = None, *types: str
     ) -> list[Resource]:
         """Who refers to `resource`, optionally only from `attribute` (or below it)."""
-        found = {
-            source
-            for source, _, key in self._graph.in_edges(resource.address, keys=True)
-            if _under(key, attribute)
-        }
+        resources = self._resources
+        found = [
+            resources[source]
+            for source, keys in self._pred.get(resource.address, {}).items()
+            if _any_under(keys, attribute)
+        ]
+        return _chosen(found, types)
+
+    def candidates(
+        self, resource: Resource, attribute: str | None = None, *types: str
+    ) -> list[Resource]:
+        """The instances `resource` refers to *one of* (block-level edges), expanded."""
+        found: set[str] = set()
+        for _, target, key in self._graph.out_edges(resource.address, keys=True):
+            if target in self._blocks and _under(key, attribute):
+                found.update(self._blocks[target])
         return self._select(found, types)
 
+    def block_references(
+        self, resource: Resource, attribute: str | None = None
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """(block, its instances) for each block-level edge of `resource`, unexpanded."""
+        return sorted({
+            (target, self._blocks[target])
+            for _, target, key in self._graph.out_edges(resource.address, keys=True)
+            if target in self._blocks and _under(key, attribute)
+        })
+
+    def provenance(self, source: str, target: str, attribute: str) -> Provenance | None:
+        """Where the edge `source -attribute-> target` comes from; None if there is none."""
+        edges = self._graph.succ.get(source, {}).get(target)
+        if edges is None or attribute not in edges:
+            return None
+        value = edges[attribute].get("provenance")
+        return value if isinstance(value, Provenance) else None
+
+    def is_block(self, address: str) -> bool:
+        """Whether `address` is a block-level node (`aws_security_group.bulk`)."""
+        return address in self._blocks
+
     def edges(self) -> Iterator[tuple[str, str, str]]:
-        """Every (source, target, attribute) edge, sorted."""
-        yield from sorted(self._graph.edges(keys=True))
+        """Every (source, target, attribute) edge between resources, sorted."""
+        resources = self._resources
+        yield from sorted(e for e in self._graph.edges(keys=True) if e[1] in resources)
+
+    def block_edges(self) -> Iterator[tuple[str, str, str]]:
+        """Every block-level (source, block, attribute) edge, sorted (see `candidates`)."""
+        blocks = self._blocks
+        yield from sorted(e for e in self._graph.edges(keys=True) if e[1] in blocks)
 
     def _select(self, addresses: Iterable[str], types: tuple[str, ...]) -> list[Resource]:
-        chosen = [self._resources[a] for a in addresses]
-        if types:
-            chosen = [r for r in chosen if r.type in types]
-        return sorted(chosen, key=lambda r: r.address)
+        return _chosen([self._resources[a] for a in addresses], types)
+
+    @property
+    def _succ(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+        """Per source, its targets and the attributes naming them (networkx adjacency)."""
+        return self._graph._succ  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def _pred(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+        return self._graph._pred  # type: ignore[attr-defined,no-any-return]
 
 
 def _under(key: str, attribute: str | None) -> bool:
     return attribute is None or key == attribute or key.startswith(attribute + ".")
 
 
-def _string_leaves(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """(dotted path, string) for every plain string in a value tree; never sensitive ones."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _string_leaves(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _string_leaves(item, path)
-    elif isinstance(value, (Sensitive, Unknown)):
-        return
+def _any_under(keys: Iterable[str], attribute: str | None) -> bool:
+    if attribute is None:
+        return True
+    below = attribute + "."
+    return any(key == attribute or key.startswith(below) for key in keys)
+
+
+def _chosen(found: list[Resource], types: tuple[str, ...]) -> list[Resource]:
+    if types:
+        found = [r for r in found if r.type in types]
+    if len(found) > 1:
+        found.sort(key=_address)
+    return found
+
+
+def _address(resource: Resource) -> str:
+    return resource.address

@@ -7,6 +7,8 @@ and serialised without knowing which loader or policy produced it.
 from __future__ import annotations
 
 import enum
+import functools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +38,23 @@ class Status(enum.StrEnum):
     FAIL = "fail"
     PASS = "pass"
     UNKNOWN = "unknown"
+
+
+class Provenance(enum.StrEnum):
+    """Where an edge of the resource graph comes from. Only `GUESS` is not a fact.
+
+    A guess (`aws_subnet.private` + `count.index` read as `[count.index]`) may tie
+    resources together, but whatever depends on it has to carry the doubt.
+    """
+
+    PLAN = "plan reference"  # the plan's configuration names the instances
+    HCL = "HCL evaluation"  # the .tf files (scanned, or beside a plan) evaluated
+    KNOWN_ID = "known ID"  # a literal ID equals a resource's known `id`/`arn`
+    GUESS = "guess"  # an instance inferred from a key; not confirmed by anything
+
+    @property
+    def is_fact(self) -> bool:
+        return self is not Provenance.GUESS
 
 
 @dataclass(frozen=True)
@@ -336,11 +355,20 @@ class Report:
                 yield finding
 
 
+_PART = r'(?:[^."\[\]]+|\[(?:"(?:[^"\\]|\\.)*"|[^\[\]"]*)\])+'
+_ADDRESS_PART = re.compile(_PART)
+_ADDRESS = re.compile(rf"{_PART}(?:\.{_PART})*")
+
+
 def split_address(address: str) -> list[str]:
     """`module.a["x.y"].aws_b.c[0]` -> [`module`, `a["x.y"]`, `aws_b`, `c[0]`].
 
     Splits on dots outside instance keys (which may hold dots and escaped quotes).
     """
+    if "[" not in address and "]" not in address and '"' not in address:
+        return address.split(".")  # no instance keys: a plain split
+    if _ADDRESS.fullmatch(address):  # well-formed keys: one regular expression
+        return _ADDRESS_PART.findall(address)
     parts: list[str] = []
     current: list[str] = []
     depth = 0
@@ -371,8 +399,11 @@ def split_address(address: str) -> list[str]:
     return parts
 
 
+@functools.lru_cache(maxsize=131_072)
 def strip_instance_keys(address: str) -> str:
     """`module.a[0].aws_subnet.x["k"]` -> `module.a.aws_subnet.x`."""
+    if "[" not in address:
+        return address
     return ".".join(part.split("[", 1)[0] for part in split_address(address))
 
 

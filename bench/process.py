@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Whole-process timings of `tfcheck scan PLAN --format json` against the same-run floor.
+
+What a user waits for is a whole process: interpreter start, imports, decode, load,
+policies, output. The floor is the cheapest process that could read the same plan,
+`python -c "import json; json.load(open(PLAN, 'rb'))"`, measured in the same run,
+interleaved with the scans (floor, scan, floor, scan, ...), so that a busy machine
+slows both alike. The ratios are what to compare across machines and runs.
+
+For each plan size it prints, best of N (wall clock / CPU seconds of the child, from
+`os.wait4`): the floor, the scan, their ratio, the scan's CPU microseconds per
+resource (flat = linear), and the peak RSS of each (`ru_maxrss`).
+
+Usage:
+    bench/process.py                                  # plans of 1k, 10k resources
+    bench/process.py --sizes 1000,2500,5000,10000,25000,50000 --repeat 5
+    bench/process.py --at 20e8df3                     # the code of another commit
+    bench/process.py --live                           # the working tree as it is
+    bench/process.py --version                        # `tfcheck --version` vs `python -c pass`
+
+Plans come from bench/generate.py (bench/results/inputs/, gitignored). Like run.py this
+measures a `git archive` snapshot of HEAD by default. Never a test: nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+FLOOR = "import json, sys; json.load(open(sys.argv[1], 'rb'))"
+
+
+@dataclass
+class Runs:
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+
+    def best(self) -> tuple[float, float, float]:
+        return min(self.wall), min(self.cpu), min(self.rss_mb)
+
+
+def measure(argv: list[str], env: dict[str, str], runs: Runs) -> None:
+    """Run one child to completion; record its wall clock, CPU time and peak RSS.
+
+    Children run with `python -P` where they import tfcheck: the working directory must
+    not shadow the snapshot on PYTHONPATH.
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=env, cwd=REPO)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if process.stderr:
+        process.stderr.close()
+    if process.returncode not in (0, 1):  # 1: findings
+        raise SystemExit(f"{' '.join(argv)} exited {process.returncode}: {error[-2000:]}")
+    runs.wall.append(wall)
+    runs.cpu.append(usage.ru_utime + usage.ru_stime)
+    runs.rss_mb.append(usage.ru_maxrss / 1024)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000",
+                        help="plan sizes in resources, comma-separated")
+    parser.add_argument("--layout", choices=("mixed", "fleet"), default="mixed")
+    parser.add_argument("--repeat", type=int, default=5, help="best of N (default 5)")
+    parser.add_argument("--at", default="HEAD", metavar="REV")
+    parser.add_argument("--live", action="store_true")
+    parser.add_argument("--version", action="store_true",
+                        help="time `tfcheck --version` against `python -c pass` instead")
+    args = parser.parse_args(argv)
+
+    import generate
+    from run import snapshot
+
+    env = dict(os.environ)
+    # An installed tfcheck imports from cached bytecode; without it every run compiles
+    # ~13,000 lines first (PYTHONDONTWRITEBYTECODE is set on some CI and agent machines).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    described = "working tree"
+    if not args.live:
+        code, commit = snapshot(args.at)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
+        described = commit[:10]
+    python = sys.executable
+    if not args.live:  # compile the snapshot once, as installing it would
+        subprocess.run([python, "-m", "compileall", "-q", str(code)], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+    print(f"code: {described}; python {platform.python_version()}; {os.cpu_count()} CPUs; "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+
+    if args.version:
+        floor, tool = Runs(), Runs()
+        for _ in range(args.repeat):
+            measure([python, "-c", "pass"], env, floor)
+            measure([python, "-P", "-m", "tfcheck.cli", "--version"], env, tool)
+        print("| command | wall s | CPU s | RSS MB |\n|---|---:|---:|---:|")
+        for name, runs in (("python -c pass", floor), ("tfcheck --version", tool)):
+            wall, cpu, rss = runs.best()
+            print(f"| {name} | {wall:.3f} | {cpu:.3f} | {rss:.0f} |")
+        return 0
+
+    print("| resources | JSON MB | floor wall / CPU s | scan wall / CPU s | ratio wall / CPU "
+          "| CPU µs per resource | marginal CPU µs per resource | floor RSS MB | scan RSS MB "
+          "| RSS ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    previous: tuple[int, float] | None = None
+    for size in (int(s) for s in args.sizes.split(",")):
+        path = generate.make_plan(size, layout=args.layout)
+        resources = generate.info(path.parent)["resources"]
+        floor, scan = Runs(), Runs()
+        for _ in range(args.repeat):
+            measure([python, "-c", FLOOR, str(path)], env, floor)
+            measure([python, "-P", "-m", "tfcheck.cli", "scan", str(path), "--format", "json"],
+                    env, scan)
+        f_wall, f_cpu, f_rss = floor.best()
+        s_wall, s_cpu, s_rss = scan.best()
+        # the slope from the previous size: the fixed cost (interpreter, imports) cancels
+        marginal = "–" if previous is None or resources == previous[0] else (
+            f"{(s_cpu - previous[1]) / (resources - previous[0]) * 1e6:.0f}")
+        previous = (resources, s_cpu)
+        print(f"| {resources:,} | {path.stat().st_size / 1e6:.1f} | {f_wall:.2f} / {f_cpu:.2f} "
+              f"| {s_wall:.2f} / {s_cpu:.2f} | {s_wall / f_wall:.1f}x / {s_cpu / f_cpu:.1f}x "
+              f"| {s_cpu / resources * 1e6:.0f} | {marginal} | {f_rss:.0f} | {s_rss:.0f} "
+              f"| {s_rss / f_rss:.1f}x |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""The resolver: one answer to "which instance does this reference mean?", with provenance.
+
+The fixture fixtures/loader/count-index-fanout is a real terraform plan of security
+group rules fanned out over a counted block of groups
+(`aws_security_group.bulk[floor(count.index / 3)]`), which the plan records only as
+`aws_security_group.bulk` + `count.index`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tfcheck.engine import ScanOptions, scan
+from tfcheck.graph import ResourceGraph
+from tfcheck.graph_export import export_graph
+from tfcheck.loaders.hcl import load_hcl
+from tfcheck.loaders.plan import load_plan, load_plan_file
+from tfcheck.model import Provenance, Report, Status, Unknown
+from tfcheck.resolve import parse_reference, settle_with_configuration
+
+from .conftest import FIXTURES
+
+FANOUT = FIXTURES / "loader" / "count-index-fanout"
+
+
+def _targets(graph: ResourceGraph, address: str, attribute: str) -> list[str]:
+    resource = graph.get(address)
+    assert resource is not None, address
+    return [r.address for r in graph.references(resource, attribute)]
+
+
+def _candidates(graph: ResourceGraph, address: str, attribute: str) -> list[str]:
+    resource = graph.get(address)
+    assert resource is not None, address
+    return [r.address for r in graph.candidates(resource, attribute)]
+
+
+@pytest.fixture
+def plan_only() -> ResourceGraph:
+    return load_plan_file(FANOUT / "plan.json")
+
+
+@pytest.fixture
+def settled() -> ResourceGraph:
+    graph = load_plan_file(FANOUT / "plan.json")
+    settle_with_configuration(graph, load_hcl(FANOUT).graph)
+    return graph
+
+
+def test_a_fan_out_the_plan_cannot_map_is_one_block_level_edge(plan_only: ResourceGraph) -> None:
+    # twelve rules, four groups: `[count.index]` is impossible (rule 4 has no group 4)
+    assert _targets(plan_only, "aws_security_group_rule.https[1]", "security_group_id") == []
+    assert _candidates(plan_only, "aws_security_group_rule.https[1]", "security_group_id") == [
+        f"aws_security_group.bulk[{i}]" for i in range(4)
+    ]
+    rule = plan_only.get("aws_security_group_rule.https[1]")
+    assert rule is not None
+    assert plan_only.block_references(rule, "security_group_id") == [
+        ("aws_security_group.bulk", tuple(f"aws_security_group.bulk[{i}]" for i in range(4)))
+    ]
+
+
+def test_a_key_the_plan_allows_is_a_guess_not_a_fact(plan_only: ResourceGraph) -> None:
+    assert _targets(plan_only, "aws_security_group_rule.next[0]", "security_group_id") == [
+        "aws_security_group.bulk[0]"
+    ]
+    assert plan_only.provenance("aws_security_group_rule.next[0]", "aws_security_group.bulk[0]",
+                                "security_group_id") is Provenance.GUESS
+
+
+def test_each_value_of_a_for_each_over_a_resource_is_its_same_key_instance(
+    plan_only: ResourceGraph,
+) -> None:
+    address = 'aws_route_table_association.private["b"]'
+    assert _targets(plan_only, address, "subnet_id") == ['aws_subnet.private["b"]']
+    assert plan_only.provenance(address, 'aws_subnet.private["b"]', "subnet_id") is (
+        Provenance.GUESS)
+
+
+def test_the_hcl_beside_the_plan_settles_every_index(settled: ResourceGraph) -> None:
+    for rule in range(12):
+        address = f"aws_security_group_rule.https[{rule}]"
+        group = f"aws_security_group.bulk[{rule // 3}]"
+        assert _targets(settled, address, "security_group_id") == [group]
+        assert _candidates(settled, address, "security_group_id") == []
+        assert settled.provenance(address, group, "security_group_id") is Provenance.HCL
+    # `[count.index + 1]` read the same as `[count.index]` in the plan
+    assert _targets(settled, "aws_security_group_rule.next[0]", "security_group_id") == [
+        "aws_security_group.bulk[1]"
+    ]
+    assert _targets(settled, "aws_security_group_rule.own[2]", "security_group_id") == [
+        "aws_security_group.bulk[2]"
+    ]
+
+
+def test_edges_stay_linear_in_a_wide_fan_out() -> None:
+    """500 groups, 1,500 rules: one edge per rule, not one per (rule, group) pair."""
+    graph = load_plan(_fanout_document(groups=500, per_group=3), "fanout.json")
+    assert [e for e in graph.edges() if e[2] == "security_group_id"] == []
+    edges = list(graph.block_edges())
+    assert len(edges) == 1_500
+    assert {target for _, target, _ in edges} == {"aws_security_group.bulk"}
+    assert graph.is_block("aws_security_group.bulk")
+
+
+@pytest.mark.parametrize("fmt", ["json", "mermaid", "dot"])
+def test_the_graph_export_draws_a_plan_with_block_level_edges(
+    plan_only: ResourceGraph, fmt: str
+) -> None:
+    drawn = export_graph(plan_only, fmt)
+    assert "aws_security_group_rule.https[4]" in drawn
+    assert "aws_security_group.bulk[1]" in drawn
+
+
+def test_plan_references_name_exact_instances() -> None:
+    graph = load_plan(_fanout_document(groups=3, per_group=1, index="[0]"), "fanout.json")
+    assert _targets(graph, "aws_security_group_rule.https[2]", "security_group_id") == [
+        "aws_security_group.bulk[0]"
+    ]
+    assert graph.provenance("aws_security_group_rule.https[2]", "aws_security_group.bulk[0]",
+                            "security_group_id") is Provenance.PLAN
+    assert graph.open_references == {}
+
+
+def test_known_ids_are_edges_of_their_own_provenance() -> None:
+    document = {
+        "format_version": "1.2",
+        "prior_state": {"values": {"root_module": {"resources": [
+            {"address": "data.aws_vpc.shared", "mode": "data", "type": "aws_vpc",
+             "name": "shared", "values": {"id": "vpc-0abc"}}]}}},
+        "planned_values": {"root_module": {"resources": [
+            {"address": "aws_subnet.a", "mode": "managed", "type": "aws_subnet", "name": "a",
+             "values": {"vpc_id": "vpc-0abc"}}]}},
+    }
+    graph = load_plan(document, "ids.json")
+    assert _targets(graph, "aws_subnet.a", "vpc_id") == ["data.aws_vpc.shared"]
+    assert graph.provenance("aws_subnet.a", "data.aws_vpc.shared", "vpc_id") is (
+        Provenance.KNOWN_ID)
+
+
+@pytest.mark.parametrize(("text", "kind", "target", "key"), [
+    ("aws_subnet.private[0].id", "resource", "aws_subnet.private", 0),
+    ('aws_subnet.private["a.b"]', "resource", "aws_subnet.private", "a.b"),
+    ("data.aws_vpc.main.id", "resource", "data.aws_vpc.main", None),
+    ("module.vpc.private_subnets", "module_output", "vpc", None),
+    ("local.vpc_id", "local", "vpc_id", None),
+    ("var.vpc_id", "var", "vpc_id", None),
+    ("count.index", "other", "count.index", None),
+])
+def test_references_parse(text: str, kind: str, target: str, key: object) -> None:
+    ref = parse_reference(text)
+    assert (ref.kind, ref.target, ref.key) == (kind, target, key)
+
+
+def _fanout_document(groups: int, per_group: int, index: str = "") -> dict[str, object]:
+    """A plan shaped like terraform writes it for `bulk[floor(count.index / N)]`."""
+    resources: list[dict[str, object]] = []
+    changes: list[dict[str, object]] = []
+    for i in range(groups):
+        address = f"aws_security_group.bulk[{i}]"
+        resources.append({"address": address, "mode": "managed", "type": "aws_security_group",
+                          "name": "bulk", "index": i, "values": {"name": f"bulk-{i}"}})
+        changes.append({"address": address, "type": "aws_security_group", "name": "bulk",
+                        "index": i, "change": {"actions": ["create"], "after": {},
+                                               "after_unknown": {"id": True}}})
+    for i in range(groups * per_group):
+        address = f"aws_security_group_rule.https[{i}]"
+        resources.append({"address": address, "mode": "managed",
+                          "type": "aws_security_group_rule", "name": "https", "index": i,
+                          "values": {"type": "ingress"}})
+        changes.append({"address": address, "type": "aws_security_group_rule", "name": "https",
+                        "index": i, "change": {"actions": ["create"], "after": {},
+                                               "after_unknown": {"security_group_id": True}}})
+    refs = ([f"aws_security_group.bulk{index}.id", f"aws_security_group.bulk{index}"]
+            if index else [])
+    refs += ["aws_security_group.bulk"] + ([] if index else ["count.index"])
+    return {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": resources}},
+        "resource_changes": changes,
+        "configuration": {"root_module": {"resources": [
+            {"address": "aws_security_group.bulk", "mode": "managed",
+             "type": "aws_security_group", "name": "bulk", "expressions": {}},
+            {"address": "aws_security_group_rule.https", "mode": "managed",
+             "type": "aws_security_group_rule", "name": "https",
+             "expressions": {"security_group_id": {"references": refs}}},
+        ]}},
+    }
+
+
+
+def test_locals_a_plan_drops_are_wired_through_the_configuration_beside_it(
+    tmp_path: Path,
+) -> None:
+    """terraform-aws-modules/vpc's subnets reach the VPC through `local.vpc_id`."""
+    case = FIXTURES / "plans" / "vpc-module-local-vpc-id"
+    bare = tmp_path / "plan.json"
+    shutil.copyfile(case / "plan.json", bare)
+
+    def unknowns(report: Report) -> set[tuple[str, str]]:
+        return {(f.rule_id, f.address) for f in report.findings if f.status is Status.UNKNOWN}
+
+    alone = unknowns(scan([str(bare)]))
+    assert {("PC203", "aws_eks_cluster.main"), ("PC301", "aws_eks_cluster.main")} <= alone
+    beside = unknowns(scan([str(bare)], options=ScanOptions(source_dir=case)))
+    assert beside == {("PC501", "aws_launch_template.self_managed")}
+
+    graph = load_plan_file(case / "plan.json")
+    settle_with_configuration(graph, load_hcl(case).graph)
+    subnet = "module.vpc.aws_subnet.private[1]"
+    assert _targets(graph, subnet, "vpc_id") == ["module.vpc.aws_vpc.this[0]"]
+    assert graph.provenance(subnet, "module.vpc.aws_vpc.this[0]", "vpc_id") is Provenance.HCL
+
+
+def test_the_configuration_never_names_instances_the_plan_does_not_have(
+    plan_only: ResourceGraph,
+) -> None:
+    """HCL evaluated without the plan's variables may expand differently: ignored then."""
+    configuration = load_hcl(FANOUT).graph
+    rule = configuration.get("aws_security_group_rule.https[4]")
+    assert rule is not None
+    rule.values["security_group_id"] = Unknown(
+        "aws_security_group.bulk[9].id is known only after apply", ("aws_security_group.bulk[9]",))
+    settle_with_configuration(plan_only, configuration)
+    address = "aws_security_group_rule.https[4]"
+    assert _targets(plan_only, address, "security_group_id") == []
+    assert len(_candidates(plan_only, address, "security_group_id")) == 4
+    assert (address, "security_group_id") in plan_only.open_references
+    # the other rules were settled
+    assert _targets(plan_only, "aws_security_group_rule.https[5]", "security_group_id") == [
+        "aws_security_group.bulk[1]"
+    ]
+
+
+def test_a_count_index_into_a_module_output_is_a_guess_until_settled() -> None:
+    graph = load_plan_file(FIXTURES / "loader" / "modules-aliases" / "plan.json")
+    assert graph.provenance("aws_route_table_association.a[1]", "module.net.aws_subnet.s[1]",
+                            "subnet_id") is Provenance.GUESS
+    assert graph.provenance("aws_eks_cluster.c", "module.net.aws_subnet.s[0]",
+                            "vpc_config.subnet_ids") is Provenance.PLAN
