@@ -160,7 +160,15 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
         scope = _scope(ctx, template, clusters)
         if scope is None:
             continue
-        yield _judge(graph, template, scope, clusters)
+        result = _judge(graph, template, scope, clusters)
+        if scope.ami_unknown is not None and result.status is Status.FAIL:
+            # the AMI may be EKS's own, which needs no bootstrap in user data
+            result = Result.unknown(
+                template,
+                f"{result.message}; but this matters only with a custom AMI, and whether "
+                f"image_id names one is not known: {scope.ami_unknown.reason}",
+                evidence=result.evidence, data=result.data, attribute="image_id")
+        yield result
 
 
 # -- which launch templates, which cluster -------------------------------------------
@@ -173,16 +181,18 @@ class _Scope:
     reading: UserDataReading
     users: tuple[Resource, ...]  # ASGs / node groups using it
     reason: str
+    label: str  # how messages name the launch template
     cluster_names_from_tags: tuple[str, ...] = ()
     origin: str = "plan"  # where the user data was read
+    ami_unknown: Unknown | None = None  # a managed node group's image_id is not known
 
 
 def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _Scope | None:
     graph = ctx.graph
     groups = graph.referrers(template, None, "aws_autoscaling_group")
     node_groups = graph.referrers(template, "launch_template", "aws_eks_node_group")
-    custom_ami = bool(node_groups) and _sets_image(template)
-    if node_groups and not groups and not custom_ami:
+    custom_ami = _custom_ami(template) if node_groups else False
+    if node_groups and not groups and custom_ami is False:
         return None  # EKS supplies the bootstrap for managed nodes on its own AMI
     source = user_data_of(ctx, template)
     reading = read_user_data(source.value)
@@ -196,12 +206,17 @@ def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _S
     users = tuple(sorted({r.address: r for r in (*groups, *node_groups)}.values(),
                          key=lambda r: r.address))
 
-    def scope(reason: str) -> _Scope:
-        return _Scope(reading, users, reason, tag_names, source.origin)
+    def scope(reason: str, label: str = template.address) -> _Scope:
+        return _Scope(reading, users, reason, label, tag_names, source.origin,
+                      custom_ami if isinstance(custom_ami, Unknown) else None)
 
-    if custom_ami:
-        return scope("the launch template of a managed node group with a custom AMI "
-                     "(image_id), which EKS does not bootstrap")
+    if custom_ami is not False and not joined:
+        names = ", ".join(g.address for g in node_groups)
+        image = reveal(template.values.get("image_id"))
+        ami = f"image_id {image}" if isinstance(image, str) else "image_id"
+        return scope(f"the launch template of a managed node group with a custom AMI "
+                     f"({names}, {ami}), which EKS does not bootstrap",
+                     f"{template.address} (managed node group with a custom AMI: {names})")
     if joined:
         return scope("the launch template of self-managed nodes")
     if reading.mentions_eks:
@@ -213,10 +228,21 @@ def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _S
     return None
 
 
-def _sets_image(template: Resource) -> bool:
-    if template.configured is not None:
-        return "image_id" in template.configured
-    return template.values.get("image_id") is not None
+def _custom_ami(template: Resource) -> bool | Unknown:
+    """Whether a managed node group's launch template sets a custom AMI.
+
+    `image_id` empty or unset (terraform-aws-eks: `image_id = var.ami_id`, default "")
+    leaves the AMI to EKS, which then writes the bootstrap itself. A value known only
+    after apply, or read from a data source, is an AMI ID; an unset variable is `Unknown`.
+    """
+    value = reveal(template.values.get("image_id"))
+    if isinstance(value, Unknown):
+        if not template.sets("image_id"):
+            return False
+        if value.references or template.configured is None:
+            return True  # an attribute of a resource or data source: an AMI ID
+        return value
+    return isinstance(value, str) and value.strip() != ""
 
 
 def _cluster_tag_names(group: Resource) -> list[str]:
@@ -370,11 +396,11 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
             **details,
         )
     data["layers"] = list(decoded.layers)
-    template_label = template.address
+    template_label = scope.label
     if not decoded.parts and not reading.problems:
         return Result.fail(
             template,
-            f"{template_label} is {scope.reason} but has no user data: the nodes run no "
+            f"{template.address} is {scope.reason} but has no user data: the nodes run no "
             f"EKS bootstrap with the API server endpoint and CA",
             remediation=_remediation(AL2, cluster_ref),
             **details,
@@ -383,13 +409,13 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
         if reading.problems:
             return Result.unknown(
                 template,
-                f"{template_label} is {scope.reason}, and its user data could not be "
+                f"{template.address} is {scope.reason}, and its user data could not be "
                 f"read completely: {'; '.join(reading.problems)}",
                 **details,
             )
         return Result.fail(
             template,
-            f"{template_label} is {scope.reason}, but its user data runs no EKS "
+            f"{template.address} is {scope.reason}, but its user data runs no EKS "
             f"bootstrap (no /etc/eks/bootstrap.sh, nodeadm NodeConfig, "
             f"Start-EKSBootstrap.ps1 or Bottlerocket settings.kubernetes)",
             remediation=_remediation(AL2, cluster_ref),

@@ -308,9 +308,45 @@ class TestScope:
         )
         (result,) = run(self_managed_bootstrap, graph)
         assert result.status is Status.FAIL
-        assert "custom AMI" not in result.message  # the message names the bootstrap
+        # in its own words: a managed node group with a custom AMI, and the bootstrap
+        assert result.message.startswith(
+            "aws_launch_template.nodes (managed node group with a custom AMI: "
+            "aws_eks_node_group.custom): Amazon Linux 2 /etc/eks/bootstrap.sh")
+        assert "self-managed" not in result.message
         assert result.evidence == ("aws_eks_node_group.custom", "aws_launch_template.nodes",
                                    "aws_eks_cluster.main")
+
+    def _managed(self, image_id: Any, configured: bool = True) -> list[Any]:
+        template = launch_template(user_data=b64("#!/bin/bash\necho extra\n"),
+                                   image_id=None)
+        if configured:
+            template.values["image_id"] = image_id
+            assert template.configured is not None
+            template.configured = template.configured | {"image_id"}
+        graph = graph_of(
+            cluster("main"), template,
+            resource("aws_eks_node_group.default", {"cluster_name": "main"}),
+            edges=[("aws_eks_node_group.default", "launch_template.id",
+                    "aws_launch_template.nodes")],
+        )
+        return run(self_managed_bootstrap, graph)
+
+    def test_empty_image_id_is_no_custom_ami(self) -> None:
+        # terraform-aws-eks: `image_id = var.ami_id`, default "": EKS picks the AMI
+        assert self._managed("") == []
+        assert self._managed(None) == []
+
+    def test_image_id_from_a_data_source_is_a_custom_ami(self) -> None:
+        (result,) = self._managed(Unknown("data.aws_ami.eks is read from AWS",
+                                          ("data.aws_ami.eks",)))
+        assert result.status is Status.FAIL
+        assert "managed node group with a custom AMI" in result.message
+
+    def test_image_id_from_an_unset_variable_is_unknown_not_fail(self) -> None:
+        (result,) = self._managed(Unknown("var.ami_id has no value"))
+        assert result.status is Status.UNKNOWN
+        assert result.message.endswith("whether image_id names one is not known: "
+                                       "var.ami_id has no value")
 
     def test_no_cluster_no_findings(self) -> None:
         graph = graph_of(launch_template(user_data=b64(al2(""))), asg(),
@@ -361,6 +397,29 @@ class TestScope:
         (result,) = Case(b64(toml)).results()
         assert result.status is Status.PASS
         assert result.data["bootstrap"] == "bottlerocket"
+
+    BOTTLEROCKET = (f'[settings.kubernetes]\n"cluster-name" = "main"\n'
+                    f'"api-server" = "{ENDPOINT}"\n"cluster-certificate" = "{CA}"\n')
+
+    def test_bottlerocket_custom_service_cidr_needs_cluster_dns_ip(self) -> None:
+        (result,) = Case(b64(self.BOTTLEROCKET), service_cidr="10.96.0.0/16").results()
+        assert result.status is Status.FAIL
+        assert "does not pass settings.kubernetes.cluster-dns-ip" in result.message
+        assert "custom service CIDR (10.96.0.0/16)" in result.message
+
+    def test_bottlerocket_cluster_dns_ip_in_the_service_cidr(self) -> None:
+        toml = self.BOTTLEROCKET + '"cluster-dns-ip" = "10.96.0.10"\n'
+        (result,) = Case(b64(toml), service_cidr="10.96.0.0/16").results()
+        assert result.status is Status.PASS
+        assert result.message.endswith("passes settings.kubernetes.api-server, "
+                                       "settings.kubernetes.cluster-certificate, "
+                                       "settings.kubernetes.cluster-dns-ip")
+
+    def test_bottlerocket_cluster_dns_ip_outside_the_service_cidr(self) -> None:
+        toml = self.BOTTLEROCKET + '"cluster-dns-ip" = "172.20.0.10"\n'
+        (result,) = Case(b64(toml), service_cidr="10.96.0.0/16").results()
+        assert result.status is Status.FAIL
+        assert "172.20.0.10 is outside the cluster's service CIDR 10.96.0.0/16" in result.message
 
     def test_two_launch_templates(self) -> None:
         graph = graph_of(
