@@ -173,7 +173,7 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
     admitted_by: list[str] = []
     for key, sources in subnets.items():
         subnet = net.subnet(key)
-        verdict, why = _admits(groups, subnet, sources)
+        verdict, why = _admits(net, groups, subnet, sources)
         if verdict is True:
             admitted_by.append(why)
         elif verdict is None:
@@ -207,19 +207,31 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
         evidence=evidence_base, data=data)
 
 
-def _admits(groups: list[SecurityGroup], subnet: Subnet, sources: list[NodeSource]
-            ) -> tuple[bool | None, str]:
+def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
+            sources: list[NodeSource]) -> tuple[bool | None, str]:
     """Whether the groups admit TCP 443 from every node of the subnet, and by which rule."""
     rules = [r for g in groups for r in g.ingress]
     cidr = _known_cidr(subnet)
     doubts: list[str] = []
-    # a CIDR rule containing the subnet's CIDR admits every node in it
+    # a CIDR rule containing the subnet's CIDR admits every node in it; where the
+    # subnet's CIDR is not known, one containing every VPC block that may hold it does
+    blocks: tuple[IPNetwork, ...] = ()
+    blocks_doubt: str | None = None
+    if cidr is None and any(r.cidrs for r in rules):
+        blocks, blocks_doubt = net.blocks_holding(subnet)
     for rule in rules:
         ports = rule.allows_tcp(HTTPS)
-        if ports is False or cidr is None or not any(covers(c, cidr) for c in rule.cidrs):
+        if ports is False:
+            continue
+        if cidr is not None and any(covers(c, cidr) for c in rule.cidrs):
+            held = ""
+        elif blocks and all(any(covers(c, b) for c in rule.cidrs) for b in blocks):
+            held = (f", which holds every subnet of {subnet.vpc.keys[0]} "
+                    f"({', '.join(map(str, blocks))})")
+        else:
             continue
         if ports is True:
-            return True, f"{rule.hop} from {', '.join(map(str, rule.cidrs))}"
+            return True, f"{rule.hop} from {', '.join(map(str, rule.cidrs))}{held}"
         doubts.append(f"the ports of {rule.declared_by} are not known before apply")
     # else every node source in the subnet must carry an admitted security group
     per_source: list[bool | None] = []
@@ -257,8 +269,7 @@ def _admits(groups: list[SecurityGroup], subnet: Subnet, sources: list[NodeSourc
         if rule.allows_tcp(HTTPS) is None:
             doubts.append(f"the protocol or ports of {rule.declared_by} are not known")
     if cidr is None and any(r.cidrs for r in rules):
-        doubts.append(f"the CIDR of {subnet.key} is not known"
-                      + (" (the subnet is not in the input)" if subnet.resource is None else ""))
+        doubts.append(_cidr_doubt(subnet, blocks, blocks_doubt))
     for group in groups:
         if not group.complete:
             doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
@@ -267,6 +278,21 @@ def _admits(groups: list[SecurityGroup], subnet: Subnet, sources: list[NodeSourc
     if doubts:
         return None, "; ".join(dict.fromkeys(doubts))
     return False, ""
+
+
+def _cidr_doubt(subnet: Subnet, blocks: tuple[IPNetwork, ...], blocks_doubt: str | None
+                ) -> str:
+    """Why no CIDR rule is known to admit a subnet whose own CIDR is not known."""
+    if subnet.resource is None:
+        return f"the CIDR of {subnet.key} is not known (the subnet is not in the input)"
+    why = (f"the CIDR of {subnet.key} is not known ({subnet.cidr.reason})"
+           if isinstance(subnet.cidr, Unknown) else f"the CIDR of {subnet.key} is not known")
+    if blocks_doubt is not None:
+        return f"{why}, and {blocks_doubt}"
+    if blocks:
+        return (f"{why}, and no rule admits every CIDR block of its VPC "
+                f"({', '.join(map(str, blocks))})")
+    return why
 
 
 def _known_cidr(subnet: Subnet) -> IPNetwork | None:

@@ -385,6 +385,8 @@ class Vpc:
     resource: Resource | None
     cidrs: tuple[IPNetwork, ...] = ()
     cidr_unknown: Unknown | None = None
+    # a secondary CIDR association whose block the input cannot give
+    secondary_unknown: Unknown | None = None
 
     @property
     def managed(self) -> bool:
@@ -645,6 +647,32 @@ class Network:
     def vpc_cidrs(self, vpc: str | None) -> tuple[IPNetwork, ...]:
         found = self.vpc(vpc)
         return found.cidrs if found else ()
+
+    def blocks_holding(self, subnet: Subnet) -> tuple[tuple[IPNetwork, ...], str | None]:
+        """The CIDR blocks of its VPC that a subnet is carved from; else why not known.
+
+        A subnet's CIDR lies in one CIDR block of its VPC, so a rule admitting every
+        block that may hold it admits the subnet, whatever its own CIDR turns out to be
+        (`count = length(data.aws_availability_zones...)` subnets). Which block: the one
+        holding a known subnet CIDR, else any of them (a secondary association's block
+        must be admitted too).
+        """
+        if len(subnet.vpc.keys) != 1:
+            return (), (f"the VPC of {subnet.key} is not known" if subnet.vpc.unknown is None
+                        else f"the VPC of {subnet.key} is not known: "
+                             f"{subnet.vpc.unknown.reason}")
+        vpc = self.vpc(subnet.vpc.keys[0])
+        if vpc is None or vpc.resource is None:
+            return (), f"the CIDR blocks of VPC {subnet.vpc.keys[0]} are not in the input"
+        if vpc.cidr_unknown is not None:
+            return (), f"the CIDR block of {vpc.key} is not known: {vpc.cidr_unknown.reason}"
+        if isinstance(subnet.cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            holding = tuple(b for b in vpc.cidrs if covers(b, subnet.cidr))
+            return holding, None if holding else f"{subnet.key} lies in no CIDR block of {vpc.key}"
+        if vpc.secondary_unknown is not None:
+            return (), (f"{vpc.key} has a secondary CIDR block that is not known: "
+                        f"{vpc.secondary_unknown.reason}")
+        return vpc.cidrs, None if vpc.cidrs else f"{vpc.key} has no known CIDR block"
 
 
 def network(ctx: ScanContext) -> Network:
@@ -941,12 +969,18 @@ class _Builder:
 
     def _vpcs(self) -> None:
         secondary: dict[str, list[IPNetwork]] = defaultdict(list)
+        secondary_unknown: dict[str, Unknown] = {}
         for association in self.graph.managed("aws_vpc_ipv4_cidr_block_association"):
             vpc = self.link(association, "vpc_id", association.get("vpc_id"), self._vpc_map())
             cidr = _network(association.get("cidr_block"))
             if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
                 for key in vpc.keys:
                     secondary[key].append(cidr)
+                continue
+            missing = cidr if isinstance(cidr, Unknown) else Unknown(
+                f"{association.address} takes its CIDR block from an IPAM pool")
+            for key in vpc.keys or ("",):  # "": the VPC cannot be told, it may be any
+                secondary_unknown.setdefault(key, missing)
         for resource in self.graph.resources(*_VPC_TYPES):
             cidr = _network(resource.get("cidr_block"))
             cidrs: list[IPNetwork] = []
@@ -961,7 +995,8 @@ class _Builder:
                     cidrs.append(extra)
             cidrs.extend(secondary.get(resource.address, ()))
             self.net.vpcs[resource.address] = Vpc(
-                resource.address, resource, tuple(dict.fromkeys(cidrs)), unknown
+                resource.address, resource, tuple(dict.fromkeys(cidrs)), unknown,
+                secondary_unknown.get(resource.address, secondary_unknown.get("")),
             )
 
     def _vpc_record(self, key: str) -> Vpc:

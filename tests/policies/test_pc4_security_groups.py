@@ -49,6 +49,44 @@ class TestPC401:
                                "cluster": CLUSTER}
         assert "from 10.0.0.0/16" in result.message
 
+    def test_vpc_cidr_admits_subnets_whose_cidr_is_not_known(self) -> None:
+        # subnets counted from data.aws_availability_zones: their CIDRs are read from AWS,
+        # but every one of them lies in the VPC's only block, which the rule admits
+        p = private_cluster()
+        for subnet in SUBNETS:
+            p.resources[subnet].values["cidr_block"] = Unknown(
+                "data.aws_availability_zones.available is read from AWS",
+                ("data.aws_availability_zones.available",))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.PASS
+        assert result.message.endswith(
+            "from 10.0.0.0/16, which holds every subnet of aws_vpc.main (10.0.0.0/16))")
+
+    def test_a_secondary_block_must_be_admitted_too(self) -> None:
+        p = private_cluster()
+        p.add("aws_vpc_ipv4_cidr_block_association.pods",
+              {"vpc_id": unknown("aws_vpc.main"), "cidr_block": "100.64.0.0/16"},
+              refs={"vpc_id": "aws_vpc.main"})
+        p.resources[SUBNETS[2]].values["cidr_block"] = Unknown(
+            "var.pod_subnets has no value")
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert ("aws_subnet.private[2]: the CIDR of aws_subnet.private[2] is not known "
+                "(var.pod_subnets has no value), and no rule admits every CIDR block of its "
+                "VPC (10.0.0.0/16, 100.64.0.0/16)") in result.message
+        endpoint_ingress(p, rule(cidr_blocks=["10.0.0.0/16", "100.64.0.0/16"]))
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+
+    def test_a_secondary_block_not_known_leaves_the_subnet_undecided(self) -> None:
+        p = private_cluster()
+        p.add("aws_vpc_ipv4_cidr_block_association.pods",
+              {"vpc_id": unknown("aws_vpc.main"), "cidr_block": unknown()},
+              refs={"vpc_id": "aws_vpc.main"})
+        p.resources[SUBNETS[2]].values["cidr_block"] = unknown()
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert "aws_vpc.main has a secondary CIDR block that is not known" in result.message
+
     def test_partial_cidr_lists_the_subnets_not_admitted(self) -> None:
         p = private_cluster()
         endpoint_ingress(p, rule(cidr_blocks=CIDRS[:2]))
