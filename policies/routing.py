@@ -23,6 +23,7 @@ from tfcheck.network import (
     polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import explain, read_from_aws
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
 VPC_DNS_GUIDE = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-dns.html"
@@ -588,19 +589,26 @@ def _dhcp_associations(ctx: ScanContext, net: Network
 def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork],
                      associations: list[tuple[Resource, list[Resource], str | None]]
                      ) -> Result:
+    kind = net.graph.kind
     evidence = (*clusters[0].vpc_evidence,)
     problems: list[str] = []
     unknowns: list[str] = []
     remediation: list[str] = []
+    undecided: dict[str, list[str]] = {}  # why -> attributes
     for attribute in ("enable_dns_support", "enable_dns_hostnames"):
-        value = reveal(vpc.values.get(attribute)) if vpc.is_data else vpc.get(attribute)
+        value = vpc.get(attribute)
+        if value is None and vpc.is_data:
+            value = read_from_aws(vpc, attribute)  # no provider default for a data source
         if isinstance(value, Unknown):
-            unknowns.append(f"{attribute} is not known before apply ({value.reason})")
+            undecided.setdefault(explain(value, kind), []).append(attribute)
         elif value is not True:
             how = ("false" if vpc.is_data or vpc.sets(attribute)
                    else "not set (provider default false)")
             problems.append(f"{attribute} is {how}")
             remediation.append(f"{attribute} = true")
+    for why, attributes in undecided.items():
+        verb = "is" if len(attributes) == 1 else "are"
+        unknowns.append(f"{' and '.join(attributes)} {verb} not known ({why})")
     for association, options, literal in associations:
         evidence = (*evidence, association.address, *(o.address for o in options))
         if literal is not None:

@@ -53,6 +53,7 @@ from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Status, Unknown, reveal, split_address
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
+from tfcheck.unknowns import read_from_aws, states_action
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
 
@@ -684,14 +685,15 @@ def polished(check: Callable[[ScanContext], Iterable[Result]]
              ) -> Callable[[ScanContext], Iterator[Result]]:
     """Wrap a policy check so that its `unknown` findings on HCL say how to decide them.
 
-    A plan gives the values HCL alone cannot. (Sensitive values never reach a finding:
-    the engine scrubs every text.)
+    Messages built with `tfcheck.unknowns.explain` name the action themselves; the
+    others get the general one: a plan gives the values HCL alone cannot. (Sensitive
+    values never reach a finding: the engine scrubs every text.)
     """
     @functools.wraps(check)
     def checked(ctx: ScanContext) -> Iterator[Result]:
         for result in check(ctx):
             if (result.status is Status.UNKNOWN and ctx.graph.kind == "hcl"
-                    and "not known" in result.message and "scan " not in result.message):
+                    and "not known" in result.message and not states_action(result.message)):
                 result = replace(result, message=result.message + HCL_UNKNOWN_HINT)
             yield result
 
@@ -924,6 +926,17 @@ class _Builder:
             return []
         return list({r.address: r for found in named for r in found}.values())
 
+    def _read(self, resource: Resource, path: str) -> Any:
+        """An attribute; for a data source in HCL that does not set it, `Unknown`.
+
+        A data source's attributes are read from AWS at plan time (a plan holds them):
+        absent from HCL is not absent, and no provider default applies.
+        """
+        value = resource.get(path)
+        if value is None and resource.is_data and self.graph.kind == "hcl":
+            return read_from_aws(resource, path)
+        return value
+
     # mappings from a referenced resource type to the key it stands for
 
     def _vpc_map(self) -> dict[str, Callable[[Resource], str | None]]:
@@ -982,7 +995,7 @@ class _Builder:
             for key in vpc.keys or ("",):  # "": the VPC cannot be told, it may be any
                 secondary_unknown.setdefault(key, missing)
         for resource in self.graph.resources(*_VPC_TYPES):
-            cidr = _network(resource.get("cidr_block"))
+            cidr = _network(self._read(resource, "cidr_block"))
             cidrs: list[IPNetwork] = []
             unknown = None
             if isinstance(cidr, Unknown):
@@ -1010,15 +1023,15 @@ class _Builder:
 
     def _subnets(self) -> None:
         for resource in self.graph.resources(*_SUBNET_TYPES):
-            vpc = self.link(resource, "vpc_id", resource.get("vpc_id"), self._vpc_map())
-            zone = _text(resource.get("availability_zone"))
+            vpc = self.link(resource, "vpc_id", self._read(resource, "vpc_id"), self._vpc_map())
+            zone = _text(self._read(resource, "availability_zone"))
             if not isinstance(zone, str):
                 zone_id = _text(_input(resource, "availability_zone_id"))
                 if isinstance(zone_id, str) and zone_id:
                     # zone IDs (use1-az1) and names (us-east-1a) map differently per account
                     zone = f"{zone_id}{ZONE_ID_SUFFIX}"
-            cidr = _network(resource.get("cidr_block"))
-            public = _flag(resource.get("map_public_ip_on_launch"))
+            cidr = _network(self._read(resource, "cidr_block"))
+            public = _flag(self._read(resource, "map_public_ip_on_launch"))
             for key in vpc.keys:
                 self._vpc_record(key)
             self.net.subnets[resource.address] = Subnet(

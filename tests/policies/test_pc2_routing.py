@@ -307,6 +307,34 @@ class TestPC203:
         assert (result.status, result.subject.address) == (Status.FAIL, "data.aws_vpc.shared")
         assert "enable_dns_hostnames is false" in result.message
 
+    def shared_vpc(self, **attributes: Any) -> Plan:
+        p = Plan()
+        p.add("data.aws_vpc.shared", {"tags": {"Name": "shared"}, **attributes})
+        p.add("aws_subnet.a", {"vpc_id": unknown("data.aws_vpc.shared"),
+                               "cidr_block": "10.0.0.0/24"},
+              refs={"vpc_id": "data.aws_vpc.shared"})
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": unknown()}]}, refs={"vpc_config.subnet_ids": "aws_subnet.a"})
+        return p
+
+    def test_data_source_vpc_in_hcl_is_read_from_aws_not_defaulted(self) -> None:
+        # provider defaults (hostnames off) never apply to a data source
+        graph = self.shared_vpc().build()
+        graph.kind = "hcl"
+        (result,) = run(vpc_dns, graph)
+        assert (result.status, result.subject.address) == (Status.UNKNOWN,
+                                                           "data.aws_vpc.shared")
+        assert result.message == (
+            "cannot tell whether VPC data.aws_vpc.shared resolves private DNS names: "
+            "enable_dns_support and enable_dns_hostnames are not known "
+            "(data.aws_vpc.shared is read from AWS: scan a plan of this configuration "
+            "(terraform show -json), which holds what AWS returns)")
+
+    def test_data_source_vpc_in_a_plan_passes_on_what_aws_returned(self) -> None:
+        (result,) = run(vpc_dns, self.shared_vpc(enable_dns_support=True,
+                                                 enable_dns_hostnames=True))
+        assert (result.status, result.subject.address) == (Status.PASS, "data.aws_vpc.shared")
+
     def test_no_cluster_no_findings(self) -> None:
         p = private_cluster()
         p.remove("aws_eks_cluster.main", "aws_eks_node_group.default")
