@@ -735,7 +735,9 @@ _PREFIX_LIST_TYPES = ("aws_vpc_endpoint", "aws_prefix_list", "aws_ec2_managed_pr
 # Route attribute -> (target kind, resource types it may reference)
 _ROUTE_TARGETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("nat_gateway_id", NAT_GATEWAY, ("aws_nat_gateway",)),
-    ("gateway_id", INTERNET_GATEWAY, ("aws_internet_gateway", "aws_vpn_gateway")),
+    # `gateway_id = aws_nat_gateway.x.id` is a slip AWS accepts: a NAT route all the same
+    ("gateway_id", INTERNET_GATEWAY, ("aws_internet_gateway", "aws_vpn_gateway",
+                                      "aws_nat_gateway")),
     ("egress_only_gateway_id", EGRESS_ONLY_GATEWAY, ("aws_egress_only_internet_gateway",)),
     ("network_interface_id", NETWORK_INTERFACE, ("aws_network_interface", "aws_instance")),
     ("instance_id", INSTANCE, ("aws_instance",)),
@@ -1853,6 +1855,8 @@ def _gateway_kind(value: str | None, resource: Resource | None) -> str:
             return VPN_GATEWAY
         if resource.type == "aws_vpc_endpoint":
             return VPC_ENDPOINT
+        if resource.type == "aws_nat_gateway":
+            return NAT_GATEWAY
     if value is None:
         return UNKNOWN_TARGET
     if value == "local":

@@ -83,6 +83,29 @@ class TestPC201:
         assert fail.data["target_kind"] == "internet gateway"
         assert "delete the inline route" in fail.remediation
 
+    def test_fail_on_a_nat_gateway_written_as_gateway_id(self) -> None:
+        # `gateway_id = aws_nat_gateway.x.id`: AWS accepts it, and it is a NAT route
+        p = private_cluster()
+        p.add("aws_nat_gateway.egress", {"subnet_id": "subnet-0public",
+                                         "connectivity_type": "public"})
+        p.add(TABLES[1], {"vpc_id": unknown(), "route": [
+            {"cidr_block": "0.0.0.0/0", "gateway_id": unknown(), "nat_gateway_id": "",
+             "ipv6_cidr_block": "", "network_interface_id": ""}]},
+            refs={"vpc_id": "aws_vpc.main", "route": "aws_nat_gateway.egress"})
+        (fail,) = [r for r in run(node_subnet_internet_route, p) if r.status is Status.FAIL]
+        assert fail.subject.address == SUBNETS[1]
+        assert fail.data["target_kind"] == "NAT gateway"
+        assert fail.evidence[-1] == "aws_nat_gateway.egress"
+
+    def test_a_literal_nat_gateway_id_in_gateway_id_fails(self) -> None:
+        p = private_cluster()
+        p.add(TABLES[0], {"vpc_id": unknown(), "route": [
+            {"cidr_block": "0.0.0.0/0", "gateway_id": "nat-0a1b2c3d4e5f67890",
+             "nat_gateway_id": "", "ipv6_cidr_block": "", "network_interface_id": ""}]},
+            refs={"vpc_id": "aws_vpc.main"})
+        result = by_subject(run(node_subnet_internet_route, p))[SUBNETS[0]]
+        assert (result.status, result.data["target_kind"]) == (Status.FAIL, "NAT gateway")
+
     def test_fail_through_the_vpc_main_route_table(self) -> None:
         p = private_cluster()
         p.remove("aws_route_table_association.private[2]")
