@@ -24,6 +24,7 @@ from tfcheck.network import (
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import explain
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
 HTTPS = 443
@@ -169,7 +170,7 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
                                f"apply ({endpoint.security_groups.unknown.reason})",
             evidence=evidence_base, attribute="security_group_ids")
     refused: list[str] = []
-    undecided: list[str] = []
+    doubts: dict[str, list[str]] = {}  # why -> subnets
     admitted_by: list[str] = []
     for key, sources in subnets.items():
         subnet = net.subnet(key)
@@ -177,9 +178,10 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
         if verdict is True:
             admitted_by.append(why)
         elif verdict is None:
-            undecided.append(f"{key}: {why}")
+            doubts.setdefault(why, []).append(key)
         else:
             refused.append(key)
+    undecided = [f"{', '.join(keys)}: {why}" for why, keys in doubts.items()]
     if endpoint.security_groups.unknown is not None and refused:
         undecided.append(f"some security groups of {endpoint.address} are not known before "
                          f"apply ({endpoint.security_groups.unknown.reason})")
@@ -265,11 +267,12 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
         return True, admitted_hop
     for rule in rules:
         if rule.allows_tcp(HTTPS) is not False and rule.unknown is not None:
-            doubts.append(f"a source of {rule.declared_by} is not known before apply")
+            doubts.append(f"a source of {rule.declared_by} is not known "
+                          f"({explain(rule.unknown, net.graph.kind)})")
         if rule.allows_tcp(HTTPS) is None:
             doubts.append(f"the protocol or ports of {rule.declared_by} are not known")
     if cidr is None and any(r.cidrs for r in rules):
-        doubts.append(_cidr_doubt(subnet, blocks, blocks_doubt))
+        doubts.append(_cidr_doubt(net, subnet, blocks, blocks_doubt))
     for group in groups:
         if not group.complete:
             doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
@@ -280,12 +283,12 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
     return False, ""
 
 
-def _cidr_doubt(subnet: Subnet, blocks: tuple[IPNetwork, ...], blocks_doubt: str | None
-                ) -> str:
+def _cidr_doubt(net: Network, subnet: Subnet, blocks: tuple[IPNetwork, ...],
+                blocks_doubt: str | None) -> str:
     """Why no CIDR rule is known to admit a subnet whose own CIDR is not known."""
     if subnet.resource is None:
         return f"the CIDR of {subnet.key} is not known (the subnet is not in the input)"
-    why = (f"the CIDR of {subnet.key} is not known ({subnet.cidr.reason})"
+    why = (f"the CIDR of {subnet.key} is not known ({explain(subnet.cidr, net.graph.kind)})"
            if isinstance(subnet.cidr, Unknown) else f"the CIDR of {subnet.key} is not known")
     if blocks_doubt is not None:
         return f"{why}, and {blocks_doubt}"

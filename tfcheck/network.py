@@ -53,7 +53,7 @@ from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Status, Unknown, reveal, split_address
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
-from tfcheck.unknowns import read_from_aws, states_action
+from tfcheck.unknowns import explain, read_from_aws, states_action
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
 
@@ -658,21 +658,23 @@ class Network:
         holding a known subnet CIDR, else any of them (a secondary association's block
         must be admitted too).
         """
+        kind = self.graph.kind
         if len(subnet.vpc.keys) != 1:
             return (), (f"the VPC of {subnet.key} is not known" if subnet.vpc.unknown is None
                         else f"the VPC of {subnet.key} is not known: "
-                             f"{subnet.vpc.unknown.reason}")
+                             f"{explain(subnet.vpc.unknown, kind)}")
         vpc = self.vpc(subnet.vpc.keys[0])
         if vpc is None or vpc.resource is None:
             return (), f"the CIDR blocks of VPC {subnet.vpc.keys[0]} are not in the input"
         if vpc.cidr_unknown is not None:
-            return (), f"the CIDR block of {vpc.key} is not known: {vpc.cidr_unknown.reason}"
+            return (), (f"the CIDR block of {vpc.key} is not known: "
+                        f"{explain(vpc.cidr_unknown, kind)}")
         if isinstance(subnet.cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             holding = tuple(b for b in vpc.cidrs if covers(b, subnet.cidr))
             return holding, None if holding else f"{subnet.key} lies in no CIDR block of {vpc.key}"
         if vpc.secondary_unknown is not None:
             return (), (f"{vpc.key} has a secondary CIDR block that is not known: "
-                        f"{vpc.secondary_unknown.reason}")
+                        f"{explain(vpc.secondary_unknown, kind)}")
         return vpc.cidrs, None if vpc.cidrs else f"{vpc.key} has no known CIDR block"
 
 
@@ -968,10 +970,31 @@ class _Builder:
         return mapping
 
     def _cluster_sg_of(self, cluster: Resource) -> str | None:
-        if cluster.is_data:
-            sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
-            return self.by_id.get(sg, sg) if isinstance(sg, str) else None
-        return _pseudo(cluster.address, CLUSTER_SG)
+        """The key of a cluster's EKS-created security group; None where not known.
+
+        A `data "aws_eks_cluster"` reading a cluster of the input stands for that
+        cluster's group (`vpc_config[0].cluster_security_group_id`, which managed nodes
+        without a launch template carry); one reading another cluster by a known name
+        stands for a group no node of the input carries.
+        """
+        if not cluster.is_data:
+            return _pseudo(cluster.address, CLUSTER_SG)
+        sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
+        if isinstance(sg, str):
+            return self.by_id.get(sg, sg)
+        read = [r for r in self.graph.references(cluster, "name", "aws_eks_cluster")
+                if not r.is_data]
+        name = _text(cluster.get("name"))
+        if not read and isinstance(name, str):
+            names = [_text(c.get("name")) for c in self.clusters]
+            read = [c for c, n in zip(self.clusters, names, strict=True) if n == name]
+            if not read and any(not isinstance(n, str) for n in names):
+                return None  # it may be a cluster of the input whose name is not known
+            if not read:
+                return _pseudo(cluster.address, CLUSTER_SG)  # another cluster's group
+        if len(read) == 1:
+            return _pseudo(read[0].address, CLUSTER_SG)
+        return None
 
     def _prefix_list_map(self) -> dict[str, Callable[[Resource], str | None]]:
         return {

@@ -27,7 +27,7 @@ SCAN_A_PLAN = "scan a plan of this configuration (terraform show -json)"
 NOTHING_BEFORE_APPLY = "no scan before apply can decide it"
 # phrases of the actions `explain` names: a message holding one needs no generic hint
 _ACTIONS = ("scan a plan", "scan the HCL", "scan the configuration", "--var", "terraform init",
-            NOTHING_BEFORE_APPLY, "none can decide it")
+            NOTHING_BEFORE_APPLY, "none can decide it", "the module call must set it")
 
 
 def read_from_aws(resource: Resource, path: str) -> Unknown:
@@ -59,7 +59,7 @@ def deciding_action(value: Unknown, kind: str) -> str | None:
     reason = value.reason
     if match := _VARIABLE.search(reason):
         name = match["name"]
-        return f"pass it (--var {name}=VALUE or --var-file)"
+        return f"pass it with --var {name}=VALUE or --var-file"
     if _MODULE_INPUT.search(reason):
         return None  # the module call must set it: the configuration is incomplete
     if _NOT_ON_DISK.search(reason):

@@ -72,7 +72,8 @@ class TestPC401:
         result = by_subject(run(endpoint_sg_ingress, p))[ECR]
         assert result.status is Status.UNKNOWN
         assert ("aws_subnet.private[2]: the CIDR of aws_subnet.private[2] is not known "
-                "(var.pod_subnets has no value), and no rule admits every CIDR block of its "
+                "(var.pod_subnets has no value: pass it with --var pod_subnets=VALUE or "
+                "--var-file), and no rule admits every CIDR block of its "
                 "VPC (10.0.0.0/16, 100.64.0.0/16)") in result.message
         endpoint_ingress(p, rule(cidr_blocks=["10.0.0.0/16", "100.64.0.0/16"]))
         assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
@@ -153,6 +154,52 @@ class TestPC401:
         p.resources["aws_eks_node_group.default"].values.pop("launch_template")
         p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
         assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+
+    def cluster_sg_from_data_source(self, **data: Any) -> Plan:
+        """Nodes without a launch template; 443 from a `data "aws_eks_cluster"` group."""
+        p = private_cluster()
+        endpoint_ingress(p)
+        p.resources["aws_eks_node_group.default"].values.pop("launch_template")
+        p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
+        p.add("data.aws_eks_cluster.read", {
+            "vpc_config": [{"cluster_security_group_id": unknown()}], **data},
+            computed=["vpc_config.cluster_security_group_id"])
+        p.add("aws_vpc_security_group_ingress_rule.cluster", {
+            "security_group_id": unknown(), "ip_protocol": "tcp", "from_port": 443,
+            "to_port": 443, "referenced_security_group_id": unknown()},
+            refs={"security_group_id": "aws_security_group.vpc_endpoints",
+                  "referenced_security_group_id": "data.aws_eks_cluster.read"})
+        return p
+
+    def test_cluster_sg_read_through_a_data_source_of_this_cluster(self) -> None:
+        p = self.cluster_sg_from_data_source(name=unknown("aws_eks_cluster.main"))
+        p.ref("data.aws_eks_cluster.read", "name", "aws_eks_cluster.main")
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+        # the same, where the data source names the cluster by its literal name
+        p = self.cluster_sg_from_data_source(name="main")
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+
+    def test_cluster_sg_of_another_cluster_admits_no_node(self) -> None:
+        p = self.cluster_sg_from_data_source(name="analytics")
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.FAIL
+        assert result.data["subnets_not_admitted"] == SUBNETS
+
+    def test_cluster_sg_of_a_cluster_named_by_an_unset_variable(self) -> None:
+        p = self.cluster_sg_from_data_source(name=Unknown("var.cluster_name has no value"))
+        p.resources["aws_vpc_security_group_ingress_rule.cluster"].values[
+            "referenced_security_group_id"] = Unknown(
+                "data.aws_eks_cluster.read is read from AWS", ("data.aws_eks_cluster.read",))
+        graph = p.build()
+        graph.kind = "hcl"
+        result = by_subject(run(endpoint_sg_ingress, graph))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert result.message == (
+            'cannot tell whether aws_vpc_endpoint.interface["ecr.api"] admits TCP 443 from '
+            "every node subnet: aws_subnet.private[0], aws_subnet.private[1], "
+            "aws_subnet.private[2]: a source of aws_vpc_security_group_ingress_rule.cluster "
+            "is not known (data.aws_eks_cluster.read is read from AWS: scan a plan of this "
+            "configuration (terraform show -json), which holds what AWS returns)")
 
     def test_port_range_not_covering_443_fails(self) -> None:
         p = private_cluster()
