@@ -10,6 +10,7 @@ from typing import Any
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Severity, Status, Unknown, reveal
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import explain, missing_value, read_from_aws
 from tfcheck.userdata import (
     AL2,
     AL2023,
@@ -347,7 +348,7 @@ class _ServiceCidr:
     reason: str = ""
 
 
-def _service_cidr(clusters: list[Resource]) -> _ServiceCidr:
+def _service_cidr(clusters: list[Resource], kind: str) -> _ServiceCidr:
     found: list[_ServiceCidr] = []
     for cluster in clusters:
         path = "kubernetes_network_config.service_ipv4_cidr"
@@ -358,8 +359,8 @@ def _service_cidr(clusters: list[Resource]) -> _ServiceCidr:
                 found.append(_ServiceCidr(value not in ("10.100.0.0/16", "172.20.0.0/16"),
                                           value))
             else:
-                found.append(_ServiceCidr(None, None, f"{cluster.address} does not show "
-                                          "its service CIDR"))
+                missing = value if isinstance(value, Unknown) else read_from_aws(cluster, path)
+                found.append(_ServiceCidr(None, None, explain(missing, kind)))
         elif isinstance(value, str) and cluster.sets(path):
             found.append(_ServiceCidr(True, value))
         elif isinstance(value, Unknown) and cluster.sets(path):
@@ -387,12 +388,15 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
     details: dict[str, Any] = {"evidence": evidence, "attribute": "user_data", "data": data}
     decoded = reading.decoded
     if isinstance(decoded, Unknown):
+        # a plan holds rendered user data only once the values in it exist; the HCL
+        # renders templates around them, which is enough to read the setting names
+        why = (f"{missing_value(decoded)}: scan the HCL of this configuration, where the "
+               f"user data is rendered around the values known only after apply"
+               if graph.kind == "plan" else explain(decoded, graph.kind))
         return Result.unknown(
             template,
-            f"{template.address} is {scope.reason}, and its user data is not known before "
-            f"apply ({decoded.reason}): cannot tell whether it passes the API server "
-            f"endpoint and CA; scan the HCL (templates are rendered there) or a plan "
-            f"whose cluster already exists",
+            f"{template.address} is {scope.reason}, and its user data is not known "
+            f"({why}): cannot tell whether it passes the API server endpoint and CA",
             **details,
         )
     data["layers"] = list(decoded.layers)
@@ -434,7 +438,7 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
             remediation=_remediation(reading.bootstraps[0].kind, cluster_ref),
             **details,
         )
-    cidr = _service_cidr(joined or clusters)
+    cidr = _service_cidr(joined or clusters, graph.kind)
     verdicts = [_judge_bootstrap(b, cidr) for b in reading.bootstraps]
     worst = max(verdicts, key=lambda v: _RANK[v.status])
     data["bootstrap"] = worst.bootstrap.kind

@@ -166,8 +166,8 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
     evidence_base = (endpoint.address, *(g.key for g in groups))
     if endpoint.security_groups.unknown is not None and not groups:
         return Result.unknown(
-            endpoint.resource, f"the security groups of {endpoint.address} are not known before "
-                               f"apply ({endpoint.security_groups.unknown.reason})",
+            endpoint.resource, f"the security groups of {endpoint.address} are not known "
+                               f"({explain(endpoint.security_groups.unknown, net.graph.kind)})",
             evidence=evidence_base, attribute="security_group_ids")
     refused: list[str] = []
     doubts: dict[str, list[str]] = {}  # why -> subnets
@@ -183,8 +183,8 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
             refused.append(key)
     undecided = [f"{', '.join(keys)}: {why}" for why, keys in doubts.items()]
     if endpoint.security_groups.unknown is not None and refused:
-        undecided.append(f"some security groups of {endpoint.address} are not known before "
-                         f"apply ({endpoint.security_groups.unknown.reason})")
+        undecided.append(f"some security groups of {endpoint.address} are not known "
+                         f"({explain(endpoint.security_groups.unknown, net.graph.kind)})")
         refused = []
     data = {"subnets_not_admitted": refused, "security_groups": [g.key for g in groups]}
     if refused:
@@ -252,8 +252,8 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
             found = None
         if found is False and source.security_groups.unknown is not None:
             found = None
-            doubts.append(f"the security groups of {source.address} are not known before "
-                          "apply")
+            doubts.append(f"the security groups of {source.address} are not known "
+                          f"({explain(source.security_groups.unknown, net.graph.kind)})")
         ssh_sources = set(source.remote_access_sources)
         if found is False and any(ssh_sources & set(r.peers) for r in rules
                                   if r.allows_tcp(HTTPS) is not False):
@@ -277,7 +277,8 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
         if not group.complete:
             doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
         elif group.unknown is not None:
-            doubts.append(f"the inline rules of {group.key} are not known before apply")
+            doubts.append(f"the inline rules of {group.key} are not known "
+                          f"({explain(group.unknown, net.graph.kind)})")
     if doubts:
         return None, "; ".join(dict.fromkeys(doubts))
     return False, ""
@@ -574,7 +575,8 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
                             and not g.resource.is_data]
                 if not subjects:
                     continue
-                verdict, missing, doubts = _egress_allows(groups, targets, source)
+                verdict, missing, doubts = _egress_allows(groups, targets, source,
+                                                          net.graph.kind)
                 for group in subjects:
                     verdicts.setdefault(group.key, []).append((source, verdict, missing, doubts))
                     users.setdefault(group.key, []).append(info)
@@ -630,8 +632,8 @@ def _s3_prefix_list_sources(ctx: ScanContext) -> set[str]:
     return found
 
 
-def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: NodeSource
-                   ) -> tuple[bool | None, list[str], list[str]]:
+def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: NodeSource,
+                   input_kind: str) -> tuple[bool | None, list[str], list[str]]:
     """(verdict, targets not reachable, doubts) for the union of a node's groups."""
     rules = [r for g in groups for r in g.egress]
     missing: list[str] = []
@@ -648,9 +650,11 @@ def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: 
         if not group.complete:
             doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
         elif group.unknown is not None:
-            doubts.append(f"the inline rules of {group.key} are not known before apply")
+            doubts.append(f"the inline rules of {group.key} are not known "
+                          f"({explain(group.unknown, input_kind)})")
     if source.security_groups.unknown is not None:
-        doubts.append(f"some security groups of {source.address} are not known before apply")
+        doubts.append(f"some security groups of {source.address} are not known "
+                      f"({explain(source.security_groups.unknown, input_kind)})")
     return (None if doubts else False), missing, doubts
 
 

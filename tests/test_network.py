@@ -525,8 +525,10 @@ class TestRouteTables:
     def test_subnet_known_only_by_id_has_no_known_table(self) -> None:
         p = private_cluster()
         effective = facts(p).effective_route_table("subnet-0outside")
-        assert effective.unknown == ("subnet subnet-0outside is not managed in the input and "
-                                     "no route table association in the input names it")
+        assert effective.unknown == (
+            "no route table association in the input names subnet subnet-0outside; subnet "
+            "subnet-0outside is managed outside this configuration, so none can decide it "
+            "from here")
 
     def test_association_by_literal_subnet_id(self) -> None:
         p = Plan()

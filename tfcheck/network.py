@@ -53,7 +53,7 @@ from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Status, Unknown, reveal, split_address
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
-from tfcheck.unknowns import explain, read_from_aws, states_action
+from tfcheck.unknowns import explain, managed_elsewhere, read_from_aws, states_action
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
 
@@ -635,8 +635,8 @@ class Network:
         if subnet.resource is None or subnet.resource.is_data:
             # a pre-existing subnet may have an association outside the input
             return EffectiveRouteTable(unknown=(
-                f"subnet {subnet.key} is not managed in the input and no route table "
-                "association in the input names it"))
+                f"no route table association in the input names subnet {subnet.key}; "
+                + managed_elsewhere(f"subnet {subnet.key}")))
         if len(subnet.vpc.keys) != 1:
             return EffectiveRouteTable(unknown=(
                 f"{subnet.key} has no route table association and its vpc_id is not known, "
@@ -1830,12 +1830,13 @@ class _Builder:
         else:
             unknown = info.subnets.unknown
             if unknown is not None:
-                info.vpc_unknown = (f"vpc_config.subnet_ids is not known before apply and "
-                                    f"refers to no subnet in the input ({unknown.reason})")
+                info.vpc_unknown = (f"vpc_config.subnet_ids is not known and refers to no "
+                                    f"subnet in the input "
+                                    f"({explain(unknown, self.graph.kind)})")
             elif info.subnets.keys:
                 info.vpc_unknown = (f"its subnets ({', '.join(info.subnets.keys)}) are not in "
                                     "the input and nothing in the input names their VPC; "
-                                    "scan it with the configuration of the network")
+                                    + managed_elsewhere("their VPC"))
             else:
                 info.vpc_unknown = "vpc_config.subnet_ids names no subnet"
         if info.region is None or isinstance(info.region, Unknown):

@@ -169,7 +169,10 @@ class TestPC201:
         results = run(node_subnet_internet_route, p)
         assert verdicts(results) == [("unknown", "aws_eks_cluster.main")] * 2
         assert [r.data["subnet"] for r in results] == ["subnet-0aaa", "subnet-0bbb"]
-        assert "subnet subnet-0aaa is not managed in the input" in results[0].message
+        assert results[0].message == (
+            "cannot tell the route table of node subnet subnet-0aaa: no route table "
+            "association in the input names subnet subnet-0aaa; subnet subnet-0aaa is managed "
+            "outside this configuration, so none can decide it from here")
 
     def test_a_literal_association_of_a_pre_existing_subnet_decides(self) -> None:
         p = Plan()
@@ -193,7 +196,8 @@ class TestPC201:
         assert result.status is Status.UNKNOWN
         assert result.message == (
             "the subnets of managed node group aws_eks_node_group.remote are not known "
-            "before apply (from remote state): cannot tell whether they route to the internet")
+            "(from remote state: no scan before apply can decide it): cannot tell whether "
+            "they route to the internet")
         assert result.evidence == ("aws_eks_cluster.main", "aws_eks_node_group.remote")
 
     def test_inline_routes_known_only_after_apply_are_unknown(self) -> None:

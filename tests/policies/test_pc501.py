@@ -226,10 +226,18 @@ class TestWindows:
 
 class TestScope:
     def test_unknown_user_data(self) -> None:
-        (result,) = Case(Unknown("known after apply", ("aws_eks_cluster.main",)),
+        (result,) = Case(Unknown("aws_launch_template.nodes.user_data is known only after "
+                                 "apply", ("aws_eks_cluster.main",)),
                          tags={"kubernetes.io/cluster/main": "owned"}).results()
         assert result.status is Status.UNKNOWN
-        assert "not known before apply (known after apply)" in result.message
+        # in a plan: the one action that decides it is scanning the HCL, which renders
+        # the template around the endpoint
+        assert result.message == (
+            "aws_launch_template.nodes is the launch template of self-managed nodes, and its "
+            "user data is not known (aws_launch_template.nodes.user_data is known only after "
+            "apply: scan the HCL of this configuration, where the user data is rendered "
+            "around the values known only after apply): cannot tell whether it passes the "
+            "API server endpoint and CA")
 
     def test_unknown_user_data_of_an_unjoined_asg_is_not_checked(self) -> None:
         assert Case(Unknown("var.user_data")).results() == []
