@@ -30,6 +30,11 @@ _ACTIONS = ("scan a plan", "scan the HCL", "scan the configuration", "--var", "t
             NOTHING_BEFORE_APPLY, "none can decide it", "the module call must set it")
 
 
+def managed_elsewhere(what: str) -> str:
+    """What to say of a thing this configuration does not manage: no scan of it decides."""
+    return f"{what} is managed outside this configuration, so none can decide it from here"
+
+
 def read_from_aws(resource: Resource, path: str) -> Unknown:
     """A data source's attribute that the configuration does not set: AWS returns it.
 
