@@ -446,9 +446,10 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
     if worst.status is Status.FAIL and reading.problems:
         return Result.unknown(
             template,
-            f"{template_label}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
-            f"{worst.message}; but part of the user data could not be read "
-            f"({'; '.join(reading.problems)}) and may pass them",
+            f"{template_label}: the readable user data ({worst.bootstrap.description}, "
+            f"{worst.bootstrap.where}) does not show "
+            f"{', '.join(worst.missing) or 'what the cluster needs'}, and the rest could not "
+            f"be read ({'; '.join(reading.problems)}), which may pass them",
             **details,
         )
     if worst.status is Status.FAIL:
