@@ -230,6 +230,14 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
         elif blocks and all(any(covers(c, b) for c in rule.cidrs) for b in blocks):
             held = (f", which holds every subnet of {subnet.vpc.keys[0]} "
                     f"({', '.join(map(str, blocks))})")
+        elif cidr is None and subnet.carved_from in rule.vpc_blocks:
+            # `cidr_blocks = [data.aws_vpc.x.cidr_block]` and a subnet carved from that
+            # block: admitted, whatever the block turns out to be
+            if ports is True:
+                return True, (f"{rule.hop} from the CIDR block of {subnet.carved_from}, "
+                              f"which the subnets are carved from")
+            doubts.append(f"the ports of {rule.declared_by} are not known before apply")
+            continue
         else:
             continue
         if ports is True:
@@ -271,8 +279,17 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
                           f"({explain(rule.unknown, net.graph.kind)})")
         if rule.allows_tcp(HTTPS) is None:
             doubts.append(f"the protocol or ports of {rule.declared_by} are not known")
-    if cidr is None and any(r.cidrs for r in rules):
+    if cidr is None and any(r.cidrs or r.vpc_blocks for r in rules):
         doubts.append(_cidr_doubt(net, subnet, blocks, blocks_doubt))
+    for rule in rules:
+        for key in rule.vpc_blocks:
+            if key == subnet.carved_from:
+                continue
+            vpc = net.vpc(key)
+            why = (f" ({explain(vpc.cidr_unknown, net.graph.kind)})"
+                   if vpc is not None and vpc.cidr_unknown is not None else "")
+            doubts.append(f"{rule.declared_by} admits the CIDR block of {key}, which is not "
+                          f"known{why}")
     for group in groups:
         if not group.complete:
             doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
@@ -673,7 +690,7 @@ def _reaches(rules: list[Rule], kind: str, cidrs: list[IPNetwork], peers: set[st
         )
         if hit and ports is True:
             return True
-        if hit or rule.unknown is not None or (
+        if hit or rule.unknown is not None or rule.vpc_blocks or (
             kind == "s3" and any(p.startswith("pl-") for p in rule.prefix_lists)
         ):
             verdict = None  # a literal prefix list nothing in the input names: maybe S3's

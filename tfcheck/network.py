@@ -372,6 +372,9 @@ class Subnet:
     availability_zone: str | Unknown | None
     cidr: IPNetwork | Unknown | None
     map_public_ip: bool | Unknown | None
+    # the VPC whose primary block the subnet is carved from (`cidrsubnet(X.cidr_block,
+    # ...)`), where its CIDR is not known
+    carved_from: str | None = None
 
     @property
     def in_input(self) -> bool:
@@ -461,6 +464,9 @@ class Rule:
     peers: tuple[str, ...] = ()
     prefix_lists: tuple[str, ...] = ()
     unknown: Unknown | None = None  # a peer / CIDR / prefix list part the input cannot give
+    # VPCs whose primary IPv4 block the rule names (`data.aws_vpc.x.cidr_block`) though
+    # the input cannot give the block itself
+    vpc_blocks: tuple[str, ...] = ()
 
     def allows_tcp(self, port: int) -> bool | None:
         """Whether the rule's protocol and ports admit TCP `port`; None where unknown."""
@@ -1059,8 +1065,13 @@ class _Builder:
             public = _flag(self._read(resource, "map_public_ip_on_launch"))
             for key in vpc.keys:
                 self._vpc_record(key)
+            carved = None
+            if isinstance(cidr, Unknown) and len(vpc.keys) == 1 and not any(
+                    "aws_vpc_ipv4_cidr_block_association" in r for r in cidr.references) and any(
+                    r == vpc.keys[0] or r.startswith(vpc.keys[0] + ".") for r in cidr.references):
+                carved = vpc.keys[0]
             self.net.subnets[resource.address] = Subnet(
-                resource.address, resource, vpc, zone, cidr, public
+                resource.address, resource, vpc, zone, cidr, public, carved
             )
 
     # -- route tables ---------------------------------------------------------------
@@ -1304,7 +1315,21 @@ class _Builder:
     def _inline_rule(self, group: Resource, direction: str, block: Mapping[str, Any],
                      siblings: int) -> Rule:
         protocol = _protocol(block.get("protocol"))
-        cidrs, unknown_cidrs = _networks([block.get("cidr_blocks"), block.get("ipv6_cidr_blocks")])
+        cidrs: list[IPNetwork] = []
+        vpc_blocks: list[str] = []
+        unknown: Unknown | None = None
+        for attribute, family in (("cidr_blocks", "cidr_block"),
+                                  ("ipv6_cidr_blocks", "ipv6_cidr_block")):
+            found, unknown_cidrs = _networks(block.get(attribute))
+            cidrs.extend(found)
+            if unknown_cidrs:
+                inferred = self._cidrs_from_references(group, direction, unknown_cidrs,
+                                                       siblings, family)
+                if inferred is None:
+                    unknown = _first(unknown, unknown_cidrs[0])
+                else:
+                    cidrs.extend(inferred[0])
+                    vpc_blocks.extend(inferred[1])
         peers_link = self._inline_peers(group, direction, block.get("security_groups"), siblings)
         peers = list(peers_link.keys)
         if _flag(block.get("self")) is True:
@@ -1316,18 +1341,13 @@ class _Builder:
             prefix_lists.extend(self._prefix_list_map()[r.type](r) or r.address for r in refs)
             if refs:
                 prefix_unknown = []
-        unknown: Unknown | None = peers_link.unknown
-        if unknown_cidrs:
-            inferred = self._cidrs_from_references(group, direction, unknown_cidrs, siblings)
-            if inferred is None:
-                unknown = _first(unknown, unknown_cidrs[0])
-            else:
-                cidrs.extend(inferred)
+        unknown = _first(peers_link.unknown, unknown)
         if prefix_unknown:
             unknown = _first(unknown, prefix_unknown[0])
         return Rule(direction, self.canonical(group.address), f"{group.address} {direction}",
                     protocol, _int(block.get("from_port")), _int(block.get("to_port")),
-                    tuple(cidrs), tuple(dict.fromkeys(peers)), tuple(prefix_lists), unknown)
+                    tuple(cidrs), tuple(dict.fromkeys(peers)), tuple(prefix_lists), unknown,
+                    tuple(dict.fromkeys(vpc_blocks)))
 
     def _inline_peers(self, group: Resource, direction: str, value: Any, siblings: int) -> Link:
         known, unknown = _leaves(value)
@@ -1371,18 +1391,28 @@ class _Builder:
         return found
 
     def _cidrs_from_references(self, source: Resource, attribute: str,
-                               unknown: list[Unknown], siblings: int) -> list[IPNetwork] | None:
-        """CIDRs written as `aws_vpc.main.cidr_block` / `aws_subnet.x[*].cidr_block`."""
+                               unknown: list[Unknown], siblings: int, family: str = "cidr_block"
+                               ) -> tuple[list[IPNetwork], list[str]] | None:
+        """CIDRs written as `aws_vpc.main.cidr_block` / `aws_subnet.x[*].cidr_block`.
+
+        `family` is the attribute the references read (`ipv6_cidr_block` for IPv6
+        sources). A VPC whose IPv4 block the input cannot give (`data.aws_vpc.x`) is
+        returned by key: the rule admits that VPC's primary block, whatever it is.
+        """
         refs = self._resources_named(unknown[0].references, (*_VPC_TYPES, *_SUBNET_TYPES))
         if not refs and siblings <= 1:
             refs = self.graph.references(source, attribute, *_VPC_TYPES, *_SUBNET_TYPES)
         found: list[IPNetwork] = []
+        blocks: list[str] = []
         for ref in refs:
-            cidr = _network(ref.get("cidr_block"))
-            if not isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            cidr = _network(self._read(ref, family))
+            if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+                found.append(cidr)
+            elif ref.type in _VPC_TYPES and family == "cidr_block":
+                blocks.append(ref.address)
+            else:
                 return None
-            found.append(cidr)
-        return found or None
+        return (found, blocks) if found or blocks else None
 
     def _prefix_key(self, identifier: str) -> str:
         return self.canonical(self.by_id.get(identifier, identifier))
@@ -1395,16 +1425,19 @@ class _Builder:
         if not isinstance(direction, str) or direction not in ("ingress", "egress"):
             return
         cidrs: list[IPNetwork] = []
+        vpc_blocks: list[str] = []
         unknown: Unknown | None = None
         for attribute in cidr_attributes:
             found, missing = _networks(_input(rule, attribute))
             cidrs.extend(found)
             if missing:
-                inferred = self._cidrs_from_references(rule, attribute, missing, 1)
+                family = "ipv6_cidr_block" if "ipv6" in attribute else "cidr_block"
+                inferred = self._cidrs_from_references(rule, attribute, missing, 1, family)
                 if inferred is None:
                     unknown = _first(unknown, missing[0])
                 else:
-                    cidrs.extend(inferred)
+                    cidrs.extend(inferred[0])
+                    vpc_blocks.extend(inferred[1])
         peers = self.link(rule, peer_attribute, _input(rule, peer_attribute), self._sg_map())
         prefixes = self.link(rule, prefix_attribute, _input(rule, prefix_attribute),
                              self._prefix_list_map())
@@ -1420,7 +1453,7 @@ class _Builder:
             parsed = Rule(direction, key, rule.address, protocol, from_port, to_port,
                           tuple(cidrs), tuple(dict.fromkeys(peer_keys)),
                           tuple(dict.fromkeys(self.canonical(p) for p in prefixes.keys)),
-                          unknown)
+                          unknown, tuple(dict.fromkeys(vpc_blocks)))
             (record.ingress if direction == "ingress" else record.egress).append(parsed)
 
     # -- endpoints ------------------------------------------------------------------

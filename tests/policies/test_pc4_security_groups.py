@@ -88,6 +88,41 @@ class TestPC401:
         assert result.status is Status.UNKNOWN
         assert "aws_vpc.main has a secondary CIDR block that is not known" in result.message
 
+    def shared_vpc(self, carved: bool) -> Any:
+        """The VPC is a data source (HCL): its block is read from AWS."""
+        p = private_cluster()
+        p.remove("aws_vpc.main")
+        p.add("data.aws_vpc.main", {"tags": {"Name": "shared"}})
+        p.edges = [(s, a, "data.aws_vpc.main" if t == "aws_vpc.main" else t)
+                   for s, a, t in p.edges]
+        for subnet in SUBNETS if carved else []:
+            p.resources[subnet].values["cidr_block"] = Unknown(
+                "data.aws_vpc.main is read at plan time: cidr_block is not known "
+                "without a plan", ("data.aws_vpc.main",))
+        endpoint_ingress(p, rule(cidr_blocks=[Unknown(
+            "data.aws_vpc.main is read at plan time: cidr_block is not known without a "
+            "plan", ("data.aws_vpc.main",))]))
+        graph = p.build()
+        graph.kind = "hcl"
+        return graph
+
+    def test_the_block_of_a_data_source_vpc_admits_subnets_carved_from_it(self) -> None:
+        # cidr_blocks = [data.aws_vpc.main.cidr_block], subnets
+        # cidrsubnet(data.aws_vpc.main.cidr_block, ...): whatever AWS returns, admitted
+        result = by_subject(run(endpoint_sg_ingress, self.shared_vpc(carved=True)))[ECR]
+        assert result.status is Status.PASS
+        assert result.message.endswith(
+            "(aws_security_group.vpc_endpoints ingress (ingress tcp/443) from the CIDR block "
+            "of data.aws_vpc.main, which the subnets are carved from)")
+
+    def test_the_block_of_a_data_source_vpc_and_literal_subnet_cidrs(self) -> None:
+        result = by_subject(run(endpoint_sg_ingress, self.shared_vpc(carved=False)))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert ("aws_security_group.vpc_endpoints ingress admits the CIDR block of "
+                "data.aws_vpc.main, which is not known (data.aws_vpc.main is read from AWS: "
+                "scan a plan of this configuration (terraform show -json), which holds what "
+                "AWS returns)") in result.message
+
     def test_partial_cidr_lists_the_subnets_not_admitted(self) -> None:
         p = private_cluster()
         endpoint_ingress(p, rule(cidr_blocks=CIDRS[:2]))
