@@ -603,8 +603,9 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
         yield about(_egress_result(net, group.resource, verdicts[key]), users[key])
 
 
-_Target = tuple[str, str, list[IPNetwork], set[str], set[str]]
-# (label, kind "endpoint"|"s3", CIDRs to reach, security groups, prefix lists)
+_Target = tuple[str, str, list[IPNetwork], set[str], set[str], str | None]
+# (label, kind "endpoint"|"s3", CIDRs to reach, security groups, prefix lists, the VPC
+# whose primary block holds the endpoint's subnets where their CIDRs are not known)
 
 
 def _egress_targets(ctx: ScanContext, net: Network, clusters: list[ClusterNetwork]
@@ -629,13 +630,17 @@ def _egress_targets(ctx: ScanContext, net: Network, clusters: list[ClusterNetwor
                         cidrs.append(cidr)
                     if not cidrs or endpoint.subnets.unknown is not None:
                         cidrs = list(net.vpc_cidrs(info.vpc)[:1])
+                    carved = {net.subnet(k).carved_from for k in endpoint.subnets.keys}
+                    block = (carved.pop() if len(carved) == 1
+                             and endpoint.subnets.unknown is None else None)
                     targets.setdefault(endpoint.address, (
                         endpoint.address, "endpoint", cidrs,
-                        set(endpoint.security_groups.keys), set()))
+                        set(endpoint.security_groups.keys), set(), block))
                 elif endpoint.is_gateway and requirement.service == "s3" and not interface_s3:
                     lists = {endpoint.prefix_list_key, *_s3_prefix_list_sources(ctx)}
                     targets.setdefault(endpoint.address, (
-                        f"the S3 prefix list of {endpoint.address}", "s3", [], set(), lists))
+                        f"the S3 prefix list of {endpoint.address}", "s3", [], set(), lists,
+                        None))
     return [targets[k] for k in sorted(targets)]
 
 
@@ -655,8 +660,8 @@ def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: 
     rules = [r for g in groups for r in g.egress]
     missing: list[str] = []
     doubts: list[str] = []
-    for label, kind, cidrs, peers, prefix_lists in targets:
-        verdict = _reaches(rules, kind, cidrs, peers, prefix_lists)
+    for label, kind, cidrs, peers, prefix_lists, block in targets:
+        verdict = _reaches(rules, kind, cidrs, peers, prefix_lists, block)
         if verdict is None:
             doubts.append(f"whether TCP 443 to {label} is allowed")
         elif verdict is False:
@@ -676,7 +681,7 @@ def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: 
 
 
 def _reaches(rules: list[Rule], kind: str, cidrs: list[IPNetwork], peers: set[str],
-             prefix_lists: set[str]) -> bool | None:
+             prefix_lists: set[str], block: str | None = None) -> bool | None:
     verdict: bool | None = False
     for rule in rules:
         ports = rule.allows_tcp(HTTPS)
@@ -687,6 +692,7 @@ def _reaches(rules: list[Rule], kind: str, cidrs: list[IPNetwork], peers: set[st
             or bool(peers & set(rule.peers))
             or bool(prefix_lists & set(rule.prefix_lists))
             or (bool(cidrs) and all(any(covers(c, t) for c in rule.cidrs) for t in cidrs))
+            or (block is not None and block in rule.vpc_blocks)
         )
         if hit and ports is True:
             return True

@@ -273,6 +273,18 @@ class TestPC402:
                                                            "aws_security_group.node")
         assert result.evidence == ("aws_security_group.node", "aws_eks_node_group.default")
 
+    def test_egress_to_the_block_of_a_data_source_vpc(self) -> None:
+        # egress to data.aws_vpc.main.cidr_block reaches endpoints in subnets carved from
+        # it, whatever AWS returns for the block
+        graph = TestPC401().shared_vpc(carved=True)
+        node = graph.get("aws_security_group.node")
+        assert node is not None
+        node.values["egress"][0]["cidr_blocks"] = [Unknown(
+            "data.aws_vpc.main is read at plan time: cidr_block is not known without a "
+            "plan", ("data.aws_vpc.main",))]
+        (result,) = run(node_sg_egress, graph)
+        assert result.status is Status.PASS
+
     def test_no_https_to_the_endpoints_fails(self) -> None:
         p = private_cluster()
         node_egress(p, rule(from_port=53, to_port=53, protocol="udp",
