@@ -668,6 +668,10 @@ def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: 
             missing.append(label)
     if not missing and not doubts:
         return True, [], []  # rules the input cannot read could only allow more
+    for rule in rules:
+        if rule.unknown is not None and rule.allows_tcp(HTTPS) is not False:
+            doubts.append(f"a destination of {rule.declared_by} is not known "
+                          f"({explain(rule.unknown, input_kind)})")
     for group in groups:
         if not group.complete:
             doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
