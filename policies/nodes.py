@@ -220,7 +220,11 @@ def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _S
                      f"{template.address} (managed node group with a custom AMI: {names})")
     if joined:
         return scope("the launch template of self-managed nodes")
-    if reading.mentions_eks:
+    if reading.mentions_eks and not (
+        reading.bootstraps and all(b.is_fragment for b in reading.bootstraps)
+    ):
+        # settings without a cluster section are what a managed node group merges;
+        # a plan may not record the node group's reference to its template (`local.x`)
         return scope("user data that bootstraps an EKS node")
     if isinstance(reading.decoded, Unknown) and (
         _user_data_clusters(graph, template) or _unknown_refers_to_cluster(reading.decoded)

@@ -289,6 +289,16 @@ class Bootstrap:
         return SPELLING[self.kind].get(name, name)
 
     @property
+    def is_fragment(self) -> bool:
+        """Settings without any cluster setting: a fragment, not a bootstrap.
+
+        The partial NodeConfig or Bottlerocket TOML that EKS merges into its own for a
+        managed node group.
+        """
+        return self.kind in (AL2023, BOTTLEROCKET) and self.cluster_name is None and (
+            not self.arguments)
+
+    @property
     def description(self) -> str:
         return DESCRIPTION[self.kind]
 

@@ -356,6 +356,24 @@ class TestScope:
         assert result.message.endswith("whether image_id names one is not known: "
                                        "var.ami_id has no value")
 
+    PARTIAL_NODECONFIG = ("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n"
+                          "  kubelet:\n    config:\n      shutdownGracePeriod: 30s\n")
+
+    def test_a_settings_fragment_alone_is_not_a_bootstrap(self) -> None:
+        # terraform-aws-eks wires its node group to the template through
+        # `local.launch_template_id`, which a plan does not record: the template looks
+        # unused, and its partial NodeConfig is what EKS merges, not a bootstrap
+        for fragment in (self.PARTIAL_NODECONFIG, '[settings.kubernetes]\n"max-pods" = 110\n'):
+            graph = graph_of(cluster("main"), launch_template(user_data=b64(fragment),
+                                                              image_id=None))
+            assert run(self_managed_bootstrap, graph) == []
+
+    def test_a_node_config_naming_its_cluster_is_a_bootstrap(self) -> None:
+        text = self.PARTIAL_NODECONFIG.replace("spec:\n", "spec:\n  cluster:\n    name: main\n")
+        graph = graph_of(cluster("main"), launch_template(user_data=b64(text), image_id=None))
+        (result,) = run(self_managed_bootstrap, graph)
+        assert result.status is Status.FAIL
+
     def test_no_cluster_no_findings(self) -> None:
         graph = graph_of(launch_template(user_data=b64(al2(""))), asg(),
                          edges=[("aws_autoscaling_group.nodes", "launch_template.id",
