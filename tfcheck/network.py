@@ -1692,6 +1692,12 @@ class _Builder:
         groups = EMPTY
         if template is not None:
             groups = self._launch_template_groups(template)
+        elif _blocks(group.get("launch_template")):
+            # a launch template the input cannot tell (`id = local.launch_template_id`,
+            # which a plan does not record, or one managed elsewhere): its security
+            # groups, not the cluster's, may be the nodes'
+            groups = Link((), Unknown(f"the launch template of {group.address} is not "
+                                      "known, so neither are the security groups it gives"))
         if not groups.keys and groups.unknown is None:
             # no security groups in the launch template (or none at all): EKS puts the
             # cluster security group on the nodes

@@ -236,6 +236,22 @@ class TestPC401:
             "is not known (data.aws_eks_cluster.read is read from AWS: scan a plan of this "
             "configuration (terraform show -json), which holds what AWS returns)")
 
+    def test_a_launch_template_the_plan_does_not_name_leaves_the_groups_undecided(
+            self) -> None:
+        # terraform-aws-eks: `launch_template { id = local.launch_template_id }`; a plan
+        # records no reference for a local, so which groups the nodes carry is not known
+        p = private_cluster()
+        endpoint_ingress(p, rule(security_groups=[unknown()]),
+                         refs=["aws_security_group.node"])
+        p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
+        p.resources["aws_eks_node_group.default"].values["launch_template"] = [
+            {"id": Unknown("aws_eks_node_group.default.launch_template.id is known only "
+                           "after apply", ("local.launch_template_id",)), "version": "1"}]
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN  # not a fail on the cluster security group
+        assert ("the security groups of aws_eks_node_group.default are not known (the "
+                "launch template of aws_eks_node_group.default is not known") in result.message
+
     def test_port_range_not_covering_443_fails(self) -> None:
         p = private_cluster()
         endpoint_ingress(p, rule(from_port=80, to_port=80, cidr_blocks=["10.0.0.0/16"]))
