@@ -406,6 +406,25 @@ class TestNodeSources:
         }[how]
         assert source.membership == expected
 
+    def test_an_asg_whose_launch_template_the_input_cannot_tell(self) -> None:
+        # `launch_template { id = local.launch_template_id }` in a plan: no reference;
+        # the nodes' groups are not known, rather than the VPC default group
+        p = private_cluster()
+        p.add("aws_autoscaling_group.self", {
+            "vpc_zone_identifier": unknown("aws_subnet.private"),
+            "launch_template": [{"id": unknown("local.launch_template_id")}],
+            "tag": [{"key": "kubernetes.io/cluster/main", "value": "owned",
+                     "propagate_at_launch": True}]},
+            refs={"vpc_zone_identifier": SUBNETS[2]})
+        (info,) = facts(p).clusters
+        source = info.nodes[-1]
+        assert source.address == "aws_autoscaling_group.self"
+        assert source.security_groups.keys == ()
+        assert source.security_groups.unknown is not None
+        assert source.security_groups.unknown.reason == (
+            "the launch template of aws_autoscaling_group.self is not known, so neither are "
+            "the security groups it gives")
+
     def test_an_asg_of_nothing_is_not_a_node(self) -> None:
         p = private_cluster()
         p.add("aws_autoscaling_group.bastion", {"vpc_zone_identifier": ["subnet-0pub"]})

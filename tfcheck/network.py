@@ -1749,6 +1749,11 @@ class _Builder:
         groups = EMPTY
         if first is not None:
             groups = self._launch_template_groups(first)
+        else:
+            # every ASG launches from a template or configuration: one the input cannot
+            # tell (a plan drops `local.launch_template_id`) gives groups not known
+            groups = Link((), Unknown(f"the launch template of {asg.address} is not "
+                                      "known, so neither are the security groups it gives"))
         if not groups.keys and groups.unknown is None:
             # an instance launched without security groups gets the VPC's default SG
             vpcs = {v for s in subnets.keys for v in self.net.subnet(s).vpc.keys}
