@@ -230,9 +230,12 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
         elif blocks and all(any(covers(c, b) for c in rule.cidrs) for b in blocks):
             held = (f", which holds every subnet of {subnet.vpc.keys[0]} "
                     f"({', '.join(map(str, blocks))})")
-        elif cidr is None and subnet.carved_from in rule.vpc_blocks:
+        elif cidr is None and (subnet.key in rule.blocks_of
+                               or subnet.carved_from in rule.blocks_of):
             # `cidr_blocks = [data.aws_vpc.x.cidr_block]` and a subnet carved from that
             # block: admitted, whatever the block turns out to be
+            if ports is True and subnet.key in rule.blocks_of:
+                return True, f"{rule.hop} from the CIDRs of the node subnets themselves"
             if ports is True:
                 return True, (f"{rule.hop} from the CIDR block of {subnet.carved_from}, "
                               f"which the subnets are carved from")
@@ -279,12 +282,12 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
                           f"({explain(rule.unknown, net.graph.kind)})")
         if rule.allows_tcp(HTTPS) is None:
             doubts.append(f"the protocol or ports of {rule.declared_by} are not known")
-    if cidr is None and any(r.cidrs or r.vpc_blocks for r in rules):
+    if cidr is None and any(r.cidrs or r.blocks_of for r in rules):
         doubts.append(_cidr_doubt(net, subnet, blocks, blocks_doubt))
     for rule in rules:
-        for key in rule.vpc_blocks:
-            if key == subnet.carved_from:
-                continue
+        for key in rule.blocks_of:
+            if key in (subnet.carved_from, subnet.key) or key in net.subnets:
+                continue  # another subnet's CIDR: no admission of this one
             vpc = net.vpc(key)
             why = (f" ({explain(vpc.cidr_unknown, net.graph.kind)})"
                    if vpc is not None and vpc.cidr_unknown is not None else "")
@@ -696,11 +699,11 @@ def _reaches(rules: list[Rule], kind: str, cidrs: list[IPNetwork], peers: set[st
             or bool(peers & set(rule.peers))
             or bool(prefix_lists & set(rule.prefix_lists))
             or (bool(cidrs) and all(any(covers(c, t) for c in rule.cidrs) for t in cidrs))
-            or (block is not None and block in rule.vpc_blocks)
+            or (block is not None and block in rule.blocks_of)
         )
         if hit and ports is True:
             return True
-        if hit or rule.unknown is not None or rule.vpc_blocks or (
+        if hit or rule.unknown is not None or rule.blocks_of or (
             kind == "s3" and any(p.startswith("pl-") for p in rule.prefix_lists)
         ):
             verdict = None  # a literal prefix list nothing in the input names: maybe S3's

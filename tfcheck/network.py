@@ -464,9 +464,10 @@ class Rule:
     peers: tuple[str, ...] = ()
     prefix_lists: tuple[str, ...] = ()
     unknown: Unknown | None = None  # a peer / CIDR / prefix list part the input cannot give
-    # VPCs whose primary IPv4 block the rule names (`data.aws_vpc.x.cidr_block`) though
-    # the input cannot give the block itself
-    vpc_blocks: tuple[str, ...] = ()
+    # VPCs (their primary IPv4 block: `data.aws_vpc.x.cidr_block`) and subnets
+    # (`module.vpc.private_subnets_cidr_blocks`) whose CIDR the rule names, though the
+    # input cannot give the CIDR itself
+    blocks_of: tuple[str, ...] = ()
 
     def allows_tcp(self, port: int) -> bool | None:
         """Whether the rule's protocol and ports admit TCP `port`; None where unknown."""
@@ -1316,7 +1317,7 @@ class _Builder:
                      siblings: int) -> Rule:
         protocol = _protocol(block.get("protocol"))
         cidrs: list[IPNetwork] = []
-        vpc_blocks: list[str] = []
+        blocks_of: list[str] = []
         unknown: Unknown | None = None
         for attribute, family in (("cidr_blocks", "cidr_block"),
                                   ("ipv6_cidr_blocks", "ipv6_cidr_block")):
@@ -1329,7 +1330,7 @@ class _Builder:
                     unknown = _first(unknown, unknown_cidrs[0])
                 else:
                     cidrs.extend(inferred[0])
-                    vpc_blocks.extend(inferred[1])
+                    blocks_of.extend(inferred[1])
         peers_link = self._inline_peers(group, direction, block.get("security_groups"), siblings)
         peers = list(peers_link.keys)
         if _flag(block.get("self")) is True:
@@ -1347,7 +1348,7 @@ class _Builder:
         return Rule(direction, self.canonical(group.address), f"{group.address} {direction}",
                     protocol, _int(block.get("from_port")), _int(block.get("to_port")),
                     tuple(cidrs), tuple(dict.fromkeys(peers)), tuple(prefix_lists), unknown,
-                    tuple(dict.fromkeys(vpc_blocks)))
+                    tuple(dict.fromkeys(blocks_of)))
 
     def _inline_peers(self, group: Resource, direction: str, value: Any, siblings: int) -> Link:
         known, unknown = _leaves(value)
@@ -1396,8 +1397,8 @@ class _Builder:
         """CIDRs written as `aws_vpc.main.cidr_block` / `aws_subnet.x[*].cidr_block`.
 
         `family` is the attribute the references read (`ipv6_cidr_block` for IPv6
-        sources). A VPC whose IPv4 block the input cannot give (`data.aws_vpc.x`) is
-        returned by key: the rule admits that VPC's primary block, whatever it is.
+        sources). A VPC or subnet whose IPv4 CIDR the input cannot give is returned by
+        key: the rule admits that VPC's primary block, that subnet, whatever it is.
         """
         refs = self._resources_named(unknown[0].references, (*_VPC_TYPES, *_SUBNET_TYPES))
         if not refs and siblings <= 1:
@@ -1408,8 +1409,8 @@ class _Builder:
             cidr = _network(self._read(ref, family))
             if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
                 found.append(cidr)
-            elif ref.type in _VPC_TYPES and family == "cidr_block":
-                blocks.append(ref.address)
+            elif family == "cidr_block":
+                blocks.append(ref.address)  # that VPC's primary block, that subnet's CIDR
             else:
                 return None
         return (found, blocks) if found or blocks else None
@@ -1425,7 +1426,7 @@ class _Builder:
         if not isinstance(direction, str) or direction not in ("ingress", "egress"):
             return
         cidrs: list[IPNetwork] = []
-        vpc_blocks: list[str] = []
+        blocks_of: list[str] = []
         unknown: Unknown | None = None
         for attribute in cidr_attributes:
             found, missing = _networks(_input(rule, attribute))
@@ -1437,7 +1438,7 @@ class _Builder:
                     unknown = _first(unknown, missing[0])
                 else:
                     cidrs.extend(inferred[0])
-                    vpc_blocks.extend(inferred[1])
+                    blocks_of.extend(inferred[1])
         peers = self.link(rule, peer_attribute, _input(rule, peer_attribute), self._sg_map())
         prefixes = self.link(rule, prefix_attribute, _input(rule, prefix_attribute),
                              self._prefix_list_map())
@@ -1453,7 +1454,7 @@ class _Builder:
             parsed = Rule(direction, key, rule.address, protocol, from_port, to_port,
                           tuple(cidrs), tuple(dict.fromkeys(peer_keys)),
                           tuple(dict.fromkeys(self.canonical(p) for p in prefixes.keys)),
-                          unknown, tuple(dict.fromkeys(vpc_blocks)))
+                          unknown, tuple(dict.fromkeys(blocks_of)))
             (record.ingress if direction == "ingress" else record.egress).append(parsed)
 
     # -- endpoints ------------------------------------------------------------------

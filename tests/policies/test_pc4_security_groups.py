@@ -62,6 +62,29 @@ class TestPC401:
         assert result.message.endswith(
             "from 10.0.0.0/16, which holds every subnet of aws_vpc.main (10.0.0.0/16))")
 
+    def test_the_cidrs_of_the_node_subnets_admit_them_whatever_they_are(self) -> None:
+        # cidr_blocks = module.vpc.private_subnets_cidr_blocks, with the subnets counted
+        # from data.aws_availability_zones: the rule names the subnets' own CIDRs
+        p = private_cluster()
+        for subnet in SUBNETS:
+            p.resources[subnet].values["cidr_block"] = Unknown(
+                "data.aws_availability_zones.available is read from AWS",
+                ("data.aws_availability_zones.available",))
+        endpoint_ingress(p, rule(cidr_blocks=[Unknown("the subnets' CIDRs", tuple(SUBNETS))]))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.PASS
+        assert result.message.endswith("from the CIDRs of the node subnets themselves)")
+        # a rule naming only some of them admits only those
+        endpoint_ingress(p, rule(cidr_blocks=[Unknown("one CIDR", (SUBNETS[0],))]))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert result.message.startswith(
+            'cannot tell whether aws_vpc_endpoint.interface["ecr.api"] admits TCP 443 from '
+            "every node subnet: aws_subnet.private[1]: the CIDR of aws_subnet.private[1] is "
+            "not known")
+        assert "aws_subnet.private[2]: the CIDR of aws_subnet.private[2]" in result.message
+        assert "aws_subnet.private[0]:" not in result.message
+
     def test_a_secondary_block_must_be_admitted_too(self) -> None:
         p = private_cluster()
         p.add("aws_vpc_ipv4_cidr_block_association.pods",
