@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.network import (
+    IPV6_SUFFIX,
     ClusterNetwork,
     Endpoint,
     IPNetwork,
@@ -53,7 +54,10 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
     carry: their launch template's `vpc_security_group_ids`, the cluster security group
     for managed node groups without one and for Fargate, the node group's remote access
     security group. Rules come from inline `ingress` blocks, `aws_security_group_rule` and
-    `aws_vpc_security_group_ingress_rule`.
+    `aws_vpc_security_group_ingress_rule`. A rule containing every CIDR block of the VPC
+    admits its subnets whatever their own CIDRs (a secondary association's block must be
+    admitted too). In an IPv6 cluster (`kubernetes_network_config.ip_family = "ipv6"`)
+    pods call the endpoints from the subnets' IPv6 CIDRs, which a CIDR rule must admit.
 
     ## Bad
     ```hcl
@@ -172,9 +176,10 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
     refused: list[str] = []
     doubts: dict[str, list[str]] = {}  # why -> subnets
     admitted_by: list[str] = []
+    ipv6 = {k for info in clusters if info.ipv6 is True for k in info.node_subnets()}
     for key, sources in subnets.items():
         subnet = net.subnet(key)
-        verdict, why = _admits(net, groups, subnet, sources)
+        verdict, why = _admits(net, groups, subnet, sources, key in ipv6)
         if verdict is True:
             admitted_by.append(why)
         elif verdict is None:
@@ -191,11 +196,14 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
         described = ", ".join(_describe_subnet(net.subnet(k)) for k in refused)
         default = (" (no security_group_ids: the VPC default security group, which admits "
                    "only its own members)" if endpoint.uses_default_security_group else "")
+        if any(k in ipv6 and net.subnet(k).ipv6_cidr is not None for k in refused):
+            described += (" for their IPv6 CIDRs (the cluster is IPv6: pods call the "
+                          "endpoints from IPv6 addresses)")
         return Result.fail(
             endpoint.resource, f"{endpoint.address} ({endpoint.service}) admits no TCP 443 from "
                                f"node subnets {described}: its security groups "
                                f"{group_names}{default} have no matching ingress rule",
-            remediation=_ingress_remediation(net, endpoint, groups, refused, subnets),
+            remediation=_ingress_remediation(net, endpoint, groups, refused, subnets, ipv6),
             evidence=(*evidence_base, *refused), data=data,
             attribute="security_group_ids")
     if undecided:
@@ -210,42 +218,25 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
 
 
 def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
-            sources: list[NodeSource]) -> tuple[bool | None, str]:
-    """Whether the groups admit TCP 443 from every node of the subnet, and by which rule."""
+            sources: list[NodeSource], ipv6: bool = False) -> tuple[bool | None, str]:
+    """Whether the groups admit TCP 443 from every node of the subnet, and by which rule.
+
+    `ipv6`: the subnet's cluster is IPv6, so a CIDR rule must admit its IPv6 CIDR.
+    """
     rules = [r for g in groups for r in g.ingress]
     cidr = _known_cidr(subnet)
     doubts: list[str] = []
-    # a CIDR rule containing the subnet's CIDR admits every node in it; where the
-    # subnet's CIDR is not known, one containing every VPC block that may hold it does
+    by_ipv6 = ipv6 and subnet.ipv6_cidr is not None
     blocks: tuple[IPNetwork, ...] = ()
     blocks_doubt: str | None = None
-    if cidr is None and any(r.cidrs for r in rules):
-        blocks, blocks_doubt = net.blocks_holding(subnet)
-    for rule in rules:
-        ports = rule.allows_tcp(HTTPS)
-        if ports is False:
-            continue
-        if cidr is not None and any(covers(c, cidr) for c in rule.cidrs):
-            held = ""
-        elif blocks and all(any(covers(c, b) for c in rule.cidrs) for b in blocks):
-            held = (f", which holds every subnet of {subnet.vpc.keys[0]} "
-                    f"({', '.join(map(str, blocks))})")
-        elif cidr is None and (subnet.key in rule.blocks_of
-                               or subnet.carved_from in rule.blocks_of):
-            # `cidr_blocks = [data.aws_vpc.x.cidr_block]` and a subnet carved from that
-            # block: admitted, whatever the block turns out to be
-            if ports is True and subnet.key in rule.blocks_of:
-                return True, f"{rule.hop} from the CIDRs of the node subnets themselves"
-            if ports is True:
-                return True, (f"{rule.hop} from the CIDR block of {subnet.carved_from}, "
-                              f"which the subnets are carved from")
-            doubts.append(f"the ports of {rule.declared_by} are not known before apply")
-            continue
-        else:
-            continue
-        if ports is True:
-            return True, f"{rule.hop} from {', '.join(map(str, rule.cidrs))}{held}"
-        doubts.append(f"the ports of {rule.declared_by} are not known before apply")
+    if by_ipv6:
+        admitted = _ipv6_admits(net, rules, subnet, doubts)
+    else:
+        if cidr is None and any(r.cidrs for r in rules):
+            blocks, blocks_doubt = net.blocks_holding(subnet)
+        admitted = _cidr_admits(rules, subnet, blocks, doubts)
+    if admitted is not None:
+        return True, admitted
     # else every node source in the subnet must carry an admitted security group
     per_source: list[bool | None] = []
     admitted_hop = ""
@@ -282,12 +273,13 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
                           f"({explain(rule.unknown, net.graph.kind)})")
         if rule.allows_tcp(HTTPS) is None:
             doubts.append(f"the protocol or ports of {rule.declared_by} are not known")
-    if cidr is None and any(r.cidrs or r.blocks_of for r in rules):
+    if cidr is None and not by_ipv6 and any(r.cidrs or r.blocks_of for r in rules):
         doubts.append(_cidr_doubt(net, subnet, blocks, blocks_doubt))
     for rule in rules:
         for key in rule.blocks_of:
-            if key in (subnet.carved_from, subnet.key) or key in net.subnets:
-                continue  # another subnet's CIDR: no admission of this one
+            if (key in (subnet.carved_from, subnet.key) or key in net.subnets
+                    or key.endswith(IPV6_SUFFIX)):
+                continue  # another subnet's CIDR, or an IPv6 block: no doubt on this one
             vpc = net.vpc(key)
             why = (f" ({explain(vpc.cidr_unknown, net.graph.kind)})"
                    if vpc is not None and vpc.cidr_unknown is not None else "")
@@ -302,6 +294,69 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
     if doubts:
         return None, "; ".join(dict.fromkeys(doubts))
     return False, ""
+
+
+def _cidr_admits(rules: list[Rule], subnet: Subnet, blocks: tuple[IPNetwork, ...],
+                 doubts: list[str]) -> str | None:
+    """The rule whose IPv4 CIDR admits the subnet, described; None where none is known to.
+
+    A CIDR containing the subnet's admits every node in it; where the subnet's CIDR is
+    not known, one containing every VPC block that may hold it does, and so does one
+    naming the subnet's own CIDR or the block it is carved from.
+    """
+    cidr = _known_cidr(subnet)
+    for rule in rules:
+        ports = rule.allows_tcp(HTTPS)
+        if ports is False:
+            continue
+        if cidr is not None and any(covers(c, cidr) for c in rule.cidrs):
+            why = f"{rule.hop} from {', '.join(map(str, rule.cidrs))}"
+        elif blocks and all(any(covers(c, b) for c in rule.cidrs) for b in blocks):
+            why = (f"{rule.hop} from {', '.join(map(str, rule.cidrs))}, which holds every "
+                   f"subnet of {subnet.vpc.keys[0]} ({', '.join(map(str, blocks))})")
+        elif cidr is None and subnet.key in rule.blocks_of:
+            why = f"{rule.hop} from the CIDRs of the node subnets themselves"
+        elif cidr is None and subnet.carved_from in rule.blocks_of:
+            # `cidr_blocks = [data.aws_vpc.x.cidr_block]` and a subnet carved from that
+            # block: admitted, whatever the block turns out to be
+            why = (f"{rule.hop} from the CIDR block of {subnet.carved_from}, which the "
+                   f"subnets are carved from")
+        else:
+            continue
+        if ports is True:
+            return why
+        doubts.append(f"the ports of {rule.declared_by} are not known before apply")
+    return None
+
+
+def _ipv6_admits(net: Network, rules: list[Rule], subnet: Subnet, doubts: list[str]
+                 ) -> str | None:
+    """The rule admitting the subnet's IPv6 CIDR (an IPv6 cluster's pods), described."""
+    cidr = subnet.ipv6_cidr
+    named = {subnet.key + IPV6_SUFFIX}
+    if subnet.ipv6_carved_from is not None:
+        named.add(subnet.ipv6_carved_from + IPV6_SUFFIX)
+    for rule in rules:
+        ports = rule.allows_tcp(HTTPS)
+        if ports is False:
+            continue
+        if cidr is not None and not isinstance(cidr, Unknown) and any(
+                covers(c, cidr) for c in rule.cidrs):
+            why = f"{rule.hop} from {', '.join(map(str, rule.cidrs))} (IPv6)"
+        elif named & set(rule.blocks_of):
+            why = f"{rule.hop} from the IPv6 block the subnets are carved from"
+        else:
+            continue
+        if ports is True:
+            return why
+        doubts.append(f"the ports of {rule.declared_by} are not known before apply")
+    if isinstance(cidr, Unknown) and any(
+            any(c.version == 6 for c in r.cidrs) or any(b.endswith(IPV6_SUFFIX)
+                                                       for b in r.blocks_of)
+            for r in rules):
+        doubts.append(f"the IPv6 CIDR of {subnet.key} is not known "
+                      f"({explain(cidr, net.graph.kind)})")
+    return None
 
 
 def _cidr_doubt(net: Network, subnet: Subnet, blocks: tuple[IPNetwork, ...],
@@ -329,7 +384,8 @@ def _describe_subnet(subnet: Subnet) -> str:
 
 
 def _ingress_remediation(net: Network, endpoint: Endpoint, groups: list[SecurityGroup],
-                         refused: list[str], subnets: dict[str, list[NodeSource]]) -> str:
+                         refused: list[str], subnets: dict[str, list[NodeSource]],
+                         ipv6: set[str]) -> str:
     target = next((g for g in groups if g.resource is not None and not g.resource.is_data),
                   None)
     blocks: list[str] = []
@@ -350,7 +406,9 @@ def _ingress_remediation(net: Network, endpoint: Endpoint, groups: list[Security
         subnet = net.subnet(key)
         name = "https_from_" + "".join(c if c.isalnum() else "_" for c in
                                        key.split(".", 1)[-1]).strip("_")
-        if subnet.resource is not None:
+        if subnet.resource is not None and key in ipv6 and subnet.ipv6_cidr is not None:
+            source = f"  cidr_ipv6         = {hcl_reference(net, key, 'ipv6_cidr_block')}\n"
+        elif subnet.resource is not None:
             source = f"  cidr_ipv4         = {hcl_reference(net, key, 'cidr_block')}\n"
         elif _known_cidr(subnet) is not None:
             source = f'  cidr_ipv4         = "{subnet.cidr}"\n'

@@ -83,6 +83,8 @@ UNKNOWN_TARGET = "unknown target"
 
 # Marks an Availability Zone given by ID (`availability_zone_id`), not by name.
 ZONE_ID_SUFFIX = " (zone ID)"
+# Marks the IPv6 block of a VPC or subnet in `Rule.blocks_of` (`aws_vpc.x (IPv6)`).
+IPV6_SUFFIX = " (IPv6)"
 
 # Where nodes come from.
 MANAGED_NODE_GROUP = "managed node group"
@@ -215,6 +217,20 @@ def covers(outer: IPNetwork, inner: IPNetwork) -> bool:
     if outer.version != inner.version:
         return False
     return inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def _carved_from(cidr: IPNetwork | Unknown | None, vpc: Link) -> str | None:
+    """The subnet's VPC, where its CIDR is not known but is computed from that VPC's block.
+
+    `cidrsubnet(data.aws_vpc.x.cidr_block, 4, 1)`: whatever the block is, the subnet
+    lies in it. (Not where a secondary association's block is named.)
+    """
+    if not isinstance(cidr, Unknown) or len(vpc.keys) != 1:
+        return None
+    if any("aws_vpc_ipv4_cidr_block_association" in r for r in cidr.references):
+        return None
+    key = vpc.keys[0]
+    return key if any(r == key or r.startswith(key + ".") for r in cidr.references) else None
 
 
 def _first(*candidates: Unknown | None) -> Unknown | None:
@@ -375,6 +391,8 @@ class Subnet:
     # the VPC whose primary block the subnet is carved from (`cidrsubnet(X.cidr_block,
     # ...)`), where its CIDR is not known
     carved_from: str | None = None
+    ipv6_cidr: IPNetwork | Unknown | None = None
+    ipv6_carved_from: str | None = None  # likewise, `cidrsubnet(X.ipv6_cidr_block, ...)`
 
     @property
     def in_input(self) -> bool:
@@ -550,6 +568,9 @@ class ClusterNetwork:
     subnets: Link  # vpc_config.subnet_ids
     security_group: str  # key of the EKS-created cluster security group
     nodes: list[NodeSource] = field(default_factory=list)
+    # `kubernetes_network_config.ip_family = "ipv6"`: pods call the endpoints from the
+    # subnets' IPv6 addresses
+    ipv6: bool | Unknown = False
 
     @property
     def address(self) -> str:
@@ -1066,14 +1087,10 @@ class _Builder:
             public = _flag(self._read(resource, "map_public_ip_on_launch"))
             for key in vpc.keys:
                 self._vpc_record(key)
-            carved = None
-            if isinstance(cidr, Unknown) and len(vpc.keys) == 1 and not any(
-                    "aws_vpc_ipv4_cidr_block_association" in r for r in cidr.references) and any(
-                    r == vpc.keys[0] or r.startswith(vpc.keys[0] + ".") for r in cidr.references):
-                carved = vpc.keys[0]
+            ipv6 = _network(_input(resource, "ipv6_cidr_block"))
             self.net.subnets[resource.address] = Subnet(
-                resource.address, resource, vpc, zone, cidr, public, carved
-            )
+                resource.address, resource, vpc, zone, cidr, public, _carved_from(cidr, vpc),
+                ipv6, _carved_from(ipv6, vpc))
 
     # -- route tables ---------------------------------------------------------------
 
@@ -1411,6 +1428,8 @@ class _Builder:
                 found.append(cidr)
             elif family == "cidr_block":
                 blocks.append(ref.address)  # that VPC's primary block, that subnet's CIDR
+            elif family == "ipv6_cidr_block" and isinstance(cidr, Unknown):
+                blocks.append(ref.address + IPV6_SUFFIX)  # assigned by AWS at apply
             else:
                 return None
         return (found, blocks) if found or blocks else None
@@ -1635,8 +1654,10 @@ class _Builder:
         subnets = self.link(cluster, "vpc_config.subnet_ids",
                             cluster.get("vpc_config.subnet_ids"), self._subnet_map())
         name = _text(cluster.get("name"))
+        family = _text(cluster.get("kubernetes_network_config.ip_family"))
+        ipv6 = family if isinstance(family, Unknown) else family == "ipv6"
         return ClusterNetwork(cluster, name, cluster.region, None, (), None, subnets,
-                              _pseudo(cluster.address, CLUSTER_SG))
+                              _pseudo(cluster.address, CLUSTER_SG), ipv6=ipv6)
 
     def _launch_templates(self, resource: Resource) -> list[Resource]:
         found = self.graph.references(resource, None, "aws_launch_template",

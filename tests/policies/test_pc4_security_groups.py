@@ -85,6 +85,38 @@ class TestPC401:
         assert "aws_subnet.private[2]: the CIDR of aws_subnet.private[2]" in result.message
         assert "aws_subnet.private[0]:" not in result.message
 
+    def ipv6_cluster(self, *blocks: dict[str, Any]) -> Plan:
+        """An IPv6 cluster whose subnets' IPv6 CIDRs AWS assigns from the VPC's /56."""
+        p = private_cluster()
+        p.resources["aws_eks_cluster.main"].values["kubernetes_network_config"] = [
+            {"ip_family": "ipv6"}]
+        for subnet in SUBNETS:
+            resource = p.resources[subnet]
+            resource.values["ipv6_cidr_block"] = unknown(
+                "aws_vpc.main.ipv6_cidr_block", "aws_vpc.main")
+            resource.configured = (resource.configured or frozenset()) | {"ipv6_cidr_block"}
+        p.resources["aws_vpc.main"].values["ipv6_cidr_block"] = unknown()
+        if blocks:
+            endpoint_ingress(p, *blocks, refs=["aws_vpc.main"])
+        return p
+
+    def test_ipv6_cluster_needs_the_subnets_ipv6_cidrs_admitted(self) -> None:
+        result = by_subject(run(endpoint_sg_ingress, self.ipv6_cluster()))[ECR]
+        assert result.status is Status.FAIL  # 10.0.0.0/16 admits the nodes' IPv4 only
+        assert result.data["subnets_not_admitted"] == SUBNETS
+        assert ("for their IPv6 CIDRs (the cluster is IPv6: pods call the endpoints from "
+                "IPv6 addresses)") in result.message
+        assert "cidr_ipv6         = aws_subnet.private[0].ipv6_cidr_block" in result.remediation
+
+    def test_ipv6_cluster_with_the_vpc_ipv6_block_admitted(self) -> None:
+        # ipv6_cidr_blocks = [aws_vpc.main.ipv6_cidr_block], subnets carved from it:
+        # AWS assigns the block at apply, and it holds them whatever it is
+        p = self.ipv6_cluster(rule(cidr_blocks=["10.0.0.0/16"],
+                                   ipv6_cidr_blocks=[unknown("aws_vpc.main")]))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.PASS
+        assert "from the IPv6 block the subnets are carved from" in result.message
+
     def test_a_secondary_block_must_be_admitted_too(self) -> None:
         p = private_cluster()
         p.add("aws_vpc_ipv4_cidr_block_association.pods",
