@@ -285,6 +285,22 @@ class TestClusterVpc:
         assert info.vpc_unknown is not None
         assert "data.terraform_remote_state.net" in info.vpc_unknown
 
+    def test_subnets_in_the_input_whose_vpc_id_is_not_known(self) -> None:
+        # terraform-aws-modules/vpc: `vpc_id = local.vpc_id`, which a plan does not record
+        p = Plan()
+        p.add("module.vpc.aws_subnet.private[0]", {
+            "vpc_id": Unknown("module.vpc.aws_subnet.private[0].vpc_id is known only after "
+                              "apply", ("local.vpc_id",)), "cidr_block": "10.0.0.0/20"})
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": unknown()}]},
+            refs={"vpc_config.subnet_ids": "module.vpc.aws_subnet.private[0]"})
+        (info,) = facts(p).clusters
+        assert info.vpc is None
+        assert info.vpc_unknown == (
+            "the vpc_id of its subnet module.vpc.aws_subnet.private[0] is not known "
+            "(module.vpc.aws_subnet.private[0].vpc_id is known only after apply: no scan "
+            "before apply can decide it)")
+
     def test_region_falls_back_to_the_endpoints_service_names(self) -> None:
         p = private_cluster(Plan(region=None))
         (info,) = facts(p).clusters

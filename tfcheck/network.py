@@ -1899,6 +1899,12 @@ class _Builder:
                 info.vpc_unknown = (f"vpc_config.subnet_ids is not known and refers to no "
                                     f"subnet in the input "
                                     f"({explain(unknown, self.graph.kind)})")
+            elif in_input := [net.subnet(k) for k in info.subnets.keys
+                              if net.subnet(k).resource is not None]:
+                subnet = in_input[0]
+                why = ("" if subnet.vpc.unknown is None else
+                       f" ({explain(subnet.vpc.unknown, self.graph.kind)})")
+                info.vpc_unknown = f"the vpc_id of its subnet {subnet.key} is not known{why}"
             elif info.subnets.keys:
                 info.vpc_unknown = (f"its subnets ({', '.join(info.subnets.keys)}) are not in "
                                     "the input and nothing in the input names their VPC; "
