@@ -167,7 +167,7 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
             result = Result.unknown(
                 template,
                 f"{result.message}; but this matters only with a custom AMI, and whether "
-                f"image_id names one is not known: {scope.ami_unknown.reason}",
+                f"image_id names one is not known: {explain(scope.ami_unknown, graph.kind)}",
                 evidence=result.evidence, data=result.data, attribute="image_id")
         yield result
 

@@ -354,7 +354,8 @@ class TestScope:
         (result,) = self._managed(Unknown("var.ami_id has no value"))
         assert result.status is Status.UNKNOWN
         assert result.message.endswith("whether image_id names one is not known: "
-                                       "var.ami_id has no value")
+                                       "var.ami_id has no value: pass it with --var "
+                                       "ami_id=VALUE or --var-file")
 
     PARTIAL_NODECONFIG = ("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n"
                           "  kubelet:\n    config:\n      shutdownGracePeriod: 30s\n")
