@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
+from typing import Any
 
 from tfcheck.model import Severity, Unknown
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import explain
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
 ENDPOINT_ACCESS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html"
@@ -63,8 +66,8 @@ def cluster_private_endpoint(ctx: ScanContext) -> Iterator[Result]:
         if isinstance(private, Unknown):
             yield Result.unknown(
                 cluster,
-                f"vpc_config.endpoint_private_access is not known before apply "
-                f"({private.reason}); run on a plan or pass the variable's value",
+                f"vpc_config.endpoint_private_access is not known "
+                f"({explain(private, ctx.graph.kind)})",
                 attribute="vpc_config.endpoint_private_access",
             )
         elif private is True:
@@ -136,7 +139,8 @@ def cluster_public_endpoint(ctx: ScanContext) -> Iterator[Result]:
         if isinstance(public, Unknown):
             yield Result.unknown(
                 cluster,
-                f"vpc_config.endpoint_public_access is not known before apply ({public.reason})",
+                f"vpc_config.endpoint_public_access is not known "
+                f"({explain(public, ctx.graph.kind)})",
                 attribute="vpc_config.endpoint_public_access",
             )
             continue
@@ -144,18 +148,25 @@ def cluster_public_endpoint(ctx: ScanContext) -> Iterator[Result]:
             yield Result.passed(cluster, "vpc_config.endpoint_public_access is false")
             continue
         cidrs = cluster.get("vpc_config.public_access_cidrs")
-        if isinstance(cidrs, Unknown) or (
-            isinstance(cidrs, list) and any(isinstance(c, Unknown) for c in cidrs)
-        ):
-            yield Result.unknown(
+        remediation = "vpc_config {\n  endpoint_public_access = false\n}"
+        undecided = _undecided_cidrs(cidrs)
+        if undecided is not None:
+            # the endpoint is public whatever the CIDRs are: a fail; only how wide it is
+            # open is not known, so the severity is the restricted one
+            known = [c for c in cidrs if isinstance(c, str)] if isinstance(cidrs, list) else []
+            open_cidrs = [c for c in known if _is_whole_internet(c)]
+            yield Result.fail(
                 cluster,
-                "the public endpoint is on and vpc_config.public_access_cidrs is not known "
-                "before apply: cannot tell whether it is open to the internet",
-                attribute="vpc_config.public_access_cidrs",
+                "the public API endpoint is on"
+                + (f", open to {', '.join(open_cidrs)}" if open_cidrs else
+                   f"; how wide is not known: {explain(undecided, ctx.graph.kind)}"),
+                remediation=remediation,
+                severity=Severity.HIGH if open_cidrs else None,
+                attribute="vpc_config.endpoint_public_access",
+                data={"public_access_cidrs": known},
             )
             continue
         open_cidrs = [c for c in cidrs or ["0.0.0.0/0"] if _is_whole_internet(str(c))]
-        remediation = "vpc_config {\n  endpoint_public_access = false\n}"
         if open_cidrs:
             yield Result.fail(
                 cluster,
@@ -166,13 +177,29 @@ def cluster_public_endpoint(ctx: ScanContext) -> Iterator[Result]:
                 data={"public_access_cidrs": list(cidrs or ["0.0.0.0/0"])},
             )
         else:
+            shown = [c.partial if isinstance(c, Unknown) else str(c) for c in cidrs]
             yield Result.fail(
                 cluster,
-                f"the public API endpoint is on, restricted to {', '.join(map(str, cidrs))}",
+                f"the public API endpoint is on, restricted to {', '.join(map(str, shown))}",
                 remediation=remediation,
                 attribute="vpc_config.endpoint_public_access",
-                data={"public_access_cidrs": list(cidrs)},
+                data={"public_access_cidrs": shown},
             )
+
+
+def _undecided_cidrs(cidrs: Any) -> Unknown | None:
+    """The unknown part of `public_access_cidrs` that may be 0.0.0.0/0; None if none.
+
+    A CIDR rendered around an unknown address (`"${aws_eip.ci.public_ip}/32"`) is
+    restricted whatever the address: its prefix length says so.
+    """
+    for value in cidrs if isinstance(cidrs, list) else [cidrs]:
+        if isinstance(value, Unknown):
+            partial = value.partial or ""
+            prefix = re.search(r"/(\d+)$", partial)
+            if prefix is None or int(prefix.group(1)) == 0:
+                return value
+    return None
 
 
 def _is_whole_internet(cidr: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Severity, Status, Unknown, reveal
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import explain, missing_value, read_from_aws
 from tfcheck.userdata import (
     AL2,
     AL2023,
@@ -160,7 +161,15 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
         scope = _scope(ctx, template, clusters)
         if scope is None:
             continue
-        yield _judge(graph, template, scope, clusters)
+        result = _judge(graph, template, scope, clusters)
+        if scope.ami_unknown is not None and result.status is Status.FAIL:
+            # the AMI may be EKS's own, which needs no bootstrap in user data
+            result = Result.unknown(
+                template,
+                f"{result.message}; but this matters only with a custom AMI, and whether "
+                f"image_id names one is not known: {explain(scope.ami_unknown, graph.kind)}",
+                evidence=result.evidence, data=result.data, attribute="image_id")
+        yield result
 
 
 # -- which launch templates, which cluster -------------------------------------------
@@ -173,16 +182,18 @@ class _Scope:
     reading: UserDataReading
     users: tuple[Resource, ...]  # ASGs / node groups using it
     reason: str
+    label: str  # how messages name the launch template
     cluster_names_from_tags: tuple[str, ...] = ()
     origin: str = "plan"  # where the user data was read
+    ami_unknown: Unknown | None = None  # a managed node group's image_id is not known
 
 
 def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _Scope | None:
     graph = ctx.graph
     groups = graph.referrers(template, None, "aws_autoscaling_group")
     node_groups = graph.referrers(template, "launch_template", "aws_eks_node_group")
-    custom_ami = bool(node_groups) and _sets_image(template)
-    if node_groups and not groups and not custom_ami:
+    custom_ami = _custom_ami(template) if node_groups else False
+    if node_groups and not groups and custom_ami is False:
         return None  # EKS supplies the bootstrap for managed nodes on its own AMI
     source = user_data_of(ctx, template)
     reading = read_user_data(source.value)
@@ -196,15 +207,24 @@ def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _S
     users = tuple(sorted({r.address: r for r in (*groups, *node_groups)}.values(),
                          key=lambda r: r.address))
 
-    def scope(reason: str) -> _Scope:
-        return _Scope(reading, users, reason, tag_names, source.origin)
+    def scope(reason: str, label: str = template.address) -> _Scope:
+        return _Scope(reading, users, reason, label, tag_names, source.origin,
+                      custom_ami if isinstance(custom_ami, Unknown) else None)
 
-    if custom_ami:
-        return scope("the launch template of a managed node group with a custom AMI "
-                     "(image_id), which EKS does not bootstrap")
+    if custom_ami is not False and not joined:
+        names = ", ".join(g.address for g in node_groups)
+        image = reveal(template.values.get("image_id"))
+        ami = f"image_id {image}" if isinstance(image, str) else "image_id"
+        return scope(f"the launch template of a managed node group with a custom AMI "
+                     f"({names}, {ami}), which EKS does not bootstrap",
+                     f"{template.address} (managed node group with a custom AMI: {names})")
     if joined:
         return scope("the launch template of self-managed nodes")
-    if reading.mentions_eks:
+    if reading.mentions_eks and not (
+        reading.bootstraps and all(b.is_fragment for b in reading.bootstraps)
+    ):
+        # settings without a cluster section are what a managed node group merges;
+        # a plan may not record the node group's reference to its template (`local.x`)
         return scope("user data that bootstraps an EKS node")
     if isinstance(reading.decoded, Unknown) and (
         _user_data_clusters(graph, template) or _unknown_refers_to_cluster(reading.decoded)
@@ -213,10 +233,21 @@ def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _S
     return None
 
 
-def _sets_image(template: Resource) -> bool:
-    if template.configured is not None:
-        return "image_id" in template.configured
-    return template.values.get("image_id") is not None
+def _custom_ami(template: Resource) -> bool | Unknown:
+    """Whether a managed node group's launch template sets a custom AMI.
+
+    `image_id` empty or unset (terraform-aws-eks: `image_id = var.ami_id`, default "")
+    leaves the AMI to EKS, which then writes the bootstrap itself. A value known only
+    after apply, or read from a data source, is an AMI ID; an unset variable is `Unknown`.
+    """
+    value = reveal(template.values.get("image_id"))
+    if isinstance(value, Unknown):
+        if not template.sets("image_id"):
+            return False
+        if value.references or template.configured is None:
+            return True  # an attribute of a resource or data source: an AMI ID
+        return value
+    return isinstance(value, str) and value.strip() != ""
 
 
 def _cluster_tag_names(group: Resource) -> list[str]:
@@ -321,7 +352,7 @@ class _ServiceCidr:
     reason: str = ""
 
 
-def _service_cidr(clusters: list[Resource]) -> _ServiceCidr:
+def _service_cidr(clusters: list[Resource], kind: str) -> _ServiceCidr:
     found: list[_ServiceCidr] = []
     for cluster in clusters:
         path = "kubernetes_network_config.service_ipv4_cidr"
@@ -332,8 +363,8 @@ def _service_cidr(clusters: list[Resource]) -> _ServiceCidr:
                 found.append(_ServiceCidr(value not in ("10.100.0.0/16", "172.20.0.0/16"),
                                           value))
             else:
-                found.append(_ServiceCidr(None, None, f"{cluster.address} does not show "
-                                          "its service CIDR"))
+                missing = value if isinstance(value, Unknown) else read_from_aws(cluster, path)
+                found.append(_ServiceCidr(None, None, explain(missing, kind)))
         elif isinstance(value, str) and cluster.sets(path):
             found.append(_ServiceCidr(True, value))
         elif isinstance(value, Unknown) and cluster.sets(path):
@@ -361,20 +392,23 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
     details: dict[str, Any] = {"evidence": evidence, "attribute": "user_data", "data": data}
     decoded = reading.decoded
     if isinstance(decoded, Unknown):
+        # a plan holds rendered user data only once the values in it exist; the HCL
+        # renders templates around them, which is enough to read the setting names
+        why = (f"{missing_value(decoded)}: scan the HCL of this configuration, where the "
+               f"user data is rendered around the values known only after apply"
+               if graph.kind == "plan" else explain(decoded, graph.kind))
         return Result.unknown(
             template,
-            f"{template.address} is {scope.reason}, and its user data is not known before "
-            f"apply ({decoded.reason}): cannot tell whether it passes the API server "
-            f"endpoint and CA; scan the HCL (templates are rendered there) or a plan "
-            f"whose cluster already exists",
+            f"{template.address} is {scope.reason}, and its user data is not known "
+            f"({why}): cannot tell whether it passes the API server endpoint and CA",
             **details,
         )
     data["layers"] = list(decoded.layers)
-    template_label = template.address
+    template_label = scope.label
     if not decoded.parts and not reading.problems:
         return Result.fail(
             template,
-            f"{template_label} is {scope.reason} but has no user data: the nodes run no "
+            f"{template.address} is {scope.reason} but has no user data: the nodes run no "
             f"EKS bootstrap with the API server endpoint and CA",
             remediation=_remediation(AL2, cluster_ref),
             **details,
@@ -383,13 +417,13 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
         if reading.problems:
             return Result.unknown(
                 template,
-                f"{template_label} is {scope.reason}, and its user data could not be "
+                f"{template.address} is {scope.reason}, and its user data could not be "
                 f"read completely: {'; '.join(reading.problems)}",
                 **details,
             )
         return Result.fail(
             template,
-            f"{template_label} is {scope.reason}, but its user data runs no EKS "
+            f"{template.address} is {scope.reason}, but its user data runs no EKS "
             f"bootstrap (no /etc/eks/bootstrap.sh, nodeadm NodeConfig, "
             f"Start-EKSBootstrap.ps1 or Bottlerocket settings.kubernetes)",
             remediation=_remediation(AL2, cluster_ref),
@@ -408,7 +442,7 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
             remediation=_remediation(reading.bootstraps[0].kind, cluster_ref),
             **details,
         )
-    cidr = _service_cidr(joined or clusters)
+    cidr = _service_cidr(joined or clusters, graph.kind)
     verdicts = [_judge_bootstrap(b, cidr) for b in reading.bootstraps]
     worst = max(verdicts, key=lambda v: _RANK[v.status])
     data["bootstrap"] = worst.bootstrap.kind
@@ -416,9 +450,10 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
     if worst.status is Status.FAIL and reading.problems:
         return Result.unknown(
             template,
-            f"{template_label}: {worst.bootstrap.description} ({worst.bootstrap.where}) "
-            f"{worst.message}; but part of the user data could not be read "
-            f"({'; '.join(reading.problems)}) and may pass them",
+            f"{template_label}: the readable user data ({worst.bootstrap.description}, "
+            f"{worst.bootstrap.where}) does not show "
+            f"{', '.join(worst.missing) or 'what the cluster needs'}, and the rest could not "
+            f"be read ({'; '.join(reading.problems)}), which may pass them",
             **details,
         )
     if worst.status is Status.FAIL:

@@ -23,6 +23,7 @@ from tfcheck.network import (
     polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import explain, managed_elsewhere, read_from_aws
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
 VPC_DNS_GUIDE = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-dns.html"
@@ -160,7 +161,8 @@ def _unknown_node_subnets(net: Network, what: str, *, fargate: bool = True
                 continue
             yield about(Result.unknown(
                 source.resource, f"the subnets of {source.kind} {source.address} are not "
-                                 f"known before apply ({unknown.reason}): cannot tell {what}",
+                                 f"known ({explain(unknown, net.graph.kind)}): cannot tell "
+                                 f"{what}",
                 evidence=(info.address, source.address)), [info])
 
 
@@ -175,11 +177,9 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
                    subject: Resource) -> Result:
     data: dict[str, object] = {"subnet": subnet.key}
     if effective.unknown is not None:
-        how = ("; scan the configuration that manages it" if subnet.resource is None
-               or subnet.resource.is_data else "")
         return Result.unknown(
             subject, f"cannot tell the route table of node subnet {subnet.key}: "
-                     f"{effective.unknown}{how}",
+                     f"{effective.unknown}",
             data=data, evidence=(subject.address, subnet.key) if subject.address != subnet.key
             else (subnet.key,))
     internet: list[tuple[str, Route]] = []
@@ -203,9 +203,14 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
                 what = ("its destination" if default is None else
                         f"connectivity_type of {route.target_label}"
                         if route.kind == NAT_GATEWAY else f"the target of {route.hop}")
-                undecided.append(f"{route.hop} in {table_key}: {what} is not known before apply")
+                missing = (route.destination if isinstance(route.destination, Unknown)
+                           else route.connectivity if isinstance(route.connectivity, Unknown)
+                           else None)
+                why = "" if missing is None else f" ({explain(missing, net.graph.kind)})"
+                undecided.append(f"{route.hop} in {table_key}: {what} is not known{why}")
         if table.unknown is not None:
-            undecided.append(f"the inline routes of {table_key} are not known before apply")
+            undecided.append(f"the inline routes of {table_key} are not known "
+                             f"({explain(table.unknown, net.graph.kind)})")
         elif not table.complete and not found_internet:
             undecided.append(f"{table_key} is not in the input, so its routes cannot be read")
         if not found_internet:
@@ -367,7 +372,7 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
         if not ec2_sources:
             continue  # Fargate pods never get a public IP
         for subject in _subjects(subnet, owners):
-            yield about(_subnet_public_ip(subnet, ec2_sources, subject), owners)
+            yield about(_subnet_public_ip(net, subnet, ec2_sources, subject), owners)
     yield from _unknown_node_subnets(net, "whether they map public IPs on launch",
                                      fargate=False)
     seen: set[str] = set()
@@ -377,24 +382,25 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
             if template is None or template.address in seen:
                 continue
             seen.add(template.address)
-            result = _template_public_ip(template, source)
+            result = _template_public_ip(net, template, source)
             if result is not None:
                 yield about(result, [info])
 
 
-def _subnet_public_ip(subnet: Subnet, sources: list[NodeSource], subject: Resource) -> Result:
+def _subnet_public_ip(net: Network, subnet: Subnet, sources: list[NodeSource],
+                      subject: Resource) -> Result:
     data = {"subnet": subnet.key}
     users = ", ".join(dict.fromkeys(s.address for s in sources))
     value = subnet.map_public_ip
     if subnet.resource is None:
         return Result.unknown(
             subject, f"node subnet {subnet.key} is not in the input: cannot tell whether "
-                     f"it maps public IPs on launch; scan the configuration that creates it",
+                     f"it maps public IPs on launch; {managed_elsewhere(subnet.key)}",
             data=data, evidence=(subject.address, subnet.key))
     if isinstance(value, Unknown):
         return Result.unknown(
             subject, f"map_public_ip_on_launch of node subnet {subnet.key} is not known "
-                     f"before apply ({value.reason})", data=data,
+                     f"({explain(value, net.graph.kind)})", data=data,
             attribute="map_public_ip_on_launch")
     if value is not True:
         return Result.passed(subject, f"node subnet {subnet.key} does not map public IPs on "
@@ -444,14 +450,15 @@ def _truth(value: object) -> bool | Unknown | None:
     return None
 
 
-def _template_public_ip(template: Resource, source: NodeSource) -> Result | None:
+def _template_public_ip(net: Network, template: Resource, source: NodeSource
+                        ) -> Result | None:
     value = _template_sets_public_ip(template)
     attribute = ("associate_public_ip_address" if template.type == "aws_launch_configuration"
                  else "network_interfaces.associate_public_ip_address")
     if isinstance(value, Unknown):
         return Result.unknown(
             template, f"{attribute} of {template.address} (used by {source.address}) is not "
-                      f"known before apply ({value.reason})", attribute=attribute)
+                      f"known ({explain(value, net.graph.kind)})", attribute=attribute)
     if value is True:
         return Result.fail(
             template, f"{template.address} sets {attribute} = true: nodes of "
@@ -556,7 +563,7 @@ def vpc_dns(ctx: ScanContext) -> Iterator[Result]:
                 yield Result.unknown(
                     info.cluster, f"VPC {vpc_key} of {info.address} is not in the input: "
                                   f"cannot tell whether it has DNS support and DNS hostnames "
-                                  f"on; scan the configuration that creates it",
+                                  f"on; {managed_elsewhere(vpc_key)}",
                     evidence=info.vpc_evidence, data={"vpc": vpc_key})
             continue
         yield about(_vpc_dns_verdict(net, vpc.resource, clusters, dhcp.get(vpc_key, [])),
@@ -588,19 +595,26 @@ def _dhcp_associations(ctx: ScanContext, net: Network
 def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork],
                      associations: list[tuple[Resource, list[Resource], str | None]]
                      ) -> Result:
+    kind = net.graph.kind
     evidence = (*clusters[0].vpc_evidence,)
     problems: list[str] = []
     unknowns: list[str] = []
     remediation: list[str] = []
+    undecided: dict[str, list[str]] = {}  # why -> attributes
     for attribute in ("enable_dns_support", "enable_dns_hostnames"):
-        value = reveal(vpc.values.get(attribute)) if vpc.is_data else vpc.get(attribute)
+        value = vpc.get(attribute)
+        if value is None and vpc.is_data:
+            value = read_from_aws(vpc, attribute)  # no provider default for a data source
         if isinstance(value, Unknown):
-            unknowns.append(f"{attribute} is not known before apply ({value.reason})")
+            undecided.setdefault(explain(value, kind), []).append(attribute)
         elif value is not True:
             how = ("false" if vpc.is_data or vpc.sets(attribute)
                    else "not set (provider default false)")
             problems.append(f"{attribute} is {how}")
             remediation.append(f"{attribute} = true")
+    for why, attributes in undecided.items():
+        verb = "is" if len(attributes) == 1 else "are"
+        unknowns.append(f"{' and '.join(attributes)} {verb} not known ({why})")
     for association, options, literal in associations:
         evidence = (*evidence, association.address, *(o.address for o in options))
         if literal is not None:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.network import (
+    IPV6_SUFFIX,
     ClusterNetwork,
     Endpoint,
     IPNetwork,
@@ -24,6 +25,7 @@ from tfcheck.network import (
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import explain
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
 HTTPS = 443
@@ -52,7 +54,10 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
     carry: their launch template's `vpc_security_group_ids`, the cluster security group
     for managed node groups without one and for Fargate, the node group's remote access
     security group. Rules come from inline `ingress` blocks, `aws_security_group_rule` and
-    `aws_vpc_security_group_ingress_rule`.
+    `aws_vpc_security_group_ingress_rule`. A rule containing every CIDR block of the VPC
+    admits its subnets whatever their own CIDRs (a secondary association's block must be
+    admitted too). In an IPv6 cluster (`kubernetes_network_config.ip_family = "ipv6"`)
+    pods call the endpoints from the subnets' IPv6 CIDRs, which a CIDR rule must admit.
 
     ## Bad
     ```hcl
@@ -165,35 +170,40 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
     evidence_base = (endpoint.address, *(g.key for g in groups))
     if endpoint.security_groups.unknown is not None and not groups:
         return Result.unknown(
-            endpoint.resource, f"the security groups of {endpoint.address} are not known before "
-                               f"apply ({endpoint.security_groups.unknown.reason})",
+            endpoint.resource, f"the security groups of {endpoint.address} are not known "
+                               f"({explain(endpoint.security_groups.unknown, net.graph.kind)})",
             evidence=evidence_base, attribute="security_group_ids")
     refused: list[str] = []
-    undecided: list[str] = []
+    doubts: dict[str, list[str]] = {}  # why -> subnets
     admitted_by: list[str] = []
+    ipv6 = {k for info in clusters if info.ipv6 is True for k in info.node_subnets()}
     for key, sources in subnets.items():
         subnet = net.subnet(key)
-        verdict, why = _admits(groups, subnet, sources)
+        verdict, why = _admits(net, groups, subnet, sources, key in ipv6)
         if verdict is True:
             admitted_by.append(why)
         elif verdict is None:
-            undecided.append(f"{key}: {why}")
+            doubts.setdefault(why, []).append(key)
         else:
             refused.append(key)
+    undecided = [f"{', '.join(keys)}: {why}" for why, keys in doubts.items()]
     if endpoint.security_groups.unknown is not None and refused:
-        undecided.append(f"some security groups of {endpoint.address} are not known before "
-                         f"apply ({endpoint.security_groups.unknown.reason})")
+        undecided.append(f"some security groups of {endpoint.address} are not known "
+                         f"({explain(endpoint.security_groups.unknown, net.graph.kind)})")
         refused = []
     data = {"subnets_not_admitted": refused, "security_groups": [g.key for g in groups]}
     if refused:
         described = ", ".join(_describe_subnet(net.subnet(k)) for k in refused)
         default = (" (no security_group_ids: the VPC default security group, which admits "
                    "only its own members)" if endpoint.uses_default_security_group else "")
+        if any(k in ipv6 and net.subnet(k).ipv6_cidr is not None for k in refused):
+            described += (" for their IPv6 CIDRs (the cluster is IPv6: pods call the "
+                          "endpoints from IPv6 addresses)")
         return Result.fail(
             endpoint.resource, f"{endpoint.address} ({endpoint.service}) admits no TCP 443 from "
                                f"node subnets {described}: its security groups "
                                f"{group_names}{default} have no matching ingress rule",
-            remediation=_ingress_remediation(net, endpoint, groups, refused, subnets),
+            remediation=_ingress_remediation(net, endpoint, groups, refused, subnets, ipv6),
             evidence=(*evidence_base, *refused), data=data,
             attribute="security_group_ids")
     if undecided:
@@ -207,20 +217,26 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
         evidence=evidence_base, data=data)
 
 
-def _admits(groups: list[SecurityGroup], subnet: Subnet, sources: list[NodeSource]
-            ) -> tuple[bool | None, str]:
-    """Whether the groups admit TCP 443 from every node of the subnet, and by which rule."""
+def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
+            sources: list[NodeSource], ipv6: bool = False) -> tuple[bool | None, str]:
+    """Whether the groups admit TCP 443 from every node of the subnet, and by which rule.
+
+    `ipv6`: the subnet's cluster is IPv6, so a CIDR rule must admit its IPv6 CIDR.
+    """
     rules = [r for g in groups for r in g.ingress]
     cidr = _known_cidr(subnet)
     doubts: list[str] = []
-    # a CIDR rule containing the subnet's CIDR admits every node in it
-    for rule in rules:
-        ports = rule.allows_tcp(HTTPS)
-        if ports is False or cidr is None or not any(covers(c, cidr) for c in rule.cidrs):
-            continue
-        if ports is True:
-            return True, f"{rule.hop} from {', '.join(map(str, rule.cidrs))}"
-        doubts.append(f"the ports of {rule.declared_by} are not known before apply")
+    by_ipv6 = ipv6 and subnet.ipv6_cidr is not None
+    blocks: tuple[IPNetwork, ...] = ()
+    blocks_doubt: str | None = None
+    if by_ipv6:
+        admitted = _ipv6_admits(net, rules, subnet, doubts)
+    else:
+        if cidr is None and any(r.cidrs for r in rules):
+            blocks, blocks_doubt = net.blocks_holding(subnet)
+        admitted = _cidr_admits(rules, subnet, blocks, doubts)
+    if admitted is not None:
+        return True, admitted
     # else every node source in the subnet must carry an admitted security group
     per_source: list[bool | None] = []
     admitted_hop = ""
@@ -238,8 +254,8 @@ def _admits(groups: list[SecurityGroup], subnet: Subnet, sources: list[NodeSourc
             found = None
         if found is False and source.security_groups.unknown is not None:
             found = None
-            doubts.append(f"the security groups of {source.address} are not known before "
-                          "apply")
+            doubts.append(f"the security groups of {source.address} are not known "
+                          f"({explain(source.security_groups.unknown, net.graph.kind)})")
         ssh_sources = set(source.remote_access_sources)
         if found is False and any(ssh_sources & set(r.peers) for r in rules
                                   if r.allows_tcp(HTTPS) is not False):
@@ -253,20 +269,109 @@ def _admits(groups: list[SecurityGroup], subnet: Subnet, sources: list[NodeSourc
         return True, admitted_hop
     for rule in rules:
         if rule.allows_tcp(HTTPS) is not False and rule.unknown is not None:
-            doubts.append(f"a source of {rule.declared_by} is not known before apply")
+            doubts.append(f"a source of {rule.declared_by} is not known "
+                          f"({explain(rule.unknown, net.graph.kind)})")
         if rule.allows_tcp(HTTPS) is None:
             doubts.append(f"the protocol or ports of {rule.declared_by} are not known")
-    if cidr is None and any(r.cidrs for r in rules):
-        doubts.append(f"the CIDR of {subnet.key} is not known"
-                      + (" (the subnet is not in the input)" if subnet.resource is None else ""))
+    if cidr is None and not by_ipv6 and any(r.cidrs or r.blocks_of for r in rules):
+        doubts.append(_cidr_doubt(net, subnet, blocks, blocks_doubt))
+    for rule in rules:
+        for key in rule.blocks_of:
+            if (key in (subnet.carved_from, subnet.key) or key in net.subnets
+                    or key.endswith(IPV6_SUFFIX)):
+                continue  # another subnet's CIDR, or an IPv6 block: no doubt on this one
+            vpc = net.vpc(key)
+            why = (f" ({explain(vpc.cidr_unknown, net.graph.kind)})"
+                   if vpc is not None and vpc.cidr_unknown is not None else "")
+            doubts.append(f"{rule.declared_by} admits the CIDR block of {key}, which is not "
+                          f"known{why}")
     for group in groups:
         if not group.complete:
             doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
         elif group.unknown is not None:
-            doubts.append(f"the inline rules of {group.key} are not known before apply")
+            doubts.append(f"the inline rules of {group.key} are not known "
+                          f"({explain(group.unknown, net.graph.kind)})")
     if doubts:
         return None, "; ".join(dict.fromkeys(doubts))
     return False, ""
+
+
+def _cidr_admits(rules: list[Rule], subnet: Subnet, blocks: tuple[IPNetwork, ...],
+                 doubts: list[str]) -> str | None:
+    """The rule whose IPv4 CIDR admits the subnet, described; None where none is known to.
+
+    A CIDR containing the subnet's admits every node in it; where the subnet's CIDR is
+    not known, one containing every VPC block that may hold it does, and so does one
+    naming the subnet's own CIDR or the block it is carved from.
+    """
+    cidr = _known_cidr(subnet)
+    for rule in rules:
+        ports = rule.allows_tcp(HTTPS)
+        if ports is False:
+            continue
+        if cidr is not None and any(covers(c, cidr) for c in rule.cidrs):
+            why = f"{rule.hop} from {', '.join(map(str, rule.cidrs))}"
+        elif blocks and all(any(covers(c, b) for c in rule.cidrs) for b in blocks):
+            why = (f"{rule.hop} from {', '.join(map(str, rule.cidrs))}, which holds every "
+                   f"subnet of {subnet.vpc.keys[0]} ({', '.join(map(str, blocks))})")
+        elif cidr is None and subnet.key in rule.blocks_of:
+            why = f"{rule.hop} from the CIDRs of the node subnets themselves"
+        elif cidr is None and subnet.carved_from in rule.blocks_of:
+            # `cidr_blocks = [data.aws_vpc.x.cidr_block]` and a subnet carved from that
+            # block: admitted, whatever the block turns out to be
+            why = (f"{rule.hop} from the CIDR block of {subnet.carved_from}, which the "
+                   f"subnets are carved from")
+        else:
+            continue
+        if ports is True:
+            return why
+        doubts.append(f"the ports of {rule.declared_by} are not known before apply")
+    return None
+
+
+def _ipv6_admits(net: Network, rules: list[Rule], subnet: Subnet, doubts: list[str]
+                 ) -> str | None:
+    """The rule admitting the subnet's IPv6 CIDR (an IPv6 cluster's pods), described."""
+    cidr = subnet.ipv6_cidr
+    named = {subnet.key + IPV6_SUFFIX}
+    if subnet.ipv6_carved_from is not None:
+        named.add(subnet.ipv6_carved_from + IPV6_SUFFIX)
+    for rule in rules:
+        ports = rule.allows_tcp(HTTPS)
+        if ports is False:
+            continue
+        if cidr is not None and not isinstance(cidr, Unknown) and any(
+                covers(c, cidr) for c in rule.cidrs):
+            why = f"{rule.hop} from {', '.join(map(str, rule.cidrs))} (IPv6)"
+        elif named & set(rule.blocks_of):
+            why = f"{rule.hop} from the IPv6 block the subnets are carved from"
+        else:
+            continue
+        if ports is True:
+            return why
+        doubts.append(f"the ports of {rule.declared_by} are not known before apply")
+    if isinstance(cidr, Unknown) and any(
+            any(c.version == 6 for c in r.cidrs) or any(b.endswith(IPV6_SUFFIX)
+                                                       for b in r.blocks_of)
+            for r in rules):
+        doubts.append(f"the IPv6 CIDR of {subnet.key} is not known "
+                      f"({explain(cidr, net.graph.kind)})")
+    return None
+
+
+def _cidr_doubt(net: Network, subnet: Subnet, blocks: tuple[IPNetwork, ...],
+                blocks_doubt: str | None) -> str:
+    """Why no CIDR rule is known to admit a subnet whose own CIDR is not known."""
+    if subnet.resource is None:
+        return f"the CIDR of {subnet.key} is not known (the subnet is not in the input)"
+    why = (f"the CIDR of {subnet.key} is not known ({explain(subnet.cidr, net.graph.kind)})"
+           if isinstance(subnet.cidr, Unknown) else f"the CIDR of {subnet.key} is not known")
+    if blocks_doubt is not None:
+        return f"{why}, and {blocks_doubt}"
+    if blocks:
+        return (f"{why}, and no rule admits every CIDR block of its VPC "
+                f"({', '.join(map(str, blocks))})")
+    return why
 
 
 def _known_cidr(subnet: Subnet) -> IPNetwork | None:
@@ -279,7 +384,8 @@ def _describe_subnet(subnet: Subnet) -> str:
 
 
 def _ingress_remediation(net: Network, endpoint: Endpoint, groups: list[SecurityGroup],
-                         refused: list[str], subnets: dict[str, list[NodeSource]]) -> str:
+                         refused: list[str], subnets: dict[str, list[NodeSource]],
+                         ipv6: set[str]) -> str:
     target = next((g for g in groups if g.resource is not None and not g.resource.is_data),
                   None)
     blocks: list[str] = []
@@ -300,7 +406,9 @@ def _ingress_remediation(net: Network, endpoint: Endpoint, groups: list[Security
         subnet = net.subnet(key)
         name = "https_from_" + "".join(c if c.isalnum() else "_" for c in
                                        key.split(".", 1)[-1]).strip("_")
-        if subnet.resource is not None:
+        if subnet.resource is not None and key in ipv6 and subnet.ipv6_cidr is not None:
+            source = f"  cidr_ipv6         = {hcl_reference(net, key, 'ipv6_cidr_block')}\n"
+        elif subnet.resource is not None:
             source = f"  cidr_ipv4         = {hcl_reference(net, key, 'cidr_block')}\n"
         elif _known_cidr(subnet) is not None:
             source = f'  cidr_ipv4         = "{subnet.cidr}"\n'
@@ -545,7 +653,8 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
                             and not g.resource.is_data]
                 if not subjects:
                     continue
-                verdict, missing, doubts = _egress_allows(groups, targets, source)
+                verdict, missing, doubts = _egress_allows(groups, targets, source,
+                                                          net.graph.kind)
                 for group in subjects:
                     verdicts.setdefault(group.key, []).append((source, verdict, missing, doubts))
                     users.setdefault(group.key, []).append(info)
@@ -555,8 +664,9 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
         yield about(_egress_result(net, group.resource, verdicts[key]), users[key])
 
 
-_Target = tuple[str, str, list[IPNetwork], set[str], set[str]]
-# (label, kind "endpoint"|"s3", CIDRs to reach, security groups, prefix lists)
+_Target = tuple[str, str, list[IPNetwork], set[str], set[str], str | None]
+# (label, kind "endpoint"|"s3", CIDRs to reach, security groups, prefix lists, the VPC
+# whose primary block holds the endpoint's subnets where their CIDRs are not known)
 
 
 def _egress_targets(ctx: ScanContext, net: Network, clusters: list[ClusterNetwork]
@@ -581,13 +691,17 @@ def _egress_targets(ctx: ScanContext, net: Network, clusters: list[ClusterNetwor
                         cidrs.append(cidr)
                     if not cidrs or endpoint.subnets.unknown is not None:
                         cidrs = list(net.vpc_cidrs(info.vpc)[:1])
+                    carved = {net.subnet(k).carved_from for k in endpoint.subnets.keys}
+                    block = (carved.pop() if len(carved) == 1
+                             and endpoint.subnets.unknown is None else None)
                     targets.setdefault(endpoint.address, (
                         endpoint.address, "endpoint", cidrs,
-                        set(endpoint.security_groups.keys), set()))
+                        set(endpoint.security_groups.keys), set(), block))
                 elif endpoint.is_gateway and requirement.service == "s3" and not interface_s3:
                     lists = {endpoint.prefix_list_key, *_s3_prefix_list_sources(ctx)}
                     targets.setdefault(endpoint.address, (
-                        f"the S3 prefix list of {endpoint.address}", "s3", [], set(), lists))
+                        f"the S3 prefix list of {endpoint.address}", "s3", [], set(), lists,
+                        None))
     return [targets[k] for k in sorted(targets)]
 
 
@@ -601,32 +715,38 @@ def _s3_prefix_list_sources(ctx: ScanContext) -> set[str]:
     return found
 
 
-def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: NodeSource
-                   ) -> tuple[bool | None, list[str], list[str]]:
+def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: NodeSource,
+                   input_kind: str) -> tuple[bool | None, list[str], list[str]]:
     """(verdict, targets not reachable, doubts) for the union of a node's groups."""
     rules = [r for g in groups for r in g.egress]
     missing: list[str] = []
     doubts: list[str] = []
-    for label, kind, cidrs, peers, prefix_lists in targets:
-        verdict = _reaches(rules, kind, cidrs, peers, prefix_lists)
+    for label, kind, cidrs, peers, prefix_lists, block in targets:
+        verdict = _reaches(rules, kind, cidrs, peers, prefix_lists, block)
         if verdict is None:
             doubts.append(f"whether TCP 443 to {label} is allowed")
         elif verdict is False:
             missing.append(label)
     if not missing and not doubts:
         return True, [], []  # rules the input cannot read could only allow more
+    for rule in rules:
+        if rule.unknown is not None and rule.allows_tcp(HTTPS) is not False:
+            doubts.append(f"a destination of {rule.declared_by} is not known "
+                          f"({explain(rule.unknown, input_kind)})")
     for group in groups:
         if not group.complete:
             doubts.append(f"{group.key} is not in the input, so its rules cannot be read")
         elif group.unknown is not None:
-            doubts.append(f"the inline rules of {group.key} are not known before apply")
+            doubts.append(f"the inline rules of {group.key} are not known "
+                          f"({explain(group.unknown, input_kind)})")
     if source.security_groups.unknown is not None:
-        doubts.append(f"some security groups of {source.address} are not known before apply")
+        doubts.append(f"some security groups of {source.address} are not known "
+                      f"({explain(source.security_groups.unknown, input_kind)})")
     return (None if doubts else False), missing, doubts
 
 
 def _reaches(rules: list[Rule], kind: str, cidrs: list[IPNetwork], peers: set[str],
-             prefix_lists: set[str]) -> bool | None:
+             prefix_lists: set[str], block: str | None = None) -> bool | None:
     verdict: bool | None = False
     for rule in rules:
         ports = rule.allows_tcp(HTTPS)
@@ -637,10 +757,11 @@ def _reaches(rules: list[Rule], kind: str, cidrs: list[IPNetwork], peers: set[st
             or bool(peers & set(rule.peers))
             or bool(prefix_lists & set(rule.prefix_lists))
             or (bool(cidrs) and all(any(covers(c, t) for c in rule.cidrs) for t in cidrs))
+            or (block is not None and block in rule.blocks_of)
         )
         if hit and ports is True:
             return True
-        if hit or rule.unknown is not None or (
+        if hit or rule.unknown is not None or rule.blocks_of or (
             kind == "s3" and any(p.startswith("pl-") for p in rule.prefix_lists)
         ):
             verdict = None  # a literal prefix list nothing in the input names: maybe S3's

@@ -23,6 +23,7 @@ from tfcheck.network import (
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import explain, managed_elsewhere
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
 INTERFACE_ENDPOINTS_GUIDE = (
@@ -211,8 +212,8 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
             not_counting.append(problem)
     evidence = (*info.vpc_evidence, *(e.address for e in candidates))
     if undecided or unreadable:
-        reasons = undecided + [f"the service_name of {e.address} is not known before apply"
-                               for e in unreadable]
+        reasons = undecided + [f"the service_name of {e.address} is not known "
+                               f"({_explain(e.service_name, net)})" for e in unreadable]
         return Result.unknown(
             info.cluster, f"cannot tell whether VPC {vpc} has a {service} endpoint (needed "
                           f"for {why}): {'; '.join(reasons)}", data=data, evidence=evidence)
@@ -224,7 +225,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
         return Result.unknown(
             info.cluster, f"no {service} VPC endpoint for VPC {vpc} in the input (needed "
                           f"for {why}); the VPC is not managed here and neither is any of "
-                          f"its endpoints, which may exist outside this configuration",
+                          f"its endpoints: {managed_elsewhere(f'VPC {vpc}')}",
             data=data, evidence=evidence,
             remediation=_endpoint_block(net, info, service, endpoints))
     elsewhere = [f"{e.address} is in VPC {', '.join(e.vpc.keys) or 'unknown'}"
@@ -412,17 +413,17 @@ def endpoint_region(ctx: ScanContext) -> Iterator[Result]:
                 continue  # not an AWS service endpoint (a PrivateLink service, S3 global)
             if endpoint.service is None and not isinstance(endpoint.region, str):
                 continue  # nothing readable: PC301 says so
-            yield about(_region_verdict(endpoint, regions, clusters), clusters)
+            yield about(_region_verdict(net, endpoint, regions, clusters), clusters)
 
 
-def _region_verdict(endpoint: Endpoint, regions: set[str],
+def _region_verdict(net: Network, endpoint: Endpoint, regions: set[str],
                     clusters: list[ClusterNetwork]) -> Result:
     users = ", ".join(c.address for c in clusters)
     evidence = (clusters[0].address, *clusters[0].vpc_evidence[-1:], endpoint.address)
     if isinstance(endpoint.region, Unknown):
         return Result.unknown(
             endpoint.resource, f"the region in the service_name of {endpoint.address} is not "
-                               f"known: {endpoint.region.reason}",
+                               f"known: {_explain(endpoint.region, net)}",
             evidence=evidence, attribute="service_name")
     if len(regions) != 1:
         why = ("the clusters' regions differ" if regions else
@@ -559,7 +560,7 @@ def _private_dns_verdicts(net: Network, vpc: str, clusters: list[ClusterNetwork]
         if isinstance(dns, Unknown):
             yield Result.unknown(
                 endpoint.resource, f"private_dns_enabled of {endpoint.address} is not "
-                                   f"known before apply ({dns.reason})",
+                                   f"known ({_explain(dns, net)})",
                 evidence=evidence, attribute="private_dns_enabled")
         elif dns is True:
             yield Result.passed(endpoint.resource,
@@ -711,7 +712,7 @@ def _coverage_verdict(net: Network, endpoint: Endpoint, node_subnets: list[str],
         else:
             unknown_have.append(key)
     if endpoint.subnets.unknown is not None:
-        unknown_have.append(f"subnet_ids ({endpoint.subnets.unknown.reason})")
+        unknown_have.append(f"subnet_ids ({_explain(endpoint.subnets.unknown, net)})")
     missing = sorted(set(needed) - have)
     data = {"missing_zones": missing, "zones": sorted(have)}
     by_id = {z.endswith(ZONE_ID_SUFFIX) for z in (*needed, *have)}
@@ -737,10 +738,11 @@ def _coverage_verdict(net: Network, endpoint: Endpoint, node_subnets: list[str],
         reasons = []
         if unknown_have:
             reasons.append(f"the Availability Zones of its subnets {', '.join(unknown_have)} "
-                           "are not known")
+                           f"are not known{_zone_why(net, unknown_have)}")
         if unknown_needed:
             reasons.append(f"the Availability Zones of node subnets "
-                           f"{', '.join(unknown_needed)} are not known")
+                           f"{', '.join(unknown_needed)} are not known"
+                           f"{_zone_why(net, unknown_needed)}")
         return Result.unknown(
             endpoint.resource, f"cannot tell whether {endpoint.address} reaches every node "
                                f"Availability Zone: {'; '.join(reasons)}",
@@ -918,7 +920,8 @@ def _s3_route_verdict(net: Network, subnet_key: str, owners: list[ClusterNetwork
         elif unknown is not None:
             yield Result.unknown(
                 subject, f"cannot tell whether {names} is on the route table of node subnet "
-                         f"{subnet_key}: route_table_ids is not known ({unknown.reason})",
+                         f"{subnet_key}: route_table_ids is not known "
+                         f"({_explain(unknown, net)})",
                 evidence=chain, data=data)
         elif missing_tables := [t for t in effective.tables
                                 if not net.route_table(t).complete and t not in covered]:
@@ -950,6 +953,20 @@ def _s3_route_verdict(net: Network, subnet_key: str, owners: list[ClusterNetwork
 def _slug(key: str) -> str:
     cleaned = "".join(c if c.isalnum() else "_" for c in key.split(".", 1)[-1])
     return "_".join(part for part in cleaned.split("_") if part)
+
+
+def _explain(value: Unknown | str | None, net: Network) -> str:
+    """The missing value named, and what decides it (`tfcheck.unknowns.explain`)."""
+    return explain(value, net.graph.kind) if isinstance(value, Unknown) else str(value)
+
+
+def _zone_why(net: Network, keys: list[str]) -> str:
+    """Why the first of these subnets' Availability Zones is not known, if the input says."""
+    for key in keys:
+        zone = net.subnets[key].availability_zone if key in net.subnets else None
+        if isinstance(zone, Unknown):
+            return f" ({explain(zone, net.graph.kind)})"
+    return ""
 
 
 POLICIES = (

@@ -285,6 +285,22 @@ class TestClusterVpc:
         assert info.vpc_unknown is not None
         assert "data.terraform_remote_state.net" in info.vpc_unknown
 
+    def test_subnets_in_the_input_whose_vpc_id_is_not_known(self) -> None:
+        # terraform-aws-modules/vpc: `vpc_id = local.vpc_id`, which a plan does not record
+        p = Plan()
+        p.add("module.vpc.aws_subnet.private[0]", {
+            "vpc_id": Unknown("module.vpc.aws_subnet.private[0].vpc_id is known only after "
+                              "apply", ("local.vpc_id",)), "cidr_block": "10.0.0.0/20"})
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": unknown()}]},
+            refs={"vpc_config.subnet_ids": "module.vpc.aws_subnet.private[0]"})
+        (info,) = facts(p).clusters
+        assert info.vpc is None
+        assert info.vpc_unknown == (
+            "the vpc_id of its subnet module.vpc.aws_subnet.private[0] is not known "
+            "(module.vpc.aws_subnet.private[0].vpc_id is known only after apply: no scan "
+            "before apply can decide it)")
+
     def test_region_falls_back_to_the_endpoints_service_names(self) -> None:
         p = private_cluster(Plan(region=None))
         (info,) = facts(p).clusters
@@ -406,6 +422,25 @@ class TestNodeSources:
         }[how]
         assert source.membership == expected
 
+    def test_an_asg_whose_launch_template_the_input_cannot_tell(self) -> None:
+        # `launch_template { id = local.launch_template_id }` in a plan: no reference;
+        # the nodes' groups are not known, rather than the VPC default group
+        p = private_cluster()
+        p.add("aws_autoscaling_group.self", {
+            "vpc_zone_identifier": unknown("aws_subnet.private"),
+            "launch_template": [{"id": unknown("local.launch_template_id")}],
+            "tag": [{"key": "kubernetes.io/cluster/main", "value": "owned",
+                     "propagate_at_launch": True}]},
+            refs={"vpc_zone_identifier": SUBNETS[2]})
+        (info,) = facts(p).clusters
+        source = info.nodes[-1]
+        assert source.address == "aws_autoscaling_group.self"
+        assert source.security_groups.keys == ()
+        assert source.security_groups.unknown is not None
+        assert source.security_groups.unknown.reason == (
+            "the launch template of aws_autoscaling_group.self is not known, so neither are "
+            "the security groups it gives")
+
     def test_an_asg_of_nothing_is_not_a_node(self) -> None:
         p = private_cluster()
         p.add("aws_autoscaling_group.bastion", {"vpc_zone_identifier": ["subnet-0pub"]})
@@ -525,8 +560,10 @@ class TestRouteTables:
     def test_subnet_known_only_by_id_has_no_known_table(self) -> None:
         p = private_cluster()
         effective = facts(p).effective_route_table("subnet-0outside")
-        assert effective.unknown == ("subnet subnet-0outside is not managed in the input and "
-                                     "no route table association in the input names it")
+        assert effective.unknown == (
+            "no route table association in the input names subnet subnet-0outside; subnet "
+            "subnet-0outside is managed outside this configuration, so none can decide it "
+            "from here")
 
     def test_association_by_literal_subnet_id(self) -> None:
         p = Plan()

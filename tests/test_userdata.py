@@ -265,6 +265,28 @@ class TestAl2023:
         assert "could not be read" in reading.problems[0]
 
 
+    def test_setting_names_decide_not_values(self) -> None:
+        # a template rendered around values known only after apply: the expressions
+        # stay as `${...}`, and may hold characters that YAML would choke on
+        text = textwrap.dedent("""\
+            apiVersion: node.eks.aws/v1alpha1
+            kind: NodeConfig
+            spec:
+              cluster:
+                name: ${aws_eks_cluster.main.name}
+                apiServerEndpoint: ${aws_eks_cluster.main.endpoint}
+                certificateAuthority: ${lookup({"a": "b: c"}, "a", "#")}
+                cidr: "${aws_eks_cluster.main.kubernetes_network_config[0].service_ipv4_cidr}"
+            """)
+        reading = read_user_data(Unknown("aws_eks_cluster.main.endpoint is known only after "
+                                         "apply", partial=text))
+        (boot,) = reading.bootstraps
+        assert reading.problems == ()
+        assert boot.kind == AL2023
+        assert boot.arguments == {ENDPOINT: None, CA: None, SERVICE_CIDR: None}
+        assert boot.has(ENDPOINT) and boot.has(CA) and boot.has(SERVICE_CIDR)
+
+
 class TestWindows:
     def test_arguments_through_variables_and_colon_form(self) -> None:
         (boot,) = read_user_data(b64(WINDOWS_SCRIPT)).bootstraps
@@ -298,6 +320,22 @@ class TestBottlerocket:
         assert boot.kind == BOTTLEROCKET
         assert boot.cluster_name == "main"
         assert boot.has(ENDPOINT) and boot.has(CA) and not boot.has(DNS_CLUSTER_IP)
+
+
+    def test_placeholders_quoted_keys_and_dns_ip(self) -> None:
+        # the terraform-aws-eks Bottlerocket template shape, rendered around unknowns
+        text = ('[settings.kubernetes]\n"cluster-name" = "${cluster_name}"\n'
+                '"api-server" = "${aws_eks_cluster.this[0].endpoint}"\n'
+                '"cluster-certificate" = ${aws_eks_cluster.this[0].certificate_authority[0].data}\n'
+                '"cluster-dns-ip" = "10.96.0.10"\n')
+        (boot,) = read_user_data(text).bootstraps
+        assert boot.kind == BOTTLEROCKET
+        assert boot.has(ENDPOINT) and boot.has(CA)
+        assert boot.arguments[DNS_CLUSTER_IP] == "10.96.0.10"
+
+    def test_settings_without_api_server(self) -> None:
+        (boot,) = read_user_data('[settings.kubernetes]\nmax-pods = 110\n').bootstraps
+        assert not boot.has(ENDPOINT) and not boot.has(CA)
 
 
 @pytest.mark.parametrize("text", [

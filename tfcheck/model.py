@@ -179,7 +179,8 @@ class Resource:
         """An attribute by dotted path (`vpc_config.endpoint_private_access`).
 
         Returns the known value, the provider default where the configuration does not
-        set the attribute (also when a plan shows it as known after apply), `Unknown`
+        set the attribute of a managed resource (also when a plan shows it as known after
+        apply), `Unknown`
         where the configuration sets it to something the input cannot give, and `None`
         for an unset attribute without a documented default. Single nested blocks are
         entered at their first element. Sensitive values come back unwrapped: policies
@@ -196,7 +197,8 @@ class Resource:
                 value = None
                 break
             value = value.get(part)
-        default = provider_default(self.type, path)
+        # a data source's attributes come from AWS: provider defaults never apply
+        default = MISSING if self.is_data else provider_default(self.type, path)
         if value is None:
             return None if default is MISSING else default
         if isinstance(value, Unknown) and default is not MISSING and not self.sets(path):

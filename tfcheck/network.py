@@ -53,6 +53,7 @@ from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Status, Unknown, reveal, split_address
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
+from tfcheck.unknowns import explain, managed_elsewhere, read_from_aws, states_action
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
 
@@ -82,6 +83,8 @@ UNKNOWN_TARGET = "unknown target"
 
 # Marks an Availability Zone given by ID (`availability_zone_id`), not by name.
 ZONE_ID_SUFFIX = " (zone ID)"
+# Marks the IPv6 block of a VPC or subnet in `Rule.blocks_of` (`aws_vpc.x (IPv6)`).
+IPV6_SUFFIX = " (IPv6)"
 
 # Where nodes come from.
 MANAGED_NODE_GROUP = "managed node group"
@@ -214,6 +217,20 @@ def covers(outer: IPNetwork, inner: IPNetwork) -> bool:
     if outer.version != inner.version:
         return False
     return inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def _carved_from(cidr: IPNetwork | Unknown | None, vpc: Link) -> str | None:
+    """The subnet's VPC, where its CIDR is not known but is computed from that VPC's block.
+
+    `cidrsubnet(data.aws_vpc.x.cidr_block, 4, 1)`: whatever the block is, the subnet
+    lies in it. (Not where a secondary association's block is named.)
+    """
+    if not isinstance(cidr, Unknown) or len(vpc.keys) != 1:
+        return None
+    if any("aws_vpc_ipv4_cidr_block_association" in r for r in cidr.references):
+        return None
+    key = vpc.keys[0]
+    return key if any(r == key or r.startswith(key + ".") for r in cidr.references) else None
 
 
 def _first(*candidates: Unknown | None) -> Unknown | None:
@@ -371,6 +388,11 @@ class Subnet:
     availability_zone: str | Unknown | None
     cidr: IPNetwork | Unknown | None
     map_public_ip: bool | Unknown | None
+    # the VPC whose primary block the subnet is carved from (`cidrsubnet(X.cidr_block,
+    # ...)`), where its CIDR is not known
+    carved_from: str | None = None
+    ipv6_cidr: IPNetwork | Unknown | None = None
+    ipv6_carved_from: str | None = None  # likewise, `cidrsubnet(X.ipv6_cidr_block, ...)`
 
     @property
     def in_input(self) -> bool:
@@ -385,6 +407,8 @@ class Vpc:
     resource: Resource | None
     cidrs: tuple[IPNetwork, ...] = ()
     cidr_unknown: Unknown | None = None
+    # a secondary CIDR association whose block the input cannot give
+    secondary_unknown: Unknown | None = None
 
     @property
     def managed(self) -> bool:
@@ -458,6 +482,10 @@ class Rule:
     peers: tuple[str, ...] = ()
     prefix_lists: tuple[str, ...] = ()
     unknown: Unknown | None = None  # a peer / CIDR / prefix list part the input cannot give
+    # VPCs (their primary IPv4 block: `data.aws_vpc.x.cidr_block`) and subnets
+    # (`module.vpc.private_subnets_cidr_blocks`) whose CIDR the rule names, though the
+    # input cannot give the CIDR itself
+    blocks_of: tuple[str, ...] = ()
 
     def allows_tcp(self, port: int) -> bool | None:
         """Whether the rule's protocol and ports admit TCP `port`; None where unknown."""
@@ -540,6 +568,9 @@ class ClusterNetwork:
     subnets: Link  # vpc_config.subnet_ids
     security_group: str  # key of the EKS-created cluster security group
     nodes: list[NodeSource] = field(default_factory=list)
+    # `kubernetes_network_config.ip_family = "ipv6"`: pods call the endpoints from the
+    # subnets' IPv6 addresses
+    ipv6: bool | Unknown = False
 
     @property
     def address(self) -> str:
@@ -632,8 +663,8 @@ class Network:
         if subnet.resource is None or subnet.resource.is_data:
             # a pre-existing subnet may have an association outside the input
             return EffectiveRouteTable(unknown=(
-                f"subnet {subnet.key} is not managed in the input and no route table "
-                "association in the input names it"))
+                f"no route table association in the input names subnet {subnet.key}; "
+                + managed_elsewhere(f"subnet {subnet.key}")))
         if len(subnet.vpc.keys) != 1:
             return EffectiveRouteTable(unknown=(
                 f"{subnet.key} has no route table association and its vpc_id is not known, "
@@ -646,6 +677,34 @@ class Network:
         found = self.vpc(vpc)
         return found.cidrs if found else ()
 
+    def blocks_holding(self, subnet: Subnet) -> tuple[tuple[IPNetwork, ...], str | None]:
+        """The CIDR blocks of its VPC that a subnet is carved from; else why not known.
+
+        A subnet's CIDR lies in one CIDR block of its VPC, so a rule admitting every
+        block that may hold it admits the subnet, whatever its own CIDR turns out to be
+        (`count = length(data.aws_availability_zones...)` subnets). Which block: the one
+        holding a known subnet CIDR, else any of them (a secondary association's block
+        must be admitted too).
+        """
+        kind = self.graph.kind
+        if len(subnet.vpc.keys) != 1:
+            return (), (f"the VPC of {subnet.key} is not known" if subnet.vpc.unknown is None
+                        else f"the VPC of {subnet.key} is not known: "
+                             f"{explain(subnet.vpc.unknown, kind)}")
+        vpc = self.vpc(subnet.vpc.keys[0])
+        if vpc is None or vpc.resource is None:
+            return (), f"the CIDR blocks of VPC {subnet.vpc.keys[0]} are not in the input"
+        if vpc.cidr_unknown is not None:
+            return (), (f"the CIDR block of {vpc.key} is not known: "
+                        f"{explain(vpc.cidr_unknown, kind)}")
+        if isinstance(subnet.cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            holding = tuple(b for b in vpc.cidrs if covers(b, subnet.cidr))
+            return holding, None if holding else f"{subnet.key} lies in no CIDR block of {vpc.key}"
+        if vpc.secondary_unknown is not None:
+            return (), (f"{vpc.key} has a secondary CIDR block that is not known: "
+                        f"{explain(vpc.secondary_unknown, kind)}")
+        return vpc.cidrs, None if vpc.cidrs else f"{vpc.key} has no known CIDR block"
+
 
 def network(ctx: ScanContext) -> Network:
     """The shared network facts of this scan, computed once."""
@@ -656,14 +715,15 @@ def polished(check: Callable[[ScanContext], Iterable[Result]]
              ) -> Callable[[ScanContext], Iterator[Result]]:
     """Wrap a policy check so that its `unknown` findings on HCL say how to decide them.
 
-    A plan gives the values HCL alone cannot. (Sensitive values never reach a finding:
-    the engine scrubs every text.)
+    Messages built with `tfcheck.unknowns.explain` name the action themselves; the
+    others get the general one: a plan gives the values HCL alone cannot. (Sensitive
+    values never reach a finding: the engine scrubs every text.)
     """
     @functools.wraps(check)
     def checked(ctx: ScanContext) -> Iterator[Result]:
         for result in check(ctx):
             if (result.status is Status.UNKNOWN and ctx.graph.kind == "hcl"
-                    and "not known" in result.message and "scan " not in result.message):
+                    and "not known" in result.message and not states_action(result.message)):
                 result = replace(result, message=result.message + HCL_UNKNOWN_HINT)
             yield result
 
@@ -705,7 +765,9 @@ _PREFIX_LIST_TYPES = ("aws_vpc_endpoint", "aws_prefix_list", "aws_ec2_managed_pr
 # Route attribute -> (target kind, resource types it may reference)
 _ROUTE_TARGETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("nat_gateway_id", NAT_GATEWAY, ("aws_nat_gateway",)),
-    ("gateway_id", INTERNET_GATEWAY, ("aws_internet_gateway", "aws_vpn_gateway")),
+    # `gateway_id = aws_nat_gateway.x.id` is a slip AWS accepts: a NAT route all the same
+    ("gateway_id", INTERNET_GATEWAY, ("aws_internet_gateway", "aws_vpn_gateway",
+                                      "aws_nat_gateway")),
     ("egress_only_gateway_id", EGRESS_ONLY_GATEWAY, ("aws_egress_only_internet_gateway",)),
     ("network_interface_id", NETWORK_INTERFACE, ("aws_network_interface", "aws_instance")),
     ("instance_id", INSTANCE, ("aws_instance",)),
@@ -896,6 +958,17 @@ class _Builder:
             return []
         return list({r.address: r for found in named for r in found}.values())
 
+    def _read(self, resource: Resource, path: str) -> Any:
+        """An attribute; for a data source in HCL that does not set it, `Unknown`.
+
+        A data source's attributes are read from AWS at plan time (a plan holds them):
+        absent from HCL is not absent, and no provider default applies.
+        """
+        value = resource.get(path)
+        if value is None and resource.is_data and self.graph.kind == "hcl":
+            return read_from_aws(resource, path)
+        return value
+
     # mappings from a referenced resource type to the key it stands for
 
     def _vpc_map(self) -> dict[str, Callable[[Resource], str | None]]:
@@ -925,10 +998,31 @@ class _Builder:
         return mapping
 
     def _cluster_sg_of(self, cluster: Resource) -> str | None:
-        if cluster.is_data:
-            sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
-            return self.by_id.get(sg, sg) if isinstance(sg, str) else None
-        return _pseudo(cluster.address, CLUSTER_SG)
+        """The key of a cluster's EKS-created security group; None where not known.
+
+        A `data "aws_eks_cluster"` reading a cluster of the input stands for that
+        cluster's group (`vpc_config[0].cluster_security_group_id`, which managed nodes
+        without a launch template carry); one reading another cluster by a known name
+        stands for a group no node of the input carries.
+        """
+        if not cluster.is_data:
+            return _pseudo(cluster.address, CLUSTER_SG)
+        sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
+        if isinstance(sg, str):
+            return self.by_id.get(sg, sg)
+        read = [r for r in self.graph.references(cluster, "name", "aws_eks_cluster")
+                if not r.is_data]
+        name = _text(cluster.get("name"))
+        if not read and isinstance(name, str):
+            names = [_text(c.get("name")) for c in self.clusters]
+            read = [c for c, n in zip(self.clusters, names, strict=True) if n == name]
+            if not read and any(not isinstance(n, str) for n in names):
+                return None  # it may be a cluster of the input whose name is not known
+            if not read:
+                return _pseudo(cluster.address, CLUSTER_SG)  # another cluster's group
+        if len(read) == 1:
+            return _pseudo(read[0].address, CLUSTER_SG)
+        return None
 
     def _prefix_list_map(self) -> dict[str, Callable[[Resource], str | None]]:
         return {
@@ -941,14 +1035,20 @@ class _Builder:
 
     def _vpcs(self) -> None:
         secondary: dict[str, list[IPNetwork]] = defaultdict(list)
+        secondary_unknown: dict[str, Unknown] = {}
         for association in self.graph.managed("aws_vpc_ipv4_cidr_block_association"):
             vpc = self.link(association, "vpc_id", association.get("vpc_id"), self._vpc_map())
             cidr = _network(association.get("cidr_block"))
             if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
                 for key in vpc.keys:
                     secondary[key].append(cidr)
+                continue
+            missing = cidr if isinstance(cidr, Unknown) else Unknown(
+                f"{association.address} takes its CIDR block from an IPAM pool")
+            for key in vpc.keys or ("",):  # "": the VPC cannot be told, it may be any
+                secondary_unknown.setdefault(key, missing)
         for resource in self.graph.resources(*_VPC_TYPES):
-            cidr = _network(resource.get("cidr_block"))
+            cidr = _network(self._read(resource, "cidr_block"))
             cidrs: list[IPNetwork] = []
             unknown = None
             if isinstance(cidr, Unknown):
@@ -961,7 +1061,8 @@ class _Builder:
                     cidrs.append(extra)
             cidrs.extend(secondary.get(resource.address, ()))
             self.net.vpcs[resource.address] = Vpc(
-                resource.address, resource, tuple(dict.fromkeys(cidrs)), unknown
+                resource.address, resource, tuple(dict.fromkeys(cidrs)), unknown,
+                secondary_unknown.get(resource.address, secondary_unknown.get("")),
             )
 
     def _vpc_record(self, key: str) -> Vpc:
@@ -975,20 +1076,21 @@ class _Builder:
 
     def _subnets(self) -> None:
         for resource in self.graph.resources(*_SUBNET_TYPES):
-            vpc = self.link(resource, "vpc_id", resource.get("vpc_id"), self._vpc_map())
-            zone = _text(resource.get("availability_zone"))
+            vpc = self.link(resource, "vpc_id", self._read(resource, "vpc_id"), self._vpc_map())
+            zone = _text(self._read(resource, "availability_zone"))
             if not isinstance(zone, str):
                 zone_id = _text(_input(resource, "availability_zone_id"))
                 if isinstance(zone_id, str) and zone_id:
                     # zone IDs (use1-az1) and names (us-east-1a) map differently per account
                     zone = f"{zone_id}{ZONE_ID_SUFFIX}"
-            cidr = _network(resource.get("cidr_block"))
-            public = _flag(resource.get("map_public_ip_on_launch"))
+            cidr = _network(self._read(resource, "cidr_block"))
+            public = _flag(self._read(resource, "map_public_ip_on_launch"))
             for key in vpc.keys:
                 self._vpc_record(key)
+            ipv6 = _network(_input(resource, "ipv6_cidr_block"))
             self.net.subnets[resource.address] = Subnet(
-                resource.address, resource, vpc, zone, cidr, public
-            )
+                resource.address, resource, vpc, zone, cidr, public, _carved_from(cidr, vpc),
+                ipv6, _carved_from(ipv6, vpc))
 
     # -- route tables ---------------------------------------------------------------
 
@@ -1231,7 +1333,21 @@ class _Builder:
     def _inline_rule(self, group: Resource, direction: str, block: Mapping[str, Any],
                      siblings: int) -> Rule:
         protocol = _protocol(block.get("protocol"))
-        cidrs, unknown_cidrs = _networks([block.get("cidr_blocks"), block.get("ipv6_cidr_blocks")])
+        cidrs: list[IPNetwork] = []
+        blocks_of: list[str] = []
+        unknown: Unknown | None = None
+        for attribute, family in (("cidr_blocks", "cidr_block"),
+                                  ("ipv6_cidr_blocks", "ipv6_cidr_block")):
+            found, unknown_cidrs = _networks(block.get(attribute))
+            cidrs.extend(found)
+            if unknown_cidrs:
+                inferred = self._cidrs_from_references(group, direction, unknown_cidrs,
+                                                       siblings, family)
+                if inferred is None:
+                    unknown = _first(unknown, unknown_cidrs[0])
+                else:
+                    cidrs.extend(inferred[0])
+                    blocks_of.extend(inferred[1])
         peers_link = self._inline_peers(group, direction, block.get("security_groups"), siblings)
         peers = list(peers_link.keys)
         if _flag(block.get("self")) is True:
@@ -1243,18 +1359,13 @@ class _Builder:
             prefix_lists.extend(self._prefix_list_map()[r.type](r) or r.address for r in refs)
             if refs:
                 prefix_unknown = []
-        unknown: Unknown | None = peers_link.unknown
-        if unknown_cidrs:
-            inferred = self._cidrs_from_references(group, direction, unknown_cidrs, siblings)
-            if inferred is None:
-                unknown = _first(unknown, unknown_cidrs[0])
-            else:
-                cidrs.extend(inferred)
+        unknown = _first(peers_link.unknown, unknown)
         if prefix_unknown:
             unknown = _first(unknown, prefix_unknown[0])
         return Rule(direction, self.canonical(group.address), f"{group.address} {direction}",
                     protocol, _int(block.get("from_port")), _int(block.get("to_port")),
-                    tuple(cidrs), tuple(dict.fromkeys(peers)), tuple(prefix_lists), unknown)
+                    tuple(cidrs), tuple(dict.fromkeys(peers)), tuple(prefix_lists), unknown,
+                    tuple(dict.fromkeys(blocks_of)))
 
     def _inline_peers(self, group: Resource, direction: str, value: Any, siblings: int) -> Link:
         known, unknown = _leaves(value)
@@ -1298,18 +1409,30 @@ class _Builder:
         return found
 
     def _cidrs_from_references(self, source: Resource, attribute: str,
-                               unknown: list[Unknown], siblings: int) -> list[IPNetwork] | None:
-        """CIDRs written as `aws_vpc.main.cidr_block` / `aws_subnet.x[*].cidr_block`."""
+                               unknown: list[Unknown], siblings: int, family: str = "cidr_block"
+                               ) -> tuple[list[IPNetwork], list[str]] | None:
+        """CIDRs written as `aws_vpc.main.cidr_block` / `aws_subnet.x[*].cidr_block`.
+
+        `family` is the attribute the references read (`ipv6_cidr_block` for IPv6
+        sources). A VPC or subnet whose IPv4 CIDR the input cannot give is returned by
+        key: the rule admits that VPC's primary block, that subnet, whatever it is.
+        """
         refs = self._resources_named(unknown[0].references, (*_VPC_TYPES, *_SUBNET_TYPES))
         if not refs and siblings <= 1:
             refs = self.graph.references(source, attribute, *_VPC_TYPES, *_SUBNET_TYPES)
         found: list[IPNetwork] = []
+        blocks: list[str] = []
         for ref in refs:
-            cidr = _network(ref.get("cidr_block"))
-            if not isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            cidr = _network(self._read(ref, family))
+            if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+                found.append(cidr)
+            elif family == "cidr_block":
+                blocks.append(ref.address)  # that VPC's primary block, that subnet's CIDR
+            elif family == "ipv6_cidr_block" and isinstance(cidr, Unknown):
+                blocks.append(ref.address + IPV6_SUFFIX)  # assigned by AWS at apply
+            else:
                 return None
-            found.append(cidr)
-        return found or None
+        return (found, blocks) if found or blocks else None
 
     def _prefix_key(self, identifier: str) -> str:
         return self.canonical(self.by_id.get(identifier, identifier))
@@ -1322,16 +1445,19 @@ class _Builder:
         if not isinstance(direction, str) or direction not in ("ingress", "egress"):
             return
         cidrs: list[IPNetwork] = []
+        blocks_of: list[str] = []
         unknown: Unknown | None = None
         for attribute in cidr_attributes:
             found, missing = _networks(_input(rule, attribute))
             cidrs.extend(found)
             if missing:
-                inferred = self._cidrs_from_references(rule, attribute, missing, 1)
+                family = "ipv6_cidr_block" if "ipv6" in attribute else "cidr_block"
+                inferred = self._cidrs_from_references(rule, attribute, missing, 1, family)
                 if inferred is None:
                     unknown = _first(unknown, missing[0])
                 else:
-                    cidrs.extend(inferred)
+                    cidrs.extend(inferred[0])
+                    blocks_of.extend(inferred[1])
         peers = self.link(rule, peer_attribute, _input(rule, peer_attribute), self._sg_map())
         prefixes = self.link(rule, prefix_attribute, _input(rule, prefix_attribute),
                              self._prefix_list_map())
@@ -1347,7 +1473,7 @@ class _Builder:
             parsed = Rule(direction, key, rule.address, protocol, from_port, to_port,
                           tuple(cidrs), tuple(dict.fromkeys(peer_keys)),
                           tuple(dict.fromkeys(self.canonical(p) for p in prefixes.keys)),
-                          unknown)
+                          unknown, tuple(dict.fromkeys(blocks_of)))
             (record.ingress if direction == "ingress" else record.egress).append(parsed)
 
     # -- endpoints ------------------------------------------------------------------
@@ -1528,8 +1654,10 @@ class _Builder:
         subnets = self.link(cluster, "vpc_config.subnet_ids",
                             cluster.get("vpc_config.subnet_ids"), self._subnet_map())
         name = _text(cluster.get("name"))
+        family = _text(cluster.get("kubernetes_network_config.ip_family"))
+        ipv6 = family if isinstance(family, Unknown) else family == "ipv6"
         return ClusterNetwork(cluster, name, cluster.region, None, (), None, subnets,
-                              _pseudo(cluster.address, CLUSTER_SG))
+                              _pseudo(cluster.address, CLUSTER_SG), ipv6=ipv6)
 
     def _launch_templates(self, resource: Resource) -> list[Resource]:
         found = self.graph.references(resource, None, "aws_launch_template",
@@ -1586,6 +1714,12 @@ class _Builder:
         groups = EMPTY
         if template is not None:
             groups = self._launch_template_groups(template)
+        elif _blocks(group.get("launch_template")):
+            # a launch template the input cannot tell (`id = local.launch_template_id`,
+            # which a plan does not record, or one managed elsewhere): its security
+            # groups, not the cluster's, may be the nodes'
+            groups = Link((), Unknown(f"the launch template of {group.address} is not "
+                                      "known, so neither are the security groups it gives"))
         if not groups.keys and groups.unknown is None:
             # no security groups in the launch template (or none at all): EKS puts the
             # cluster security group on the nodes
@@ -1637,6 +1771,11 @@ class _Builder:
         groups = EMPTY
         if first is not None:
             groups = self._launch_template_groups(first)
+        else:
+            # every ASG launches from a template or configuration: one the input cannot
+            # tell (a plan drops `local.launch_template_id`) gives groups not known
+            groups = Link((), Unknown(f"the launch template of {asg.address} is not "
+                                      "known, so neither are the security groups it gives"))
         if not groups.keys and groups.unknown is None:
             # an instance launched without security groups gets the VPC's default SG
             vpcs = {v for s in subnets.keys for v in self.net.subnet(s).vpc.keys}
@@ -1757,12 +1896,19 @@ class _Builder:
         else:
             unknown = info.subnets.unknown
             if unknown is not None:
-                info.vpc_unknown = (f"vpc_config.subnet_ids is not known before apply and "
-                                    f"refers to no subnet in the input ({unknown.reason})")
+                info.vpc_unknown = (f"vpc_config.subnet_ids is not known and refers to no "
+                                    f"subnet in the input "
+                                    f"({explain(unknown, self.graph.kind)})")
+            elif in_input := [net.subnet(k) for k in info.subnets.keys
+                              if net.subnet(k).resource is not None]:
+                subnet = in_input[0]
+                why = ("" if subnet.vpc.unknown is None else
+                       f" ({explain(subnet.vpc.unknown, self.graph.kind)})")
+                info.vpc_unknown = f"the vpc_id of its subnet {subnet.key} is not known{why}"
             elif info.subnets.keys:
                 info.vpc_unknown = (f"its subnets ({', '.join(info.subnets.keys)}) are not in "
                                     "the input and nothing in the input names their VPC; "
-                                    "scan it with the configuration of the network")
+                                    + managed_elsewhere("their VPC"))
             else:
                 info.vpc_unknown = "vpc_config.subnet_ids names no subnet"
         if info.region is None or isinstance(info.region, Unknown):
@@ -1805,6 +1951,8 @@ def _gateway_kind(value: str | None, resource: Resource | None) -> str:
             return VPN_GATEWAY
         if resource.type == "aws_vpc_endpoint":
             return VPC_ENDPOINT
+        if resource.type == "aws_nat_gateway":
+            return NAT_GATEWAY
     if value is None:
         return UNKNOWN_TARGET
     if value == "local":

@@ -289,6 +289,16 @@ class Bootstrap:
         return SPELLING[self.kind].get(name, name)
 
     @property
+    def is_fragment(self) -> bool:
+        """Settings without any cluster setting: a fragment, not a bootstrap.
+
+        The partial NodeConfig or Bottlerocket TOML that EKS merges into its own for a
+        managed node group.
+        """
+        return self.kind in (AL2023, BOTTLEROCKET) and self.cluster_name is None and (
+            not self.arguments)
+
+    @property
     def description(self) -> str:
         return DESCRIPTION[self.kind]
 
@@ -611,8 +621,57 @@ def _parse_windows(line: str, variables: Mapping[str, str], where: str) -> Boots
 # AL2023 nodeadm ----------------------------------------------------------------------
 
 
+# Stands for a `${...}` placeholder while a document is parsed: the loader renders
+# templates around values known only after apply as `${expression}`, and an expression
+# may hold characters (`: `, quotes, `#`) that would break YAML or TOML.
+PLACEHOLDER = "__tfcheck_unknown__"
+
+
+def mask_placeholders(text: str) -> str:
+    """`text` with every `${...}` (braces balanced, quoted strings skipped) masked.
+
+    The names of a NodeConfig's or Bottlerocket's settings decide PC501, not their
+    values: `apiServerEndpoint: ${aws_eks_cluster.main.endpoint}` passes the endpoint.
+    """
+    out: list[str] = []
+    index = 0
+    while True:
+        start = text.find("${", index)
+        if start < 0:
+            out.append(text[index:])
+            return "".join(out)
+        out.append(text[index:start])
+        depth = 0
+        quote = ""
+        end = start + 1
+        while end < len(text):
+            char = text[end]
+            if quote:
+                if char == "\\":
+                    end += 1
+                elif char == quote:
+                    quote = ""
+            elif char == '"':
+                quote = char
+            elif char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif char == "\n":
+                break  # not an expression after all: leave the rest as it is
+            end += 1
+        if end >= len(text) or text[end] != "}":
+            out.append("${")
+            index = start + 2
+            continue
+        out.append(PLACEHOLDER)
+        index = end + 1
+
+
 def _node_configs(part: UserDataPart) -> tuple[list[tuple[dict[str, Any], str]], list[str]]:
-    text = part.text
+    text = mask_placeholders(part.text)
     if part.content_type != "application/node.eks.aws" and not re.search(
         r"^\s*kind:\s*['\"]?NodeConfig\b", text, re.M
     ):
@@ -652,14 +711,14 @@ def _yaml_scalar(value: Any) -> str | None:
     if value is None:
         return ""
     text = str(value)
-    return None if re.search(r"\$\{[^}]*\}", text) else text
+    return None if PLACEHOLDER in text or re.search(r"\$\{[^}]*\}", text) else text
 
 
 # Bottlerocket -------------------------------------------------------------------------
 
 
 def _bottlerocket(part: UserDataPart) -> Bootstrap | None:
-    text = part.text
+    text = mask_placeholders(part.text)
     if not re.search(r"^\s*\[settings\.kubernetes\]", text, re.M):
         return None
     settings: dict[str, Any] = {}

@@ -83,6 +83,29 @@ class TestPC201:
         assert fail.data["target_kind"] == "internet gateway"
         assert "delete the inline route" in fail.remediation
 
+    def test_fail_on_a_nat_gateway_written_as_gateway_id(self) -> None:
+        # `gateway_id = aws_nat_gateway.x.id`: AWS accepts it, and it is a NAT route
+        p = private_cluster()
+        p.add("aws_nat_gateway.egress", {"subnet_id": "subnet-0public",
+                                         "connectivity_type": "public"})
+        p.add(TABLES[1], {"vpc_id": unknown(), "route": [
+            {"cidr_block": "0.0.0.0/0", "gateway_id": unknown(), "nat_gateway_id": "",
+             "ipv6_cidr_block": "", "network_interface_id": ""}]},
+            refs={"vpc_id": "aws_vpc.main", "route": "aws_nat_gateway.egress"})
+        (fail,) = [r for r in run(node_subnet_internet_route, p) if r.status is Status.FAIL]
+        assert fail.subject.address == SUBNETS[1]
+        assert fail.data["target_kind"] == "NAT gateway"
+        assert fail.evidence[-1] == "aws_nat_gateway.egress"
+
+    def test_a_literal_nat_gateway_id_in_gateway_id_fails(self) -> None:
+        p = private_cluster()
+        p.add(TABLES[0], {"vpc_id": unknown(), "route": [
+            {"cidr_block": "0.0.0.0/0", "gateway_id": "nat-0a1b2c3d4e5f67890",
+             "nat_gateway_id": "", "ipv6_cidr_block": "", "network_interface_id": ""}]},
+            refs={"vpc_id": "aws_vpc.main"})
+        result = by_subject(run(node_subnet_internet_route, p))[SUBNETS[0]]
+        assert (result.status, result.data["target_kind"]) == (Status.FAIL, "NAT gateway")
+
     def test_fail_through_the_vpc_main_route_table(self) -> None:
         p = private_cluster()
         p.remove("aws_route_table_association.private[2]")
@@ -146,7 +169,10 @@ class TestPC201:
         results = run(node_subnet_internet_route, p)
         assert verdicts(results) == [("unknown", "aws_eks_cluster.main")] * 2
         assert [r.data["subnet"] for r in results] == ["subnet-0aaa", "subnet-0bbb"]
-        assert "subnet subnet-0aaa is not managed in the input" in results[0].message
+        assert results[0].message == (
+            "cannot tell the route table of node subnet subnet-0aaa: no route table "
+            "association in the input names subnet subnet-0aaa; subnet subnet-0aaa is managed "
+            "outside this configuration, so none can decide it from here")
 
     def test_a_literal_association_of_a_pre_existing_subnet_decides(self) -> None:
         p = Plan()
@@ -170,7 +196,8 @@ class TestPC201:
         assert result.status is Status.UNKNOWN
         assert result.message == (
             "the subnets of managed node group aws_eks_node_group.remote are not known "
-            "before apply (from remote state): cannot tell whether they route to the internet")
+            "(from remote state: no scan before apply can decide it): cannot tell whether "
+            "they route to the internet")
         assert result.evidence == ("aws_eks_cluster.main", "aws_eks_node_group.remote")
 
     def test_inline_routes_known_only_after_apply_are_unknown(self) -> None:
@@ -306,6 +333,34 @@ class TestPC203:
         (result,) = run(vpc_dns, p)
         assert (result.status, result.subject.address) == (Status.FAIL, "data.aws_vpc.shared")
         assert "enable_dns_hostnames is false" in result.message
+
+    def shared_vpc(self, **attributes: Any) -> Plan:
+        p = Plan()
+        p.add("data.aws_vpc.shared", {"tags": {"Name": "shared"}, **attributes})
+        p.add("aws_subnet.a", {"vpc_id": unknown("data.aws_vpc.shared"),
+                               "cidr_block": "10.0.0.0/24"},
+              refs={"vpc_id": "data.aws_vpc.shared"})
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": unknown()}]}, refs={"vpc_config.subnet_ids": "aws_subnet.a"})
+        return p
+
+    def test_data_source_vpc_in_hcl_is_read_from_aws_not_defaulted(self) -> None:
+        # provider defaults (hostnames off) never apply to a data source
+        graph = self.shared_vpc().build()
+        graph.kind = "hcl"
+        (result,) = run(vpc_dns, graph)
+        assert (result.status, result.subject.address) == (Status.UNKNOWN,
+                                                           "data.aws_vpc.shared")
+        assert result.message == (
+            "cannot tell whether VPC data.aws_vpc.shared resolves private DNS names: "
+            "enable_dns_support and enable_dns_hostnames are not known "
+            "(data.aws_vpc.shared is read from AWS: scan a plan of this configuration "
+            "(terraform show -json), which holds what AWS returns)")
+
+    def test_data_source_vpc_in_a_plan_passes_on_what_aws_returned(self) -> None:
+        (result,) = run(vpc_dns, self.shared_vpc(enable_dns_support=True,
+                                                 enable_dns_hostnames=True))
+        assert (result.status, result.subject.address) == (Status.PASS, "data.aws_vpc.shared")
 
     def test_no_cluster_no_findings(self) -> None:
         p = private_cluster()

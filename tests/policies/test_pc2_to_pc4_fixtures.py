@@ -1,10 +1,10 @@
-"""PC2xx-PC4xx on real configurations: fixtures/hcl-policies/<case>/ as HCL and as plans.
+"""PC2xx-PC5xx on real configurations: fixtures/hcl-policies/<case>/ as HCL and as plans.
 
 Each case holds HCL (with local modules where the case is about modules), the plan a
 real terraform made from it (plan.json, by `scripts/generate_fixtures.py --plans-dir
 fixtures/hcl-policies`) and expect.txt in the format of fixtures/plans: one
 `[plan:|hcl:] RULE status address [key=value]` line per expected finding. Every `fail` and `unknown`
-finding of PC201-PC402 must be listed, nothing else may appear; `pass` lines must be
+finding of PC201-PC501 must be listed, nothing else may appear; `pass` lines must be
 present. HCL and plan must agree. A case that cannot be planned offline (data sources
 that call the AWS API) says why in NO_PLAN and is checked as HCL only.
 """
@@ -21,8 +21,8 @@ from tfcheck_policies import ALL_POLICIES
 from ..conftest import FIXTURES
 from ..expectations import check, read_expectations
 
-CASES = sorted(p.parent for p in (FIXTURES / "hcl-policies").glob("pc[234]*/expect.txt"))
-MINE = [p for p in ALL_POLICIES if p.id[:3] in ("PC2", "PC3", "PC4")]
+CASES = sorted(p.parent for p in (FIXTURES / "hcl-policies").glob("pc[2345]*/expect.txt"))
+MINE = [p for p in ALL_POLICIES if p.id[:3] in ("PC2", "PC3", "PC4", "PC5")]
 MY_IDS = {p.id for p in MINE}
 
 

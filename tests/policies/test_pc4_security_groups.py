@@ -49,6 +49,135 @@ class TestPC401:
                                "cluster": CLUSTER}
         assert "from 10.0.0.0/16" in result.message
 
+    def test_vpc_cidr_admits_subnets_whose_cidr_is_not_known(self) -> None:
+        # subnets counted from data.aws_availability_zones: their CIDRs are read from AWS,
+        # but every one of them lies in the VPC's only block, which the rule admits
+        p = private_cluster()
+        for subnet in SUBNETS:
+            p.resources[subnet].values["cidr_block"] = Unknown(
+                "data.aws_availability_zones.available is read from AWS",
+                ("data.aws_availability_zones.available",))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.PASS
+        assert result.message.endswith(
+            "from 10.0.0.0/16, which holds every subnet of aws_vpc.main (10.0.0.0/16))")
+
+    def test_the_cidrs_of_the_node_subnets_admit_them_whatever_they_are(self) -> None:
+        # cidr_blocks = module.vpc.private_subnets_cidr_blocks, with the subnets counted
+        # from data.aws_availability_zones: the rule names the subnets' own CIDRs
+        p = private_cluster()
+        for subnet in SUBNETS:
+            p.resources[subnet].values["cidr_block"] = Unknown(
+                "data.aws_availability_zones.available is read from AWS",
+                ("data.aws_availability_zones.available",))
+        endpoint_ingress(p, rule(cidr_blocks=[Unknown("the subnets' CIDRs", tuple(SUBNETS))]))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.PASS
+        assert result.message.endswith("from the CIDRs of the node subnets themselves)")
+        # a rule naming only some of them admits only those
+        endpoint_ingress(p, rule(cidr_blocks=[Unknown("one CIDR", (SUBNETS[0],))]))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert result.message.startswith(
+            'cannot tell whether aws_vpc_endpoint.interface["ecr.api"] admits TCP 443 from '
+            "every node subnet: aws_subnet.private[1]: the CIDR of aws_subnet.private[1] is "
+            "not known")
+        assert "aws_subnet.private[2]: the CIDR of aws_subnet.private[2]" in result.message
+        assert "aws_subnet.private[0]:" not in result.message
+
+    def ipv6_cluster(self, *blocks: dict[str, Any]) -> Plan:
+        """An IPv6 cluster whose subnets' IPv6 CIDRs AWS assigns from the VPC's /56."""
+        p = private_cluster()
+        p.resources["aws_eks_cluster.main"].values["kubernetes_network_config"] = [
+            {"ip_family": "ipv6"}]
+        for subnet in SUBNETS:
+            resource = p.resources[subnet]
+            resource.values["ipv6_cidr_block"] = unknown(
+                "aws_vpc.main.ipv6_cidr_block", "aws_vpc.main")
+            resource.configured = (resource.configured or frozenset()) | {"ipv6_cidr_block"}
+        p.resources["aws_vpc.main"].values["ipv6_cidr_block"] = unknown()
+        if blocks:
+            endpoint_ingress(p, *blocks, refs=["aws_vpc.main"])
+        return p
+
+    def test_ipv6_cluster_needs_the_subnets_ipv6_cidrs_admitted(self) -> None:
+        result = by_subject(run(endpoint_sg_ingress, self.ipv6_cluster()))[ECR]
+        assert result.status is Status.FAIL  # 10.0.0.0/16 admits the nodes' IPv4 only
+        assert result.data["subnets_not_admitted"] == SUBNETS
+        assert ("for their IPv6 CIDRs (the cluster is IPv6: pods call the endpoints from "
+                "IPv6 addresses)") in result.message
+        assert "cidr_ipv6         = aws_subnet.private[0].ipv6_cidr_block" in result.remediation
+
+    def test_ipv6_cluster_with_the_vpc_ipv6_block_admitted(self) -> None:
+        # ipv6_cidr_blocks = [aws_vpc.main.ipv6_cidr_block], subnets carved from it:
+        # AWS assigns the block at apply, and it holds them whatever it is
+        p = self.ipv6_cluster(rule(cidr_blocks=["10.0.0.0/16"],
+                                   ipv6_cidr_blocks=[unknown("aws_vpc.main")]))
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.PASS
+        assert "from the IPv6 block the subnets are carved from" in result.message
+
+    def test_a_secondary_block_must_be_admitted_too(self) -> None:
+        p = private_cluster()
+        p.add("aws_vpc_ipv4_cidr_block_association.pods",
+              {"vpc_id": unknown("aws_vpc.main"), "cidr_block": "100.64.0.0/16"},
+              refs={"vpc_id": "aws_vpc.main"})
+        p.resources[SUBNETS[2]].values["cidr_block"] = Unknown(
+            "var.pod_subnets has no value")
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert ("aws_subnet.private[2]: the CIDR of aws_subnet.private[2] is not known "
+                "(var.pod_subnets has no value: pass it with --var pod_subnets=VALUE or "
+                "--var-file), and no rule admits every CIDR block of its "
+                "VPC (10.0.0.0/16, 100.64.0.0/16)") in result.message
+        endpoint_ingress(p, rule(cidr_blocks=["10.0.0.0/16", "100.64.0.0/16"]))
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+
+    def test_a_secondary_block_not_known_leaves_the_subnet_undecided(self) -> None:
+        p = private_cluster()
+        p.add("aws_vpc_ipv4_cidr_block_association.pods",
+              {"vpc_id": unknown("aws_vpc.main"), "cidr_block": unknown()},
+              refs={"vpc_id": "aws_vpc.main"})
+        p.resources[SUBNETS[2]].values["cidr_block"] = unknown()
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert "aws_vpc.main has a secondary CIDR block that is not known" in result.message
+
+    def shared_vpc(self, carved: bool) -> Any:
+        """The VPC is a data source (HCL): its block is read from AWS."""
+        p = private_cluster()
+        p.remove("aws_vpc.main")
+        p.add("data.aws_vpc.main", {"tags": {"Name": "shared"}})
+        p.edges = [(s, a, "data.aws_vpc.main" if t == "aws_vpc.main" else t)
+                   for s, a, t in p.edges]
+        for subnet in SUBNETS if carved else []:
+            p.resources[subnet].values["cidr_block"] = Unknown(
+                "data.aws_vpc.main is read at plan time: cidr_block is not known "
+                "without a plan", ("data.aws_vpc.main",))
+        endpoint_ingress(p, rule(cidr_blocks=[Unknown(
+            "data.aws_vpc.main is read at plan time: cidr_block is not known without a "
+            "plan", ("data.aws_vpc.main",))]))
+        graph = p.build()
+        graph.kind = "hcl"
+        return graph
+
+    def test_the_block_of_a_data_source_vpc_admits_subnets_carved_from_it(self) -> None:
+        # cidr_blocks = [data.aws_vpc.main.cidr_block], subnets
+        # cidrsubnet(data.aws_vpc.main.cidr_block, ...): whatever AWS returns, admitted
+        result = by_subject(run(endpoint_sg_ingress, self.shared_vpc(carved=True)))[ECR]
+        assert result.status is Status.PASS
+        assert result.message.endswith(
+            "(aws_security_group.vpc_endpoints ingress (ingress tcp/443) from the CIDR block "
+            "of data.aws_vpc.main, which the subnets are carved from)")
+
+    def test_the_block_of_a_data_source_vpc_and_literal_subnet_cidrs(self) -> None:
+        result = by_subject(run(endpoint_sg_ingress, self.shared_vpc(carved=False)))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert ("aws_security_group.vpc_endpoints ingress admits the CIDR block of "
+                "data.aws_vpc.main, which is not known (data.aws_vpc.main is read from AWS: "
+                "scan a plan of this configuration (terraform show -json), which holds what "
+                "AWS returns)") in result.message
+
     def test_partial_cidr_lists_the_subnets_not_admitted(self) -> None:
         p = private_cluster()
         endpoint_ingress(p, rule(cidr_blocks=CIDRS[:2]))
@@ -116,6 +245,68 @@ class TestPC401:
         p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
         assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
 
+    def cluster_sg_from_data_source(self, **data: Any) -> Plan:
+        """Nodes without a launch template; 443 from a `data "aws_eks_cluster"` group."""
+        p = private_cluster()
+        endpoint_ingress(p)
+        p.resources["aws_eks_node_group.default"].values.pop("launch_template")
+        p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
+        p.add("data.aws_eks_cluster.read", {
+            "vpc_config": [{"cluster_security_group_id": unknown()}], **data},
+            computed=["vpc_config.cluster_security_group_id"])
+        p.add("aws_vpc_security_group_ingress_rule.cluster", {
+            "security_group_id": unknown(), "ip_protocol": "tcp", "from_port": 443,
+            "to_port": 443, "referenced_security_group_id": unknown()},
+            refs={"security_group_id": "aws_security_group.vpc_endpoints",
+                  "referenced_security_group_id": "data.aws_eks_cluster.read"})
+        return p
+
+    def test_cluster_sg_read_through_a_data_source_of_this_cluster(self) -> None:
+        p = self.cluster_sg_from_data_source(name=unknown("aws_eks_cluster.main"))
+        p.ref("data.aws_eks_cluster.read", "name", "aws_eks_cluster.main")
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+        # the same, where the data source names the cluster by its literal name
+        p = self.cluster_sg_from_data_source(name="main")
+        assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
+
+    def test_cluster_sg_of_another_cluster_admits_no_node(self) -> None:
+        p = self.cluster_sg_from_data_source(name="analytics")
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.FAIL
+        assert result.data["subnets_not_admitted"] == SUBNETS
+
+    def test_cluster_sg_of_a_cluster_named_by_an_unset_variable(self) -> None:
+        p = self.cluster_sg_from_data_source(name=Unknown("var.cluster_name has no value"))
+        p.resources["aws_vpc_security_group_ingress_rule.cluster"].values[
+            "referenced_security_group_id"] = Unknown(
+                "data.aws_eks_cluster.read is read from AWS", ("data.aws_eks_cluster.read",))
+        graph = p.build()
+        graph.kind = "hcl"
+        result = by_subject(run(endpoint_sg_ingress, graph))[ECR]
+        assert result.status is Status.UNKNOWN
+        assert result.message == (
+            'cannot tell whether aws_vpc_endpoint.interface["ecr.api"] admits TCP 443 from '
+            "every node subnet: aws_subnet.private[0], aws_subnet.private[1], "
+            "aws_subnet.private[2]: a source of aws_vpc_security_group_ingress_rule.cluster "
+            "is not known (data.aws_eks_cluster.read is read from AWS: scan a plan of this "
+            "configuration (terraform show -json), which holds what AWS returns)")
+
+    def test_a_launch_template_the_plan_does_not_name_leaves_the_groups_undecided(
+            self) -> None:
+        # terraform-aws-eks: `launch_template { id = local.launch_template_id }`; a plan
+        # records no reference for a local, so which groups the nodes carry is not known
+        p = private_cluster()
+        endpoint_ingress(p, rule(security_groups=[unknown()]),
+                         refs=["aws_security_group.node"])
+        p.edges = [e for e in p.edges if e[1] != "launch_template.id"]
+        p.resources["aws_eks_node_group.default"].values["launch_template"] = [
+            {"id": Unknown("aws_eks_node_group.default.launch_template.id is known only "
+                           "after apply", ("local.launch_template_id",)), "version": "1"}]
+        result = by_subject(run(endpoint_sg_ingress, p))[ECR]
+        assert result.status is Status.UNKNOWN  # not a fail on the cluster security group
+        assert ("the security groups of aws_eks_node_group.default are not known (the "
+                "launch template of aws_eks_node_group.default is not known") in result.message
+
     def test_port_range_not_covering_443_fails(self) -> None:
         p = private_cluster()
         endpoint_ingress(p, rule(from_port=80, to_port=80, cidr_blocks=["10.0.0.0/16"]))
@@ -152,6 +343,18 @@ class TestPC402:
         assert (result.status, result.subject.address) == (Status.PASS,
                                                            "aws_security_group.node")
         assert result.evidence == ("aws_security_group.node", "aws_eks_node_group.default")
+
+    def test_egress_to_the_block_of_a_data_source_vpc(self) -> None:
+        # egress to data.aws_vpc.main.cidr_block reaches endpoints in subnets carved from
+        # it, whatever AWS returns for the block
+        graph = TestPC401().shared_vpc(carved=True)
+        node = graph.get("aws_security_group.node")
+        assert node is not None
+        node.values["egress"][0]["cidr_blocks"] = [Unknown(
+            "data.aws_vpc.main is read at plan time: cidr_block is not known without a "
+            "plan", ("data.aws_vpc.main",))]
+        (result,) = run(node_sg_egress, graph)
+        assert result.status is Status.PASS
 
     def test_no_https_to_the_endpoints_fails(self) -> None:
         p = private_cluster()

@@ -226,10 +226,18 @@ class TestWindows:
 
 class TestScope:
     def test_unknown_user_data(self) -> None:
-        (result,) = Case(Unknown("known after apply", ("aws_eks_cluster.main",)),
+        (result,) = Case(Unknown("aws_launch_template.nodes.user_data is known only after "
+                                 "apply", ("aws_eks_cluster.main",)),
                          tags={"kubernetes.io/cluster/main": "owned"}).results()
         assert result.status is Status.UNKNOWN
-        assert "not known before apply (known after apply)" in result.message
+        # in a plan: the one action that decides it is scanning the HCL, which renders
+        # the template around the endpoint
+        assert result.message == (
+            "aws_launch_template.nodes is the launch template of self-managed nodes, and its "
+            "user data is not known (aws_launch_template.nodes.user_data is known only after "
+            "apply: scan the HCL of this configuration, where the user data is rendered "
+            "around the values known only after apply): cannot tell whether it passes the "
+            "API server endpoint and CA")
 
     def test_unknown_user_data_of_an_unjoined_asg_is_not_checked(self) -> None:
         assert Case(Unknown("var.user_data")).results() == []
@@ -308,9 +316,64 @@ class TestScope:
         )
         (result,) = run(self_managed_bootstrap, graph)
         assert result.status is Status.FAIL
-        assert "custom AMI" not in result.message  # the message names the bootstrap
+        # in its own words: a managed node group with a custom AMI, and the bootstrap
+        assert result.message.startswith(
+            "aws_launch_template.nodes (managed node group with a custom AMI: "
+            "aws_eks_node_group.custom): Amazon Linux 2 /etc/eks/bootstrap.sh")
+        assert "self-managed" not in result.message
         assert result.evidence == ("aws_eks_node_group.custom", "aws_launch_template.nodes",
                                    "aws_eks_cluster.main")
+
+    def _managed(self, image_id: Any, configured: bool = True) -> list[Any]:
+        template = launch_template(user_data=b64("#!/bin/bash\necho extra\n"),
+                                   image_id=None)
+        if configured:
+            template.values["image_id"] = image_id
+            assert template.configured is not None
+            template.configured = template.configured | {"image_id"}
+        graph = graph_of(
+            cluster("main"), template,
+            resource("aws_eks_node_group.default", {"cluster_name": "main"}),
+            edges=[("aws_eks_node_group.default", "launch_template.id",
+                    "aws_launch_template.nodes")],
+        )
+        return run(self_managed_bootstrap, graph)
+
+    def test_empty_image_id_is_no_custom_ami(self) -> None:
+        # terraform-aws-eks: `image_id = var.ami_id`, default "": EKS picks the AMI
+        assert self._managed("") == []
+        assert self._managed(None) == []
+
+    def test_image_id_from_a_data_source_is_a_custom_ami(self) -> None:
+        (result,) = self._managed(Unknown("data.aws_ami.eks is read from AWS",
+                                          ("data.aws_ami.eks",)))
+        assert result.status is Status.FAIL
+        assert "managed node group with a custom AMI" in result.message
+
+    def test_image_id_from_an_unset_variable_is_unknown_not_fail(self) -> None:
+        (result,) = self._managed(Unknown("var.ami_id has no value"))
+        assert result.status is Status.UNKNOWN
+        assert result.message.endswith("whether image_id names one is not known: "
+                                       "var.ami_id has no value: pass it with --var "
+                                       "ami_id=VALUE or --var-file")
+
+    PARTIAL_NODECONFIG = ("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n"
+                          "  kubelet:\n    config:\n      shutdownGracePeriod: 30s\n")
+
+    def test_a_settings_fragment_alone_is_not_a_bootstrap(self) -> None:
+        # terraform-aws-eks wires its node group to the template through
+        # `local.launch_template_id`, which a plan does not record: the template looks
+        # unused, and its partial NodeConfig is what EKS merges, not a bootstrap
+        for fragment in (self.PARTIAL_NODECONFIG, '[settings.kubernetes]\n"max-pods" = 110\n'):
+            graph = graph_of(cluster("main"), launch_template(user_data=b64(fragment),
+                                                              image_id=None))
+            assert run(self_managed_bootstrap, graph) == []
+
+    def test_a_node_config_naming_its_cluster_is_a_bootstrap(self) -> None:
+        text = self.PARTIAL_NODECONFIG.replace("spec:\n", "spec:\n  cluster:\n    name: main\n")
+        graph = graph_of(cluster("main"), launch_template(user_data=b64(text), image_id=None))
+        (result,) = run(self_managed_bootstrap, graph)
+        assert result.status is Status.FAIL
 
     def test_no_cluster_no_findings(self) -> None:
         graph = graph_of(launch_template(user_data=b64(al2(""))), asg(),
@@ -361,6 +424,29 @@ class TestScope:
         (result,) = Case(b64(toml)).results()
         assert result.status is Status.PASS
         assert result.data["bootstrap"] == "bottlerocket"
+
+    BOTTLEROCKET = (f'[settings.kubernetes]\n"cluster-name" = "main"\n'
+                    f'"api-server" = "{ENDPOINT}"\n"cluster-certificate" = "{CA}"\n')
+
+    def test_bottlerocket_custom_service_cidr_needs_cluster_dns_ip(self) -> None:
+        (result,) = Case(b64(self.BOTTLEROCKET), service_cidr="10.96.0.0/16").results()
+        assert result.status is Status.FAIL
+        assert "does not pass settings.kubernetes.cluster-dns-ip" in result.message
+        assert "custom service CIDR (10.96.0.0/16)" in result.message
+
+    def test_bottlerocket_cluster_dns_ip_in_the_service_cidr(self) -> None:
+        toml = self.BOTTLEROCKET + '"cluster-dns-ip" = "10.96.0.10"\n'
+        (result,) = Case(b64(toml), service_cidr="10.96.0.0/16").results()
+        assert result.status is Status.PASS
+        assert result.message.endswith("passes settings.kubernetes.api-server, "
+                                       "settings.kubernetes.cluster-certificate, "
+                                       "settings.kubernetes.cluster-dns-ip")
+
+    def test_bottlerocket_cluster_dns_ip_outside_the_service_cidr(self) -> None:
+        toml = self.BOTTLEROCKET + '"cluster-dns-ip" = "172.20.0.10"\n'
+        (result,) = Case(b64(toml), service_cidr="10.96.0.0/16").results()
+        assert result.status is Status.FAIL
+        assert "172.20.0.10 is outside the cluster's service CIDR 10.96.0.0/16" in result.message
 
     def test_two_launch_templates(self) -> None:
         graph = graph_of(

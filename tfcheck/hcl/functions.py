@@ -111,7 +111,7 @@ def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
 
 
 # encodings that keep a partly rendered template readable (user data is base64 of one)
-_KEEPS_PARTIAL = frozenset({"base64encode", "base64gzip", "trimspace", "chomp"})
+_KEEPS_PARTIAL = frozenset({"base64encode", "base64decode", "base64gzip", "trimspace", "chomp"})
 
 
 def _unknown_result(

@@ -1,0 +1,92 @@
+"""What an `unknown` finding says: the value that was missing, and what would decide it.
+
+The catalog's rule ("Unknown messages"): an `unknown` names the missing value exactly —
+`var.cidr_block has no value`, `data.aws_availability_zones.available is read from AWS`,
+`aws_iam_role.x.arn is known only after apply` — and the one action that would decide
+it, or says that none can. The loaders put the missing value into `Unknown.reason`;
+this module turns a reason into those words, for HCL and for plans alike, so that every
+policy says it the same way.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tfcheck.model import Resource, Unknown
+
+_ADDRESS = r"(?:module\.[\w-]+(?:\[[^\]]*\])?\.)*"
+_VARIABLE = re.compile(r"\b(?:variable |var\.)(?P<name>[A-Za-z_][\w-]*) has no value")
+_MODULE_INPUT = re.compile(r"module input (?P<name>[\w-]+) of (?P<module>\S+) is not set")
+_DATA = re.compile(
+    rf"(?P<address>{_ADDRESS}data\.[\w-]+\.[\w-]+(?:\[[^\]]*\])?)"
+    r" is read (?:at plan time|from AWS)")
+_AFTER_APPLY = re.compile(r"(?P<what>\S+) is known only after apply")
+_NOT_ON_DISK = re.compile(r"(?P<module>module\.\S+) is not on disk")
+
+SCAN_A_PLAN = "scan a plan of this configuration (terraform show -json)"
+NOTHING_BEFORE_APPLY = "no scan before apply can decide it"
+# phrases of the actions `explain` names: a message holding one needs no generic hint
+_ACTIONS = ("scan a plan", "scan the HCL", "scan the configuration", "--var", "terraform init",
+            NOTHING_BEFORE_APPLY, "none can decide it", "the module call must set it")
+
+
+def managed_elsewhere(what: str) -> str:
+    """What to say of a thing this configuration does not manage: no scan of it decides."""
+    return f"{what} is managed outside this configuration, so none can decide it from here"
+
+
+def read_from_aws(resource: Resource, path: str) -> Unknown:
+    """A data source's attribute that the configuration does not set: AWS returns it.
+
+    Provider defaults never apply to a data source; in HCL its attributes are unknown
+    (a plan holds them in `prior_state`).
+    """
+    return Unknown(f"{resource.address} is read from AWS ({path})", (resource.address,))
+
+
+def missing_value(value: Unknown) -> str:
+    """The missing value in the catalog's words; the loader's reason where none fits."""
+    reason = value.reason
+    if match := _VARIABLE.search(reason):
+        return f"var.{match['name']} has no value"
+    if match := _DATA.search(reason):
+        return f"{match['address']} is read from AWS"
+    if match := _AFTER_APPLY.search(reason):
+        return f"{match['what']} is known only after apply"
+    return reason
+
+
+def deciding_action(value: Unknown, kind: str) -> str | None:
+    """The one action that decides the value; None where no scan can (say so instead).
+
+    `kind` is the input's kind: "hcl" or "plan".
+    """
+    reason = value.reason
+    if match := _VARIABLE.search(reason):
+        name = match["name"]
+        return f"pass it with --var {name}=VALUE or --var-file"
+    if _MODULE_INPUT.search(reason):
+        return None  # the module call must set it: the configuration is incomplete
+    if _NOT_ON_DISK.search(reason):
+        return "run terraform init, then scan again"
+    if _DATA.search(reason):
+        return SCAN_A_PLAN + ", which holds what AWS returns" if kind == "hcl" else None
+    if _AFTER_APPLY.search(reason):
+        return None
+    return SCAN_A_PLAN if kind == "hcl" else None
+
+
+def explain(value: Unknown, kind: str) -> str:
+    """`<missing value>: <action>`, or `<missing value>: no scan before apply can ...`."""
+    action = deciding_action(value, kind)
+    missing = missing_value(value)
+    if action is not None:
+        return f"{missing}: {action}"
+    if _MODULE_INPUT.search(value.reason):
+        return f"{missing}: the module call must set it"
+    return f"{missing}: {NOTHING_BEFORE_APPLY}"
+
+
+def states_action(message: str) -> bool:
+    """Whether a message already says what decides it (or that nothing can)."""
+    return any(phrase in message for phrase in _ACTIONS)
