@@ -39,7 +39,7 @@ from tfcheck.model import (
     split_address,
 )
 from tfcheck.policy import Policy, Result, ScanContext
-from tfcheck.registry import load_policies, select_policies
+from tfcheck.registry import BUILTIN_PACK_NAME, load_policies, select_policies
 
 CHANGING_ACTIONS = frozenset({"create", "update", "delete"})
 # A change to one of these is a change to what it references (a rule to its security
@@ -71,6 +71,8 @@ class ScanOptions:
     stdin: bytes | None = None
     # Files a commit deletes or renames away (pre-commit): their root modules are scanned.
     deleted: Sequence[str] = ()
+    # Called before each input is loaded, as (number, total, name): a progress display.
+    progress: Callable[[int, int, str], None] | None = field(default=None, compare=False)
 
 
 def scan(
@@ -103,7 +105,9 @@ def scan(
         return report  # findings without the variables would be wrong, not just incomplete
     report.notes.extend(_option_warnings(options, inputs))
     unchecked: set[str] = set()
-    for item in inputs:
+    for number, item in enumerate(inputs, 1):
+        if options.progress is not None:
+            options.progress(number, len(inputs), item.display)
         graph = _load(item, options, report)
         if graph is None:
             continue
@@ -365,9 +369,11 @@ def _run(policy: Policy, context: ScanContext, report: Report) -> list[Result]:
     try:
         return list(policy.check(context))
     except Exception as error:
+        where = f"policy {policy.id} on {context.graph.source}"
+        if policy.pack != BUILTIN_PACK_NAME:  # not tfcheck's bug: say whose it is
+            where = f"third-party policy pack {policy.pack!r}: {where}"
         report.internal_errors.append(
-            InternalError(f"policy {policy.id} on {context.graph.source}", repr(error),
-                          traceback.format_exc()))
+            InternalError(where, repr(error), traceback.format_exc()))
         return []
 
 
