@@ -61,12 +61,13 @@ def test_clean_plan_exits_0(good: Path) -> None:
 
 
 def test_failures_exit_1_and_json_follows_the_contract(bad: Path) -> None:
-    result = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--format", "json")
+    result = run_tfcheck("scan", bad.name, CLUSTER_POLICIES, "--format", "json", cwd=bad.parent)
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
     assert document["tool"] == {"name": "tfcheck", "version": document["tool"]["version"]}
-    assert document["inputs"] == [{"path": str(bad), "kind": "plan"}]
-    assert document["summary"] == {"fail": 2, "pass": 0, "unknown": 0, "suppressed": 0}
+    assert document["inputs"] == [{"path": "bad.json", "kind": "plan"}]
+    assert document["summary"] == {"fail": 2, "pass": 0, "unknown": 0, "suppressed": 0,
+                                   "baselined": 0}
     by_rule = {f["rule_id"]: f for f in document["findings"]}
     private = by_rule["PC101"]
     assert private["slug"] == "cluster-private-endpoint"
@@ -109,10 +110,12 @@ def test_unreadable_input_exits_2_names_line_and_column_and_scans_the_rest(
 ) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{\n  "format_version": "1.2",\n  oops\n}\n', encoding="utf-8")
-    result = run_tfcheck("scan", str(broken), str(bad), CLUSTER_POLICIES, "-f", "json")
+    result = run_tfcheck("scan", str(broken), str(bad), CLUSTER_POLICIES, "-f", "json",
+                         cwd=tmp_path)
     assert result.returncode == 2
     document = json.loads(result.stdout)
-    assert document["errors"][0]["path"] == str(broken)
+    assert document["errors"][0]["path"] == "broken.json"  # from the root (here: the cwd)
+    assert result.stderr.startswith(f"tfcheck: error: {broken}:3:3: invalid JSON")
     assert (document["errors"][0]["line"], document["errors"][0]["column"]) == (3, 3)
     assert document["summary"]["fail"] == 2  # the good input was still scanned
     assert "Traceback" not in result.stderr
@@ -164,11 +167,14 @@ def test_skip_policy_by_slug(bad: Path) -> None:
 def test_baseline_reports_only_new_failures(tmp_path: Path, bad: Path) -> None:
     baseline = tmp_path / "baseline.json"
     first = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--write-baseline", str(baseline))
-    assert first.returncode == 1
+    assert first.returncode == 0  # recording today's failures is what was asked
     recorded = json.loads(baseline.read_text())["findings"]
     assert sorted(e["rule_id"] for e in recorded) == ["PC101", "PC102"]
-    again = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--baseline", str(baseline))
+    again = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--baseline", str(baseline),
+                        "-f", "json")
     assert again.returncode == 0, again.stdout
+    assert json.loads(again.stdout)["summary"]["baselined"] == 2
+    assert "2 known failures recorded in the baseline not shown" in again.stderr
 
 
 def test_config_file_overrides_severity_and_selection(tmp_path: Path) -> None:
@@ -197,7 +203,10 @@ def test_policies_and_explain() -> None:
     explained = run_tfcheck("explain", "cluster-private-endpoint")
     assert explained.returncode == 0
     assert "Endpoint private access is required" in explained.stdout
-    assert "## Bad" in explained.stdout and "## Good" in explained.stdout
+    assert "\nBAD\n" in explained.stdout and "\nGOOD\n" in explained.stdout
+    assert "```" not in explained.stdout  # rendered, not raw Markdown
+    source = run_tfcheck("explain", "PC101", "--markdown")
+    assert "## Bad" in source.stdout and "## Good" in source.stdout
     assert run_tfcheck("explain", "PC999").returncode == 2
 
 
