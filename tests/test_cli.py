@@ -124,10 +124,13 @@ def test_unreadable_input_exits_2_names_line_and_column_and_scans_the_rest(
 def test_pretty_errors_are_one_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"format_version": "1.2",', encoding="utf-8")
-    result = run_tfcheck("scan", str(broken))
-    assert result.returncode == 2
-    assert f"error: {broken}:1:26: invalid JSON" in result.stdout
-    assert "Traceback" not in result.stdout + result.stderr
+    for fmt in ("pretty", "json", "sarif", "junit", "markdown", "github"):
+        result = run_tfcheck("scan", str(broken), "-f", fmt)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            f"tfcheck: error: {broken}:1:26: invalid JSON: Expecting property name enclosed "
+            f"in double quotes"], fmt
+        assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_missing_path_and_wrong_flags_exit_2(tmp_path: Path, good: Path) -> None:

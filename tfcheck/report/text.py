@@ -50,7 +50,7 @@ def policy_table(policies: Iterable[Policy], *, width: int, color: bool) -> str:
     slug_width = max((len(p.slug) for p in rows), default=4)
     pack_width = max((len(p.pack) for p in rows), default=4) if packs else 0
     fixed = 6 + 10 + slug_width + 2 + (pack_width + 2 if packs else 0)
-    one_line = width - fixed >= 36
+    one_line = width - fixed >= 28
     out: list[str] = []
     heading = f"{'ID':<6}{'SEVERITY':<10}{'SLUG':<{slug_width + 2}}"
     if packs:
