@@ -54,7 +54,7 @@ ATTACHMENT_TYPES = frozenset({
 })
 # Rules that are about a cluster being private: `clusters` in the config limits them.
 _PRIVATE_CLUSTER_RULES = re.compile(r"^PC[1-5]\d\d$")
-_MODULE_BLOCK = re.compile(r'^\s*module\s+"([^"]+)"\s*\{', re.MULTILINE)
+_MODULE_BLOCK = re.compile(r'^([ \t]*)module[ \t]+"([^"]+)"[ \t]*\{', re.MULTILINE)
 _EVIDENCE_NOTE = re.compile(r"^(?P<address>.+?) \([^()]*\)$")
 
 
@@ -261,8 +261,8 @@ class _ModuleBlocks:
                     continue
                 for match in _MODULE_BLOCK.finditer(text):
                     line = text.count("\n", 0, match.start()) + 1
-                    column = len(match.group(0)) - len(match.group(0).lstrip()) + 1
-                    self._blocks.setdefault(match[1], Location(tf_file.name, line, column))
+                    self._blocks.setdefault(match[2], Location(tf_file.name, line,
+                                                               len(match[1]) + 1))
         return self._blocks
 
 
