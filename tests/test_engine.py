@@ -205,7 +205,7 @@ def test_a_finding_in_a_module_is_located_at_the_module_block(tmp_path: Path) ->
     (finding,) = scan(tmp_path, policies=pc101).findings
     assert finding.address == "module.platform.aws_eks_cluster.this"
     assert (finding.location.file, finding.location.line) == ("main.tf", 5)
-    assert [(r.file, r.line) for r in finding.related] == [("modules/eks/main.tf", 7)]  # the attribute
+    assert [(r.file, r.line) for r in finding.related] == [("modules/eks/main.tf", 7)]
     document = json.loads(renderer("json")(scan(tmp_path, policies=pc101),
                                            RenderOptions(repo_root=str(tmp_path))))
     assert document["findings"][0]["file"] == "main.tf"
