@@ -233,3 +233,118 @@ def test_config_keys_may_be_spelled_like_the_flags(tmp_path: Path) -> None:
         'policy = ["PC101", "PC102"]\nskip-policy = "PC102"\n', encoding="utf-8")
     findings = json.loads(run_tfcheck("scan", str(plan), "-f", "json").stdout)["findings"]
     assert [f["rule_id"] for f in findings] == ["PC101"]
+
+
+PRIVATE_OFF = '''resource "aws_eks_cluster" "main" {
+  name     = "main"
+  role_arn = "arn:aws:iam::123456789012:role/eks"
+  vpc_config {
+    subnet_ids              = ["subnet-0aaa"]
+    endpoint_private_access = false
+  }
+}
+'''
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path) -> Path:
+    """Two root modules under envs/, no .tf file at the top, a git work tree."""
+    (tmp_path / ".git").mkdir()
+    for env in ("prod", "stage"):
+        (tmp_path / "envs" / env).mkdir(parents=True)
+        (tmp_path / "envs" / env / "main.tf").write_text(PRIVATE_OFF)
+    return tmp_path
+
+
+def test_output_pairs_with_the_format_just_before_it(tmp_path: Path, bad: Path) -> None:
+    sarif = tmp_path / "out.sarif"
+    result = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "-f", "pretty", "-f", "sarif",
+                         "-o", str(sarif))
+    assert json.loads(sarif.read_text())["version"] == "2.1.0"
+    assert "2 failed" in result.stdout  # pretty on stdout
+    both = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--format=json",
+                       f"--output={tmp_path / 'a.json'}", "-fjunit", f"-o{tmp_path / 'a.xml'}")
+    assert both.stdout == ""
+    assert json.loads((tmp_path / "a.json").read_text())["summary"]["fail"] == 2
+    assert (tmp_path / "a.xml").read_text().startswith("<?xml")
+    guessed = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "-o", str(tmp_path / "g.sarif"))
+    assert json.loads((tmp_path / "g.sarif").read_text())["version"] == "2.1.0"
+    assert guessed.stdout == ""
+    twice = run_tfcheck("scan", str(bad), "-f", "json", "-o", "a", "-o", "b")
+    assert twice.returncode == 2
+    assert "give each --output its own --format" in twice.stderr
+
+
+def test_an_error_reaches_stderr_whatever_the_format(tmp_path: Path) -> None:
+    result = run_tfcheck("scan", "nope", "-f", "sarif", "-o", str(tmp_path / "x.sarif"))
+    assert result.returncode == 2
+    assert result.stderr == "tfcheck: error: nope: no such file or directory\n"
+    sarif = json.loads((tmp_path / "x.sarif").read_text())
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False
+
+
+def test_monorepo_root_scans_every_root_module_with_paths_from_the_repo_root(
+    monorepo: Path,
+) -> None:
+    result = run_tfcheck("scan", ".", "--policy", "PC101", "-f", "json", cwd=monorepo)
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert [i["path"] for i in document["inputs"]] == ["envs/prod", "envs/stage"]
+    assert sorted(f["file"] for f in document["findings"]) == ["envs/prod/main.tf",
+                                                               "envs/stage/main.tf"]
+    # the same paths from a subdirectory: relative to the repository, not the cwd
+    inner = run_tfcheck("scan", "prod", "--policy", "PC101", "-f", "github",
+                        cwd=monorepo / "envs")
+    assert "file=envs/prod/main.tf,line=6" in inner.stdout
+
+
+def test_missing_var_file_is_an_error_and_no_findings_are_printed(monorepo: Path) -> None:
+    result = run_tfcheck("scan", "envs/prod", "--var-file", "prod.tfvars", "-f", "json",
+                         cwd=monorepo)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == \
+        "tfcheck: error: prod.tfvars: --var-file: no such file"
+    assert json.loads(result.stdout)["findings"] == []
+
+
+def test_flags_that_do_not_apply_are_warnings(monorepo: Path, good: Path) -> None:
+    hcl = run_tfcheck("scan", "envs/prod", "--changed-only", "--policy", "PC101",
+                      cwd=monorepo)
+    assert "tfcheck: warning: --changed-only applies to plans only" in hcl.stderr
+    plan = run_tfcheck("scan", str(good), "--var", "a=b", CLUSTER_POLICIES)
+    assert "tfcheck: warning: --var-file, --var and --env-vars apply to HCL only" in plan.stderr
+    assert run_tfcheck("scan", str(good), "--source", "no-such-dir").returncode == 2
+
+
+def test_soft_fail_quiet_and_no_color(bad: Path, good: Path) -> None:
+    assert run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--soft-fail").returncode == 0
+    assert run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--exit-zero").returncode == 0
+    assert run_tfcheck("scan", "nope", "--soft-fail").returncode == 2  # errors still count
+    quiet = run_tfcheck("scan", str(good), CLUSTER_POLICIES, "--quiet")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    for command in (["scan", str(good)], ["policies"], ["explain", "PC101"],
+                    ["graph", str(good)]):
+        assert run_tfcheck(*command, "--no-color").returncode in (0, 1)
+
+
+def test_command_line_mistakes_are_one_line_with_a_suggestion(good: Path) -> None:
+    result = run_tfcheck("scan", str(good), "--fial-on", "high")
+    assert result.returncode == 2
+    assert result.stderr == ("tfcheck: error: no such option --fial-on (did you mean "
+                             "--fail-on?) (see `tfcheck scan --help`)\n")
+    assert run_tfcheck("explain", "PC1O1").stderr.startswith(
+        "tfcheck: error: unknown policy 'PC1O1' (did you mean PC101?)")
+
+
+def test_help_names_values_not_python_types() -> None:
+    text = run_tfcheck("scan", "--help").stdout
+    assert "list[" not in text and "<str>" not in text and "<path>" not in text
+    assert "-f, --format FORMAT" in text and "--soft-fail, --exit-zero" in text
+    assert "--install-completion" in run_tfcheck("--help").stdout
+
+
+def test_policies_lists_packs_and_fits_the_terminal() -> None:
+    result = run_tfcheck("policies", env={"COLUMNS": "80"})
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    rows = json.loads(run_tfcheck("policies", "-f", "json").stdout)
+    assert {row["pack"] for row in rows} == {"builtin"}
