@@ -486,12 +486,14 @@ def graph_command(
              "route tables, gateways, endpoints; failing parts highlighted.")] = None,
     no_color: NoColor = False,
 ) -> None:
-    """Print the resource graph tfcheck builds from an input."""
-    from tfcheck.graph_export import GraphInputError, export_graph, load_graph
+    """Print the resource graph tfcheck builds, or the picture of one cluster's network."""
+    from tfcheck.graph_export import GraphInputError, cluster_picture, export_graph, load_graph
 
     try:
-        graph = load_graph(path)
-        typer.echo(export_graph(graph, format.value, cluster), nl=False)
+        if cluster is not None:
+            typer.echo(cluster_picture(path, cluster, format.value), nl=False)
+        else:
+            typer.echo(export_graph(load_graph(path), format.value), nl=False)
     except GraphInputError as error:
         _fail(str(error))
 

@@ -71,6 +71,8 @@ class ScanOptions:
     stdin: bytes | None = None
     # Files a commit deletes or renames away (pre-commit): their root modules are scanned.
     deleted: Sequence[str] = ()
+    # Network pictures for the report: "failing" clusters, "all" clusters, or "none".
+    pictures: str = "failing"
     # Called before each input is loaded, as (number, total, name): a progress display.
     progress: Callable[[int, int, str], None] | None = field(default=None, compare=False)
 
@@ -131,6 +133,8 @@ def scan(
                     continue
                 finding = _finding(policy, result, config, item.display, source_root, report)
                 report.findings.append(redact(modules.relocate(finding, result.subject)))
+        if options.pictures != "none":
+            _add_pictures(report, context, item.display, options.pictures == "all")
     if unchecked:
         report.notes.append(
             f"not checked as private clusters (not in `clusters` of the config): "
@@ -142,6 +146,22 @@ def scan(
                             f"{'s' if report.baselined != 1 else ''} recorded in the baseline "
                             f"not shown")
     return report
+
+
+def _add_pictures(report: Report, context: ScanContext, input_path: str, every: bool) -> None:
+    """The network picture of each cluster of this input (with a failure, unless `every`)."""
+    from tfcheck.picture import cluster_pictures
+
+    findings = [f for f in report.findings if f.input_path == input_path]
+    clusters = [c.address for c in context.graph.managed("aws_eks_cluster")] if every else None
+    try:
+        pictures = cluster_pictures(context, findings, clusters)
+    except Exception as error:  # a picture is an extra: never lose the findings for it
+        report.internal_errors.append(InternalError(
+            f"network picture of {input_path}", repr(error), traceback.format_exc()))
+        return
+    for cluster, picture in pictures.items():
+        report.pictures[(input_path, cluster)] = picture
 
 
 def _option_errors(options: ScanOptions) -> list[InputError]:

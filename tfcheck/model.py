@@ -316,6 +316,8 @@ class Report:
     internal_errors: list[InternalError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     baselined: int = 0  # failures hidden because the baseline records them
+    # (input path, cluster address) -> tfcheck.picture.Picture of that cluster's network
+    pictures: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts = {"fail": 0, "pass": 0, "unknown": 0, "suppressed": 0}
