@@ -348,3 +348,27 @@ def test_policies_lists_packs_and_fits_the_terminal() -> None:
     assert all(len(line) <= 80 for line in result.stdout.splitlines())
     rows = json.loads(run_tfcheck("policies", "-f", "json").stdout)
     assert {row["pack"] for row in rows} == {"builtin"}
+
+
+def test_progress_shows_on_a_terminal_after_a_while_and_is_cleared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from tfcheck import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(cli.sys, "stderr", terminal)
+    monkeypatch.setattr(cli, "PROGRESS_AFTER", 0.0)
+    progress = cli._Progress(enabled=True)
+    progress(2, 7, "envs/prod")
+    assert "tfcheck: scanning envs/prod (2/7)" in terminal.getvalue()
+    progress.done()
+    assert terminal.getvalue().endswith("\r")
+    quiet = Terminal()
+    monkeypatch.setattr(cli.sys, "stderr", quiet)
+    cli._Progress(enabled=False)(1, 1, "x")
+    assert quiet.getvalue() == ""

@@ -120,3 +120,10 @@ def test_walks_stay_inside_and_a_limit_is_an_error(repo: Path,
 def test_repository_root_is_the_nearest_git_directory_above(repo: Path) -> None:
     assert repository_root(["envs/prod/main.tf"]) == repo
     assert repository_root(["-"]) == Path.cwd()
+
+
+def test_a_tf_file_over_the_byte_limit_is_an_error_not_a_truncation(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inputs_module, "MAX_SOURCE_BYTES", 10)
+    _, errors = resolve_inputs(["modules/vpc/main.tf"])
+    assert len(errors) == 1 and "MAX_SOURCE_BYTES" in errors[0].message

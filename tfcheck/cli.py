@@ -232,6 +232,7 @@ def scan_command(
             baseline=_baseline(baseline),
             changed_only=changed_only,
             deleted=_deleted_files() if pre_commit else (),
+            pictures="failing" if any(name == "markdown" for name, _ in targets) else "none",
             progress=progress,
         )
         policies, pack_errors = load_policies()

@@ -8,7 +8,8 @@ the root modules that contain them, so each root is scanned once. A directory wi
 Walks are bounded: the repository top is found by looking at the parents of a path
 only, directory walks stay inside the directory they start from (symlinked
 directories are not followed, special files are skipped), and a walk that reaches
-`MAX_FILES_WALKED` is an input error naming the limit, never a silent truncation.
+`MAX_FILES_WALKED` files (or a `.tf` file over `MAX_SOURCE_BYTES`) is an input error
+naming the limit, never a silent truncation.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tfcheck.model import InputError
 HCL_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
 CONFIG_SUFFIXES = (".tf", ".tf.json")  # the files that make a directory a module
 MAX_FILES_WALKED = 20_000
+MAX_SOURCE_BYTES = 4_000_000  # a .tf file read for its module sources
 _LOCAL_SOURCE = re.compile(r'\bsource\s*=\s*"(\.\.?/[^"]*)"')
 _SKIPPED_DIRECTORIES = frozenset({"node_modules"})
 
@@ -219,9 +221,13 @@ def _index_local_sources(top: Path) -> dict[Path, list[Path]]:
 
 
 def _read_text(path: Path) -> str:
+    """A `.tf` file's text for its `source = "./..."` lines; past the limit, an error."""
     try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            raise WalkLimitError(f"{path}: larger than {MAX_SOURCE_BYTES} bytes (the limit "
+                                 f"MAX_SOURCE_BYTES for a .tf file)")
         with path.open("rb") as handle:
-            return handle.read(2_000_000).decode("utf-8-sig", errors="replace")
+            return handle.read(MAX_SOURCE_BYTES + 1).decode("utf-8-sig", errors="replace")
     except OSError:
         return ""
 
