@@ -54,9 +54,13 @@ class _OneLineErrors(TyperGroup):
             hint = _suggestion(error.option_name, error.possibilities, error.ctx)
             _fail(f"no such option {error.option_name}{hint} (see `tfcheck "
                   f"{_command_name(error.ctx)} --help`)")
+        except click.exceptions.NoArgsIsHelpError as error:
+            typer.echo(error.format_message())  # `tfcheck` alone: the help, not an error
+            sys.exit(EXIT_OK)
         except click.exceptions.UsageError as error:
             command = _command_name(error.ctx)
-            _fail(f"{error.format_message()} (see `tfcheck {command} --help`)".replace(
+            message = error.format_message().replace("Value error, ", "")
+            _fail(f"{message} (see `tfcheck {command} --help`)".replace(
                 "tfcheck  --help", "tfcheck --help"))
         except typer.Abort:
             typer.echo("tfcheck: interrupted", err=True)
