@@ -372,3 +372,11 @@ def test_progress_shows_on_a_terminal_after_a_while_and_is_cleared(
     monkeypatch.setattr(cli.sys, "stderr", quiet)
     cli._Progress(enabled=False)(1, 1, "x")
     assert quiet.getvalue() == ""
+
+
+def test_shell_completion_completes_flags() -> None:
+    script = run_tfcheck("--show-completion", "bash")
+    assert "_tfcheck_completion" in script.stdout
+    completed = run_tfcheck(env={"_TFCHECK_COMPLETE": "complete_bash",
+                                 "COMP_WORDS": "tfcheck scan --fa", "COMP_CWORD": "2"})
+    assert completed.stdout.split() == ["--fail-on", "--fail-on-unknown"]
