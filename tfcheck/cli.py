@@ -254,6 +254,7 @@ def scan_command(
     report = scan(paths, config=config, options=options, policies=selected)
     progress.done()
     report.internal_errors[:0] = pack_errors
+    _report_problems(report, quiet=quiet, debug=debug)  # first: a terminal shows them on top
     repo_root = str(repository_root(paths))
     quiet_clean = quiet and not any(f.status is not Status.PASS and not f.suppressed
                                     for f in report.findings)
@@ -268,7 +269,6 @@ def scan_command(
         _write(renderer(name)(report, render_options), destination)
     if write_baseline is not None:
         _write(baseline_document(report), write_baseline)
-    _report_problems(report, quiet=quiet, debug=debug)
     code = exit_code(report, config, soft_fail=soft_fail)
     if write_baseline is not None and code == EXIT_FAILED:
         code = EXIT_OK  # today's failures are now recorded: that is what was asked

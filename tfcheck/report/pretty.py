@@ -207,7 +207,7 @@ def _summary(report: Report, width: int, color: bool) -> list[str]:
     inputs = len(report.inputs)
     scanned = f"{inputs} input{'s' if inputs != 1 else ''} scanned"
     if report.input_errors:
-        scanned += f", {len(report.input_errors)} unreadable (see the errors above)"
+        scanned += f", {len(report.input_errors)} unreadable"
     plain = ", ".join(parts) + f" ({scanned})"
     lines = wrap(plain, width)
     if color:  # colour after wrapping, so that escape codes never count as width
