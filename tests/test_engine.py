@@ -231,3 +231,30 @@ def test_a_third_party_policy_that_raises_is_named_as_such(tmp_path: Path) -> No
     foreign = dataclasses.replace(always_raises, pack="acme")
     (error,) = scan([plan], policies=[foreign]).internal_errors
     assert error.where == f"third-party policy pack 'acme': policy PC901 on {plan}"
+
+
+def test_a_pack_that_fails_to_load_is_named_and_the_others_load(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import tfcheck.registry as registry
+
+    class BrokenEntry:
+        name, value = "acme", "acme_policies:ALL"
+
+        def load(self) -> object:
+            raise ImportError("No module named 'acme_policies'")
+
+    class ForeignEntry:
+        name, value = "extra", "extra_policies:ALL"
+
+        def load(self) -> object:
+            return [always_raises]
+
+    real = registry.entry_points
+    monkeypatch.setattr(registry, "entry_points", lambda group: [
+        *real(group=group), BrokenEntry(), ForeignEntry()])
+    policies, errors = registry.load_policies()
+    assert [(e.where, e.message) for e in errors] == [
+        ("third-party policy pack 'acme'",
+         "cannot be loaded: ImportError(\"No module named 'acme_policies'\")")]
+    assert {p.id: p.pack for p in policies}["PC901"] == "extra"
+    assert {p.id: p.pack for p in policies}["PC101"] == "builtin"
