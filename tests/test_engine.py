@@ -258,3 +258,32 @@ def test_a_pack_that_fails_to_load_is_named_and_the_others_load(
          "cannot be loaded: ImportError(\"No module named 'acme_policies'\")")]
     assert {p.id: p.pack for p in policies}["PC901"] == "extra"
     assert {p.id: p.pack for p in policies}["PC101"] == "builtin"
+
+
+def test_changed_only_reports_what_a_deletion_breaks(tmp_path: Path) -> None:
+    """A pull request that deletes the ecr.dkr endpoint of an existing VPC, nothing else."""
+    document = json.loads((FIXTURES / "plans/pc301-missing-ecr-dkr/plan.json")
+                          .read_text(encoding="utf-8"))
+    vpc_id = "vpc-0a1b2c3d4e5f60718"
+    for resource in document["planned_values"]["root_module"]["resources"]:
+        if resource["address"] == "aws_vpc.main":
+            resource["values"]["id"] = vpc_id  # an existing VPC: its ID is known
+    for change in document["resource_changes"]:
+        change["change"]["actions"] = ["no-op"]
+        if change["address"] == "aws_vpc.main":
+            change["change"]["after"]["id"] = vpc_id
+            change["change"].get("after_unknown", {}).pop("id", None)
+    document["resource_changes"].append({
+        "address": 'aws_vpc_endpoint.interface["ecr.dkr"]', "mode": "managed",
+        "type": "aws_vpc_endpoint", "name": "interface", "index": "ecr.dkr",
+        "change": {"actions": ["delete"], "after": None, "before": {
+            "vpc_id": vpc_id, "vpc_endpoint_type": "Interface",
+            "service_name": "com.amazonaws.eu-west-1.ecr.dkr"}}})
+    plan = write(tmp_path / "plan.json", document)
+    pc301 = [p for p in load_policies()[0] if p.id == "PC301"]
+    report = scan(plan, policies=pc301, options=ScanOptions(changed_only=True))
+    assert [(f.rule_id, f.data["service"]) for f in report.findings
+            if f.status is Status.FAIL] == [("PC301", "ecr.dkr")]
+    document["resource_changes"].pop()  # without the deletion: a pre-existing problem
+    write(plan, document)
+    assert scan(plan, policies=pc301, options=ScanOptions(changed_only=True)).findings == []

@@ -106,6 +106,8 @@ def scan(
     if option_errors:
         return report  # findings without the variables would be wrong, not just incomplete
     report.notes.extend(_option_warnings(options, inputs))
+    if options.stdin is None and any(i.kind == "stdin" for i in inputs):
+        options = replace(options, stdin=sys.stdin.buffer.read())  # read once, used twice
     unchecked: set[str] = set()
     for number, item in enumerate(inputs, 1):
         if options.progress is not None:
@@ -119,8 +121,8 @@ def scan(
         source_root = _source_root(item, graph, options)
         context = ScanContext(graph=graph, config=config)
         redact = _redactor(graph)
-        changed = (_changed_addresses(graph) if options.changed_only and graph.kind == "plan"
-                   else None)
+        changed = (_changed_addresses(graph) | _deletions(item, options, graph)
+                   if options.changed_only and graph.kind == "plan" else None)
         skipped = {c.address for c in graph.managed("aws_eks_cluster")
                    if not config.checks_cluster(c.address)}
         unchecked |= skipped
@@ -215,6 +217,38 @@ def _changed_addresses(graph: ResourceGraph) -> set[str]:
             if resource.type in ATTACHMENT_TYPES:
                 changed.update(r.address for r in graph.references(resource))
     return changed
+
+
+def _deletions(item: Input, options: ScanOptions, graph: ResourceGraph) -> set[str]:
+    """What a plan's deletions touch: the deleted addresses and what they held by ID.
+
+    A deleted resource held other resources by `id` or `arn` (an endpoint its VPC, a
+    rule its group). The graph holds what the plan leaves, so deletions are read from
+    the plan itself.
+    """
+    try:
+        data = options.stdin if item.kind == "stdin" else item.path.read_bytes()
+        document = json.loads(data or b"{}")
+    except (OSError, ValueError, RecursionError):
+        return set()
+    changes = document.get("resource_changes") if isinstance(document, dict) else None
+    if not isinstance(changes, list):
+        return set()
+    owners: dict[str, list[str]] = {}
+    for resource in graph.resources():
+        for key in ("id", "arn"):
+            value = resource.values.get(key)
+            if isinstance(value, str) and value:
+                owners.setdefault(value, []).append(resource.address)
+    touched: set[str] = set()
+    for change in changes:
+        body = change.get("change") if isinstance(change, dict) else None
+        if not isinstance(body, dict) or "delete" not in (body.get("actions") or []):
+            continue
+        touched.add(str(change.get("address", "")))
+        for value in _strings(body.get("before")):
+            touched.update(owners.get(value, ()))
+    return touched
 
 
 def _touched(result: Result, changed: set[str]) -> bool:
