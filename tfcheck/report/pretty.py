@@ -26,6 +26,7 @@ from tfcheck.report import RenderOptions
 from tfcheck.report.common import (
     NO_CLUSTER,
     cluster_of,
+    input_file_path,
     related_paths,
     where,
     without_control_chars,
@@ -58,9 +59,12 @@ def render(report: Report, options: RenderOptions) -> str:
     color = options.color
     out: list[str] = []
     shown = [f for f in report.visible(options.show_passed) if not f.suppressed]
-    for cluster, findings in _by_cluster(shown).items():
+    several = len(report.inputs) > 1
+    for (input_path, cluster), findings in _by_cluster(shown).items():
         out.append("")
         title = "Not tied to one cluster" if cluster == NO_CLUSTER else cluster
+        if several and input_path:  # monorepos: every root may have `aws_eks_cluster.main`
+            title += f" in {input_file_path(input_path, options.repo_root) or input_path}"
         out.append(paint(_clean(title), "bold", color))
         for entry in _entries(findings):
             out.extend(_entry_lines(entry, width, color, options.repo_root))
@@ -176,12 +180,12 @@ def _cause(finding: Finding) -> tuple[object, ...]:
     return (finding.rule_id, finding.status, finding.severity, beyond)
 
 
-def _by_cluster(findings: list[Finding]) -> dict[str, list[Finding]]:
-    """Findings grouped under the cluster they concern, clusters in address order."""
-    groups: dict[str, list[Finding]] = defaultdict(list)
+def _by_cluster(findings: list[Finding]) -> dict[tuple[str, str], list[Finding]]:
+    """Findings by (input, cluster they concern), in input and address order."""
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for finding in findings:
-        groups[cluster_of(finding)].append(finding)
-    ordered = sorted(groups, key=lambda c: (c == NO_CLUSTER, c))
+        groups[(finding.input_path or "", cluster_of(finding))].append(finding)
+    ordered = sorted(groups, key=lambda k: (k[0], k[1] == NO_CLUSTER, k[1]))
     return {cluster: _severity_first(groups[cluster]) for cluster in ordered}
 
 
