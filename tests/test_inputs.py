@@ -94,9 +94,10 @@ def test_a_deleted_file_still_names_its_root_module(repo: Path) -> None:
     (repo / "modules/vpc").rmdir()
     inputs, _ = resolve_inputs([], deleted=["modules/vpc/main.tf"])
     assert [i.display for i in inputs] == ["envs/dev", "envs/prod"]
-    # without the deleted list, a missing path stays an error
-    assert resolve_inputs(["envs/prod/endpoints.tf"])[1][0].message == \
-        "no such file or directory"
+    # given as a path (`git diff --name-only` lists deletions too): the same
+    assert [i.display for i in resolve_inputs(["envs/dev/gone.tf"])[0]] == ["envs/dev"]
+    # a missing file that names no root module stays an error
+    assert resolve_inputs(["nope/gone.tf"])[1][0].message == "no such file or directory"
 
 
 def test_walks_stay_inside_and_a_limit_is_an_error(repo: Path,

@@ -93,7 +93,9 @@ def _classify(raw: str, finder: _RootFinder) -> Input | list[Input] | InputError
         return Input("stdin", Path("-"), "<stdin>")
     path = Path(raw)
     if not path.exists():
-        return InputError(raw, "no such file or directory")
+        # a deleted file (a commit's or `git diff --name-only`'s) still names its root
+        deleted = _deleted_roots(raw, finder) if path.parent.is_dir() else []
+        return deleted or InputError(raw, "no such file or directory")
     if path.is_dir():
         if _has_configuration(path):
             return Input("hcl", path, raw)
