@@ -162,8 +162,13 @@ def test_clusters_config_limits_private_cluster_rules(tmp_path: Path) -> None:
     config = Config(clusters=("aws_eks_cluster.platform*",))
     report = scan(tmp_path, config=config, policies=pc101)
     assert [f.address for f in report.findings] == ["aws_eks_cluster.platform"]
-    assert report.notes.count("not checked as private clusters (not in `clusters` of the "
-                              "config): aws_eks_cluster.public_demo") == 1
+    assert report.unchecked_clusters == ["aws_eks_cluster.public_demo"]
+    text = renderer("pretty")(report, RenderOptions(width=100))
+    assert text.count("aws_eks_cluster.public_demo") == 1  # named once, in the summary
+    assert "not checked as private clusters (not in the config's `clusters`): " \
+        "aws_eks_cluster.public_demo" in text
+    document = json.loads(renderer("json")(report, RenderOptions()))
+    assert document["summary"]["unchecked_clusters"] == ["aws_eks_cluster.public_demo"]
 
 
 def test_settings_that_name_nothing_are_warned_about(tmp_path: Path) -> None:

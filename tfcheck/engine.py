@@ -137,10 +137,7 @@ def scan(
                 report.findings.append(redact(modules.relocate(finding, result.subject)))
         if options.pictures != "none":
             _add_pictures(report, context, item.display, options.pictures == "all")
-    if unchecked:
-        report.notes.append(
-            f"not checked as private clusters (not in `clusters` of the config): "
-            f"{', '.join(sorted(unchecked))}")
+    report.unchecked_clusters = sorted(unchecked)
     report.findings = _filter(report.findings, options, report)
     report.findings.sort(key=lambda f: f.sort_key)
     if report.baselined:

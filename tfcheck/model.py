@@ -316,6 +316,8 @@ class Report:
     internal_errors: list[InternalError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     baselined: int = 0  # failures hidden because the baseline records them
+    # clusters the config's `clusters` leaves out: no private-cluster findings on them
+    unchecked_clusters: list[str] = field(default_factory=list)
     # (input path, cluster address) -> tfcheck.picture.Picture of that cluster's network
     pictures: dict[tuple[str, str], Any] = field(default_factory=dict)
 

@@ -4,7 +4,8 @@ See ../shared/spec/interface.md. Output is deterministic: the same input gives
 byte-identical output. Paths (`file`, `inputs[].path`, `errors[].path`) are relative to
 the repository root, as in SARIF and the annotations. Additive fields beyond the
 contract: `related` (for a finding inside a module, the resource's own place, while
-`file`/`line` is the root `module` block), `summary.baselined`.
+`file`/`line` is the root `module` block), `summary.baselined`, and
+`summary.unchecked_clusters` when the config's `clusters` leaves some out.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def as_document(report: Report, options: RenderOptions) -> dict[str, Any]:
                    for i in report.inputs],
         "findings": [finding_document(f, options)
                      for f in report.visible(options.show_passed)],
-        "summary": {**report.summary(), "baselined": report.baselined},
+        "summary": {**report.summary(), "baselined": report.baselined,
+                    **({"unchecked_clusters": list(report.unchecked_clusters)}
+                       if report.unchecked_clusters else {})},
         "errors": [
             {"path": _input_path(e.path, options), "line": e.line, "column": e.column,
              "message": e.message}

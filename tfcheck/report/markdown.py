@@ -140,6 +140,9 @@ def _header(report: Report, options: RenderOptions) -> str:
         f"{counts['suppressed']} suppressed · {counts['pass']} passed",
         "",
     ]
+    if report.unchecked_clusters:
+        lines += ["Not checked as private clusters (not in the config's `clusters`): "
+                  + ", ".join(_code(c) for c in report.unchecked_clusters) + ".", ""]
     if report.inputs:
         scanned = ", ".join(f"{_code(input_file_path(i.path, options.repo_root) or i.path)} "
                             f"({i.kind})"

@@ -214,6 +214,9 @@ def _summary(report: Report, width: int, color: bool) -> list[str]:
         scanned += f", {len(report.input_errors)} unreadable"
     plain = ", ".join(parts) + f" ({scanned})"
     lines = wrap(plain, width)
+    if report.unchecked_clusters:
+        lines += wrap("not checked as private clusters (not in the config's `clusters`): "
+                      + ", ".join(report.unchecked_clusters), width, "  ")
     if color:  # colour after wrapping, so that escape codes never count as width
         lines[0] = lines[0].replace(failed, paint(failed, "bold red" if counts["fail"]
                                                   else "green", True), 1)
