@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -380,3 +382,27 @@ def test_shell_completion_completes_flags() -> None:
     completed = run_tfcheck(env={"_TFCHECK_COMPLETE": "complete_bash",
                                  "COMP_WORDS": "tfcheck scan --fa", "COMP_CWORD": "2"})
     assert completed.stdout.split() == ["--fail-on", "--fail-on-unknown"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_pre_commit_mode_finds_staged_deletions_and_renames(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfcheck.cli import _deleted_files
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+                        "-c", "commit.gpgsign=false", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "envs/prod").mkdir(parents=True)
+    for name in ("main.tf", "endpoints.tf", "nodes.tf", "README.md"):
+        (tmp_path / "envs/prod" / name).write_text("# x\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "start")
+    git("rm", "-q", "envs/prod/endpoints.tf", "envs/prod/README.md")
+    git("mv", "envs/prod/nodes.tf", "envs/prod/workers.tf")
+    monkeypatch.chdir(tmp_path)
+    assert sorted(_deleted_files()) == ["envs/prod/endpoints.tf", "envs/prod/nodes.tf"]
+    commit = run_tfcheck("scan", "--pre-commit", "-f", "json", cwd=tmp_path)
+    assert [i["path"] for i in json.loads(commit.stdout)["inputs"]] == ["envs/prod"]
