@@ -27,9 +27,9 @@ from typer import _click as click  # typer bundles its own click (>= 0.29)
 from typer.core import TyperGroup
 
 from tfcheck import __version__
-from tfcheck.config import Config, ConfigError
 
 if TYPE_CHECKING:
+    from tfcheck.config import Config
     from tfcheck.model import Report
     from tfcheck.policy import Policy
 
@@ -241,8 +241,14 @@ def scan_command(
         )
         policies, pack_errors = load_policies()
         selected = select_policies(policies, config.policies, config.skip_policies)
-    except (UserError, ConfigError) as error:
+    except UserError as error:
         _fail(str(error))
+    except Exception as error:
+        from tfcheck.config import ConfigError
+
+        if isinstance(error, ConfigError):
+            _fail(str(error))
+        raise
     if pre_commit and not paths and not options.deleted:
         raise typer.Exit(EXIT_OK)  # the commit touches no Terraform
     report = scan(paths, config=config, options=options, policies=selected)
@@ -498,7 +504,7 @@ def graph_command(
 
 
 def _config(paths: list[str], config_file: Path | None) -> Config:
-    from tfcheck.config import find_config_file, load_config
+    from tfcheck.config import Config, find_config_file, load_config
 
     if config_file is not None:
         if not config_file.is_file():
