@@ -158,3 +158,44 @@ def report_with_errors() -> Report:
     report.internal_errors.append(
         InternalError("policy PC401", "KeyError('ingress')", "Traceback ..."))
     return report
+
+
+ENDPOINT_SERVICES = ("ec2", "ecr.api", "ecr.dkr", "logs", "ssm", "ssmmessages", "sts")
+
+
+def pc401(service: str) -> Finding:
+    """One of seven endpoints whose one security group admits no HTTPS from the nodes."""
+    address = f'aws_vpc_endpoint.this["{service}"]'
+    return Finding(
+        rule_id="PC401", slug="endpoint-security-group", severity=Severity.HIGH,
+        status=Status.FAIL, address=address,
+        message=f"{address} ({service}) admits no TCP 443 from node subnets "
+                f"aws_subnet.private[0] (10.0.0.0/20): its security groups "
+                f"aws_security_group.endpoints have no matching ingress rule",
+        location=Location("endpoints.tf", 3),
+        evidence=(address, "aws_security_group.endpoints", "aws_subnet.private[0]"),
+        data={"cluster": CLUSTER, "security_groups": ["aws_security_group.endpoints"]},
+        input_path=HCL_ROOT, source_root=HCL_ROOT,
+    )
+
+
+IN_MODULE = Finding(
+    rule_id="PC202", slug="node-public-ip", severity=Severity.HIGH, status=Status.FAIL,
+    address="module.nodes.aws_launch_template.this[0]",
+    message="network_interfaces.associate_public_ip_address is true: nodes get a public IP",
+    location=Location("main.tf", 30, 1),
+    related=(Location(".terraform/modules/nodes/launch_template.tf", 8),),
+    evidence=(CLUSTER, "module.nodes.aws_launch_template.this[0]"),
+    input_path=HCL_ROOT, source_root=HCL_ROOT,
+)
+
+
+def terminal_report() -> Report:
+    """What a platform team sees: the sample plus one cause behind seven findings."""
+    report = sample_report()
+    report.rules.append(RuleInfo("PC401", "endpoint-security-group", Severity.HIGH,
+                                 "Endpoint security groups admit HTTPS from the nodes"))
+    report.findings[3:3] = [IN_MODULE]
+    report.findings.extend(pc401(service) for service in ENDPOINT_SERVICES)
+    report.baselined = 1
+    return report

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +63,13 @@ def test_clean_plan_exits_0(good: Path) -> None:
 
 
 def test_failures_exit_1_and_json_follows_the_contract(bad: Path) -> None:
-    result = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--format", "json")
+    result = run_tfcheck("scan", bad.name, CLUSTER_POLICIES, "--format", "json", cwd=bad.parent)
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
     assert document["tool"] == {"name": "tfcheck", "version": document["tool"]["version"]}
-    assert document["inputs"] == [{"path": str(bad), "kind": "plan"}]
-    assert document["summary"] == {"fail": 2, "pass": 0, "unknown": 0, "suppressed": 0}
+    assert document["inputs"] == [{"path": "bad.json", "kind": "plan"}]
+    assert document["summary"] == {"fail": 2, "pass": 0, "unknown": 0, "suppressed": 0,
+                                   "baselined": 0}
     by_rule = {f["rule_id"]: f for f in document["findings"]}
     private = by_rule["PC101"]
     assert private["slug"] == "cluster-private-endpoint"
@@ -109,10 +112,12 @@ def test_unreadable_input_exits_2_names_line_and_column_and_scans_the_rest(
 ) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{\n  "format_version": "1.2",\n  oops\n}\n', encoding="utf-8")
-    result = run_tfcheck("scan", str(broken), str(bad), CLUSTER_POLICIES, "-f", "json")
+    result = run_tfcheck("scan", str(broken), str(bad), CLUSTER_POLICIES, "-f", "json",
+                         cwd=tmp_path)
     assert result.returncode == 2
     document = json.loads(result.stdout)
-    assert document["errors"][0]["path"] == str(broken)
+    assert document["errors"][0]["path"] == "broken.json"  # from the root (here: the cwd)
+    assert result.stderr.startswith(f"tfcheck: error: {broken}:3:3: invalid JSON")
     assert (document["errors"][0]["line"], document["errors"][0]["column"]) == (3, 3)
     assert document["summary"]["fail"] == 2  # the good input was still scanned
     assert "Traceback" not in result.stderr
@@ -121,10 +126,13 @@ def test_unreadable_input_exits_2_names_line_and_column_and_scans_the_rest(
 def test_pretty_errors_are_one_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"format_version": "1.2",', encoding="utf-8")
-    result = run_tfcheck("scan", str(broken))
-    assert result.returncode == 2
-    assert f"error: {broken}:1:26: invalid JSON" in result.stdout
-    assert "Traceback" not in result.stdout + result.stderr
+    for fmt in ("pretty", "json", "sarif", "junit", "markdown", "github"):
+        result = run_tfcheck("scan", str(broken), "-f", fmt)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            f"tfcheck: error: {broken}:1:26: invalid JSON: Expecting property name enclosed "
+            f"in double quotes"], fmt
+        assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_missing_path_and_wrong_flags_exit_2(tmp_path: Path, good: Path) -> None:
@@ -164,11 +172,14 @@ def test_skip_policy_by_slug(bad: Path) -> None:
 def test_baseline_reports_only_new_failures(tmp_path: Path, bad: Path) -> None:
     baseline = tmp_path / "baseline.json"
     first = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--write-baseline", str(baseline))
-    assert first.returncode == 1
+    assert first.returncode == 0  # recording today's failures is what was asked
     recorded = json.loads(baseline.read_text())["findings"]
     assert sorted(e["rule_id"] for e in recorded) == ["PC101", "PC102"]
-    again = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--baseline", str(baseline))
+    again = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--baseline", str(baseline),
+                        "-f", "json")
     assert again.returncode == 0, again.stdout
+    assert json.loads(again.stdout)["summary"]["baselined"] == 2
+    assert "2 known failures recorded in the baseline not shown" in again.stderr
 
 
 def test_config_file_overrides_severity_and_selection(tmp_path: Path) -> None:
@@ -197,7 +208,10 @@ def test_policies_and_explain() -> None:
     explained = run_tfcheck("explain", "cluster-private-endpoint")
     assert explained.returncode == 0
     assert "Endpoint private access is required" in explained.stdout
-    assert "## Bad" in explained.stdout and "## Good" in explained.stdout
+    assert "\nBAD\n" in explained.stdout and "\nGOOD\n" in explained.stdout
+    assert "```" not in explained.stdout  # rendered, not raw Markdown
+    source = run_tfcheck("explain", "PC101", "--markdown")
+    assert "## Bad" in source.stdout and "## Good" in source.stdout
     assert run_tfcheck("explain", "PC999").returncode == 2
 
 
@@ -221,3 +235,174 @@ def test_config_keys_may_be_spelled_like_the_flags(tmp_path: Path) -> None:
         'policy = ["PC101", "PC102"]\nskip-policy = "PC102"\n', encoding="utf-8")
     findings = json.loads(run_tfcheck("scan", str(plan), "-f", "json").stdout)["findings"]
     assert [f["rule_id"] for f in findings] == ["PC101"]
+
+
+PRIVATE_OFF = '''resource "aws_eks_cluster" "main" {
+  name     = "main"
+  role_arn = "arn:aws:iam::123456789012:role/eks"
+  vpc_config {
+    subnet_ids              = ["subnet-0aaa"]
+    endpoint_private_access = false
+  }
+}
+'''
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path) -> Path:
+    """Two root modules under envs/, no .tf file at the top, a git work tree."""
+    (tmp_path / ".git").mkdir()
+    for env in ("prod", "stage"):
+        (tmp_path / "envs" / env).mkdir(parents=True)
+        (tmp_path / "envs" / env / "main.tf").write_text(PRIVATE_OFF)
+    return tmp_path
+
+
+def test_output_pairs_with_the_format_just_before_it(tmp_path: Path, bad: Path) -> None:
+    sarif = tmp_path / "out.sarif"
+    result = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "-f", "pretty", "-f", "sarif",
+                         "-o", str(sarif))
+    assert json.loads(sarif.read_text())["version"] == "2.1.0"
+    assert "2 failed" in result.stdout  # pretty on stdout
+    both = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--format=json",
+                       f"--output={tmp_path / 'a.json'}", "-fjunit", f"-o{tmp_path / 'a.xml'}")
+    assert both.stdout == ""
+    assert json.loads((tmp_path / "a.json").read_text())["summary"]["fail"] == 2
+    assert (tmp_path / "a.xml").read_text().startswith("<?xml")
+    guessed = run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "-o", str(tmp_path / "g.sarif"))
+    assert json.loads((tmp_path / "g.sarif").read_text())["version"] == "2.1.0"
+    assert guessed.stdout == ""
+    twice = run_tfcheck("scan", str(bad), "-f", "json", "-o", "a", "-o", "b")
+    assert twice.returncode == 2
+    assert "give each --output its own --format" in twice.stderr
+
+
+def test_an_error_reaches_stderr_whatever_the_format(tmp_path: Path) -> None:
+    result = run_tfcheck("scan", "nope", "-f", "sarif", "-o", str(tmp_path / "x.sarif"))
+    assert result.returncode == 2
+    assert result.stderr == "tfcheck: error: nope: no such file or directory\n"
+    sarif = json.loads((tmp_path / "x.sarif").read_text())
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False
+
+
+def test_monorepo_root_scans_every_root_module_with_paths_from_the_repo_root(
+    monorepo: Path,
+) -> None:
+    result = run_tfcheck("scan", ".", "--policy", "PC101", "-f", "json", cwd=monorepo)
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert [i["path"] for i in document["inputs"]] == ["envs/prod", "envs/stage"]
+    assert sorted(f["file"] for f in document["findings"]) == ["envs/prod/main.tf",
+                                                               "envs/stage/main.tf"]
+    # the same paths from a subdirectory: relative to the repository, not the cwd
+    inner = run_tfcheck("scan", "prod", "--policy", "PC101", "-f", "github",
+                        cwd=monorepo / "envs")
+    assert "file=envs/prod/main.tf,line=6" in inner.stdout
+
+
+def test_missing_var_file_is_an_error_and_no_findings_are_printed(monorepo: Path) -> None:
+    result = run_tfcheck("scan", "envs/prod", "--var-file", "prod.tfvars", "-f", "json",
+                         cwd=monorepo)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == \
+        "tfcheck: error: prod.tfvars: --var-file: no such file"
+    assert json.loads(result.stdout)["findings"] == []
+
+
+def test_flags_that_do_not_apply_are_warnings(monorepo: Path, good: Path) -> None:
+    hcl = run_tfcheck("scan", "envs/prod", "--changed-only", "--policy", "PC101",
+                      cwd=monorepo)
+    assert "tfcheck: warning: --changed-only applies to plans only" in hcl.stderr
+    plan = run_tfcheck("scan", str(good), "--var", "a=b", CLUSTER_POLICIES)
+    assert "tfcheck: warning: --var-file, --var and --env-vars apply to HCL only" in plan.stderr
+    assert run_tfcheck("scan", str(good), "--source", "no-such-dir").returncode == 2
+
+
+def test_soft_fail_quiet_and_no_color(bad: Path, good: Path) -> None:
+    assert run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--soft-fail").returncode == 0
+    assert run_tfcheck("scan", str(bad), CLUSTER_POLICIES, "--exit-zero").returncode == 0
+    assert run_tfcheck("scan", "nope", "--soft-fail").returncode == 2  # errors still count
+    quiet = run_tfcheck("scan", str(good), CLUSTER_POLICIES, "--quiet")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    for command in (["scan", str(good)], ["policies"], ["explain", "PC101"],
+                    ["graph", str(good)]):
+        assert run_tfcheck(*command, "--no-color").returncode in (0, 1)
+
+
+def test_command_line_mistakes_are_one_line_with_a_suggestion(good: Path) -> None:
+    result = run_tfcheck("scan", str(good), "--fial-on", "high")
+    assert result.returncode == 2
+    assert result.stderr == ("tfcheck: error: no such option --fial-on (did you mean "
+                             "--fail-on?) (see `tfcheck scan --help`)\n")
+    assert run_tfcheck("explain", "PC1O1").stderr.startswith(
+        "tfcheck: error: unknown policy 'PC1O1' (did you mean PC101?)")
+
+
+def test_help_names_values_not_python_types() -> None:
+    text = run_tfcheck("scan", "--help").stdout
+    assert "list[" not in text and "<str>" not in text and "<path>" not in text
+    assert "-f, --format FORMAT" in text and "--soft-fail, --exit-zero" in text
+    assert "--install-completion" in run_tfcheck("--help").stdout
+
+
+def test_policies_lists_packs_and_fits_the_terminal() -> None:
+    result = run_tfcheck("policies", env={"COLUMNS": "80"})
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    rows = json.loads(run_tfcheck("policies", "-f", "json").stdout)
+    assert {row["pack"] for row in rows} == {"builtin"}
+
+
+def test_progress_shows_on_a_terminal_after_a_while_and_is_cleared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from tfcheck import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(cli.sys, "stderr", terminal)
+    monkeypatch.setattr(cli, "PROGRESS_AFTER", 0.0)
+    progress = cli._Progress(enabled=True)
+    progress(2, 7, "envs/prod")
+    assert "tfcheck: scanning envs/prod (2/7)" in terminal.getvalue()
+    progress.done()
+    assert terminal.getvalue().endswith("\r")
+    quiet = Terminal()
+    monkeypatch.setattr(cli.sys, "stderr", quiet)
+    cli._Progress(enabled=False)(1, 1, "x")
+    assert quiet.getvalue() == ""
+
+
+def test_shell_completion_completes_flags() -> None:
+    script = run_tfcheck("--show-completion", "bash")
+    assert "_tfcheck_completion" in script.stdout
+    completed = run_tfcheck(env={"_TFCHECK_COMPLETE": "complete_bash",
+                                 "COMP_WORDS": "tfcheck scan --fa", "COMP_CWORD": "2"})
+    assert completed.stdout.split() == ["--fail-on", "--fail-on-unknown"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_pre_commit_mode_finds_staged_deletions_and_renames(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfcheck.cli import _deleted_files
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+                        "-c", "commit.gpgsign=false", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "envs/prod").mkdir(parents=True)
+    for name in ("main.tf", "endpoints.tf", "nodes.tf", "README.md"):
+        (tmp_path / "envs/prod" / name).write_text("# x\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "start")
+    git("rm", "-q", "envs/prod/endpoints.tf", "envs/prod/README.md")
+    git("mv", "envs/prod/nodes.tf", "envs/prod/workers.tf")
+    monkeypatch.chdir(tmp_path)
+    assert sorted(_deleted_files()) == ["envs/prod/endpoints.tf", "envs/prod/nodes.tf"]
+    commit = run_tfcheck("scan", "--pre-commit", "-f", "json", cwd=tmp_path)
+    assert [i["path"] for i in json.loads(commit.stdout)["inputs"]] == ["envs/prod"]

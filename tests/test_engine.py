@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import tfcheck
+from tfcheck.config import Config
 from tfcheck.engine import ScanOptions, scan
 from tfcheck.model import Severity, Status
 from tfcheck.policy import Result, ScanContext, policy
@@ -124,3 +126,187 @@ def test_redaction_pattern_matches_what_a_flat_longest_first_alternation_does() 
         for _ in range(20):
             text = "".join(rng.choice("ab.c( x") for _ in range(rng.randint(0, 60)))
             assert tree.sub("#", text) == flat.sub("#", text)
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PRIVATE_OFF = '''
+resource "aws_eks_cluster" "{name}" {{
+  name     = "{name}"
+  role_arn = "arn:aws:iam::123456789012:role/eks"
+  vpc_config {{
+    subnet_ids              = ["subnet-0aaa"]
+    endpoint_private_access = false
+  }}
+}}
+'''
+
+
+def pc401_plan_where_only(tmp_path: Path, changed: str | None) -> Path:
+    """The locked-down default SG plan with every change a no-op but `changed`'s."""
+    document = json.loads((FIXTURES / "plans/pc401-default-sg-locked-down/plan.json")
+                          .read_text(encoding="utf-8"))
+    for change in document["resource_changes"]:
+        change["change"]["actions"] = ["update"] if change["address"] == changed else ["no-op"]
+    return write(tmp_path / "plan.json", document)
+
+
+def test_changed_only_reports_every_finding_whose_evidence_the_plan_changes(
+    tmp_path: Path,
+) -> None:
+    pc401 = [p for p in load_policies()[0] if p.id == "PC401"]
+    everything = scan([pc401_plan_where_only(tmp_path, None)], policies=pc401)
+    assert len([f for f in everything.findings if f.status is Status.FAIL]) == 10
+    # the pull request touches the endpoints' security group only: all ten endpoints
+    report = scan([pc401_plan_where_only(tmp_path, "aws_default_security_group.default")],
+                  policies=pc401, options=ScanOptions(changed_only=True))
+    assert len([f for f in report.findings if f.status is Status.FAIL]) == 10
+    untouched = scan([pc401_plan_where_only(tmp_path, None)], policies=pc401,
+                     options=ScanOptions(changed_only=True))
+    assert untouched.findings == []
+
+
+def test_changed_only_on_hcl_is_a_warning_and_reports_everything(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(PRIVATE_OFF.format(name="main"))
+    pc101 = [p for p in load_policies()[0] if p.id == "PC101"]
+    report = scan(tmp_path, policies=pc101, options=ScanOptions(changed_only=True))
+    assert [f.rule_id for f in report.findings] == ["PC101"]
+    assert any("--changed-only applies to plans only" in note for note in report.notes)
+
+
+def test_clusters_config_limits_private_cluster_rules(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(PRIVATE_OFF.format(name="platform")
+                                      + PRIVATE_OFF.format(name="public_demo"))
+    pc101 = [p for p in load_policies()[0] if p.id == "PC101"]
+    config = Config(clusters=("aws_eks_cluster.platform*",))
+    report = scan(tmp_path, config=config, policies=pc101)
+    assert [f.address for f in report.findings] == ["aws_eks_cluster.platform"]
+    assert report.unchecked_clusters == ["aws_eks_cluster.public_demo"]
+    text = renderer("pretty")(report, RenderOptions(width=100))
+    assert text.count("aws_eks_cluster.public_demo") == 1  # named once, in the summary
+    assert "not checked as private clusters (not in the config's `clusters`): " \
+        "aws_eks_cluster.public_demo" in text
+    document = json.loads(renderer("json")(report, RenderOptions()))
+    assert document["summary"]["unchecked_clusters"] == ["aws_eks_cluster.public_demo"]
+
+
+def test_settings_that_name_nothing_are_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        "# tfcheck:ignore PC1O1 typo in the rule ID\n" + PRIVATE_OFF.format(name="main").lstrip())
+    config = Config(severity_overrides={"PC999": Severity.LOW},
+                    required_endpoints=("kmss",), source=".tfcheck.toml")
+    report = scan(tmp_path, config=config)
+    notes = "\n".join(report.notes)
+    assert ".tfcheck.toml: severity_overrides: no policy 'PC999'" in notes
+    assert ".tfcheck.toml: required_endpoints: 'kmss' is not an AWS service endpoint name " \
+           "tfcheck knows (did you mean 'kms'?)" in notes
+    assert "main.tf:1: `tfcheck:ignore PC1O1` names no policy" in notes
+
+
+def test_a_missing_var_file_stops_the_scan(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(PRIVATE_OFF.format(name="main"))
+    report = scan(tmp_path, options=ScanOptions(var_files=(tmp_path / "prod.tfvars",)))
+    assert [(e.path, e.message) for e in report.input_errors] == [
+        (str(tmp_path / "prod.tfvars"), "--var-file: no such file")]
+    assert report.findings == [] and report.inputs == []
+
+
+def test_plain_text_plan_says_how_to_get_json(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.txt"
+    plan.write_text("\nTerraform used the selected providers to generate the following "
+                    "execution plan.\n  # aws_eks_cluster.main will be created\n")
+    (error,) = scan(plan).input_errors
+    assert error.message.startswith("invalid JSON")
+    assert "`terraform show -json tfplan > plan.json`" in error.message
+
+
+def test_a_finding_in_a_module_is_located_at_the_module_block(tmp_path: Path) -> None:
+    (tmp_path / "modules/eks").mkdir(parents=True)
+    (tmp_path / "modules/eks/main.tf").write_text(PRIVATE_OFF.format(name="this"))
+    (tmp_path / "main.tf").write_text('locals {\n  x = 1\n}\n\nmodule "platform" {\n'
+                                      '  source = "./modules/eks"\n}\n')
+    pc101 = [p for p in load_policies()[0] if p.id == "PC101"]
+    (finding,) = scan(tmp_path, policies=pc101).findings
+    assert finding.address == "module.platform.aws_eks_cluster.this"
+    assert (finding.location.file, finding.location.line) == ("main.tf", 5)
+    assert [(r.file, r.line) for r in finding.related] == [("modules/eks/main.tf", 7)]
+    document = json.loads(renderer("json")(scan(tmp_path, policies=pc101),
+                                           RenderOptions(repo_root=str(tmp_path))))
+    assert document["findings"][0]["file"] == "main.tf"
+    assert document["findings"][0]["related"] == [{"file": "modules/eks/main.tf", "line": 7}]
+    sarif = json.loads(renderer("sarif")(scan(tmp_path, policies=pc101),
+                                         RenderOptions(repo_root=str(tmp_path))))
+    (result,) = sarif["runs"][0]["results"]
+    related = result["relatedLocations"][0]["physicalLocation"]
+    assert related["artifactLocation"]["uri"] == "modules/eks/main.tf"
+
+
+def test_api_takes_one_path_as_a_string_and_reads_the_config_file(tmp_path: Path) -> None:
+    plan = write(tmp_path / "p.json", cluster_plan(None, False))
+    (tmp_path / ".tfcheck.toml").write_text('skip-policy = ["PC101"]\n')
+    report = tfcheck.scan(str(plan))
+    assert [i.path for i in report.inputs] == [str(plan)]
+    assert "PC101" not in {f.rule_id for f in report.findings}
+    assert "PC101" in {f.rule_id for f in tfcheck.scan(plan, config=Config()).findings}
+
+
+def test_a_third_party_policy_that_raises_is_named_as_such(tmp_path: Path) -> None:
+    plan = write(tmp_path / "p.json", cluster_plan(None, False))
+    foreign = dataclasses.replace(always_raises, pack="acme")
+    (error,) = scan([plan], policies=[foreign]).internal_errors
+    assert error.where == f"third-party policy pack 'acme': policy PC901 on {plan}"
+
+
+def test_a_pack_that_fails_to_load_is_named_and_the_others_load(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import tfcheck.registry as registry
+
+    class BrokenEntry:
+        name, value = "acme", "acme_policies:ALL"
+
+        def load(self) -> object:
+            raise ImportError("No module named 'acme_policies'")
+
+    class ForeignEntry:
+        name, value = "extra", "extra_policies:ALL"
+
+        def load(self) -> object:
+            return [always_raises]
+
+    real = registry.entry_points
+    monkeypatch.setattr(registry, "entry_points", lambda group: [
+        *real(group=group), BrokenEntry(), ForeignEntry()])
+    policies, errors = registry.load_policies()
+    assert [(e.where, e.message) for e in errors] == [
+        ("third-party policy pack 'acme'",
+         "cannot be loaded: ImportError(\"No module named 'acme_policies'\")")]
+    assert {p.id: p.pack for p in policies}["PC901"] == "extra"
+    assert {p.id: p.pack for p in policies}["PC101"] == "builtin"
+
+
+def test_changed_only_reports_what_a_deletion_breaks(tmp_path: Path) -> None:
+    """A pull request that deletes the ecr.dkr endpoint of an existing VPC, nothing else."""
+    document = json.loads((FIXTURES / "plans/pc301-missing-ecr-dkr/plan.json")
+                          .read_text(encoding="utf-8"))
+    vpc_id = "vpc-0a1b2c3d4e5f60718"
+    for resource in document["planned_values"]["root_module"]["resources"]:
+        if resource["address"] == "aws_vpc.main":
+            resource["values"]["id"] = vpc_id  # an existing VPC: its ID is known
+    for change in document["resource_changes"]:
+        change["change"]["actions"] = ["no-op"]
+        if change["address"] == "aws_vpc.main":
+            change["change"]["after"]["id"] = vpc_id
+            change["change"].get("after_unknown", {}).pop("id", None)
+    document["resource_changes"].append({
+        "address": 'aws_vpc_endpoint.interface["ecr.dkr"]', "mode": "managed",
+        "type": "aws_vpc_endpoint", "name": "interface", "index": "ecr.dkr",
+        "change": {"actions": ["delete"], "after": None, "before": {
+            "vpc_id": vpc_id, "vpc_endpoint_type": "Interface",
+            "service_name": "com.amazonaws.eu-west-1.ecr.dkr"}}})
+    plan = write(tmp_path / "plan.json", document)
+    pc301 = [p for p in load_policies()[0] if p.id == "PC301"]
+    report = scan(plan, policies=pc301, options=ScanOptions(changed_only=True))
+    assert [(f.rule_id, f.data["service"]) for f in report.findings
+            if f.status is Status.FAIL] == [("PC301", "ecr.dkr")]
+    document["resource_changes"].pop()  # without the deletion: a pre-existing problem
+    write(plan, document)
+    assert scan(plan, policies=pc301, options=ScanOptions(changed_only=True)).findings == []

@@ -822,7 +822,8 @@ class TestRequiredServices:
         assert found["eks-auth"].required_by == ["aws_eks_pod_identity_association.app"]
         assert found["ssm"].required_by == ["aws_iam_role_policy_attachment.ssm"]
         assert found["ecr.dkr"].required_by == ["aws_eks_node_group.default"]
-        assert found["kms"].reasons == ["required by the configuration (required_endpoints)"]
+        assert found["kms"].reasons == [
+            "the required_endpoints setting of the tfcheck configuration"]
 
     def test_oidc_provider_by_literal_issuer_url(self) -> None:
         p = private_cluster()

@@ -40,12 +40,23 @@ def test_one_testcase_per_policy_and_resource() -> None:
             ("PC102/cluster-public-endpoint", CLUSTER),
             ("PC201/node-subnet-internet-route", 'aws_subnet.private["a"]'),
             ("PC301/missing-vpc-endpoint", CLUSTER),  # two findings, one case
+            ("PC304/endpoint-subnet-coverage", "no failure on any resource"),
         ]),
         ("plans/plan.json", [
             ("PC101/cluster-private-endpoint", "module.eks.aws_eks_cluster.this[0]"),
             ("PC304/endpoint-subnet-coverage", "module.vpc.aws_vpc_endpoint.ecr_api"),
+            ("PC102/cluster-public-endpoint", "no failure on any resource"),
+            ("PC201/node-subnet-internet-route", "no failure on any resource"),
+            ("PC301/missing-vpc-endpoint", "no failure on any resource"),
         ]),
     ]
+
+
+def test_a_clean_run_still_has_a_passing_testcase_per_rule() -> None:
+    clean = dataclasses.replace(sample_report(), findings=[])
+    root = parse(clean)
+    assert root.get("tests") == str(2 * len(clean.rules)) and root.get("failures") == "0"
+    assert all(case.find("failure") is None for case in root.iter("testcase"))
 
 
 def test_failure_lists_every_finding_of_the_case() -> None:
@@ -125,7 +136,7 @@ def test_counts_match_the_cases() -> None:
         for key, value in expected.items():
             totals[key] += value
     assert {k: int(root.attrib[k]) for k in totals} == totals == {
-        "tests": 8, "failures": 3, "errors": 2, "skipped": 2}
+        "tests": 12, "failures": 3, "errors": 2, "skipped": 2}  # 4 rules that passed on an input
 
 
 def test_errors_are_error_cases() -> None:

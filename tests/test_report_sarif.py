@@ -15,6 +15,7 @@ from tfcheck.report.sarif import render
 from .conftest import SHARED
 from .report_samples import (
     CLUSTER,
+    IN_MODULE,
     PC101_PASS,
     PC101_UNKNOWN,
     PC102_SUPPRESSED,
@@ -22,6 +23,7 @@ from .report_samples import (
     pc301,
     report_with_errors,
     sample_report,
+    terminal_report,
 )
 
 SCHEMA_PATH = SHARED / "sarif" / "sarif-schema-2.1.0.json"
@@ -58,8 +60,9 @@ def validator() -> Any:
         (sample_report(), RenderOptions(repo_root=REPO, show_passed=True)),
         (report_with_errors(), OPTIONS),
         (Report(version="0.1.0"), OPTIONS),
+        (terminal_report(), OPTIONS),
     ],
-    ids=["sample", "show-passed", "errors", "empty"],
+    ids=["sample", "show-passed", "errors", "empty", "module-and-groups"],
 )
 def test_valid_against_the_official_schema(validator: Any, report: Report,
                                            options: RenderOptions) -> None:
@@ -300,3 +303,17 @@ def test_errors_become_tool_execution_notifications() -> None:
 
 def test_registered_as_the_sarif_format() -> None:
     assert renderer("sarif") is render
+
+
+def test_a_finding_inside_a_module_points_at_the_module_block() -> None:
+    report = Report(version="0.1.0", findings=[IN_MODULE])
+    (result,) = sarif(report)["runs"][0]["results"]
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "infra/prod/main.tf"
+    assert location["region"] == {"startLine": 30, "startColumn": 1}
+    assert result["relatedLocations"] == [{
+        "id": 0, "message": {"text": "module.nodes.aws_launch_template.this[0] inside its module"},
+        "physicalLocation": {
+            "artifactLocation": {"uri": "infra/prod/.terraform/modules/nodes/launch_template.tf",
+                                 "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": 8}}}]

@@ -40,7 +40,8 @@ def test_a_suppression_with_a_reason_is_listed_and_does_not_fail(tmp_path: Path)
     (finding,) = document["findings"]  # type: ignore[misc]
     assert finding["rule_id"] == "PC102" and finding["suppressed"] is True
     assert finding["suppression_reason"] == "reached from the office VPN only"
-    assert document["summary"] == {"fail": 0, "pass": 1, "unknown": 0, "suppressed": 1}
+    assert document["summary"] == {"fail": 0, "pass": 1, "unknown": 0, "suppressed": 1,
+                                   "baselined": 0}
 
 
 def test_a_suppression_without_a_reason_is_reported_and_not_applied(tmp_path: Path) -> None:
@@ -57,7 +58,7 @@ def test_a_binary_plan_without_terraform_says_how_to_convert(tmp_path: Path) -> 
     binary.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
     result = run_tfcheck("scan", str(binary), env={"PATH": "/nonexistent"})
     assert result.returncode == 2
-    assert "terraform show -json tfplan > plan.json" in result.stdout
+    assert "terraform show -json tfplan > plan.json" in result.stderr  # errors: stderr
 
 
 @pytest.mark.slow
@@ -74,6 +75,8 @@ def test_a_binary_plan_is_converted_with_terraform(tmp_path: Path) -> None:
                          env={"TF_CLI_CONFIG_FILE": "/dev/null"})
     document = json.loads(result.stdout)
     assert result.returncode == 1, document
-    assert document["inputs"] == [{"path": str(tmp_path / "tfplan"), "kind": "plan"}]
+    # paths from the repository root: here (no .git above) the working directory
+    relative = os.path.relpath(tmp_path / "tfplan", REPO)
+    assert document["inputs"] == [{"path": relative, "kind": "plan"}]
     assert ("PC201", "aws_subnet.private[1]") in {
         (f["rule_id"], f["address"]) for f in document["findings"]}

@@ -2,38 +2,97 @@
 
 The only module that knows typer and prints. Exit codes (../shared/spec/interface.md):
 0 clean, 1 failures at or above --fail-on, 2 unreadable input or bad command line,
-3 internal error (the rest of the run still happened).
+3 internal error (the rest of the run still happened). Every error goes to stderr as one
+line, `tfcheck: error: ...`, whatever the output format. Heavy modules (the engine,
+loaders, renderers) are imported where used, so that `--version` and `--help` are quick.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
+import shutil
 import sys
+import time
 import traceback
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer import _click as click  # typer bundles its own click (>= 0.29)
+from typer.core import TyperGroup
 
 from tfcheck import __version__
-from tfcheck.config import Config, ConfigError, find_config_file, load_config
-from tfcheck.engine import ScanOptions, baseline_document, read_baseline, scan
-from tfcheck.model import Report, Severity, Status
-from tfcheck.policy import Policy
-from tfcheck.registry import load_policies, select_policies, split_selectors
-from tfcheck.report import FORMATS, RenderOptions, renderer
+
+if TYPE_CHECKING:
+    from tfcheck.config import Config
+    from tfcheck.model import Report
+    from tfcheck.policy import Policy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+FORMAT_NAMES = ("pretty", "json", "sarif", "junit", "markdown", "github")
+# `-o report.sarif` without any `-f`: the format its name says.
+FORMAT_BY_SUFFIX = {".json": "json", ".sarif": "sarif", ".xml": "junit", ".md": "markdown",
+                    ".txt": "pretty"}
+PIPED_WIDTH = 100  # the pretty output's width when not writing to a terminal
+_PYTHON_TYPE = re.compile(r" <(?:list\[[^>\n]*\]|str|int|float|bool|path|Path)>")
+PROGRESS_AFTER = 1.0  # seconds before a progress line appears on a terminal
+
+
+class _OneLineErrors(TyperGroup):
+    """Command-line mistakes as one line with a suggestion, not a usage block."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.NoSuchOption as error:
+            hint = _suggestion(error.option_name, error.possibilities, error.ctx)
+            _fail(f"no such option {error.option_name}{hint} (see `tfcheck "
+                  f"{_command_name(error.ctx)} --help`)")
+        except click.exceptions.NoArgsIsHelpError as error:
+            typer.echo(error.format_message())  # `tfcheck` alone: the help, not an error
+            sys.exit(EXIT_OK)
+        except click.exceptions.UsageError as error:
+            command = _command_name(error.ctx)
+            message = error.format_message().replace("Value error, ", "")
+            _fail(f"{message} (see `tfcheck {command} --help`)".replace(
+                "tfcheck  --help", "tfcheck --help"))
+        except typer.Abort:
+            typer.echo("tfcheck: interrupted", err=True)
+            sys.exit(130)
+        except click.exceptions.ClickException as error:
+            _fail(error.format_message())
+        sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _suggestion(name: str, possibilities: Sequence[str] | None,
+                ctx: click.Context | None) -> str:
+    choices = list(possibilities or [])
+    if not choices and ctx is not None:
+        choices = [opt for param in ctx.command.params for opt in param.opts
+                   if opt.startswith("--")]
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _command_name(ctx: click.Context | None) -> str:
+    return ctx.command.name or "" if ctx is not None and ctx.parent is not None else ""
+
 
 app = typer.Typer(
     name="tfcheck",
+    cls=_OneLineErrors,
     help="Pre-apply checks for Amazon EKS private clusters in Terraform HCL and plans.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -53,6 +112,10 @@ class GraphFormat(StrEnum):
     json = "json"
 
 
+NoColor = Annotated[bool, typer.Option("--no-color", help="Plain text, no colours "
+                                                          "(also: NO_COLOR=1).")]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"tfcheck {__version__}")
@@ -67,50 +130,96 @@ def _root(
     """Pre-apply checks for Amazon EKS private clusters in Terraform HCL and plans."""
 
 
-@app.command("scan")
+class _Command(typer.core.TyperCommand):
+    """Help text for people: no Python types (`<list[str]>`) beside the arguments."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        return _PYTHON_TYPE.sub(lambda m: " " * len(m[0]), super().get_help(ctx))
+
+
+class _ScanCommand(_Command):
+    """Keeps the raw arguments: `--output` pairs with the `--format` just before it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["tfcheck.raw_args"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+@app.command("scan", cls=_ScanCommand)
 def scan_command(
-    paths: Annotated[list[str], typer.Argument(
-        help="HCL directories, .tf/.tfvars files (mapped to their root module), plan JSON "
-             "or binary plan files, or - for a plan on standard input.")],
+    ctx: typer.Context,
+    paths: Annotated[list[str] | None, typer.Argument(
+        metavar="PATH", show_default=False,
+        help="HCL directories (a directory without .tf files of its own: every root module "
+             "below it), .tf/.tfvars files (mapped to their root module), plan JSON or "
+             "binary plan files, or - for a plan on standard input.")] = None,
     formats: Annotated[list[str] | None, typer.Option(
-        "--format", "-f", help=f"Output format, repeatable: {', '.join(FORMATS)}.")] = None,
+        "--format", "-f", metavar="FORMAT",
+        help=f"Output format, repeatable: {', '.join(FORMAT_NAMES)} (default pretty).")] = None,
     outputs: Annotated[list[Path] | None, typer.Option(
-        "--output", "-o", help="File for the format at the same position; "
-                               "formats without one go to standard output.")] = None,
+        "--output", "-o", metavar="FILE",
+        help="Write the --format given just before it to FILE (`-f pretty -f sarif -o "
+             "r.sarif`); formats without one go to standard output.")] = None,
     fail_on: Annotated[str | None, typer.Option(
+        metavar="SEVERITY",
         help="Lowest severity that fails the run: low, medium, high, critical.")] = None,
     fail_on_unknown: Annotated[bool | None, typer.Option(
         "--fail-on-unknown/--no-fail-on-unknown",
         help="Also fail on findings that cannot be decided.")] = None,
+    soft_fail: Annotated[bool, typer.Option(
+        "--soft-fail", "--exit-zero",
+        help="Exit 0 even when findings fail (input and internal errors still exit 2 "
+             "and 3).")] = False,
     policy: Annotated[list[str] | None, typer.Option(
-        "--policy", help="Run only these policies (IDs or slugs, comma-separated).")] = None,
+        "--policy", metavar="IDS", help="Run only these policies (IDs or slugs, "
+                                        "comma-separated).")] = None,
     skip_policy: Annotated[list[str] | None, typer.Option(
-        "--skip-policy", help="Do not run these policies (IDs or slugs).")] = None,
+        "--skip-policy", metavar="IDS", help="Do not run these policies (IDs or slugs).")
+    ] = None,
     show_passed: Annotated[bool | None, typer.Option(
         "--show-passed/--hide-passed", help="List passing checks too.")] = None,
     var_file: Annotated[list[Path] | None, typer.Option(
-        "--var-file", help="HCL mode: a .tfvars file, repeatable.")] = None,
+        "--var-file", metavar="FILE", help="HCL mode: a .tfvars file, repeatable.")] = None,
     var: Annotated[list[str] | None, typer.Option(
-        "--var", help="HCL mode: a variable as name=value, repeatable.")] = None,
+        "--var", metavar="NAME=VALUE", help="HCL mode: a variable, repeatable.")] = None,
     env_vars: Annotated[bool, typer.Option(
         "--env-vars", help="HCL mode: read TF_VAR_* from the environment.")] = False,
     source: Annotated[Path | None, typer.Option(
-        help="Plan mode: the .tf files behind the plan, for file and line.")] = None,
-    config_file: Annotated[Path | None, typer.Option(
-        "--config", help="Config file (default: nearest .tfcheck.toml or pyproject.toml).")
+        metavar="DIR", help="Plan mode: the .tf files behind the plan, for file and line.")
     ] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", metavar="FILE",
+        help="Config file (default: nearest .tfcheck.toml or pyproject.toml).")] = None,
     baseline: Annotated[Path | None, typer.Option(
-        help="Report only failures not recorded in this baseline file.")] = None,
+        metavar="FILE", help="Report only failures not recorded in this baseline file.")
+    ] = None,
     write_baseline: Annotated[Path | None, typer.Option(
-        help="Record today's failures in this file.")] = None,
+        metavar="FILE", help="Record today's failures in FILE (exits 0 once written).")
+    ] = None,
     changed_only: Annotated[bool, typer.Option(
-        "--changed-only", help="Plan mode: only findings on resources the plan creates or "
-                               "updates.")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text output.")] = False,
+        "--changed-only", help="Plan mode: only findings the plan's changes touch (the "
+                               "resource or anything in its evidence).")] = False,
+    pre_commit: Annotated[bool, typer.Option(
+        "--pre-commit", help="The paths are a commit's files: also scan the root modules of "
+                             "files it deletes or renames (asks git).")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print nothing but failures and errors.")] = False,
+    no_color: NoColor = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Scan Terraform configurations and plans for EKS private-cluster problems."""
+    from tfcheck.engine import ScanOptions, baseline_document, scan
+    from tfcheck.inputs import repository_root
+    from tfcheck.model import Status
+    from tfcheck.registry import load_policies, select_policies, split_selectors
+    from tfcheck.report import RenderOptions, renderer
+
+    paths = paths or []
     try:
+        if not paths and not pre_commit:
+            raise UserError("give at least one PATH to scan (see `tfcheck scan --help`)")
+        targets = output_targets(ctx.meta.get("tfcheck.raw_args", []), formats or [],
+                                 outputs or [])
         config = _config(paths, config_file).merged(
             policies=split_selectors(policy) if policy else None,
             skip_policies=split_selectors(skip_policy) if skip_policy else None,
@@ -118,6 +227,7 @@ def scan_command(
             fail_on_unknown=fail_on_unknown,
             show_passed=show_passed,
         )
+        progress = _Progress(enabled=not quiet)
         options = ScanOptions(
             var_files=tuple(var_file or ()),
             variables=_variables(var or ()),
@@ -125,37 +235,77 @@ def scan_command(
             source_dir=source,
             baseline=_baseline(baseline),
             changed_only=changed_only,
+            deleted=_deleted_files() if pre_commit else (),
+            pictures="failing" if any(name == "markdown" for name, _ in targets) else "none",
+            progress=progress,
         )
         policies, pack_errors = load_policies()
         selected = select_policies(policies, config.policies, config.skip_policies)
-        targets = _targets(formats or ["pretty"], outputs or [])
-    except (UserError, ConfigError) as error:
+    except UserError as error:
         _fail(str(error))
+    except Exception as error:
+        from tfcheck.config import ConfigError
+
+        if isinstance(error, ConfigError):
+            _fail(str(error))
+        raise
+    if pre_commit and not paths and not options.deleted:
+        raise typer.Exit(EXIT_OK)  # the commit touches no Terraform
     report = scan(paths, config=config, options=options, policies=selected)
+    progress.done()
     report.internal_errors[:0] = pack_errors
+    _report_problems(report, quiet=quiet, debug=debug)  # first: a terminal shows them on top
+    repo_root = str(repository_root(paths))
+    quiet_clean = quiet and not any(f.status is not Status.PASS and not f.suppressed
+                                    for f in report.findings)
     for name, destination in targets:
+        if destination is None and name == "pretty" and quiet_clean:
+            continue
         # colour only for what goes to a terminal, never into files
         color = destination is None and _use_color(no_color)
-        options_for = RenderOptions(show_passed=config.show_passed, color=color,
-                                    repo_root=os.getcwd())
-        _write(renderer(name)(report, options_for), destination)
+        width = terminal_width() if destination is None else PIPED_WIDTH
+        render_options = RenderOptions(show_passed=config.show_passed, color=color,
+                                       width=width, repo_root=repo_root)
+        _write(renderer(name)(report, render_options), destination)
     if write_baseline is not None:
         _write(baseline_document(report), write_baseline)
+    code = exit_code(report, config, soft_fail=soft_fail)
+    if write_baseline is not None and code == EXIT_FAILED:
+        code = EXIT_OK  # today's failures are now recorded: that is what was asked
+    raise typer.Exit(code)
+
+
+def _report_problems(report: Report, *, quiet: bool, debug: bool) -> None:
+    """Errors (and, unless quiet, warnings) on stderr, whatever the format: CI logs show it."""
+    for error in report.input_errors:
+        typer.echo(f"tfcheck: error: {error}", err=True)
+    if not quiet:
+        for note in report.notes:
+            typer.echo(f"tfcheck: warning: {note}", err=True)
+    third_party = [e for e in report.internal_errors if e.where.startswith("third-party")]
+    ours = [e for e in report.internal_errors if not e.where.startswith("third-party")]
     for internal in report.internal_errors:
+        typer.echo(f"tfcheck: error: {internal.where}: {internal.message}", err=True)
         if debug and internal.detail:
             typer.echo(internal.detail, err=True)
-    if report.internal_errors:
+    if third_party:
+        typer.echo("tfcheck: a third-party policy pack failed (the other policies still "
+                   "ran); report it to that pack's maintainers", err=True)
+    if ours:
         typer.echo("tfcheck: internal error (the other policies still ran); please report "
                    "it with the output of --debug", err=True)
-    raise typer.Exit(exit_code(report, config))
 
 
-def exit_code(report: Report, config: Config) -> int:
+def exit_code(report: Report, config: Config, *, soft_fail: bool = False) -> int:
     """The contract's exit code for a finished scan."""
+    from tfcheck.model import Status
+
     if report.internal_errors:
         return EXIT_INTERNAL
     if report.input_errors:
         return EXIT_USAGE
+    if soft_fail:
+        return EXIT_OK
     if any(report.failures(config.fail_on)):
         return EXIT_FAILED
     if config.fail_on_unknown and any(
@@ -165,27 +315,137 @@ def exit_code(report: Report, config: Config) -> int:
     return EXIT_OK
 
 
-@app.command("policies")
+def output_targets(raw_args: Sequence[str], formats: Sequence[str],
+                   outputs: Sequence[Path]) -> list[tuple[str, Path | None]]:
+    """(format, file or None for stdout) pairs: each `-o` belongs to the `-f` before it.
+
+    `raw_args` are the command line as typed; `formats`/`outputs` what the parser kept
+    (used when the raw order is not at hand, as when called as a library).
+    """
+    order = _format_output_order(raw_args) if raw_args else (
+        [("f", f) for f in formats] + [("o", str(o)) for o in outputs])
+    pairs: list[list[Any]] = []
+    loose: list[str] = []  # outputs before any format
+    for kind, value in order:
+        if kind == "f":
+            if value not in FORMAT_NAMES:
+                raise UserError(f"--format {value!r}: choose from {', '.join(FORMAT_NAMES)}")
+            pairs.append([value, None])
+        elif not pairs:
+            loose.append(value)
+        elif pairs[-1][1] is not None:
+            raise UserError(f"--output {value}: the --format {pairs[-1][0]} before it already "
+                            f"writes to {pairs[-1][1]}; give each --output its own --format")
+        else:
+            pairs[-1][1] = Path(value)
+    if loose:
+        if not pairs and len(loose) == 1:
+            guessed = FORMAT_BY_SUFFIX.get(Path(loose[0]).suffix.lower(), "pretty")
+            pairs.append([guessed, Path(loose[0])])
+        elif len(pairs) == 1 and len(loose) == 1 and pairs[0][1] is None:
+            pairs[0][1] = Path(loose[0])
+        else:
+            raise UserError(f"--output {loose[0]} comes before any --format: write "
+                            f"`--format FORMAT --output FILE`")
+    if not pairs:
+        pairs.append(["pretty", None])
+    return [(name, destination) for name, destination in pairs]
+
+
+def _format_output_order(args: Sequence[str]) -> list[tuple[str, str]]:
+    """The `-f`/`-o` values in the order typed (`-f x`, `-fx`, `--format=x`, ...)."""
+    found: list[tuple[str, str]] = []
+    spellings = {"-f": "f", "--format": "f", "-o": "o", "--output": "o"}
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            break
+        name, _, attached = token.partition("=")
+        if token in spellings and index + 1 < len(args):
+            found.append((spellings[token], args[index + 1]))
+            index += 2
+            continue
+        if name in ("--format", "--output") and attached:
+            found.append((spellings[name], attached))
+        elif token[:2] in ("-f", "-o") and len(token) > 2 and not token.startswith("--"):
+            found.append((spellings[token[:2]], token[2:]))
+        index += 1
+    return found
+
+
+def _deleted_files() -> tuple[str, ...]:
+    """Terraform files the staged commit deletes or renames away, from `git diff --cached`.
+
+    pre-commit passes only files that remain; a deleted `endpoints.tf` must still get its
+    root module scanned. Without git (or outside a repository) there are none.
+    """
+    import subprocess
+
+    try:
+        result = subprocess.run(
+            ["git", "diff", "--cached", "--name-status", "-z", "--no-renames",
+             "--diff-filter=D", "--relative"],
+            capture_output=True, check=False, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    if result.returncode != 0:
+        return ()
+    fields = result.stdout.decode("utf-8", errors="replace").split("\0")
+    from tfcheck.inputs import HCL_SUFFIXES
+
+    return tuple(path for status, path in zip(fields[::2], fields[1::2], strict=False)
+                 if status == "D" and path.endswith(HCL_SUFFIXES))
+
+
+class _Progress:
+    """`scanning envs/prod (2/7)` on stderr, for terminals, once a scan takes a while."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self._enabled = enabled and sys.stderr.isatty()
+        self._start = time.monotonic()
+        self._shown = False
+
+    def __call__(self, index: int, total: int, name: str) -> None:
+        if not self._enabled or time.monotonic() - self._start < PROGRESS_AFTER:
+            return
+        width = max(20, shutil.get_terminal_size().columns - 1)
+        line = f"tfcheck: scanning {name} ({index}/{total})"[:width]
+        sys.stderr.write("\r" + line.ljust(width))
+        sys.stderr.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        if self._shown:
+            width = max(20, shutil.get_terminal_size().columns - 1)
+            sys.stderr.write("\r" + " " * width + "\r")
+            sys.stderr.flush()
+
+
+@app.command("policies", cls=_Command)
 def policies_command(
     format: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.pretty,
+    no_color: NoColor = False,
 ) -> None:
-    """List the installed policies."""
-    policies, _ = load_policies()
+    """List the installed policies, with the pack each comes from."""
+    from tfcheck.registry import load_policies
+
+    policies, errors = load_policies()
     if format is ListFormat.json:
         rows = [{"id": p.id, "slug": p.slug, "severity": p.severity.value, "title": p.title,
-                 "docs_url": p.docs_url} for p in policies]
+                 "docs_url": p.docs_url, "pack": p.pack} for p in policies]
         typer.echo(json.dumps(rows, indent=2))
-        return
-    if format is ListFormat.markdown:
+    elif format is ListFormat.markdown:
         typer.echo(policy_table_markdown(policies), nl=False)
-        return
-    from rich.console import Console
-    from rich.table import Table
+    else:
+        from tfcheck.report.text import policy_table
 
-    table = Table("ID", "Slug", "Severity", "Title", header_style="bold")
-    for p in policies:
-        table.add_row(p.id, p.slug, p.severity.value, p.title)
-    Console(no_color=_use_color(False) is False, width=140).print(table)
+        typer.echo(policy_table(policies, width=terminal_width(),
+                                color=_use_color(no_color)), nl=False)
+    for error in errors:
+        typer.echo(f"tfcheck: error: {error.where}: {error.message}", err=True)
+    if errors:
+        raise typer.Exit(EXIT_INTERNAL)
 
 
 def policy_table_markdown(policies: list[Policy]) -> str:
@@ -195,37 +455,55 @@ def policy_table_markdown(policies: list[Policy]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@app.command("explain")
-def explain_command(rule: Annotated[str, typer.Argument(help="A policy ID or slug.")]) -> None:
+@app.command("explain", cls=_Command)
+def explain_command(
+    rule: Annotated[str, typer.Argument(metavar="RULE", help="A policy ID or slug.")],
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="The documentation as Markdown source.")] = False,
+    no_color: NoColor = False,
+) -> None:
     """Show a policy's documentation: why, the source text, bad and good HCL."""
+    from tfcheck.registry import load_policies
+
     policies, _ = load_policies()
     found = next((p for p in policies if p.matches(rule)), None)
     if found is None:
-        _fail(f"unknown policy {rule!r} (see `tfcheck policies`)")
-    header = f"{found.id} {found.slug} ({found.severity.value}): {found.title}"
-    typer.echo(f"{header}\n{'=' * len(header)}\n\n{found.doc}\n")
-    if found.docs_url:
-        typer.echo(f"See: {found.docs_url}")
+        close = difflib.get_close_matches(rule.upper(), [p.id for p in policies], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        _fail(f"unknown policy {rule!r}{hint} (see `tfcheck policies`)")
+    from tfcheck.report.text import explain_markdown, explain_text
+
+    if markdown:
+        typer.echo(explain_markdown(found), nl=False)
+        return
+    typer.echo(explain_text(found, width=terminal_width(), color=_use_color(no_color)),
+               nl=False)
 
 
-@app.command("graph")
+@app.command("graph", cls=_Command)
 def graph_command(
-    path: Annotated[str, typer.Argument(help="An HCL directory or a plan file.")],
+    path: Annotated[str, typer.Argument(metavar="PATH",
+                                        help="An HCL directory or a plan file.")],
     format: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.dot,
     cluster: Annotated[str | None, typer.Option(
-        help="Only what this cluster's networking reaches.")] = None,
+        metavar="ADDRESS",
+        help="The picture of this cluster's network: VPC, subnets by Availability Zone, "
+             "route tables, gateways, endpoints; failing parts highlighted.")] = None,
+    no_color: NoColor = False,
 ) -> None:
-    """Print the resource graph tfcheck builds from an input."""
-    from tfcheck.graph_export import GraphInputError, export_graph, load_graph
+    """Print the resource graph tfcheck builds, or the picture of one cluster's network."""
+    from tfcheck.graph_export import GraphInputError, cluster_picture, export_graph, load_graph
 
     try:
-        graph = load_graph(path)
-        typer.echo(export_graph(graph, format.value, cluster), nl=False)
+        if cluster is not None:
+            typer.echo(cluster_picture(path, cluster, format.value), nl=False)
+        else:
+            typer.echo(export_graph(load_graph(path), format.value), nl=False)
     except GraphInputError as error:
         _fail(str(error))
 
 
-@app.command("images")
+@app.command("images", cls=_Command)
 def images_command(
     path: Annotated[str, typer.Argument(help="An HCL directory or a plan file.")],
     format: Annotated[str, typer.Option(
@@ -239,8 +517,10 @@ def images_command(
         "--var-file", help="HCL mode: a .tfvars file, repeatable.")] = None,
     var: Annotated[list[str] | None, typer.Option(
         "--var", help="HCL mode: a variable as name=value, repeatable.")] = None,
+    no_color: NoColor = False,
 ) -> None:
     """The image mirror plan: every image deployed, whether the private cluster can pull it."""
+    from tfcheck.config import ConfigError
     from tfcheck.images import FORMATS as IMAGE_FORMATS
     from tfcheck.images import ImagesInputError, mirror_plan, render
 
@@ -256,6 +536,8 @@ def images_command(
 
 
 def _config(paths: list[str], config_file: Path | None) -> Config:
+    from tfcheck.config import Config, find_config_file, load_config
+
     if config_file is not None:
         if not config_file.is_file():
             raise UserError(f"{config_file}: no such config file")
@@ -265,7 +547,9 @@ def _config(paths: list[str], config_file: Path | None) -> Config:
     return load_config(found) if found else Config()
 
 
-def _severity(value: str) -> Severity:
+def _severity(value: str) -> Any:
+    from tfcheck.model import Severity
+
     try:
         return Severity(value.lower())
     except ValueError:
@@ -284,21 +568,14 @@ def _variables(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 def _baseline(path: Path | None) -> frozenset[str]:
+    from tfcheck.engine import read_baseline
+
     if path is None:
         return frozenset()
     try:
         return read_baseline(path)
     except (OSError, ValueError, KeyError) as error:
         raise UserError(f"{path}: cannot read baseline: {error}") from None
-
-
-def _targets(formats: list[str], outputs: list[Path]) -> list[tuple[str, Path | None]]:
-    for name in formats:
-        if name not in FORMATS:
-            raise UserError(f"--format {name!r}: choose from {', '.join(FORMATS)}")
-    if len(outputs) > len(formats):
-        raise UserError("more --output files than --format options")
-    return [(name, outputs[i] if i < len(outputs) else None) for i, name in enumerate(formats)]
 
 
 def _write(text: str, destination: Path | None) -> None:
@@ -313,6 +590,14 @@ def _write(text: str, destination: Path | None) -> None:
         _fail(f"{destination}: cannot write: {error.strerror}")
 
 
+def terminal_width() -> int:
+    """The terminal's width; `PIPED_WIDTH` (or $COLUMNS) when stdout is not a terminal."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((PIPED_WIDTH, 24)).columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) >= 40 else PIPED_WIDTH
+
+
 def _use_color(no_color: bool) -> bool:
     if no_color or os.environ.get("NO_COLOR"):
         return False
@@ -321,14 +606,17 @@ def _use_color(no_color: bool) -> bool:
 
 def _fail(message: str) -> NoReturn:
     typer.echo(f"tfcheck: error: {message}", err=True)
-    raise typer.Exit(EXIT_USAGE)
+    sys.exit(EXIT_USAGE)
 
 
 def main() -> None:
     """Console-script entry point: never a traceback unless --debug."""
+    if sys.argv[1:] == ["--version"]:  # answered before typer is imported anywhere else
+        print(f"tfcheck {__version__}")
+        return
     debug = "--debug" in sys.argv
     try:
-        app()
+        app(prog_name="tfcheck")
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from tfcheck.model import (
     Finding,
     InputError,
     InternalError,
+    Location,
     Report,
     Resource,
     RuleInfo,
@@ -35,12 +36,27 @@ from tfcheck.model import (
     Status,
     Suppression,
     sensitive_strings,
+    split_address,
 )
 from tfcheck.policy import Policy, Result, ScanContext
-from tfcheck.registry import load_policies, select_policies
+from tfcheck.registry import BUILTIN_PACK_NAME, load_policies, select_policies
 from tfcheck.resolve import settle_with_configuration
 
-CHANGING_ACTIONS = frozenset({"create", "update"})
+CHANGING_ACTIONS = frozenset({"create", "update", "delete"})
+# A change to one of these is a change to what it references (a rule to its security
+# group, a route to its table, an association to its endpoint, subnet or table).
+ATTACHMENT_TYPES = frozenset({
+    "aws_security_group_rule", "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule", "aws_route", "aws_route_table_association",
+    "aws_main_route_table_association", "aws_vpc_endpoint_subnet_association",
+    "aws_vpc_endpoint_route_table_association",
+    "aws_vpc_endpoint_security_group_association", "aws_network_interface_sg_attachment",
+    "aws_vpc_dhcp_options_association", "aws_eks_access_entry", "aws_eks_addon",
+})
+# Rules that are about a cluster being private: `clusters` in the config limits them.
+_PRIVATE_CLUSTER_RULES = re.compile(r"^PC[1-5]\d\d$")
+_MODULE_BLOCK = re.compile(r'^([ \t]*)module[ \t]+"([^"]+)"[ \t]*\{', re.MULTILINE)
+_EVIDENCE_NOTE = re.compile(r"^(?P<address>.+?) \([^()]*\)$")
 
 
 @dataclass(frozen=True)
@@ -54,10 +70,16 @@ class ScanOptions:
     baseline: frozenset[str] = frozenset()  # fingerprints of accepted failures
     changed_only: bool = False
     stdin: bytes | None = None
+    # Files a commit deletes or renames away (pre-commit): their root modules are scanned.
+    deleted: Sequence[str] = ()
+    # Network pictures for the report: "failing" clusters, "all" clusters, or "none".
+    pictures: str = "failing"
+    # Called before each input is loaded, as (number, total, name): a progress display.
+    progress: Callable[[int, int, str], None] | None = field(default=None, compare=False)
 
 
 def scan(
-    paths: Sequence[str | os.PathLike[str]],
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     config: Config | None = None,
     options: ScanOptions | None = None,
@@ -66,33 +88,234 @@ def scan(
     """Scan HCL directories and plan files; see `tfcheck scan --help` for the inputs."""
     config = config or Config()
     options = options or ScanOptions()
+    path_list = [os.fspath(paths)] if isinstance(paths, (str, os.PathLike)) else [
+        os.fspath(p) for p in paths]
     report = Report(version=__version__)
+    installed, pack_errors = load_policies()
     if policies is None:
-        installed, pack_errors = load_policies()
         report.internal_errors.extend(pack_errors)
         policies = select_policies(installed, config.policies, config.skip_policies)
     report.rules = [_rule_info(p, config) for p in policies]
+    known_rules = {p.id for p in (*installed, *policies)} | {p.slug for p in (*installed,
+                                                                              *policies)}
+    report.notes.extend(config.warnings(known_rules))
 
-    inputs, errors = resolve_inputs([os.fspath(p) for p in paths])
+    inputs, errors = resolve_inputs(path_list, deleted=options.deleted)
     report.input_errors.extend(errors)
-    for item in inputs:
+    option_errors = _option_errors(options)
+    report.input_errors.extend(option_errors)
+    if option_errors:
+        return report  # findings without the variables would be wrong, not just incomplete
+    report.notes.extend(_option_warnings(options, inputs))
+    if options.stdin is None and any(i.kind == "stdin" for i in inputs):
+        options = replace(options, stdin=sys.stdin.buffer.read())  # read once, used twice
+    unchecked: set[str] = set()
+    for number, item in enumerate(inputs, 1):
+        if options.progress is not None:
+            options.progress(number, len(inputs), item.display)
         graph = _load(item, options, report)
         if graph is None:
             continue
         report.inputs.append(ScannedInput(item.display, graph.kind))
         report.notes.extend(graph.notes)
+        report.notes.extend(_suppression_warnings(graph, known_rules))
         source_root = _source_root(item, graph, options)
         context = ScanContext(graph=graph, config=config)
         redact = _redactor(graph)
+        changed = (_changed_addresses(graph) | _deletions(item, options, graph)
+                   if options.changed_only and graph.kind == "plan" else None)
+        skipped = {c.address for c in graph.managed("aws_eks_cluster")
+                   if not config.checks_cluster(c.address)}
+        unchecked |= skipped
+        modules = _ModuleBlocks(source_root)
         for policy in policies:
             for result in _run(policy, context, report):
-                if options.changed_only and not _changes(graph, result.subject):
+                if changed is not None and not _touched(result, changed):
                     continue
-                report.findings.append(redact(
-                    _finding(policy, result, config, item.display, source_root, report)))
-    report.findings = _filter(report.findings, options)
+                if skipped and _about_skipped_cluster(policy, result, skipped):
+                    continue
+                finding = _finding(policy, result, config, item.display, source_root, report)
+                report.findings.append(redact(modules.relocate(finding, result.subject)))
+        if options.pictures != "none":
+            _add_pictures(report, context, item.display, options.pictures == "all")
+    report.unchecked_clusters = sorted(unchecked)
+    report.findings = _filter(report.findings, options, report)
     report.findings.sort(key=lambda f: f.sort_key)
+    if report.baselined:
+        report.notes.append(f"{report.baselined} known failure"
+                            f"{'s' if report.baselined != 1 else ''} recorded in the baseline "
+                            f"not shown")
     return report
+
+
+def _add_pictures(report: Report, context: ScanContext, input_path: str, every: bool) -> None:
+    """The network picture of each cluster of this input (with a failure, unless `every`)."""
+    from tfcheck.picture import cluster_pictures
+
+    findings = [f for f in report.findings if f.input_path == input_path]
+    clusters = [c.address for c in context.graph.managed("aws_eks_cluster")] if every else None
+    try:
+        pictures = cluster_pictures(context, findings, clusters)
+    except Exception as error:  # a picture is an extra: never lose the findings for it
+        report.internal_errors.append(InternalError(
+            f"network picture of {input_path}", repr(error), traceback.format_exc()))
+        return
+    for cluster, picture in pictures.items():
+        report.pictures[(input_path, cluster)] = picture
+
+
+def _option_errors(options: ScanOptions) -> list[InputError]:
+    """Options that name files or directories that are not there: input errors."""
+    errors = []
+    for var_file in options.var_files:
+        if not Path(var_file).is_file():
+            errors.append(InputError(str(var_file), "--var-file: no such file"))
+    if options.source_dir is not None and not Path(options.source_dir).is_dir():
+        errors.append(InputError(str(options.source_dir), "--source: no such directory"))
+    return errors
+
+
+def _option_warnings(options: ScanOptions, inputs: Sequence[Input]) -> list[str]:
+    """Options that do not apply to the inputs given: said, not silently ignored."""
+    hcl = [i.display for i in inputs if i.kind == "hcl"]
+    plans = [i.display for i in inputs if i.kind != "hcl"]
+    warnings = []
+    if options.changed_only and hcl:
+        warnings.append(f"--changed-only applies to plans only; {', '.join(hcl)} "
+                        f"{'is' if len(hcl) == 1 else 'are'} HCL: every finding is reported")
+    if (options.var_files or options.variables or options.use_env) and plans:
+        warnings.append(f"--var-file, --var and --env-vars apply to HCL only; the plan "
+                        f"{', '.join(plans)} already holds its variables' values")
+    if options.source_dir is not None and not plans:
+        warnings.append("--source applies to plans only; it is ignored for HCL directories")
+    return warnings
+
+
+def _suppression_warnings(graph: ResourceGraph, known_rules: set[str]) -> list[str]:
+    known = {rule.lower() for rule in known_rules}
+    warnings = []
+    for resource in graph.resources():
+        for suppression in resource.suppressions:
+            if suppression.rule.strip().lower() not in known:
+                warnings.append(f"{suppression.location}: `tfcheck:ignore {suppression.rule}` "
+                                f"names no policy (see `tfcheck policies`); it suppresses "
+                                f"nothing")
+    return sorted(set(warnings))
+
+
+def _changed_addresses(graph: ResourceGraph) -> set[str]:
+    """What a plan changes: resources it creates, updates, replaces or deletes.
+
+    A changed attachment (rule, route, association) changes what it attaches to.
+    """
+    changed: set[str] = set()
+    for resource in graph.resources():
+        if CHANGING_ACTIONS & set(resource.actions):
+            changed.add(resource.address)
+            if resource.type in ATTACHMENT_TYPES:
+                changed.update(r.address for r in graph.references(resource))
+    return changed
+
+
+def _deletions(item: Input, options: ScanOptions, graph: ResourceGraph) -> set[str]:
+    """What a plan's deletions touch: the deleted addresses and what they held by ID.
+
+    A deleted resource held other resources by `id` or `arn` (an endpoint its VPC, a
+    rule its group). The graph holds what the plan leaves, so deletions are read from
+    the plan itself.
+    """
+    try:
+        data = options.stdin if item.kind == "stdin" else item.path.read_bytes()
+        document = json.loads(data or b"{}")
+    except (OSError, ValueError, RecursionError):
+        return set()
+    changes = document.get("resource_changes") if isinstance(document, dict) else None
+    if not isinstance(changes, list):
+        return set()
+    owners: dict[str, list[str]] = {}
+    for resource in graph.resources():
+        for key in ("id", "arn"):
+            value = resource.values.get(key)
+            if isinstance(value, str) and value:
+                owners.setdefault(value, []).append(resource.address)
+    touched: set[str] = set()
+    for change in changes:
+        body = change.get("change") if isinstance(change, dict) else None
+        if not isinstance(body, dict) or "delete" not in (body.get("actions") or []):
+            continue
+        touched.add(str(change.get("address", "")))
+        for value in _strings(body.get("before")):
+            touched.update(owners.get(value, ()))
+    return touched
+
+
+def _touched(result: Result, changed: set[str]) -> bool:
+    """Whether the finding's resource, or anything in its evidence, is changed."""
+    if result.subject.address in changed:
+        return True
+    for item in result.evidence:
+        match = _EVIDENCE_NOTE.match(item)
+        if (match["address"] if match else item) in changed:
+            return True
+    return any(value in changed for value in _strings(result.data))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _strings(item)
+
+
+def _about_skipped_cluster(policy: Policy, result: Result, skipped: set[str]) -> bool:
+    """A PC1xx-PC5xx result whose cluster the config's `clusters` leaves out."""
+    if not _PRIVATE_CLUSTER_RULES.match(policy.id):
+        return False
+    for address in (result.subject.address, *result.evidence):
+        if "aws_eks_cluster." in address:
+            return address.split(" ", 1)[0] in skipped
+    cluster = result.data.get("cluster") if isinstance(result.data, Mapping) else None
+    return isinstance(cluster, str) and cluster in skipped
+
+
+class _ModuleBlocks:
+    """Where each top-level `module` block of a root is written, found when first asked.
+
+    A finding on a resource inside a module is shown at the root's `module` block, the
+    code the user edits; the resource's own block becomes a related location.
+    """
+
+    def __init__(self, source_root: str | None) -> None:
+        self._root = source_root
+        self._blocks: dict[str, Location] | None = None
+
+    def relocate(self, finding: Finding, subject: Resource) -> Finding:
+        if not subject.module or finding.location.file is None or self._root is None:
+            return finding
+        name = split_address(subject.module)[1].split("[", 1)[0]
+        block = self._index().get(name)
+        if block is None:
+            return finding
+        return replace(finding, location=block, related=(finding.location, *finding.related))
+
+    def _index(self) -> dict[str, Location]:
+        if self._blocks is None:
+            self._blocks = {}
+            root = Path(self._root or ".")
+            for tf_file in sorted(root.glob("*.tf")):
+                try:
+                    text = tf_file.read_text(encoding="utf-8-sig", errors="replace")
+                except OSError:
+                    continue
+                for match in _MODULE_BLOCK.finditer(text):
+                    line = text.count("\n", 0, match.start()) + 1
+                    self._blocks.setdefault(match[2], Location(tf_file.name, line,
+                                                               len(match[1]) + 1))
+        return self._blocks
 
 
 def _load(item: Input, options: ScanOptions, report: Report) -> ResourceGraph | None:
@@ -107,13 +330,35 @@ def _load(item: Input, options: ScanOptions, report: Report) -> ResourceGraph | 
         _attach_configuration(graph, _plan_source_dir(item, options))
         return graph
     except LoadFailure as failure:
-        report.input_errors.append(failure.error)
+        report.input_errors.append(_with_hint(failure.error, item, options))
     except RecursionError:
         report.input_errors.append(InputError(item.display, "input is nested too deeply"))
     except Exception as error:  # a loader bug: report it, keep scanning the other inputs
         report.internal_errors.append(
             InternalError(f"loading {item.display}", repr(error), traceback.format_exc()))
     return None
+
+
+PLAN_TEXT_HINT = ("this looks like the text of `terraform show`; tfcheck reads the JSON: "
+                  "`terraform show -json tfplan > plan.json`")
+
+
+def _with_hint(error: InputError, item: Input, options: ScanOptions) -> InputError:
+    """An invalid-JSON error on a plan that is the human text of `terraform show`."""
+    if item.kind == "hcl" or not error.message.startswith("invalid JSON"):
+        return error
+    if item.kind == "stdin":
+        head = (options.stdin or b"")[:4096]
+    else:
+        try:
+            with item.path.open("rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            return error
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text[:1] in ("{", "["):
+        return error
+    return replace(error, message=f"{error.message}: {PLAN_TEXT_HINT}")
 
 
 def _load_hcl(item: Input, options: ScanOptions, report: Report) -> ResourceGraph:
@@ -178,15 +423,12 @@ def _run(policy: Policy, context: ScanContext, report: Report) -> list[Result]:
     try:
         return list(policy.check(context))
     except Exception as error:
+        where = f"policy {policy.id} on {context.graph.source}"
+        if policy.pack != BUILTIN_PACK_NAME:  # not tfcheck's bug: say whose it is
+            where = f"third-party policy pack {policy.pack!r}: {where}"
         report.internal_errors.append(
-            InternalError(f"policy {policy.id} on {context.graph.source}", repr(error),
-                          traceback.format_exc()))
+            InternalError(where, repr(error), traceback.format_exc()))
         return []
-
-
-def _changes(graph: ResourceGraph, subject: Resource) -> bool:
-    """Whether the plan creates or updates the subject (HCL has no plan: always)."""
-    return graph.kind != "plan" or bool(CHANGING_ACTIONS & set(subject.actions))
 
 
 def _finding(policy: Policy, result: Result, config: Config, input_path: str,
@@ -288,10 +530,11 @@ def _alternation(words: Sequence[str], depth: int = 0) -> str:
     return "|".join(branches) + ("|" if ended else "")
 
 
-def _filter(findings: Iterable[Finding], options: ScanOptions) -> list[Finding]:
+def _filter(findings: Iterable[Finding], options: ScanOptions, report: Report) -> list[Finding]:
     kept = []
     for finding in findings:
         if finding.status is Status.FAIL and finding.fingerprint in options.baseline:
+            report.baselined += 1
             continue
         kept.append(finding)
     return kept

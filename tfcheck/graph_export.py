@@ -1,4 +1,8 @@
-"""`tfcheck graph`: the resource graph as DOT, Mermaid or JSON, for debugging wiring."""
+"""`tfcheck graph`: the resource graph as DOT, Mermaid or JSON, for debugging wiring.
+
+With `--cluster`, the picture of that cluster's network instead (`tfcheck.picture`):
+what a person would draw, with the parts the policies fail highlighted.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +47,24 @@ def load_graph(path: str) -> ResourceGraph:
         return load_plan_file(Path(item.path), item.display)
     except LoadFailure as failure:
         raise GraphInputError(str(failure.error)) from None
+
+
+def cluster_picture(path: str, cluster: str, fmt: str) -> str:
+    """The picture of `cluster`'s network in `path`, policies run to mark what fails."""
+    from tfcheck.engine import ScanOptions, scan
+    from tfcheck.picture import to_dot, to_mermaid
+
+    report = scan([path], options=ScanOptions(pictures="all"))
+    if report.input_errors:
+        raise GraphInputError(str(report.input_errors[0]))
+    pictures = {address: picture for (_, address), picture in report.pictures.items()}
+    if cluster not in pictures:
+        known = ", ".join(sorted(pictures)) or "none"
+        raise GraphInputError(f"no cluster {cluster!r} in {path} (clusters: {known})")
+    picture = pictures[cluster]
+    if fmt == "json":
+        return json.dumps(picture.as_json(), indent=2) + "\n"
+    return to_mermaid(picture) if fmt == "mermaid" else to_dot(picture)
 
 
 def export_graph(graph: ResourceGraph, fmt: str, cluster: str | None = None) -> str:

@@ -255,6 +255,9 @@ class Finding:
     suppression_reason: str | None = None
     input_path: str | None = None  # the scanned path this finding came from
     source_root: str | None = None  # the directory that `location.file` is relative to
+    # Other places that explain the finding (relative to `source_root`): for a resource
+    # inside a module, its own block, while `location` is the root `module` block.
+    related: tuple[Location, ...] = ()
 
     @property
     def sort_key(self) -> tuple[str, str, str, str, str]:
@@ -333,6 +336,11 @@ class Report:
     input_errors: list[InputError] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    baselined: int = 0  # failures hidden because the baseline records them
+    # clusters the config's `clusters` leaves out: no private-cluster findings on them
+    unchecked_clusters: list[str] = field(default_factory=list)
+    # (input path, cluster address) -> tfcheck.picture.Picture of that cluster's network
+    pictures: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts = {"fail": 0, "pass": 0, "unknown": 0, "suppressed": 0}

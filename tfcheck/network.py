@@ -2162,8 +2162,8 @@ def required_services(ctx: ScanContext, info: ClusterNetwork) -> list[Requiremen
         service = service.strip()
         if service and service not in wanted:
             wanted[service].append(EndpointNeed(service, info.cluster,
-                                                "required by the configuration "
-                                                "(required_endpoints)", (info.address,)))
+                                                "the required_endpoints setting of the "
+                                                "tfcheck configuration", (info.address,)))
     for service in ctx.config.not_required_endpoints:
         wanted.pop(service.strip(), None)
     return [Requirement(s, tuple(wanted[s])) for s in sorted(wanted)]

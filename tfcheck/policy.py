@@ -81,6 +81,7 @@ class Policy:
     title: str
     check: CheckFunction = field(repr=False, compare=False)
     docs_url: str = ""
+    pack: str = field(default="builtin", compare=False)  # set by the registry on loading
 
     @property
     def doc(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from importlib.metadata import entry_points
 
 from tfcheck.config import ConfigError
@@ -17,6 +18,7 @@ from tfcheck.policy import Policy
 
 ENTRY_POINT_GROUP = "tfcheck.policies"
 BUILTIN_PACK = "tfcheck_policies"
+BUILTIN_PACK_NAME = "builtin"
 
 
 def load_policies() -> tuple[list[Policy], list[InternalError]]:
@@ -29,28 +31,36 @@ def load_policies() -> tuple[list[Policy], list[InternalError]]:
         try:
             pack = entry.load()
         except Exception as error:  # a broken third-party pack must not stop the scan
-            errors.append(InternalError(f"policy pack {entry.name}", repr(error)))
+            errors.append(InternalError(_pack_where(entry.name), f"cannot be loaded: "
+                                                                 f"{error!r}"))
             continue
         _add_pack(policies, pack, entry.name, errors)
     if not found_builtin:  # running from a source tree without an install
         pack = importlib.import_module(BUILTIN_PACK).ALL_POLICIES
-        _add_pack(policies, pack, "builtin", errors)
+        _add_pack(policies, pack, BUILTIN_PACK_NAME, errors)
     return sorted(policies.values(), key=lambda p: p.id), errors
 
 
 def _add_pack(policies: dict[str, Policy], pack: object, name: str,
               errors: list[InternalError]) -> None:
+    where = _pack_where(name)
     if not isinstance(pack, Iterable):
-        errors.append(InternalError(f"policy pack {name}", "is not a sequence of policies"))
+        errors.append(InternalError(where, "is not a sequence of policies"))
         return
     for item in pack:
         if not isinstance(item, Policy):
-            errors.append(InternalError(f"policy pack {name}", f"{item!r} is not a Policy"))
+            errors.append(InternalError(where, f"{item!r} is not a Policy"))
         elif item.id in policies:
-            errors.append(InternalError(f"policy pack {name}",
-                                        f"{item.id} is already defined; ignored"))
+            errors.append(InternalError(where, f"{item.id} is already defined by pack "
+                                               f"{policies[item.id].pack!r}; ignored"))
         else:
-            policies[item.id] = item
+            policies[item.id] = replace(item, pack=name)
+
+
+def _pack_where(name: str) -> str:
+    """How errors name a pack; third-party ones say so, so nobody blames tfcheck."""
+    return "policy pack builtin" if name == BUILTIN_PACK_NAME else \
+        f"third-party policy pack {name!r}"
 
 
 def select_policies(policies: Sequence[Policy], only: Sequence[str],

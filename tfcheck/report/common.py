@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import PurePath
 
-from tfcheck.model import Finding
+from tfcheck.model import Finding, Location
 
 # How a plan read from standard input is named: `-` on the command line, `<stdin>` in reports.
 STDIN_NAMES = frozenset({"-", "<stdin>"})
@@ -50,6 +50,13 @@ def source_path(finding: Finding, repo_root: str | None) -> str | None:
     if finding.location.file is None:
         return None
     return repo_path(os.path.join(finding.source_root or "", finding.location.file), repo_root)
+
+
+def related_paths(finding: Finding, repo_root: str | None) -> list[tuple[Location, str]]:
+    """The finding's related locations with their repo-relative paths (known files only)."""
+    return [(location, repo_path(os.path.join(finding.source_root or "", location.file),
+                                 repo_root))
+            for location in finding.related if location.file is not None]
 
 
 def anchor_path(finding: Finding, repo_root: str | None) -> str | None:

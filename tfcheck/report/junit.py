@@ -14,6 +14,8 @@ Shape, chosen so that every common JUnit reader gets the same picture:
   highest severity among them); otherwise `<skipped>` for `unknown` and suppressed
   findings, with the reason in `message`; a case of passes only has neither and
   appears only with `--show-passed`;
+- a rule that reports nothing on an input is one passing case named "no failure on any
+  resource", so a clean run still has test results (Jenkins fails on none);
 - input and internal errors are test cases with `<error>`;
 - counts (`tests`, `failures`, `errors`, `skipped`) are those of the cases below.
 
@@ -52,6 +54,13 @@ def render(report: Report, options: RenderOptions) -> str:
         suites.setdefault(_suite_name(input_.path, options), [])
     for suite_name, case in _cases(report.visible(options.show_passed), options):
         suites.setdefault(suite_name, []).append(_testcase(case, options))
+    for input_ in report.inputs:  # a rule that found nothing on an input passed there
+        name = _suite_name(input_.path, options)
+        fired = {case.get("classname", "").split("/", 1)[0] for case in suites[name]}
+        suites[name].extend(
+            ET.Element("testcase", {"classname": _clean(f"{rule.id}/{rule.slug}"),
+                                    "name": "no failure on any resource", "time": "0"})
+            for rule in report.rules if rule.id not in fired)
     for error in report.input_errors:
         suites.setdefault(_suite_name(error.path, options), []).append(_error_case(
             "tfcheck/input-error", _suite_name(error.path, options), str(error), "InputError",

@@ -2,11 +2,13 @@
 
 Layout, most important first: a hidden `<!-- tfcheck -->` marker (so a workflow can find
 and update its own comment), the counts, a table of unsuppressed failures (highest
-severity first), one Mermaid `flowchart LR` per failing cluster drawn from the
-findings' evidence chains, then collapsible sections: remediation snippets, unknown
+severity first), one Mermaid `flowchart LR` per failing cluster -- the picture of its
+network (`tfcheck.picture`: VPC, subnets by Availability Zone, route tables, gateways,
+endpoints and their security groups, failing parts red), or, for a report without one,
+the findings' evidence chains -- then collapsible sections: remediation snippets, unknown
 findings, suppressed findings and (with `--show-passed`) passes.
 
-The diagrams: nodes are resource addresses, edges join consecutive evidence items
+The evidence-chain fallback: nodes are resource addresses, edges join consecutive items
 (an item's trailing note, as in `aws_route.nat (0.0.0.0/0)`, labels the edge into it);
 the resources findings are reported on are red and name their rules, and a missing
 VPC endpoint (a finding's `data.service`) is a dashed red node. Findings are grouped
@@ -64,9 +66,11 @@ def render_comment(report: Report, options: RenderOptions, *, limit: int) -> str
     out.section(
         "| Severity | Rule | Resource | Location | Message |\n| --- | --- | --- | --- | --- |\n",
         (_failure_row(f, options) for f in failures), "\n", what="failure")
-    out.section("#### Network paths\n\n", (_diagram_block(cluster, group)
-                                            for cluster, group in _by_cluster(failures)),
-                "", what="diagram")
+    groups = _by_cluster(failures)
+    names = [cluster for (_, cluster), _ in groups]
+    out.section("#### Network paths\n\n",
+                (_diagram_block(key, group, report, options, names.count(key[1]) > 1)
+                 for key, group in groups), "", what="diagram")
     out.section(_details_open(f"Remediation ({len(failures)})"),
                 (_remediation(f, options) for f in failures), "</details>\n\n",
                 what="remediation")
@@ -136,6 +140,9 @@ def _header(report: Report, options: RenderOptions) -> str:
         f"{counts['suppressed']} suppressed · {counts['pass']} passed",
         "",
     ]
+    if report.unchecked_clusters:
+        lines += ["Not checked as private clusters (not in the config's `clusters`): "
+                  + ", ".join(_code(c) for c in report.unchecked_clusters) + ".", ""]
     if report.inputs:
         scanned = ", ".join(f"{_code(input_file_path(i.path, options.repo_root) or i.path)} "
                             f"({i.kind})"
@@ -178,16 +185,32 @@ def _remediation(finding: Finding, options: RenderOptions) -> str:
 
 # --- Mermaid ---------------------------------------------------------------------------
 
-def _by_cluster(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
-    groups: dict[str, list[Finding]] = {}
+def _by_cluster(findings: list[Finding]) -> list[tuple[tuple[str, str], list[Finding]]]:
+    """Failures by (input, cluster): two root modules may both have `aws_eks_cluster.main`."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
-        groups.setdefault(cluster_of(finding), []).append(finding)
-    return sorted(groups.items(), key=lambda item: (item[0] == NO_CLUSTER, item[0]))
+        groups.setdefault((finding.input_path or "", cluster_of(finding)), []).append(finding)
+    return sorted(groups.items(), key=lambda item: (item[0][1] == NO_CLUSTER, item[0]))
 
 
-def _diagram_block(cluster: str, findings: list[Finding]) -> str:
+def _diagram_block(key: tuple[str, str], findings: list[Finding], report: Report,
+                   options: RenderOptions, name_input: bool) -> str:
+    """One cluster's diagram: the picture of its network, else its evidence chains.
+
+    A report built by the engine has the picture (VPC, AZs, route tables, gateways,
+    endpoints); one built by hand falls back to the findings' evidence chains.
+    """
+    input_path, cluster = key
     title = "Not tied to one cluster" if cluster == NO_CLUSTER else _code(cluster)
-    chart = flowchart(findings)
+    if name_input and input_path:  # the same address in two root modules
+        title += f" in {_code(input_file_path(input_path, options.repo_root) or input_path)}"
+    picture = report.pictures.get(key)
+    if picture is not None:
+        from tfcheck.picture import to_mermaid
+
+        chart = to_mermaid(picture)
+    else:
+        chart = flowchart(findings)
     edges = sum(1 for line in chart.splitlines() if " -->" in line or " -.->" in line)
     if edges > MERMAID_MAX_EDGES or len(chart) > MERMAID_MAX_TEXT:
         return (f"**{title}**: {edges} edges, too many for Mermaid to draw; "

@@ -14,6 +14,9 @@ Decisions, each made for what code scanning does with the file:
   `originalUriBaseIds` so the output holds no machine-specific absolute path), else the
   plan file it came from, else the working directory; `region` only where the line is
   known. The resource address is always given too, as a logical location.
+- **Modules.** A finding on a resource inside a module is located at the root
+  `module` block (the code the user edits); the resource's own block is a
+  `relatedLocations` entry.
 - **Fingerprints.** `partialFingerprints["tfcheck/v1"]` is `Finding.fingerprint`
   (rule, address and the datum that tells findings on one address apart): stable when
   lines move, so alerts are not closed and reopened by unrelated edits.
@@ -39,7 +42,13 @@ from urllib.parse import quote
 
 from tfcheck.model import Finding, Report, RuleInfo, Severity, Status
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import anchor_path, input_file_path, line_of, repo_path
+from tfcheck.report.common import (
+    anchor_path,
+    input_file_path,
+    line_of,
+    related_paths,
+    repo_path,
+)
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -152,6 +161,15 @@ def _result(finding: Finding, rule_index: int, options: RenderOptions) -> dict[s
         "locations": [_location(finding, options)],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
     }
+    related = [
+        {"id": number, "message": {"text": f"{finding.address} inside its module"},
+         "physicalLocation": {
+             "artifactLocation": {"uri": _uri(path), "uriBaseId": SOURCE_ROOT},
+             **({"region": {"startLine": location.line}} if location.line else {})}}
+        for number, (location, path) in enumerate(related_paths(finding, options.repo_root))
+    ]
+    if related:
+        result["relatedLocations"] = related
     if finding.suppressed:
         result["suppressions"] = [
             {
