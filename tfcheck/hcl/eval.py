@@ -75,6 +75,7 @@ from tfcheck.hcl.values import (
     with_partial,
 )
 from tfcheck.model import Unknown, instance_suffix
+from tfcheck.safe_io import ReadRefused, read_bytes, resolve_inside
 
 MAX_STEPS = 500_000
 MAX_DEPTH = 120
@@ -1213,26 +1214,43 @@ class Evaluator:
             self._template_depth -= 1
 
     def read_file(self, path: str) -> str | Unknown:
-        """`file()` inside the scanned tree (and the modules it loads) only."""
-        candidate = Path(path)
-        if not candidate.is_absolute():
-            candidate = self.root_path / candidate
-        try:
-            resolved = candidate.resolve()
-        except (OSError, RuntimeError):
-            return Unknown(f"file {path} cannot be read")
-        if not any(resolved.is_relative_to(d) for d in self.allowed_dirs):
-            return Unknown(f"file {path} is outside the scanned directory: not read")
-        try:
-            if resolved.stat().st_size > MAX_FILE_READ:
-                return Unknown(f"file {path} is larger than {MAX_FILE_READ} bytes: not read")
-            data = resolved.read_bytes()
-        except OSError:
-            return Unknown(f"file {path} does not exist in the scanned directory")
+        """`file()` inside the scanned root only: see `tfcheck.safe_io`."""
+        data = self.read_file_bytes(path)
+        if isinstance(data, Unknown):
+            return data
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             raise EvalError(f"file {path} is not UTF-8 text") from None
+
+    def confined_directory(self, path: str) -> Path | Unknown:
+        """A directory `fileset()` may walk: inside the scanned root."""
+        candidate = Path(path)
+        if not candidate.is_absolute():
+            candidate = self.root_path / candidate
+        try:
+            resolved = resolve_inside(candidate, frozenset(self.allowed_dirs))
+        except ReadRefused as refused:
+            if refused.reason == "does not exist":
+                return Unknown(f"directory {path} does not exist in the scanned directory")
+            self.note(f"directory {path} {refused.reason}")
+            raise EvalError(f"directory {path} {refused.reason}") from None
+        if not resolved.is_dir():
+            raise EvalError(f"{path} is not a directory")
+        return resolved
+
+    def read_file_bytes(self, path: str) -> bytes | Unknown:
+        candidate = Path(path)
+        if not candidate.is_absolute():
+            candidate = self.root_path / candidate
+        try:
+            return read_bytes(candidate, frozenset(self.allowed_dirs), MAX_FILE_READ)
+        except ReadRefused as refused:
+            if refused.reason == "does not exist":
+                # it may be written during apply (archive_file, local_file)
+                return Unknown(f"file {path} does not exist in the scanned directory")
+            self.note(f"file {path} {refused.reason}")
+            raise EvalError(f"file {path} {refused.reason}") from None
 
 
 _HANDLERS: dict[type, Callable[[Evaluator, Any, Scope], Any]] = {
@@ -1260,6 +1278,12 @@ class _Context:
 
     def read_file(self, path: str) -> str | Unknown:
         return self.evaluator.read_file(path)
+
+    def read_file_bytes(self, path: str) -> bytes | Unknown:
+        return self.evaluator.read_file_bytes(path)
+
+    def confined_directory(self, path: str) -> Path | Unknown:
+        return self.evaluator.confined_directory(path)
 
     def render_template(self, template: Expr, variables: dict[str, Any]) -> Any:
         return self.evaluator.render_template(template, variables)

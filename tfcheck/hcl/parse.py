@@ -51,7 +51,9 @@ from tfcheck.hcl.ast import (
     Unary,
 )
 
-MAX_FILE_BYTES = 20_000_000
+# The grammar parses about 100 KB a second: these bound the time one file can take.
+MAX_FILE_BYTES = 2_000_000
+MAX_OPERATORS = 100_000
 MAX_NESTING = 200
 
 
@@ -113,6 +115,7 @@ def parse_hcl(text: str, path: str) -> ParsedFile:
     """Parse one native-syntax file; raises `HclSyntaxError` with line and column."""
     if len(text) > MAX_FILE_BYTES:
         raise HclSyntaxError(f"file larger than {MAX_FILE_BYTES} bytes")
+    _check_operators(text)
     text = normalise(text)
     tree = _parse_tree(text + "\n")
     converter = _Converter(text + "\n")
@@ -130,6 +133,24 @@ def parse_hcl(text: str, path: str) -> ParsedFile:
         comments=tuple(sorted(directives, key=lambda d: d.line)),
         comment_lines=_comment_lines(text),
     )
+
+
+_SKIPPED = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|//[^\n]*')
+_OPERATOR = re.compile(r"&&|\|\||[=!<>]=|[-+*/%<>]")
+
+
+def _check_operators(text: str) -> None:
+    """Refuse operator bombs (`1 + 1 + ...` 100,000 times) before the slow parse.
+
+    A cheap upper bound first; strings and comments are left out of the exact count.
+    """
+    if sum(text.count(c) for c in "+-*/%<>=&|") <= MAX_OPERATORS:
+        return
+    code = _SKIPPED.sub("", text)
+    for count, found in enumerate(_OPERATOR.finditer(code), 1):
+        if count > MAX_OPERATORS:
+            line = code.count("\n", 0, found.start()) + 1  # strings never span lines
+            raise HclSyntaxError(f"more than {MAX_OPERATORS} operators in one file", line)
 
 
 def _is_ignore_comment(token: Any) -> bool:
@@ -294,6 +315,13 @@ def _line(node: Any) -> int:
     return int(getattr(node, "line", 0) or 0)
 
 
+def _column(node: Any) -> int | None:
+    meta = getattr(node, "meta", None)
+    if meta is not None and not getattr(meta, "empty", True):
+        return int(meta.column)
+    return None
+
+
 class _Converter:
     """One pass over a lark tree, bounded in nesting depth."""
 
@@ -309,9 +337,15 @@ class _Converter:
         for child in tree.children:
             if _is_tree(child, "attribute"):
                 name = self._identifier(child.children[0])
-                attributes.setdefault(
-                    name, Attribute(name, self.expr(child.children[2]), _line(child))
-                )
+                try:
+                    expr = self.expr(child.children[2])
+                except RecursionError:
+                    raise HclSyntaxError(
+                        f"expression of {name} nested too deeply (more than {MAX_NESTING} levels)",
+                        _line(child),
+                        _column(child),
+                    ) from None
+                attributes.setdefault(name, Attribute(name, expr, _line(child), _column(child)))
             elif _is_tree(child, "block"):
                 blocks.append(self.block(child))
         return Body(attributes, tuple(blocks))
@@ -329,7 +363,7 @@ class _Converter:
             elif _is_tree(part, "body"):
                 body = self.body(part)
         meta = tree.meta
-        return Block(kind, tuple(labels), body, meta.line, meta.end_line)
+        return Block(kind, tuple(labels), body, meta.line, meta.end_line, _column(tree))
 
     # expressions
 
