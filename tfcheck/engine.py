@@ -78,10 +78,11 @@ def scan(
         if graph is None:
             continue
         report.inputs.append(ScannedInput(item.display, graph.kind))
-        report.notes.extend(graph.notes)
+        secrets = _secrets(graph)
+        report.notes.extend(_scrub(note, secrets) for note in graph.notes)
         source_root = _source_root(item, graph, options)
         context = ScanContext(graph=graph, config=config)
-        redact = _redactor(graph)
+        redact = _redactor(secrets)
         for policy in policies:
             for result in _run(policy, context, report):
                 if options.changed_only and not _changes(graph, result.subject):
@@ -225,23 +226,32 @@ def _suppression_for(policy: Policy, subject: Resource, report: Report) -> Suppr
 MIN_REDACTED_LENGTH = 4  # shorter values ("true", "443") would garble every message
 
 
-def _redactor(graph: ResourceGraph) -> Callable[[Finding], Finding]:
+def _secrets(graph: ResourceGraph) -> list[str]:
+    """Every sensitive text of the graph (and derived from it), longest first."""
+    found = {text for resource in graph.resources()
+             for text in sensitive_strings(resource.values)} | graph.sensitive_values
+    return sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "(sensitive value)")
+    return text
+
+
+def _redactor(secrets: list[str]) -> Callable[[Finding], Finding]:
     """Replaces every sensitive value of the graph in a finding's text and data.
 
     Policies may decide on sensitive values; this is the one place that makes sure
     none of them reaches an output, whatever a policy put in its message.
     """
-    found = {text for resource in graph.resources()
-             for text in sensitive_strings(resource.values)} | graph.sensitive_values
-    secrets = sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
     if not secrets:
         return lambda finding: finding
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, "(sensitive value)")
-            return value
+            return _scrub(value, secrets)
         if isinstance(value, dict):
             return {key: scrub(item) for key, item in value.items()}
         if isinstance(value, list):

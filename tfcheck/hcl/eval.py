@@ -61,24 +61,28 @@ from tfcheck.hcl.values import (
     as_int,
     check_size,
     equals,
+    is_marked,
     is_number,
     merge_unknowns,
     normal_number,
     partial_of,
     plain,
+    scalar_texts,
     sort_set,
     to_bool,
     to_number,
     to_str,
     type_name,
     unknown_in,
+    unmark,
     with_partial,
 )
-from tfcheck.model import Unknown, instance_suffix
+from tfcheck.model import InputError, Sensitive, Unknown, instance_suffix
 from tfcheck.safe_io import ReadRefused, read_bytes, resolve_inside
 
 MAX_STEPS = 500_000
-MAX_DEPTH = 120
+MAX_DEPTH = 300  # Python frames per level are few; RECURSION_LIMIT leaves room
+MAX_SENSITIVE_TEXTS = 10_000
 MAX_INSTANCES = 1_000
 MAX_TEMPLATE_DEPTH = 4
 MAX_FILE_READ = 1_000_000
@@ -91,7 +95,14 @@ MODULE_META = frozenset({"source", "version", "count", "for_each", "providers", 
 
 
 class _Budget(EvalError):
-    """The step budget or nesting bound ran out."""
+    """The step budget or nesting bound ran out: an input error, not just an unknown."""
+
+
+SENSITIVE_FOR_EACH = (
+    "sensitive values, or values derived from sensitive values, cannot be used as "
+    "for_each arguments (they would be exposed as instance keys)"
+)
+_HIDDEN = "cannot be evaluated (its operands are sensitive: the error is not shown)"
 
 
 # -- instances and scopes -----------------------------------------------------------
@@ -197,8 +208,12 @@ class Evaluator:
         self.allowed_dirs = allowed_dirs
         self.root_variables = dict(root_variables)
         self.notes = notes
-        # Values of variables declared `sensitive = true`: the engine redacts them.
+        # Texts of sensitive values and of everything derived from them: redacted.
         self.sensitive_values: set[str] = set()
+        # Input errors found while evaluating (budget exhausted, sensitive for_each).
+        self.errors: list[InputError] = []
+        self._marks = False  # whether any value was marked sensitive yet
+        self._file = ""  # the file of the expression being evaluated (for errors)
         self.root = ModuleInstance("", root_module)
         self.root.providers = _root_providers(root_module)
         # provider config key -> (its block, the module instance it is written in)
@@ -230,9 +245,13 @@ class Evaluator:
             value = self.eval(expr, scope)
             if finish:
                 value = self._finish(value)
+        except _Budget as exc:
+            self.input_error(str(exc), expr.line)
+            value = Unknown(str(exc))
         except EvalError as exc:
             value = Unknown(str(exc))
         except RecursionError:
+            self.input_error("expression nested too deeply", expr.line)
             value = Unknown("expression nested too deeply")
         except (
             TypeError,
@@ -259,9 +278,11 @@ class Evaluator:
         if call is None:
             return []
         self._active.add(key)
+        file = self._file
         try:
             instances = self._expand_module(parent, call)
         finally:
+            self._file = file
             self._active.discard(key)
         self._memo[key] = instances
         return list(instances)
@@ -275,9 +296,11 @@ class Evaluator:
         if key in self._active:
             raise EvalError(f"{module.address(resource.address)} depends on itself")
         self._active.add(key)
+        file = self._file
         try:
             infos = self._expand_resource(module, resource)
         finally:
+            self._file = file
             self._active.discard(key)
         self._memo[key] = infos
         return list(infos)
@@ -291,11 +314,13 @@ class Evaluator:
             raise EvalError(f"{info.address} depends on itself")
         self._active.add(key)
         outer = self._sink
+        file = self._file
         try:
             self._sink = None
             evaluated = self._evaluate_instance(info)
         finally:
             self._sink = outer
+            self._file = file
             self._active.discard(key)
         self._memo[key] = evaluated
         return evaluated
@@ -303,6 +328,23 @@ class Evaluator:
     def provider_key(self, module: ModuleInstance, local: str) -> str:
         """A module-local provider reference (`aws`, `aws.west`) as a global config key."""
         return module.providers.get(local) or module.providers.get(local.split(".")[0]) or local
+
+    def input_error(
+        self, message: str, line: int | None, column: int | None = None, file: str = ""
+    ) -> None:
+        """An input error at a position (reported once per message and place)."""
+        error = InputError(file or self._file or ".", message, line or None, column)
+        if error not in self.errors and len(self.errors) < 100:
+            self.errors.append(error)
+
+    def mark(self, value: Any) -> Any:
+        """`value` marked sensitive; its texts join the ones every output hides."""
+        if isinstance(value, Sensitive | Unknown):
+            return value
+        self._marks = True
+        if len(self.sensitive_values) < MAX_SENSITIVE_TEXTS:
+            self.sensitive_values.update(scalar_texts(value, 1_000))
+        return Sensitive(value)
 
     def note(self, text: str) -> None:
         if text not in self._noted:
@@ -324,6 +366,7 @@ class Evaluator:
             outer = self._sink
             self._sink = set()
             depth = self._depth
+            file = self._file
             try:
                 value = compute()
             except _Budget:
@@ -334,11 +377,17 @@ class Evaluator:
                 refs = self._sink
                 self._sink = outer
                 self._depth = depth
+                self._file = file
                 self._active.discard(key)
             self._memo[key] = (value, refs)
         if replay and self._sink is not None:
             self._sink.update(refs)
         return value
+
+    def _eval_in(self, file: str, expr: Expr, scope: Scope, sensitive: bool = False) -> Any:
+        self._file = file
+        value = self.eval(expr, scope)
+        return self.mark(value) if sensitive else value
 
     def variable(self, module: ModuleInstance, name: str, replay: bool = True) -> Any:
         if module.definition is None or name not in module.definition.variables:
@@ -356,6 +405,10 @@ class Evaluator:
         if declared is None:
             raise EvalError(f"variable {name} is not declared")
         block = declared[0]
+        if module.parent is None:
+            self._file = declared[1]
+        elif module.call is not None:
+            self._file = module.call.file
         type_expr = block.body.attributes.get("type")
         if module.parent is None:
             if name in self.root_variables:
@@ -363,7 +416,7 @@ class Evaluator:
             elif "default" in block.body.attributes:
                 value = self.eval(block.body.attributes["default"].expr, Scope(module))
             else:
-                return Unknown(f"variable {name} has no value: pass -var-file or --var")
+                return Unknown(f"var.{name} has no value: pass it with --var or --var-file")
         else:
             argument = module.call.block.body.attributes.get(name) if module.call else None
             if argument is not None and name not in MODULE_META:
@@ -384,9 +437,8 @@ class Evaluator:
                 return Unknown(f"module input {name} of {module.path} is not set")
         if type_expr is not None:
             value = convert(value, type_expr.expr, self, Scope(module))
-        sensitive = block.body.attributes.get("sensitive")
-        if sensitive is not None and isinstance(sensitive.expr, Literal) and sensitive.expr.value:
-            self.sensitive_values.update(_scalar_texts(value))
+        if _declared_sensitive(block):
+            return self.mark(value)
         return value
 
     def local(self, module: ModuleInstance, name: str, replay: bool = True) -> Any:
@@ -394,10 +446,10 @@ class Evaluator:
         found = definition.locals.get(name) if definition else None
         if found is None:
             raise EvalError(f"local.{name} is not defined")
-        attribute = found[0]
+        attribute, file = found
         return self._named(
             ("local", module.path, name),
-            lambda: self.eval(attribute.expr, Scope(module)),
+            lambda: self._eval_in(file, attribute.expr, Scope(module)),
             replay,
             f"local.{name}",
         )
@@ -409,13 +461,15 @@ class Evaluator:
         found = definition.outputs.get(name)
         if found is None:
             raise EvalError(f"{module.path} has no output {name}")
-        value_attr = found[0].body.attributes.get("value")
+        block, file = found
+        value_attr = block.body.attributes.get("value")
         if value_attr is None:
             return None
         expr = value_attr.expr
+        sensitive = _declared_sensitive(block)
         return self._named(
             ("output", module.path, name),
-            lambda: self.eval(expr, Scope(module)),
+            lambda: self._eval_in(file, expr, Scope(module), sensitive),
             replay,
             f"{module.path}.{name}",
         )
@@ -431,7 +485,7 @@ class Evaluator:
         base = Scope(parent)
         instances = []
         for key, scope in self._expansion(
-            call.block.body, base, parent.child_path(call.name, None)
+            call.block.body, base, parent.child_path(call.name, None), call.file
         ):
             if key is _PLACEHOLDER:
                 path = parent.child_path(call.name, None)
@@ -472,7 +526,8 @@ class Evaluator:
         base = Scope(module)
         infos = []
         local = resource.address
-        for key, scope in self._expansion(resource.block.body, base, module.address(local)):
+        expansion = self._expansion(resource.block.body, base, module.address(local), resource.file)
+        for key, scope in expansion:
             if key is _PLACEHOLDER:
                 infos.append(InstanceInfo(module.address(local), None, scope, resource, True))
             else:
@@ -480,12 +535,16 @@ class Evaluator:
                 infos.append(InstanceInfo(address, key, scope, resource))
         return infos
 
-    def _expansion(self, body: Body, base: Scope, what: str) -> Iterator[tuple[Any, Scope]]:
+    def _expansion(
+        self, body: Body, base: Scope, what: str, file: str
+    ) -> Iterator[tuple[Any, Scope]]:
         """(instance key, scope) pairs for a block's count / for_each."""
         count_attr = body.attributes.get("count")
         each_attr = body.attributes.get("for_each")
+        self._file = file
         if count_attr is not None:
             value, refs = self.evaluate(count_attr.expr, base)
+            value = unmark(value)  # terraform accepts a sensitive count
             if isinstance(value, Unknown):
                 reason = f"count of {what} is not known: {value.reason}"
                 unknown = Unknown(reason, tuple(dict.fromkeys((*value.references, *refs))))
@@ -508,6 +567,19 @@ class Evaluator:
             return
         if each_attr is not None:
             value, refs = self.evaluate(each_attr.expr, base, finish=False)
+            if isinstance(value, Sensitive) or (
+                isinstance(value, list) and any(isinstance(v, Sensitive) for v in value)
+            ):
+                # terraform rejects it: the keys would print the secret in every address
+                self.input_error(
+                    f"invalid for_each argument of {what}: {SENSITIVE_FOR_EACH}",
+                    each_attr.line,
+                    each_attr.column,
+                    file,
+                )
+                unknown = Unknown(f"for_each of {what} is sensitive")
+                yield _PLACEHOLDER, Scope(base.module, each_key=unknown, each_value=unknown)
+                return
             pairs = _for_each_pairs(value)
             if isinstance(pairs, Unknown):
                 reason = f"for_each of {what} is not known: {pairs.reason}"
@@ -527,6 +599,7 @@ class Evaluator:
     # -- resource instances -----------------------------------------------------------
 
     def _evaluate_instance(self, info: InstanceInfo) -> EvaluatedInstance:
+        self._file = info.resource.file
         values: dict[str, Any] = {}
         configured: set[str] = set()
         lines: dict[str, int] = {}
@@ -558,7 +631,7 @@ class Evaluator:
             for unknown in unknown_in(value):
                 targets.update(dict.fromkeys(unknown.references))
             edges.extend((path, target) for target in targets)
-            if value is None:
+            if value is None or (isinstance(value, Sensitive) and value.value is None):
                 continue  # null: the argument is unset
             values[name] = value
             configured.add(path)
@@ -599,7 +672,8 @@ class Evaluator:
         if content is None or each_attr is None:
             return
         collection, refs = self.evaluate(each_attr.expr, scope, finish=False)
-        pairs = _dynamic_pairs(collection)
+        marked = isinstance(collection, Sensitive)
+        pairs = _dynamic_pairs(unmark(collection) if marked else collection)
         if isinstance(pairs, Unknown):
             unknown = Unknown(
                 f"dynamic block {name} iterates over an unknown collection: {pairs.reason}",
@@ -615,6 +689,8 @@ class Evaluator:
         existing = values.setdefault(name, [])
         configured.add(path)
         for key, item in pairs:
+            if marked:
+                key, item = self.mark(key), self.mark(item)
             inner_scope = scope.with_names(**{iterator: {"key": key, "value": item}})
             nested: dict[str, Any] = {}
             self._body(content.body, inner_scope, path + ".", nested, configured, lines, edges)
@@ -647,7 +723,7 @@ class Evaluator:
         return handler(self, expr, scope)
 
     def _tuple(self, expr: TupleExpr, scope: Scope) -> Any:
-        return check_size([self.eval(item, scope) for item in expr.items])
+        return check_size([self._placeholder(self.eval(item, scope), item) for item in expr.items])
 
     def _template_expr(self, expr: Template, scope: Scope) -> Any:
         return self._template(expr.parts, scope, whole=True)
@@ -664,6 +740,8 @@ class Evaluator:
         """A value as it is stored: module objects read, instance objects plain."""
         if isinstance(value, ModuleRef):
             return self._finish(value.materialize())
+        if isinstance(value, Sensitive):
+            return Sensitive(self._finish(value.value))
         if isinstance(value, InstanceDict):
             if self._sink is not None:
                 self._sink.add(value.address)
@@ -698,6 +776,8 @@ class Evaluator:
         return self.attribute(value, expr.name, replay=not narrowed)
 
     def attribute(self, value: Any, name: str, replay: bool = True) -> Any:
+        if isinstance(value, Sensitive):
+            return self.mark(self._hidden(lambda: self.attribute(value.value, name, replay)))
         if isinstance(value, InstanceDict):
             if self._sink is not None:
                 self._sink.add(value.address)
@@ -799,10 +879,13 @@ class Evaluator:
             values: dict[str, Any] = {}
             if info.resource.type == "aws_region":
                 values = self._region_data(info)
+            source = "AWS" if info.resource.type.startswith("aws_") else (
+                f"the {info.resource.type.split('_', 1)[0]} provider"
+            )
             return InstanceDict(
                 info.address,
                 values,
-                "{address} is read at plan time: {name} is not known without a plan",
+                "{address} is read from " + source + ": its {name} is known at plan time",
             )
         try:
             evaluated = self.instance(info)
@@ -821,6 +904,7 @@ class Evaluator:
         for argument in ("name", "region"):
             if argument in body.attributes:
                 value, _ = self.evaluate(body.attributes[argument].expr, info.scope)
+                value = unmark(value)
                 if isinstance(value, str):
                     return {"name": value, "region": value, "id": value}
                 return {}
@@ -852,6 +936,7 @@ class Evaluator:
             False,
             f"provider {key} region",
         )
+        region = unmark(region)
         if isinstance(region, str | Unknown):
             return region
         return Unknown(f"provider {key} region is not a string")
@@ -874,7 +959,19 @@ class Evaluator:
     def _index(self, expr: Index, scope: Scope) -> Any:
         collection = self.eval(expr.obj, scope, True)
         key = self.eval(expr.key, scope)
+        if isinstance(collection, Sensitive) or isinstance(key, Sensitive):
+            bare_collection, bare_key = _bare(collection), _bare(key)
+            return self.mark(self._hidden(lambda: self.index(bare_collection, bare_key)))
         return self.index(collection, key)
+
+    def _hidden(self, compute: Callable[[], Any]) -> Any:
+        """`compute()` on sensitive operands: its error must not quote them."""
+        try:
+            return compute()
+        except _Budget:
+            raise
+        except EvalError:
+            raise EvalError(_HIDDEN) from None
 
     def index(self, collection: Any, key: Any) -> Any:
         if isinstance(collection, Unknown):
@@ -913,6 +1010,11 @@ class Evaluator:
 
     def _splat_expr(self, expr: Splat, scope: Scope) -> Any:
         value = self.eval(expr.obj, scope, True)
+        if isinstance(value, Sensitive):
+            return self.mark(self._hidden(lambda: self._splat_over(expr, value.value, scope)))
+        return self._splat_over(expr, value, scope)
+
+    def _splat_over(self, expr: Splat, value: Any, scope: Scope) -> Any:
         if isinstance(value, Unknown):
             return value
         if value is None:
@@ -933,16 +1035,32 @@ class Evaluator:
     def _object(self, expr: ObjectExpr, scope: Scope) -> Any:
         out: dict[str, Any] = {}
         unknown_keys: list[Unknown] = []
+        marked = False
         for key_expr, value_expr in expr.items:
             key = self.eval(key_expr, scope)
-            value = self.eval(value_expr, scope)
+            value = self._placeholder(self.eval(value_expr, scope), value_expr)
+            if isinstance(key, Sensitive):
+                marked, key = True, unmark(key)  # a sensitive key marks the whole object
             if isinstance(key, Unknown):
                 unknown_keys.append(key)
                 continue
             out[to_str(key)] = value
         if unknown_keys:
             return merge_unknowns([*unknown_keys, *unknown_in(out)])
-        return check_size(out)
+        return self.mark(check_size(out)) if marked else check_size(out)
+
+    @staticmethod
+    def _placeholder(value: Any, expr: Expr) -> Any:
+        """An unknown leaf keeps the expression it came from as its `${...}` text.
+
+        `yamlencode`/`jsonencode` render unknown leaves with it, so a reader of the
+        document sees which leaf is unknown and decides on the rest.
+        """
+        if isinstance(value, Unknown) and value.partial is None:
+            text = expression_text(expr)
+            if text != "..." and "..." not in text:
+                return with_partial(value, "${" + text + "}")
+        return value
 
     def _call(self, expr: Call, scope: Scope) -> Any:
         if expr.name == "try":
@@ -957,7 +1075,13 @@ class Evaluator:
             if not isinstance(last, list):
                 raise EvalError("only a list can be expanded with ...")
             args.extend(last)
-        result = call_function(expr.name, args, _Context(self))
+        if expr.name in ("sensitive", "nonsensitive") and len(args) == 1:
+            return self.mark(args[0]) if expr.name == "sensitive" else unmark(args[0])
+        if self._marks and any(is_marked(a) for a in args):
+            bare = [unmark(a) for a in args]
+            result = self.mark(self._hidden(lambda: call_function(expr.name, bare, _Context(self))))
+        else:
+            result = call_function(expr.name, args, _Context(self))
         if isinstance(result, list | dict):
             self._steps += len(result)  # building collections is work too
         elif isinstance(result, str):
@@ -1001,20 +1125,54 @@ class Evaluator:
 
     def _unary(self, expr: Unary, scope: Scope) -> Any:
         value = self.eval(expr.operand, scope)
+        if isinstance(value, Sensitive):
+            bare = unmark(value)
+            return self.mark(self._hidden(lambda: self._negate(expr.op, bare)))
+        return self._negate(expr.op, value)
+
+    @staticmethod
+    def _negate(op: str, value: Any) -> Any:
         if isinstance(value, Unknown):
             return value
-        if expr.op == "-":
+        if op == "-":
             return normal_number(-to_number(value))
         return not to_bool(value)
 
     def _binary(self, expr: Binary, scope: Scope) -> Any:
-        op = expr.op
-        left = self.eval(expr.left, scope)
+        """An operator chain, left to right without recursion (`1 + 1 + ...` 100,000 times)."""
+        chain: list[Binary] = []
+        node: Expr = expr
+        while isinstance(node, Binary):
+            chain.append(node)
+            node = node.left
+        value = self.eval(node, scope)
+        for link in reversed(chain):
+            self._steps += 1
+            if self._steps > MAX_STEPS:
+                raise _Budget("evaluation budget exhausted (configuration too large or hostile)")
+            value = self._apply(link, value, scope)
+        return value
+
+    def _apply(self, link: Binary, left: Any, scope: Scope) -> Any:
+        op = link.op
+        marked = isinstance(left, Sensitive)
+        left = _bare(left)
         if op == "&&" and left is False:
-            return False
+            return self.mark(False) if marked else False
         if op == "||" and left is True:
-            return True
-        right = self.eval(expr.right, scope)
+            return self.mark(True) if marked else True
+        right = self.eval(link.right, scope)
+        if isinstance(right, Sensitive) or (
+            self._marks and op in ("==", "!=") and (is_marked(left) or is_marked(right))
+        ):
+            marked = True
+        if marked:
+            bare_left, bare_right = unmark(left), unmark(right)
+            return self.mark(self._hidden(lambda: self._operate(op, bare_left, bare_right)))
+        return self._operate(op, left, right)
+
+    @staticmethod
+    def _operate(op: str, left: Any, right: Any) -> Any:
         if op in ("&&", "||"):
             if isinstance(left, Unknown) or isinstance(right, Unknown):
                 if op == "&&" and right is False:
@@ -1063,6 +1221,12 @@ class Evaluator:
 
     def _conditional(self, expr: Conditional, scope: Scope) -> Any:
         cond = self.eval(expr.cond, scope)
+        if isinstance(cond, Sensitive):
+            bare = unmark(cond)
+            return self.mark(self._hidden(lambda: self._choose(expr, bare, scope)))
+        return self._choose(expr, cond, scope)
+
+    def _choose(self, expr: Conditional, cond: Any, scope: Scope) -> Any:
         if isinstance(cond, Unknown):
             branches = []
             for branch in (expr.true, expr.false):
@@ -1088,9 +1252,16 @@ class Evaluator:
 
     def _for(self, expr: ForExpr, scope: Scope) -> Any:
         collection = self._argument(self.eval(expr.collection, scope))
+        if isinstance(collection, Sensitive):
+            bare = unmark(collection)
+            return self.mark(self._hidden(lambda: self._for_over(expr, bare, scope)))
+        return self._for_over(expr, collection, scope)
+
+    def _for_over(self, expr: ForExpr, collection: Any, scope: Scope) -> Any:
         if isinstance(collection, Unknown):
             return collection
         pairs = _iterate(collection)
+        marked = False  # a sensitive key or condition marks the whole result
         tuple_out: list[Any] = []
         object_out: dict[str, Any] = {}
         unknowns: list[Unknown] = []
@@ -1101,6 +1272,8 @@ class Evaluator:
             inner = scope.with_names(**names)
             if expr.cond is not None:
                 keep = self.eval(expr.cond, inner)
+                if isinstance(keep, Sensitive):
+                    marked, keep = True, unmark(keep)
                 if isinstance(keep, Unknown):
                     unknowns.append(keep)
                     continue
@@ -1112,6 +1285,8 @@ class Evaluator:
                 check_size(tuple_out)
                 continue
             out_key = self.eval(expr.key, inner)
+            if isinstance(out_key, Sensitive):
+                marked, out_key = True, unmark(out_key)
             if isinstance(out_key, Unknown):
                 unknowns.append(out_key)
                 continue
@@ -1125,7 +1300,8 @@ class Evaluator:
             check_size(object_out)
         if unknowns:
             return merge_unknowns([*unknowns, *unknown_in(tuple_out), *unknown_in(object_out)])
-        return tuple_out if expr.key is None else object_out
+        result = tuple_out if expr.key is None else object_out
+        return self.mark(result) if marked else result
 
     # -- templates --------------------------------------------------------------------
 
@@ -1136,25 +1312,32 @@ class Evaluator:
         unknowns: list[Unknown] = []
         renderable = True  # whether unknown parts can be shown as ${...} placeholders
         size = 0
+        marked = False  # a sensitive part marks the whole string
         for part in parts:
             if isinstance(part, str):
                 text = part
             elif isinstance(part, TemplateIf):
                 cond = self.eval(part.cond, scope)
+                if isinstance(cond, Sensitive):
+                    marked, cond = True, unmark(cond)
                 if isinstance(cond, Unknown):
                     unknowns.append(cond)
                     renderable = False
                     continue
                 chosen = part.then if to_bool(cond) else part.otherwise
-                text, renderable = self._template_piece(
-                    self._template(chosen, scope, whole=False), unknowns, renderable
-                )
+                piece = self._template(chosen, scope, whole=False)
+                if isinstance(piece, Sensitive):
+                    marked, piece = True, piece.value
+                text, renderable = self._template_piece(piece, unknowns, renderable)
             elif isinstance(part, TemplateFor):
-                text, renderable = self._template_piece(
-                    self._template_for(part, scope), unknowns, renderable
-                )
+                piece = self._template_for(part, scope)
+                if isinstance(piece, Sensitive):
+                    marked, piece = True, piece.value
+                text, renderable = self._template_piece(piece, unknowns, renderable)
             else:
                 value = self.eval(part, scope)
+                if self._marks and is_marked(value):
+                    marked, value = True, unmark(value)
                 found = unknown_in(value)
                 if found:
                     unknowns.extend(found)
@@ -1172,7 +1355,7 @@ class Evaluator:
             out.append(text)
         if unknowns:
             return with_partial(merge_unknowns(unknowns), "".join(out) if renderable else None)
-        return "".join(out)
+        return self.mark("".join(out)) if marked else "".join(out)
 
     @staticmethod
     def _template_piece(result: Any, unknowns: list[Unknown], renderable: bool) -> tuple[str, bool]:
@@ -1184,21 +1367,30 @@ class Evaluator:
 
     def _template_for(self, part: TemplateFor, scope: Scope) -> Any:
         collection = self.eval(part.collection, scope)
+        if isinstance(collection, Sensitive):
+            bare = unmark(collection)
+            return self.mark(self._hidden(lambda: self._template_for_over(part, bare, scope)))
+        return self._template_for_over(part, collection, scope)
+
+    def _template_for_over(self, part: TemplateFor, collection: Any, scope: Scope) -> Any:
         if isinstance(collection, Unknown):
             return collection
         out = []
         unknowns: list[Unknown] = []
         renderable = True
+        marked = False
         for key, item in _iterate(collection):
             names = {part.value_var: item}
             if part.key_var is not None:
                 names[part.key_var] = key
             result = self._template(part.body, scope.with_names(**names), whole=False)
+            if isinstance(result, Sensitive):
+                marked, result = True, result.value
             text, renderable = self._template_piece(result, unknowns, renderable)
             out.append(text)
         if unknowns:
             return with_partial(merge_unknowns(unknowns), "".join(out) if renderable else None)
-        return "".join(out)
+        return self.mark("".join(out)) if marked else "".join(out)
 
     def render_template(self, template: Expr, variables: dict[str, Any]) -> Any:
         """`templatefile`: the template sees only its variables."""
@@ -1209,7 +1401,10 @@ class Evaluator:
             scope = Scope(_TEMPLATE_MODULE, names=variables)
             if isinstance(template, Template):
                 return self._template(template.parts, scope, whole=False)
-            return to_str(self.eval(template, scope))
+            value = self.eval(template, scope)
+            if isinstance(value, Sensitive):
+                return self.mark(to_str(unmark(value)))
+            return to_str(value)
         finally:
             self._template_depth -= 1
 
@@ -1385,6 +1580,8 @@ def _dynamic_pairs(value: Any) -> list[tuple[Any, Any]] | Unknown:
 
 def convert(value: Any, type_expr: Expr, evaluator: Evaluator, scope: Scope, depth: int = 0) -> Any:
     """Apply a variable's type constraint: primitive conversions, optional() defaults."""
+    if isinstance(value, Sensitive):
+        return Sensitive(convert(value.value, type_expr, evaluator, scope, depth))
     if depth > 20 or isinstance(value, Unknown) or value is None:
         return value
     if isinstance(type_expr, Name):
@@ -1449,13 +1646,14 @@ __all__ = [
 ]
 
 
-def _scalar_texts(value: Any) -> Iterator[str]:
-    """Every string or number in a value tree, as text (for redaction)."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _scalar_texts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _scalar_texts(item)
-    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        yield str(value)
+def _declared_sensitive(block: Block) -> bool:
+    """A `variable` or `output` block with `sensitive = true`."""
+    attribute = block.body.attributes.get("sensitive")
+    return attribute is not None and isinstance(attribute.expr, Literal) and (
+        attribute.expr.value is True
+    )
+
+
+def _bare(value: Any) -> Any:
+    """A value without its top-level sensitive mark."""
+    return value.value if isinstance(value, Sensitive) else value

@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from tfcheck.model import Unknown
+from tfcheck.model import Sensitive, Unknown
 
 MAX_STRING = 1_000_000
 MAX_ITEMS = 100_000
@@ -78,6 +78,8 @@ def unknown_in(value: Any, budget: int = 10_000) -> list[Unknown]:
         item = stack.pop()
         if isinstance(item, Unknown):
             found.append(item)
+        elif isinstance(item, Sensitive):
+            stack.append(item.value)
         elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -244,6 +246,8 @@ def as_int(value: Any, what: str = "a whole number") -> int:
 
 def plain(value: Any) -> Any:
     """A value with instance objects turned into ordinary dicts (for output)."""
+    if isinstance(value, Sensitive):
+        return Sensitive(plain(value.value))
     if isinstance(value, InstanceDict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, dict):
@@ -256,3 +260,60 @@ def plain(value: Any) -> Any:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+# -- sensitive marks ----------------------------------------------------------------
+#
+# Terraform marks a value sensitive, and everything computed from it. The evaluator
+# wraps such values in `tfcheck.model.Sensitive` (the plan loader's wrapper too); an
+# operation on a marked operand works on the bare value and marks its result.
+
+
+def is_marked(value: Any, budget: int = 10_000) -> bool:
+    """Whether a value holds a `Sensitive` part (bounded walk)."""
+    stack = [value]
+    while stack and budget > 0:
+        budget -= 1
+        item = stack.pop()
+        if isinstance(item, Sensitive):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def unmark(value: Any) -> Any:
+    """The value with every `Sensitive` wrapper removed (containers rebuilt as needed)."""
+    if isinstance(value, Sensitive):
+        return unmark(value.value)
+    if isinstance(value, InstanceDict):
+        if not is_marked(dict(value)):
+            return value
+        return InstanceDict(
+            value.address, {k: unmark(v) for k, v in value.items()}, value.missing
+        )
+    if isinstance(value, dict):
+        return {k: unmark(v) for k, v in value.items()} if is_marked(value) else value
+    if isinstance(value, list):
+        return [unmark(v) for v in value] if is_marked(value) else value
+    return value
+
+
+def scalar_texts(value: Any, budget: int = 10_000) -> list[str]:
+    """Every string or number in a value tree, as text (what redaction must hide)."""
+    found: list[str] = []
+    stack = [value]
+    while stack and budget > 0:
+        budget -= 1
+        item = stack.pop()
+        if isinstance(item, Sensitive):
+            stack.append(item.value)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str | int | float) and not isinstance(item, bool):
+            found.append(item if isinstance(item, str) else number_str(item))
+    return found

@@ -89,6 +89,7 @@ def load_hcl(
         evaluator = Evaluator(module, root, {loader.confine}, values, graph.notes)
         _Builder(graph, evaluator, loader).build()
     graph.sensitive_values.update(evaluator.sensitive_values)
+    errors.extend(evaluator.errors)
     return HclLoad(graph, errors)
 
 
