@@ -22,6 +22,7 @@ from typing import Any
 
 from tfcheck.graph import ProviderConfig, ResourceGraph
 from tfcheck.loaders import LoadFailure
+from tfcheck.loaders.plan_shape import check_plan_shape
 from tfcheck.model import (
     InputError,
     Resource,
@@ -126,6 +127,7 @@ def load_plan_file(path: Path, display: str | None = None) -> ResourceGraph:
 
 def load_plan(document: Mapping[str, Any], source: str) -> ResourceGraph:
     """Build the graph of a parsed plan (or state) document."""
+    check_plan_shape(document, source)
     return _PlanBuilder(document, source).build()
 
 
@@ -405,14 +407,14 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
             if not isinstance(current_list, list):
                 current_list = []
                 values[key] = current_list
+            shared = tuple(references.get(child_path, ()))  # one tuple: N elements, not N*N
             for position, item_flag in enumerate(flag):
                 while len(current_list) <= position:
                     current_list.append(None)
                 if item_flag is True:
-                    refs = references.get(child_path, [])
                     current_list[position] = Unknown(
                         f"{address}.{child_path}[{position}] is known only after apply",
-                        tuple(refs))
+                        shared)
                 elif isinstance(item_flag, dict):
                     item = current_list[position]
                     if not isinstance(item, dict):
