@@ -102,6 +102,7 @@ SENSITIVE_FOR_EACH = (
     "sensitive values, or values derived from sensitive values, cannot be used as "
     "for_each arguments (they would be exposed as instance keys)"
 )
+_STEPS_EXHAUSTED = f"evaluation budget of {MAX_STEPS} steps exhausted (configuration too large)"
 _HIDDEN = "cannot be evaluated (its operands are sensitive: the error is not shown)"
 
 
@@ -213,6 +214,7 @@ class Evaluator:
         # Input errors found while evaluating (budget exhausted, sensitive for_each).
         self.errors: list[InputError] = []
         self._marks = False  # whether any value was marked sensitive yet
+        self._exhausted_at = False  # whether a budget error was reported
         self._file = ""  # the file of the expression being evaluated (for errors)
         self.root = ModuleInstance("", root_module)
         self.root.providers = _root_providers(root_module)
@@ -246,7 +248,6 @@ class Evaluator:
             if finish:
                 value = self._finish(value)
         except _Budget as exc:
-            self.input_error(str(exc), expr.line)
             value = Unknown(str(exc))
         except EvalError as exc:
             value = Unknown(str(exc))
@@ -336,6 +337,13 @@ class Evaluator:
         error = InputError(file or self._file or ".", message, line or None, column)
         if error not in self.errors and len(self.errors) < 100:
             self.errors.append(error)
+
+    def _exhausted(self, message: str, expr: Expr) -> _Budget:
+        """The bound ran out here: one input error at the innermost expression."""
+        if not self._exhausted_at:
+            self._exhausted_at = True
+            self.input_error(message, expr.line)
+        return _Budget(message)
 
     def mark(self, value: Any) -> Any:
         """`value` marked sensitive; its texts join the ones every output hides."""
@@ -702,11 +710,11 @@ class Evaluator:
     def eval(self, expr: Expr, scope: Scope, narrowed: bool = False) -> Any:
         self._steps += 1
         if self._steps > MAX_STEPS:
-            raise _Budget("evaluation budget exhausted (configuration too large or hostile)")
+            raise self._exhausted(_STEPS_EXHAUSTED, expr)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _Budget("expression nested too deeply")
+                raise self._exhausted("expression nested too deeply", expr)
             return self._eval(expr, scope, narrowed)
         finally:
             self._depth -= 1
@@ -1149,7 +1157,7 @@ class Evaluator:
         for link in reversed(chain):
             self._steps += 1
             if self._steps > MAX_STEPS:
-                raise _Budget("evaluation budget exhausted (configuration too large or hostile)")
+                raise self._exhausted(_STEPS_EXHAUSTED, link)
             value = self._apply(link, value, scope)
         return value
 
