@@ -30,7 +30,7 @@ resource "helm_release" "lb" {
   values = [yamlencode({
     clusterName = "private"
     image = {
-      repository = "602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon/aws-load-balancer-controller"
+      repository = "602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon/${local.chart}"
     }
     serviceAccount = {
       annotations = {
@@ -44,6 +44,10 @@ resource "helm_release" "lb" {
     name  = "policy"
     value = jsonencode({ Role = aws_iam_role.lb.arn, Enabled = true })
   }]
+}
+
+locals {
+  chart = "aws-load-balancer-controller"
 }
 
 variable "vpc_id" {
