@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfcheck.hcl.ast import Attribute, Block, Literal, ParsedFile
-from tfcheck.hcl.parse import MAX_FILE_BYTES, HclSyntaxError, decode, parse_hcl, parse_json
+from tfcheck.hcl.json_syntax import parse_json
+from tfcheck.hcl.parse import MAX_FILE_BYTES, HclSyntaxError, decode, parse_hcl
 from tfcheck.model import InputError
 from tfcheck.safe_io import ReadRefused, is_inside, read_bytes, scan_root
 

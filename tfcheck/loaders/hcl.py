@@ -32,12 +32,12 @@ from tfcheck.hcl.eval import (
     Scope,
     traversal_text,
 )
+from tfcheck.hcl.json_syntax import json_value_expr
 from tfcheck.hcl.modules import ConfigLoader, ModuleDef, ResourceDef, config_files, display_path
 from tfcheck.hcl.parse import (
     MAX_FILE_BYTES,
     HclSyntaxError,
     decode,
-    json_value_expr,
     parse_expression,
     parse_hcl,
 )
