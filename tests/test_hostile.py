@@ -215,6 +215,24 @@ def test_results_are_refused_before_they_are_built(expression: str, tmp_path: Pa
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "length(toset(range(10000)))",
+        "length(distinct(range(10000)))",
+        "length(setunion(range(10000), range(5000, 15000)))",
+        "length(setsubtract(range(10000), range(5000, 15000)))",
+        "length(setintersection(range(10000), range(10000)))",
+        "length(matchkeys(range(10000), range(10000), range(10000)))",
+    ],
+)
+def test_set_functions_are_linear(expression: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    value = ev(expression, tmp_path)
+    assert isinstance(value, int) and value in (5000, 10000, 15000)
+    assert time.monotonic() - started < 10
+
+
 def test_long_operator_chain_is_evaluated_without_recursion(repo: Path) -> None:
     terms = " + ".join(["1"] * 20_000)
     (repo / "infra" / "main.tf").write_text(

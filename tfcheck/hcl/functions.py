@@ -35,6 +35,8 @@ from tfcheck.hcl.values import (
     as_list,
     check_size,
     equals,
+    keys_of,
+    member,
     merge_unknowns,
     need_known,
     normal_number,
@@ -45,6 +47,7 @@ from tfcheck.hcl.values import (
     to_number,
     to_str,
     type_name,
+    unique,
     unknown_in,
     with_partial,
 )
@@ -214,11 +217,7 @@ def _distinct(args: list[Any], ctx: FunctionContext) -> Any:
     _arity(args, 1)
     items = as_list(args[0])
     need_known(items)
-    out: list[Any] = []
-    for item in items:
-        if not any(equals(item, seen) for seen in out):
-            out.append(item)
-    return out
+    return unique(items)
 
 
 @function("flatten")
@@ -449,7 +448,8 @@ def _setintersection(args: list[Any], ctx: FunctionContext) -> Any:
     result = sort_set(as_list(args[0]))
     for arg in args[1:]:
         other = as_list(arg)
-        result = [i for i in result if any(equals(i, o) for o in other)]
+        keys = keys_of(other)
+        result = [i for i in result if member(i, other, keys)]
     return result
 
 
@@ -458,7 +458,8 @@ def _setsubtract(args: list[Any], ctx: FunctionContext) -> Any:
     _arity(args, 2)
     need_known(args)
     other = as_list(args[1])
-    return [i for i in sort_set(as_list(args[0])) if not any(equals(i, o) for o in other)]
+    keys = keys_of(other)
+    return [i for i in sort_set(as_list(args[0])) if not member(i, other, keys)]
 
 
 @function("setproduct")
@@ -488,7 +489,8 @@ def _matchkeys(args: list[Any], ctx: FunctionContext) -> Any:
     _arity(args, 3)
     need_known(args[1], args[2])
     values, keys, search = as_list(args[0]), as_list(args[1]), as_list(args[2])
-    return [v for v, k in zip(values, keys, strict=False) if any(equals(k, s) for s in search)]
+    wanted = keys_of(search)
+    return [v for v, k in zip(values, keys, strict=False) if member(k, search, wanted)]
 
 
 # -- numbers ------------------------------------------------------------------------
@@ -559,7 +561,10 @@ def _parseint(args: list[Any], ctx: FunctionContext) -> Any:
     base = as_int(args[1])
     if not 2 <= base <= 62:
         raise EvalError("base must be between 2 and 62")
-    return int(to_str(args[0]), base)
+    text = to_str(args[0])
+    if len(text) > 1_000:
+        raise EvalError("number too long")
+    return normal_number(int(text, base))
 
 
 # -- network ------------------------------------------------------------------------

@@ -212,17 +212,75 @@ def check_size(value: Any) -> Any:
     return value
 
 
+def set_key(value: Any, depth: int = 0) -> Any:
+    """A hashable key with `equals` semantics (None where there is none: unknowns)."""
+    if value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if is_number(value):
+        return ("number", value)  # 1 and 1.0 hash and compare equal, as in terraform
+    if isinstance(value, str):
+        return ("string", value)
+    if depth > 100:
+        return None
+    if isinstance(value, list):
+        keys = tuple(set_key(item, depth + 1) for item in value)
+        return None if None in keys else ("list", keys)
+    if isinstance(value, dict):
+        pairs = tuple(sorted((k, set_key(v, depth + 1)) for k, v in value.items()))
+        return None if any(key is None for _, key in pairs) else ("map", pairs)
+    return None
+
+
+def unique(items: list[Any]) -> list[Any]:
+    """Items without repeats (`equals`), first occurrences in order: linear time."""
+    found: list[Any] = []
+    seen: set[Any] = set()
+    others: list[Any] = []  # values without a key (unknowns): compared one by one
+    for item in items:
+        key = set_key(item)
+        if key is None:
+            if len(others) > 1_000:
+                raise EvalError("too many unknown elements to compare")
+            if any(equals(item, other) for other in others):
+                continue
+            others.append(item)
+        elif key in seen:
+            continue
+        else:
+            seen.add(key)
+        found.append(item)
+    return found
+
+
 def sort_set(items: list[Any]) -> list[Any]:
     """Deduplicated and ordered as terraform orders a set (strings, numbers)."""
-    unique: list[Any] = []
+    deduplicated = unique(items)
+    if all(isinstance(i, str) for i in deduplicated):
+        return sorted(deduplicated)
+    if all(is_number(i) for i in deduplicated):
+        return sorted(deduplicated)
+    return deduplicated
+
+
+def keys_of(items: list[Any]) -> set[Any] | None:
+    """The set keys of items, or None when one has no key (compare one by one)."""
+    keys = set()
     for item in items:
-        if not any(equals(item, seen) for seen in unique):
-            unique.append(item)
-    if all(isinstance(i, str) for i in unique):
-        return sorted(unique)
-    if all(is_number(i) for i in unique):
-        return sorted(unique)
-    return unique
+        key = set_key(item)
+        if key is None:
+            return None
+        keys.add(key)
+    return keys
+
+
+def member(item: Any, items: list[Any], keys: set[Any] | None) -> bool:
+    if keys is not None:
+        key = set_key(item)
+        if key is not None:
+            return key in keys
+    return any(equals(item, other) for other in items)
 
 
 def as_list(value: Any, what: str = "a list") -> list[Any]:
