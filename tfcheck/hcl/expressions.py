@@ -64,7 +64,7 @@ from tfcheck.hcl.values import (
 )
 from tfcheck.model import InputError, Sensitive, Unknown, instance_suffix
 
-MAX_STEPS = 500_000
+MAX_STEPS = 300_000  # the largest real configurations take under 10,000
 MAX_DEPTH = 300  # Python frames per level are few; RECURSION_LIMIT leaves room
 MAX_SENSITIVE_TEXTS = 10_000
 MAX_TEMPLATE_DEPTH = 4
