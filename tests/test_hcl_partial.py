@@ -8,6 +8,7 @@ a `${...}` placeholder a reader recognises.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -108,3 +109,26 @@ def test_unknown_reasons_name_the_missing_value(tmp_path: Path) -> None:
     zone = subnet.values["availability_zone"]
     assert isinstance(zone, Unknown)
     assert zone.reason.startswith("data.aws_availability_zones.available is read from AWS")
+
+
+def test_join_keeps_unknown_lines_as_placeholders(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_eks_cluster" "main" {\n  name = "private"\n'
+        '  role_arn = "arn:aws:iam::123456789012:role/eks"\n'
+        '  vpc_config {\n    subnet_ids = ["subnet-1"]\n  }\n}\n'
+        'resource "aws_launch_template" "nodes" {\n'
+        '  user_data = base64encode(join("\\n", [\n'
+        '    "#!/bin/bash",\n'
+        '    "/etc/eks/bootstrap.sh ${aws_eks_cluster.main.name} --apiserver-endpoint '
+        '${aws_eks_cluster.main.endpoint}",\n'
+        "  ]))\n}\n"
+    )
+    template = load_hcl(tmp_path).graph.get("aws_launch_template.nodes")
+    assert template is not None
+    user_data = template.values["user_data"]
+    assert isinstance(user_data, Unknown) and user_data.partial is not None
+    text = base64.b64decode(user_data.partial).decode()
+    assert text == (
+        "#!/bin/bash\n/etc/eks/bootstrap.sh private --apiserver-endpoint "
+        "${aws_eks_cluster.main.endpoint}"
+    )

@@ -74,7 +74,8 @@ def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
     try:
         return check_size(fn(args, ctx))
     except UnknownResult as signal:
-        return signal.unknown
+        # the result is not the unknown argument itself: its partial text is not the result's
+        return Unknown(signal.unknown.reason, signal.unknown.references)
     except EvalError as exc:
         raise EvalError(f"{name}(): {exc}") from None
     except RecursionError:

@@ -28,12 +28,13 @@ from tfcheck.hcl.functions_core import (
     arity,
     bound_length,
     function,
-    strings,
 )
 from tfcheck.hcl.values import (
     MAX_ITEMS,
     EvalError,
+    UnknownResult,
     as_int,
+    as_list,
     merge_unknowns,
     need_known,
     normal_number,
@@ -166,17 +167,34 @@ def _format_one(verb: str, flags: str, precision: str | None, value: Any) -> str
 
 @function("join")
 def _join(args: list[Any], ctx: FunctionContext) -> Any:
+    """Joined strings; unknown elements kept as their `${...}` text in `partial`.
+
+    User data is often a `join` of lines around values known only after apply: the
+    partial text still shows which arguments a bootstrap passes.
+    """
     if len(args) < 2:
         raise EvalError("needs a separator and at least one list")
-    need_known(args)
     separator = to_str(args[0])
     items: list[str] = []
+    unknowns: list[Unknown] = []
+    renderable = True
     size = 0
     for arg in args[1:]:
-        for item in strings(arg):
-            size += len(item) + len(separator)
+        if isinstance(arg, Unknown):
+            raise UnknownResult(Unknown(arg.reason, arg.references))
+        for item in as_list(arg):
+            if isinstance(item, Unknown):
+                unknowns.append(item)
+                renderable = renderable and item.partial is not None
+                text = item.partial or ""
+            else:
+                need_known(item)
+                text = to_str(item)
+            size += len(text) + len(separator)
             bound_length(size)
-            items.append(item)
+            items.append(text)
+    if unknowns:
+        return with_partial(merge_unknowns(unknowns), separator.join(items) if renderable else None)
     return separator.join(items)
 
 
