@@ -276,6 +276,12 @@ def test_deep_nesting_is_a_syntax_error_with_its_line() -> None:
     assert (raised.value.line, raised.value.column) == (3, 1)
 
 
+def test_deeply_nested_blocks_are_a_syntax_error_with_their_line() -> None:
+    with pytest.raises(HclSyntaxError, match="blocks nested") as raised:
+        parse_hcl("y = 1\n" + "x {\n" * 3000 + "}\n" * 3000, "main.tf")
+    assert (raised.value.line, raised.value.column) == (202, 1)
+
+
 # -- plans ----------------------------------------------------------------------------
 
 

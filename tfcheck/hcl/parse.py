@@ -297,6 +297,7 @@ class _Converter:
     def __init__(self, source: str) -> None:
         self.source = source
         self.depth = 0
+        self.blocks = 0
 
     # bodies
 
@@ -330,7 +331,15 @@ class _Converter:
             elif _is_tree(part, "string"):
                 labels.append(self._plain_string(part))
             elif _is_tree(part, "body"):
-                body = self.body(part)
+                self.blocks += 1
+                if self.blocks > MAX_NESTING:
+                    raise HclSyntaxError(
+                        f"blocks nested more than {MAX_NESTING} deep", _line(tree), _column(tree)
+                    )
+                try:
+                    body = self.body(part)
+                finally:
+                    self.blocks -= 1
         meta = tree.meta
         return Block(kind, tuple(labels), body, meta.line, meta.end_line, _column(tree))
 
