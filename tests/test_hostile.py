@@ -233,6 +233,36 @@ def test_set_functions_are_linear(expression: str, tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
 
 
+def test_shared_structure_bomb_is_an_input_error_with_its_line(repo: Path) -> None:
+    doubling = "\n".join(f"  l{i} = [local.l{i - 1}, local.l{i - 1}]" for i in range(1, 40))
+    (repo / "infra" / "main.tf").write_text(
+        f'locals {{\n  l0 = ["x"]\n{doubling}\n}}\n'
+        'resource "aws_vpc" "main" {\n  cidr_block = "10.0.0.0/16"\n'
+        "  tags = { doc = jsonencode(local.l39) }\n"
+        "  tags_all = { all = local.l39 }\n}\n"
+    )
+    started = time.monotonic()
+    loaded = load_hcl(repo / "infra")
+    assert time.monotonic() - started < 60
+    lines = {(e.path, e.line) for e in loaded.errors}
+    assert lines == {("main.tf", 45), ("main.tf", 46)}, loaded.errors
+
+
+def test_result_bound_is_an_input_error_naming_the_call(repo: Path) -> None:
+    (repo / "infra" / "main.tf").write_text(
+        VPC + "locals {\n"
+        '  line = join("", [for i in range(1000) : "0123456789"])\n'
+        '  page = join("\\n", [for i in range(10000) : local.line])\n'
+        "}\n"
+        'resource "aws_subnet" "a" {\n  vpc_id = aws_vpc.main.id\n'
+        '  cidr_block = "10.0.1.0/24"\n  tags = { page = local.page }\n}\n'
+    )
+    report = scan([repo / "infra"])
+    [error] = report.input_errors
+    assert error.path.endswith("main.tf") and error.line == 6
+    assert error.message.startswith("join(): result would be longer than")
+
+
 def test_long_operator_chain_is_evaluated_without_recursion(repo: Path) -> None:
     terms = " + ".join(["1"] * 20_000)
     (repo / "infra" / "main.tf").write_text(

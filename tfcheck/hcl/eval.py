@@ -34,13 +34,14 @@ from tfcheck.hcl.expressions import (
     ModuleInstance,
     ModuleRef,
     Scope,
-    _Budget,
 )
 from tfcheck.hcl.modules import ModuleCallDef, ModuleDef, ResourceDef
 from tfcheck.hcl.typeconv import convert
 from tfcheck.hcl.values import (
+    BoundExceeded,
     EvalError,
     InstanceDict,
+    Walk,
     as_int,
     merge_unknowns,
     sort_set,
@@ -106,7 +107,8 @@ class Evaluator(Expressions):
             value = self.eval(expr, scope)
             if finish:
                 value = self._finish(value)
-        except _Budget as exc:
+        except BoundExceeded as exc:
+            self.bound_error(exc, expr)
             value = Unknown(str(exc))
         except EvalError as exc:
             value = Unknown(str(exc))
@@ -207,7 +209,7 @@ class Evaluator(Expressions):
             file = self._file
             try:
                 value = compute()
-            except _Budget:
+            except BoundExceeded:
                 raise
             except EvalError as exc:
                 value = Unknown(str(exc))
@@ -630,16 +632,27 @@ class Evaluator(Expressions):
                 values,
                 "{address} is read from " + source + ": its {name} is known at plan time",
             )
+        key = ("object", info.address)
+        if key in self._memo:
+            return self._memo[key]
         try:
             evaluated = self.instance(info)
+        except BoundExceeded:
+            raise
         except EvalError as exc:
             return Unknown(str(exc), (info.address,))
         missing = "{address}.{name} is known only after apply"
-        return InstanceDict(
+        walk = Walk()
+        found = InstanceDict(
             info.address,
-            {k: _computed_blocks(info.address, v, missing) for k, v in evaluated.values.items()},
+            {
+                k: _computed_blocks(info.address, v, missing, walk)
+                for k, v in evaluated.values.items()
+            },
             missing,
         )
+        self._memo[key] = found
+        return found
 
     def _region_data(self, info: InstanceInfo) -> dict[str, Any]:
         """`data.aws_region` without arguments names its provider's region."""
@@ -778,13 +791,16 @@ def _last_key(path: str) -> str:
     return inside
 
 
-def _computed_blocks(address: str, value: Any, missing: str) -> Any:
+def _computed_blocks(address: str, value: Any, missing: str, walk: Walk) -> Any:
     """Nested blocks of an instance also have computed attributes (`vpc_config[0].x`)."""
+    walk.tick()
     if isinstance(value, list):
-        return [_computed_blocks(address, v, missing) for v in value]
+        return [_computed_blocks(address, v, missing, walk) for v in value]
     if isinstance(value, dict) and not isinstance(value, InstanceDict):
         return InstanceDict(
-            address, {k: _computed_blocks(address, v, missing) for k, v in value.items()}, missing
+            address,
+            {k: _computed_blocks(address, v, missing, walk) for k, v in value.items()},
+            missing,
         )
     return value
 

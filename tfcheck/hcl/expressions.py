@@ -43,8 +43,10 @@ from tfcheck.hcl.functions import call_function
 from tfcheck.hcl.modules import ModuleCallDef, ModuleDef, ResourceDef
 from tfcheck.hcl.values import (
     MAX_STRING,
+    BoundExceeded,
     EvalError,
     InstanceDict,
+    Walk,
     as_int,
     check_size,
     equals,
@@ -70,7 +72,7 @@ MAX_SENSITIVE_TEXTS = 10_000
 MAX_TEMPLATE_DEPTH = 4
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _NOT_SET = object()
-class _Budget(EvalError):
+class _Budget(BoundExceeded):
     """The step budget or nesting bound ran out: an input error, not just an unknown."""
 
 
@@ -177,7 +179,6 @@ class Expressions:
         # Input errors found while evaluating (budget exhausted, sensitive for_each).
         self.errors: list[InputError] = []
         self._marks = False  # whether any value was marked sensitive yet
-        self._exhausted_at = False  # whether a budget error was reported
         self._file = ""  # the file of the expression being evaluated (for errors)
         self._sink: set[str] | None = None
         self._splat: list[Any] = []
@@ -217,11 +218,15 @@ class Expressions:
             self.errors.append(error)
 
     def _exhausted(self, message: str, expr: Expr) -> _Budget:
-        """The bound ran out here: one input error at the innermost expression."""
-        if not self._exhausted_at:
-            self._exhausted_at = True
-            self.input_error(message, expr.line)
-        return _Budget(message)
+        """The bound ran out here: the input error names the innermost expression."""
+        budget = _Budget(message)
+        budget.where = (self._file, expr.line)
+        return budget
+
+    def bound_error(self, exc: BoundExceeded, expr: Expr) -> None:
+        """Report a bound reached (once per place) as an input error."""
+        file, line = exc.where or (self._file, expr.line)
+        self.input_error(str(exc), line, None, file)
 
     def mark(self, value: Any) -> Any:
         """`value` marked sensitive; its texts join the ones every output hides."""
@@ -246,6 +251,10 @@ class Expressions:
             if self._depth > MAX_DEPTH:
                 raise self._exhausted("expression nested too deeply", expr)
             return self._eval(expr, scope, narrowed)
+        except BoundExceeded as exc:
+            if exc.where is None:  # the innermost expression that reached the bound
+                exc.where = (self._file, expr.line)
+            raise
         finally:
             self._depth -= 1
 
@@ -274,20 +283,25 @@ class Expressions:
     def _invalid(self, expr: Invalid, scope: Scope) -> Any:
         raise EvalError(expr.reason)
 
-    def _finish(self, value: Any) -> Any:
-        """A value as it is stored: module objects read, instance objects plain."""
+    def _finish(self, value: Any, walk: Walk | None = None) -> Any:
+        """A value as it is stored: module objects read, instance objects plain.
+
+        Bounded: values may share structure, and the stored value is a tree.
+        """
+        walk = walk or Walk()
+        walk.tick()
         if isinstance(value, ModuleRef):
-            return self._finish(value.materialize())
+            return self._finish(value.materialize(), walk)
         if isinstance(value, Sensitive):
-            return Sensitive(self._finish(value.value))
+            return Sensitive(self._finish(value.value, walk))
         if isinstance(value, InstanceDict):
             if self._sink is not None:
                 self._sink.add(value.address)
-            return plain(value)
+            return plain(value, walk)
         if isinstance(value, dict):
-            return {k: self._finish(v) for k, v in value.items()}
+            return {k: self._finish(v, walk) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._finish(v) for v in value]
+            return [self._finish(v, walk) for v in value]
         return value
 
     def _name(self, expr: Name, scope: Scope) -> Any:
@@ -344,7 +358,7 @@ class Expressions:
         """`compute()` on sensitive operands: its error must not quote them."""
         try:
             return compute()
-        except _Budget:
+        except BoundExceeded:
             raise
         except EvalError:
             raise EvalError(_HIDDEN) from None
@@ -491,7 +505,7 @@ class Expressions:
             raise EvalError("can() takes one argument")
         try:
             value = self.eval(expr.args[0], scope)
-        except _Budget:
+        except BoundExceeded:
             raise
         except EvalError:
             return False
@@ -608,7 +622,7 @@ class Expressions:
             for branch in (expr.true, expr.false):
                 try:
                     branches.append(self.eval(branch, scope))
-                except _Budget:
+                except BoundExceeded:
                     raise
                 except EvalError:
                     continue
@@ -725,7 +739,7 @@ class Expressions:
                     text = to_str(value)
             size += len(text)
             if size > MAX_STRING:
-                raise EvalError("string template result too long")
+                raise BoundExceeded(f"string template result longer than {MAX_STRING}")
             out.append(text)
         if unknowns:
             return with_partial(merge_unknowns(unknowns), "".join(out) if renderable else None)
@@ -769,7 +783,7 @@ class Expressions:
     def render_template(self, template: Expr, variables: dict[str, Any]) -> Any:
         """`templatefile`: the template sees only its variables."""
         if self._template_depth >= MAX_TEMPLATE_DEPTH:
-            raise EvalError("templatefile nested too deeply")
+            raise BoundExceeded("templatefile nested too deeply")
         self._template_depth += 1
         try:
             scope = Scope(_TEMPLATE_MODULE, names=variables)

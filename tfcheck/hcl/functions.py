@@ -27,6 +27,7 @@ from tfcheck.hcl.functions_core import arity as _arity
 from tfcheck.hcl.functions_core import strings as _strings
 from tfcheck.hcl.values import (
     MAX_ITEMS,
+    BoundExceeded,
     EvalError,
     InstanceDict,
     UnknownResult,
@@ -73,6 +74,8 @@ def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
             return _unknown_result(name, fn, args, top, ctx)
     try:
         return check_size(fn(args, ctx))
+    except BoundExceeded as exc:
+        raise BoundExceeded(f"{name}(): {exc}") from None
     except UnknownResult as signal:
         # the result is not the unknown argument itself: its partial text is not the result's
         return Unknown(signal.unknown.reason, signal.unknown.references)
@@ -237,7 +240,7 @@ def _flatten(args: list[Any], ctx: FunctionContext) -> Any:
             else:
                 out.append(item)
             if len(out) > MAX_ITEMS:
-                raise EvalError("result too large")
+                raise BoundExceeded(f"result larger than {MAX_ITEMS} elements")
 
     walk(as_list(args[0]), 0)
     return out
@@ -336,7 +339,7 @@ def _range(args: list[Any], ctx: FunctionContext) -> Any:
         raise EvalError("step must not be zero")
     count = max(0, math.ceil((stop - start) / step))
     if count > MAX_RANGE:
-        raise EvalError(f"more than {MAX_RANGE} elements")
+        raise BoundExceeded(f"more than {MAX_RANGE} elements")
     return [normal_number(start + i * step) for i in range(count)]
 
 
@@ -470,7 +473,7 @@ def _setproduct(args: list[Any], ctx: FunctionContext) -> Any:
     for arg in args:
         result = [r + [i] for r in result for i in as_list(arg)]
         if len(result) > MAX_ITEMS:
-            raise EvalError("result too large")
+            raise BoundExceeded(f"result larger than {MAX_ITEMS} elements")
     return result
 
 
@@ -699,7 +702,7 @@ def _fileset(args: list[Any], ctx: FunctionContext) -> Any:
         for name in sorted(files):
             seen += 1
             if seen > MAX_FILESET:
-                raise EvalError(f"more than {MAX_FILESET} files under {base}")
+                raise BoundExceeded(f"more than {MAX_FILESET} files under {base}")
             path = Path(top, name)
             if not path.is_file() or path.is_symlink():
                 continue

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tfcheck.hcl.ast import Expr
-from tfcheck.hcl.values import MAX_STRING, EvalError, as_list, need_known, to_str
+from tfcheck.hcl.values import MAX_STRING, BoundExceeded, EvalError, as_list, need_known, to_str
 from tfcheck.model import Unknown
 
 
@@ -56,4 +56,4 @@ def strings(value: Any) -> list[str]:
 def bound_length(size: int, what: str = "result") -> None:
     """Refuse a string result from its estimated size, before it is built."""
     if size > MAX_STRING:
-        raise EvalError(f"{what} would be longer than {MAX_STRING} characters")
+        raise BoundExceeded(f"{what} would be longer than {MAX_STRING} characters")

@@ -31,6 +31,7 @@ from tfcheck.hcl.functions_core import (
 )
 from tfcheck.hcl.values import (
     MAX_ITEMS,
+    BoundExceeded,
     EvalError,
     UnknownResult,
     as_int,
@@ -115,7 +116,7 @@ def go_format(spec: str, values: list[Any]) -> str:
         if width and width != "*":
             size = int(width)
             if size > MAX_WIDTH:
-                raise EvalError("format width too large")
+                raise BoundExceeded("format width too large")
             if "-" in flags:
                 text = text.ljust(size)
             elif "0" in flags and verb in "dfeEgGxXob":
@@ -135,7 +136,7 @@ def go_format(spec: str, values: list[Any]) -> str:
 
 def _format_one(verb: str, flags: str, precision: str | None, value: Any) -> str:
     if precision is not None and int(precision) > MAX_WIDTH:
-        raise EvalError("format precision too large")
+        raise BoundExceeded("format precision too large")
     if verb == "v":
         if "#" in flags:
             return _json_encode(value)
@@ -315,7 +316,7 @@ def _indent(args: list[Any], ctx: FunctionContext) -> Any:
     arity(args, 2)
     size = as_int(args[0])
     if not 0 <= size <= MAX_WIDTH:
-        raise EvalError("indent width out of range")
+        raise BoundExceeded("indent width out of range")
     text = to_str(args[1])
     bound_length(len(text) + text.count("\n") * size)
     return text.replace("\n", "\n" + " " * size)
@@ -365,7 +366,7 @@ _RE2_OPTIONS.max_mem = 8 << 20
 def _compile(pattern: str) -> Any:
     """Terraform's regular expressions are Go's RE2: linear time, no backreferences."""
     if len(pattern) > 10_000:
-        raise EvalError("regular expression too long")
+        raise BoundExceeded("regular expression too long")
     try:
         return _compiled(pattern)
     except re2.error as exc:
@@ -382,7 +383,7 @@ def _compiled(pattern: str) -> Any:
 
 def _bound_regex_input(text: str) -> None:
     if len(text) > MAX_REGEX_INPUT:
-        raise EvalError("string too long for a regular expression")
+        raise BoundExceeded("string too long for a regular expression")
 
 
 def _regex_result(found: Any) -> Any:
@@ -416,7 +417,7 @@ def _regexall(args: list[Any], ctx: FunctionContext) -> Any:
     for match in pattern.finditer(text):
         found.append(_regex_result(match))
         if len(found) > MAX_ITEMS:
-            raise EvalError(f"more than {MAX_ITEMS} matches")
+            raise BoundExceeded(f"more than {MAX_ITEMS} matches")
     return found
 
 
@@ -458,7 +459,7 @@ def _bound_document(value: Any) -> None:
         item = stack.pop()
         nodes += 1
         if nodes > MAX_DOCUMENT_NODES:
-            raise EvalError(f"document with more than {MAX_DOCUMENT_NODES} values")
+            raise BoundExceeded(f"document with more than {MAX_DOCUMENT_NODES} values")
         if isinstance(item, dict):
             size += 2 + sum(len(k) + 4 for k in item)
             stack.extend(item.values())
@@ -491,6 +492,7 @@ def _placeholders(value: Any) -> Any:
 
 def _encode(value: Any, encoder: Callable[[Any], str]) -> Any:
     """An encoded document; with unknown leaves, an `Unknown` whose `partial` is it."""
+    _bound_document(value)  # before any copy: the value may share structure
     value = plain(value)
     unknowns = unknown_in(value)
     if not unknowns:
@@ -516,7 +518,7 @@ def _from_decoded(value: Any, budget: list[int], depth: int = 0) -> Any:
     """Decoded JSON/YAML to values, bounded (YAML aliases can multiply a document)."""
     budget[0] -= 1
     if budget[0] < 0 or depth > 100:
-        raise EvalError("decoded document too large or too deep")
+        raise BoundExceeded("decoded document too large or too deep")
     if isinstance(value, dict):
         return {str(k): _from_decoded(v, budget, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -533,7 +535,7 @@ def _jsondecode(args: list[Any], ctx: FunctionContext) -> Any:
     arity(args, 1)
     text = to_str(args[0])
     if len(text) > MAX_DECODE_BYTES:
-        raise EvalError("document too large")
+        raise BoundExceeded("document too large")
     try:
         return _from_decoded(json.loads(text), [MAX_ITEMS])
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -551,7 +553,7 @@ def _yamldecode(args: list[Any], ctx: FunctionContext) -> Any:
     arity(args, 1)
     text = to_str(args[0])
     if len(text) > MAX_DECODE_BYTES:
-        raise EvalError("document too large")
+        raise BoundExceeded("document too large")
     try:
         return _from_decoded(yaml.safe_load(text), [MAX_ITEMS])
     except RecursionError:

@@ -27,6 +27,33 @@ class EvalError(Exception):
     """An expression terraform would reject (wrong type, missing key): `try()` skips it."""
 
 
+class BoundExceeded(EvalError):
+    """A size or work bound that hostile input reached: an input error at `where`."""
+
+    where: tuple[str, int] | None = None  # (file, line) of the innermost expression
+
+
+MAX_WALK = 1_000_000
+
+
+class Walk:
+    """A node budget for walks over values, which may share structure.
+
+    `[local.l, local.l]` doubled 40 times is small in memory and has 2**40 leaves:
+    anything that visits or copies every node must stop at a bound.
+    """
+
+    __slots__ = ("left",)
+
+    def __init__(self, limit: int = MAX_WALK) -> None:
+        self.left = limit
+
+    def tick(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise BoundExceeded(f"value with more than {MAX_WALK} elements")
+
+
 class UnknownResult(Exception):  # noqa: N818 - a control-flow signal, not an error
     """Raised inside a function when an argument it needs whole is unknown."""
 
@@ -188,32 +215,36 @@ def type_name(value: Any) -> str:
     return "unknown"
 
 
-def equals(left: Any, right: Any) -> bool:
+def equals(left: Any, right: Any, walk: Walk | None = None) -> bool:
     """Terraform `==`: no conversion between types, numbers compared by value."""
+    walk = walk or Walk()
+    walk.tick()
     if is_number(left) and is_number(right):
         return bool(left == right)
     if type(left) is not type(right) and not (isinstance(left, dict) and isinstance(right, dict)):
         return False
     if isinstance(left, list):
         return len(left) == len(right) and all(
-            equals(a, b) for a, b in zip(left, right, strict=True)
+            equals(a, b, walk) for a, b in zip(left, right, strict=True)
         )
     if isinstance(left, dict):
-        return left.keys() == right.keys() and all(equals(left[k], right[k]) for k in left)
+        return left.keys() == right.keys() and all(equals(left[k], right[k], walk) for k in left)
     return bool(left == right)
 
 
 def check_size(value: Any) -> Any:
     """Refuse values a hostile configuration could blow up (strings, collections)."""
     if isinstance(value, str) and len(value) > MAX_STRING:
-        raise EvalError(f"string longer than {MAX_STRING} characters")
+        raise BoundExceeded(f"string longer than {MAX_STRING} characters")
     if isinstance(value, list | dict) and len(value) > MAX_ITEMS:
-        raise EvalError(f"collection larger than {MAX_ITEMS} elements")
+        raise BoundExceeded(f"collection larger than {MAX_ITEMS} elements")
     return value
 
 
-def set_key(value: Any, depth: int = 0) -> Any:
+def set_key(value: Any, depth: int = 0, walk: Walk | None = None) -> Any:
     """A hashable key with `equals` semantics (None where there is none: unknowns)."""
+    walk = walk or Walk()
+    walk.tick()
     if value is None:
         return ("null",)
     if isinstance(value, bool):
@@ -225,10 +256,10 @@ def set_key(value: Any, depth: int = 0) -> Any:
     if depth > 100:
         return None
     if isinstance(value, list):
-        keys = tuple(set_key(item, depth + 1) for item in value)
+        keys = tuple(set_key(item, depth + 1, walk) for item in value)
         return None if None in keys else ("list", keys)
     if isinstance(value, dict):
-        pairs = tuple(sorted((k, set_key(v, depth + 1)) for k, v in value.items()))
+        pairs = tuple(sorted((k, set_key(v, depth + 1, walk)) for k, v in value.items()))
         return None if any(key is None for _, key in pairs) else ("map", pairs)
     return None
 
@@ -302,16 +333,16 @@ def as_int(value: Any, what: str = "a whole number") -> int:
     return number
 
 
-def plain(value: Any) -> Any:
+def plain(value: Any, walk: Walk | None = None) -> Any:
     """A value with instance objects turned into ordinary dicts (for output)."""
+    walk = walk or Walk()
+    walk.tick()
     if isinstance(value, Sensitive):
-        return Sensitive(plain(value.value))
-    if isinstance(value, InstanceDict):
-        return {k: plain(v) for k, v in value.items()}
+        return Sensitive(plain(value.value, walk))
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: plain(v, walk) for k, v in value.items()}
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [plain(v, walk) for v in value]
     return value
 
 
@@ -342,20 +373,23 @@ def is_marked(value: Any, budget: int = 10_000) -> bool:
     return False
 
 
-def unmark(value: Any) -> Any:
-    """The value with every `Sensitive` wrapper removed (containers rebuilt as needed)."""
-    if isinstance(value, Sensitive):
-        return unmark(value.value)
-    if isinstance(value, InstanceDict):
-        if not is_marked(dict(value)):
+def unmark(value: Any, walk: Walk | None = None) -> Any:
+    """The value with every `Sensitive` wrapper removed (containers rebuilt)."""
+    if walk is None:
+        if not isinstance(value, dict | list | Sensitive):
             return value
+        walk = Walk()
+    walk.tick()
+    if isinstance(value, Sensitive):
+        return unmark(value.value, walk)
+    if isinstance(value, InstanceDict):
         return InstanceDict(
-            value.address, {k: unmark(v) for k, v in value.items()}, value.missing
+            value.address, {k: unmark(v, walk) for k, v in value.items()}, value.missing
         )
     if isinstance(value, dict):
-        return {k: unmark(v) for k, v in value.items()} if is_marked(value) else value
+        return {k: unmark(v, walk) for k, v in value.items()}
     if isinstance(value, list):
-        return [unmark(v) for v in value] if is_marked(value) else value
+        return [unmark(v, walk) for v in value]
     return value
 
 
