@@ -443,7 +443,7 @@ def _for_json(value: Any) -> Any:
     return value
 
 
-MAX_DOCUMENT_NODES = 1_000_000
+MAX_DOCUMENT_NODES = 250_000
 
 
 def _bound_document(value: Any) -> None:

@@ -33,7 +33,7 @@ class BoundExceeded(EvalError):
     where: tuple[str, int] | None = None  # (file, line) of the innermost expression
 
 
-MAX_WALK = 1_000_000
+MAX_WALK = 250_000  # values visited or copied by one walk; real ones hold hundreds
 
 
 class Walk:
