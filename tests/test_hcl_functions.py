@@ -205,7 +205,7 @@ def test_file_and_templatefile_read_inside_the_tree_only(tmp_path: Path) -> None
     assert rendered == "#!/bin/bash\n/etc/eks/bootstrap.sh c --a --b\n"
     assert ev('file("tpl/user.sh")', tmp_path).startswith("#!/bin/bash")
     refused = ev('file("../outside-secret.txt")', tmp_path)
-    assert isinstance(refused, Unknown) and "outside the scanned directory" in refused.reason
+    assert isinstance(refused, Unknown) and "outside the scanned root" in refused.reason
     assert isinstance(ev(f'file("{outside}")', tmp_path), Unknown)
     missing = ev('file("nope.txt")', tmp_path)
     assert isinstance(missing, Unknown)
@@ -218,7 +218,7 @@ def test_file_and_templatefile_read_inside_the_tree_only(tmp_path: Path) -> None
         ('format("%999999999d", 1)', "width too large"),
         ('join("", [for i in range(10000) : format("%1000s", "x")])', "longer than"),
         ("[for a in range(10000) : [for b in range(10000) : a * b]]", "budget"),
-        ('regex("(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")', "nested repetition"),
+        ('regex("(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")', "did not match"),
         (
             'yamldecode("a: &a [1,1,1,1,1,1,1,1,1]\\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\\n'
             "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\\n"

@@ -480,7 +480,7 @@ def test_variable_sources_in_precedence_order(
     assert tags["azs"] == "x" and tags["name"] == "auto-json"
     size = tags["size"]
     assert isinstance(size, Unknown)
-    assert size.reason == "variable size has no value: pass -var-file or --var"
+    assert size.reason == "var.size has no value: pass it with --var or --var-file"
 
 
 def test_cli_variables_are_parsed_by_their_type(tmp_path: Path) -> None:

@@ -17,12 +17,12 @@ from tfcheck.hcl.ast import (
     TemplateFor,
     TemplateIf,
 )
+from tfcheck.hcl.json_syntax import parse_json
 from tfcheck.hcl.parse import (
     HclSyntaxError,
     decode,
     parse_expression,
     parse_hcl,
-    parse_json,
     parse_template,
 )
 

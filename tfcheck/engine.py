@@ -117,11 +117,12 @@ def scan(
         if graph is None:
             continue
         report.inputs.append(ScannedInput(item.display, graph.kind))
-        report.notes.extend(graph.notes)
+        secrets = _secret_pattern(graph)
+        report.notes.extend(_scrub(note, secrets) for note in graph.notes)
         report.notes.extend(_suppression_warnings(graph, known_rules))
         source_root = _source_root(item, graph, options)
         context = ScanContext(graph=graph, config=config)
-        redact = _redactor(graph)
+        redact = _redactor(secrets)
         changed = (_changed_addresses(graph) | _deletions(item, options, graph)
                    if options.changed_only and graph.kind == "plan" else None)
         skipped = {c.address for c in graph.managed("aws_eks_cluster")
@@ -471,22 +472,30 @@ def _suppression_for(policy: Policy, subject: Resource, report: Report) -> Suppr
 MIN_REDACTED_LENGTH = 4  # shorter values ("true", "443") would garble every message
 
 
-def _redactor(graph: ResourceGraph) -> Callable[[Finding], Finding]:
+def _secret_pattern(graph: ResourceGraph) -> re.Pattern[str] | None:
+    """One pattern for every sensitive text of the graph (and derived from it)."""
+    found = {text for resource in graph.resources()
+             for text in sensitive_strings(resource.values)} | graph.sensitive_values
+    secrets = sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
+    return re.compile(_alternation(secrets)) if secrets else None
+
+
+def _scrub(text: str, pattern: re.Pattern[str] | None) -> str:
+    return text if pattern is None else pattern.sub("(sensitive value)", text)
+
+
+def _redactor(pattern: re.Pattern[str] | None) -> Callable[[Finding], Finding]:
     """Replaces every sensitive value of the graph in a finding's text and data.
 
     Policies may decide on sensitive values; this is the one place that makes sure
     none of them reaches an output, whatever a policy put in its message.
     """
-    found = {text for resource in graph.resources()
-             for text in sensitive_strings(resource.values)} | graph.sensitive_values
-    secrets = sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
-    if not secrets:
+    if pattern is None:
         return lambda finding: finding
-    pattern = re.compile(_alternation(secrets))
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            return pattern.sub("(sensitive value)", value)
+            return _scrub(value, pattern)
         if isinstance(value, dict):
             return {key: scrub(item) for key, item in value.items()}
         if isinstance(value, list):

@@ -161,6 +161,7 @@ class Attribute:
     name: str
     expr: Expr
     line: int
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,7 @@ class Block:
     body: Body
     line: int
     end_line: int
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,22 +10,24 @@ function into `Unknown("function f is not supported")`, and any Python error int
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import ipaddress
-import json
 import math
+import os
 import re
-import urllib.parse
-from collections.abc import Callable
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
+import re2  # type: ignore[import-untyped]
 import yaml
 
-from tfcheck.hcl.ast import Expr
+from tfcheck.hcl import functions_text  # noqa: F401 - registers the string functions
+from tfcheck.hcl.functions_core import FUNCTIONS, Function, FunctionContext, function
+from tfcheck.hcl.functions_core import arity as _arity
+from tfcheck.hcl.functions_core import strings as _strings
 from tfcheck.hcl.values import (
     MAX_ITEMS,
-    MAX_STRING,
+    BoundExceeded,
     EvalError,
     InstanceDict,
     UnknownResult,
@@ -34,10 +36,11 @@ from tfcheck.hcl.values import (
     as_list,
     check_size,
     equals,
+    keys_of,
+    member,
     merge_unknowns,
     need_known,
     normal_number,
-    number_str,
     partial_of,
     plain,
     sort_set,
@@ -45,38 +48,18 @@ from tfcheck.hcl.values import (
     to_number,
     to_str,
     type_name,
+    unique,
     unknown_in,
     with_partial,
 )
 from tfcheck.model import Unknown
 
 MAX_RANGE = 10_000
-MAX_DECODE_BYTES = 1_000_000
-MAX_WIDTH = 1_000
-MAX_REGEX_INPUT = 100_000
+MAX_FILESET = 10_000
 
 
-class FunctionContext(Protocol):
-    """What file-reading functions need from the evaluator."""
-
-    def read_file(self, path: str) -> str | Unknown: ...
-
-    def render_template(self, template: Expr, variables: dict[str, Any]) -> Any: ...
-
-
-Function = Callable[[list[Any], FunctionContext], Any]
-FUNCTIONS: dict[str, Function] = {}
 # functions that see unknown arguments themselves instead of returning unknown at once
 _TAKES_UNKNOWN = {"coalesce", "length", "concat", "tolist", "compact", "merge", "element"}
-
-
-def function(*names: str) -> Callable[[Function], Function]:
-    def register(fn: Function) -> Function:
-        for name in names:
-            FUNCTIONS[name] = fn
-        return fn
-
-    return register
 
 
 def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
@@ -91,10 +74,15 @@ def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
             return _unknown_result(name, fn, args, top, ctx)
     try:
         return check_size(fn(args, ctx))
+    except BoundExceeded as exc:
+        raise BoundExceeded(f"{name}(): {exc}") from None
     except UnknownResult as signal:
-        return signal.unknown
+        # the result is not the unknown argument itself: its partial text is not the result's
+        return Unknown(signal.unknown.reason, signal.unknown.references)
     except EvalError as exc:
         raise EvalError(f"{name}(): {exc}") from None
+    except RecursionError:
+        raise EvalError(f"{name}(): value nested too deeply") from None
     except (
         ValueError,
         TypeError,
@@ -104,6 +92,7 @@ def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
         ZeroDivisionError,
         ArithmeticError,
         UnicodeError,
+        LookupError,
         re.error,
         yaml.YAMLError,
     ) as exc:
@@ -126,18 +115,6 @@ def _unknown_result(
             except (EvalError, ValueError, UnicodeError):
                 return merged
     return merged
-
-
-def _arity(args: list[Any], low: int, high: int | None = None) -> None:
-    high = low if high is None else high
-    if not low <= len(args) <= high:
-        raise EvalError(f"takes {low}..{high} arguments, got {len(args)}")
-
-
-def _strings(value: Any) -> list[str]:
-    items = as_list(value)
-    need_known(items)
-    return [to_str(i) for i in items]
 
 
 # -- collections --------------------------------------------------------------------
@@ -244,11 +221,7 @@ def _distinct(args: list[Any], ctx: FunctionContext) -> Any:
     _arity(args, 1)
     items = as_list(args[0])
     need_known(items)
-    out: list[Any] = []
-    for item in items:
-        if not any(equals(item, seen) for seen in out):
-            out.append(item)
-    return out
+    return unique(items)
 
 
 @function("flatten")
@@ -267,7 +240,7 @@ def _flatten(args: list[Any], ctx: FunctionContext) -> Any:
             else:
                 out.append(item)
             if len(out) > MAX_ITEMS:
-                raise EvalError("result too large")
+                raise BoundExceeded(f"result larger than {MAX_ITEMS} elements")
 
     walk(as_list(args[0]), 0)
     return out
@@ -366,7 +339,7 @@ def _range(args: list[Any], ctx: FunctionContext) -> Any:
         raise EvalError("step must not be zero")
     count = max(0, math.ceil((stop - start) / step))
     if count > MAX_RANGE:
-        raise EvalError(f"more than {MAX_RANGE} elements")
+        raise BoundExceeded(f"more than {MAX_RANGE} elements")
     return [normal_number(start + i * step) for i in range(count)]
 
 
@@ -479,7 +452,8 @@ def _setintersection(args: list[Any], ctx: FunctionContext) -> Any:
     result = sort_set(as_list(args[0]))
     for arg in args[1:]:
         other = as_list(arg)
-        result = [i for i in result if any(equals(i, o) for o in other)]
+        keys = keys_of(other)
+        result = [i for i in result if member(i, other, keys)]
     return result
 
 
@@ -488,7 +462,8 @@ def _setsubtract(args: list[Any], ctx: FunctionContext) -> Any:
     _arity(args, 2)
     need_known(args)
     other = as_list(args[1])
-    return [i for i in sort_set(as_list(args[0])) if not any(equals(i, o) for o in other)]
+    keys = keys_of(other)
+    return [i for i in sort_set(as_list(args[0])) if not member(i, other, keys)]
 
 
 @function("setproduct")
@@ -498,7 +473,7 @@ def _setproduct(args: list[Any], ctx: FunctionContext) -> Any:
     for arg in args:
         result = [r + [i] for r in result for i in as_list(arg)]
         if len(result) > MAX_ITEMS:
-            raise EvalError("result too large")
+            raise BoundExceeded(f"result larger than {MAX_ITEMS} elements")
     return result
 
 
@@ -518,7 +493,8 @@ def _matchkeys(args: list[Any], ctx: FunctionContext) -> Any:
     _arity(args, 3)
     need_known(args[1], args[2])
     values, keys, search = as_list(args[0]), as_list(args[1]), as_list(args[2])
-    return [v for v, k in zip(values, keys, strict=False) if any(equals(k, s) for s in search)]
+    wanted = keys_of(search)
+    return [v for v, k in zip(values, keys, strict=False) if member(k, search, wanted)]
 
 
 # -- numbers ------------------------------------------------------------------------
@@ -589,421 +565,10 @@ def _parseint(args: list[Any], ctx: FunctionContext) -> Any:
     base = as_int(args[1])
     if not 2 <= base <= 62:
         raise EvalError("base must be between 2 and 62")
-    return int(to_str(args[0]), base)
-
-
-# -- strings ------------------------------------------------------------------------
-
-
-@function("format")
-def _format(args: list[Any], ctx: FunctionContext) -> Any:
-    if not args:
-        raise EvalError("needs a format string")
-    need_known(args)
-    return go_format(to_str(args[0]), args[1:])
-
-
-@function("formatlist")
-def _formatlist(args: list[Any], ctx: FunctionContext) -> Any:
-    if not args:
-        raise EvalError("needs a format string")
-    need_known(args)
-    spec = to_str(args[0])
-    lengths = {len(a) for a in args[1:] if isinstance(a, list)}
-    if len(lengths) > 1:
-        raise EvalError("list arguments differ in length")
-    if not lengths:
-        return [go_format(spec, args[1:])]
-    count = lengths.pop()
-    return [
-        go_format(spec, [a[i] if isinstance(a, list) else a for a in args[1:]])
-        for i in range(count)
-    ]
-
-
-_VERB = re.compile(r"%(\[\d+\])?([-+# 0]*)(\d+|\*)?(?:\.(\d+))?(\[\d+\])?([a-zA-Z%])")
-
-
-def go_format(spec: str, values: list[Any]) -> str:
-    """Go's fmt verbs as terraform's `format` supports them (bounded widths)."""
-    out: list[str] = []
-    position = 0
-    next_arg = 0
-    for found in _VERB.finditer(spec):
-        out.append(spec[position : found.start()])
-        position = found.end()
-        explicit, flags, width, precision, explicit2, verb = found.groups()
-        if verb == "%":
-            out.append("%")
-            continue
-        index_text = explicit or explicit2
-        if index_text:
-            next_arg = int(index_text[1:-1]) - 1
-        if not 0 <= next_arg < len(values):
-            raise EvalError("not enough arguments for the format string")
-        value = values[next_arg]
-        next_arg += 1
-        text = _format_one(verb, flags, precision, value)
-        if width and width != "*":
-            size = int(width)
-            if size > MAX_WIDTH:
-                raise EvalError("format width too large")
-            if "-" in flags:
-                text = text.ljust(size)
-            elif "0" in flags and verb in "dfeEgGxXob":
-                sign = text[0] if text[:1] in "+-" else ""
-                text = sign + text[len(sign) :].rjust(size - len(sign), "0")
-            else:
-                text = text.rjust(size)
-        out.append(text)
-        if sum(len(part) for part in out) > MAX_STRING:
-            raise EvalError("result too long")
-    out.append(spec[position:])
-    if next_arg < len(values) and not any(f.group(1) or f.group(5) for f in _VERB.finditer(spec)):
-        raise EvalError("too many arguments for the format string")
-    return "".join(out)
-
-
-def _format_one(verb: str, flags: str, precision: str | None, value: Any) -> str:
-    if precision is not None and int(precision) > MAX_WIDTH:
-        raise EvalError("format precision too large")
-    if verb == "v":
-        if "#" in flags:
-            return _json_encode(value)
-        return to_str(value) if not isinstance(value, list | dict) else _json_encode(value)
-    if verb == "s":
-        text = to_str(value)
-        return text[: int(precision)] if precision is not None else text
-    if verb == "q":
-        return json.dumps(to_str(value), ensure_ascii=False)
-    if verb == "t":
-        return "true" if to_bool(value) else "false"
-    number = to_number(value)
-    sign = "+" if "+" in flags else (" " if " " in flags else "")
-    if verb == "d":
-        return format(int(number), f"{sign}d")
-    if verb in "xXob":
-        if isinstance(number, float):
-            raise EvalError(f"%{verb} needs a whole number")
-        prefix = {"x": "0x", "X": "0X", "o": "0", "b": ""}[verb] if "#" in flags else ""
-        body = format(abs(number), verb)
-        return ("-" if number < 0 else sign) + prefix + body
-    if verb in "feEgG":
-        digits = 6 if precision is None else int(precision)
-        if verb in "gG" and precision is None:
-            return sign + number_str(number) if sign and number >= 0 else number_str(number)
-        return format(float(number), f"{sign}.{digits}{verb}")
-    raise EvalError(f"unsupported format verb %{verb}")
-
-
-@function("join")
-def _join(args: list[Any], ctx: FunctionContext) -> Any:
-    if len(args) < 2:
-        raise EvalError("needs a separator and at least one list")
-    need_known(args)
-    separator = to_str(args[0])
-    items: list[str] = []
-    for arg in args[1:]:
-        items.extend(_strings(arg))
-    return separator.join(items)
-
-
-@function("split")
-def _split(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    separator, text = to_str(args[0]), to_str(args[1])
-    if separator == "":
-        return list(text)
-    return text.split(separator)
-
-
-@function("replace")
-def _replace(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 3)
-    text, search, replacement = (to_str(a) for a in args)
-    if len(search) >= 2 and search.startswith("/") and search.endswith("/"):
-        pattern = _compile(search[1:-1])
-        _bound_regex_input(text)
-        return pattern.sub(_go_replacement(replacement), text)
-    return text.replace(search, replacement)
-
-
-def _go_replacement(replacement: str) -> str:
-    """Go's `$1` / `${name}` replacement syntax to Python's group references."""
-    escaped = replacement.replace("\\", "\\\\")
-    escaped = re.sub(r"\$\{(\w+)\}", r"\\g<\1>", escaped)
-    escaped = re.sub(r"\$(\d+)", r"\\g<\1>", escaped)
-    return escaped.replace("$$", "$")
-
-
-@function("lower")
-def _lower(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return to_str(args[0]).lower()
-
-
-@function("upper")
-def _upper(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return to_str(args[0]).upper()
-
-
-@function("title")
-def _title(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return re.sub(r"\b(\w)", lambda m: m.group(1).upper(), to_str(args[0]))
-
-
-@function("trimspace")
-def _trimspace(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return to_str(args[0]).strip()
-
-
-@function("trim")
-def _trim(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    return to_str(args[0]).strip(to_str(args[1]))
-
-
-@function("trimprefix")
-def _trimprefix(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    return to_str(args[0]).removeprefix(to_str(args[1]))
-
-
-@function("trimsuffix")
-def _trimsuffix(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    return to_str(args[0]).removesuffix(to_str(args[1]))
-
-
-@function("chomp")
-def _chomp(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return re.sub(r"(\r\n|\n|\r)+$", "", to_str(args[0]))
-
-
-@function("indent")
-def _indent(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    size = as_int(args[0])
-    if not 0 <= size <= MAX_WIDTH:
-        raise EvalError("indent width out of range")
-    return to_str(args[1]).replace("\n", "\n" + " " * size)
-
-
-@function("strrev")
-def _strrev(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return to_str(args[0])[::-1]
-
-
-@function("substr")
-def _substr(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 3)
     text = to_str(args[0])
-    offset, length = as_int(args[1]), as_int(args[2])
-    if offset < 0:
-        offset = max(0, len(text) + offset)
-    if offset > len(text):
-        raise EvalError("offset beyond the end of the string")
-    return text[offset:] if length < 0 else text[offset : offset + length]
-
-
-@function("startswith")
-def _startswith(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    return to_str(args[0]).startswith(to_str(args[1]))
-
-
-@function("endswith")
-def _endswith(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    return to_str(args[0]).endswith(to_str(args[1]))
-
-
-@function("strcontains")
-def _strcontains(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    return to_str(args[1]) in to_str(args[0])
-
-
-# Nested quantifiers such as (a+)+ backtrack exponentially in Python's engine (terraform
-# uses RE2, which cannot): refuse them rather than hang.
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)\s*[*+{]")
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    if len(pattern) > 1_000:
-        raise EvalError("regular expression too long")
-    if _NESTED_QUANTIFIER.search(pattern):
-        raise EvalError("regular expression with nested repetition is not evaluated")
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise EvalError(f"invalid regular expression: {exc}") from None
-
-
-def _bound_regex_input(text: str) -> None:
-    if len(text) > MAX_REGEX_INPUT:
-        raise EvalError("string too long for a regular expression")
-
-
-def _regex_result(found: re.Match[str]) -> Any:
-    pattern = found.re
-    if pattern.groupindex:
-        return {name: found.group(name) for name in pattern.groupindex}
-    if pattern.groups:
-        return [found.group(i) for i in range(1, pattern.groups + 1)]
-    return found.group(0)
-
-
-@function("regex")
-def _regex(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    pattern = _compile(to_str(args[0]))
-    text = to_str(args[1])
-    _bound_regex_input(text)
-    found = pattern.search(text)
-    if not found:
-        raise EvalError("pattern did not match")
-    return _regex_result(found)
-
-
-@function("regexall")
-def _regexall(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    pattern = _compile(to_str(args[0]))
-    text = to_str(args[1])
-    _bound_regex_input(text)
-    return [_regex_result(found) for found in pattern.finditer(text)]
-
-
-# -- encodings ----------------------------------------------------------------------
-
-
-def _json_encode(value: Any) -> str:
-    text = json.dumps(_for_json(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    # Go's encoder (which terraform uses) escapes HTML characters
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-        text = text.replace(char, escape)
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-def _for_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _for_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_for_json(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-@function("jsonencode")
-def _jsonencode(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    need_known(args[0])
-    return _json_encode(plain(args[0]))
-
-
-def _from_decoded(value: Any, budget: list[int], depth: int = 0) -> Any:
-    """Decoded JSON/YAML to values, bounded (YAML aliases can multiply a document)."""
-    budget[0] -= 1
-    if budget[0] < 0 or depth > 100:
-        raise EvalError("decoded document too large or too deep")
-    if isinstance(value, dict):
-        return {str(k): _from_decoded(v, budget, depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_from_decoded(v, budget, depth + 1) for v in value]
-    if isinstance(value, float):
-        return normal_number(value)
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    return str(value)
-
-
-@function("jsondecode")
-def _jsondecode(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    text = to_str(args[0])
-    if len(text) > MAX_DECODE_BYTES:
-        raise EvalError("document too large")
-    try:
-        return _from_decoded(json.loads(text), [MAX_ITEMS])
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise EvalError(f"invalid JSON: {exc}") from None
-
-
-@function("yamlencode")
-def _yamlencode(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    need_known(args[0])
-    return yaml.safe_dump(
-        _for_json(plain(args[0])), default_flow_style=False, sort_keys=True, allow_unicode=True
-    )
-
-
-@function("yamldecode")
-def _yamldecode(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    text = to_str(args[0])
-    if len(text) > MAX_DECODE_BYTES:
-        raise EvalError("document too large")
-    try:
-        return _from_decoded(yaml.safe_load(text), [MAX_ITEMS])
-    except RecursionError:
-        raise EvalError("YAML nested too deeply") from None
-
-
-@function("base64encode")
-def _base64encode(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return base64.b64encode(to_str(args[0]).encode()).decode()
-
-
-@function("base64decode")
-def _base64decode(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    data = base64.b64decode(to_str(args[0]), validate=True)
-    return data.decode("utf-8")
-
-
-@function("base64gzip")
-def _base64gzip(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return base64.b64encode(gzip.compress(to_str(args[0]).encode(), mtime=0)).decode()
-
-
-@function("textencodebase64")
-def _textencodebase64(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 2)
-    return base64.b64encode(to_str(args[0]).encode(to_str(args[1]))).decode()
-
-
-@function("urlencode")
-def _urlencode(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return urllib.parse.quote(to_str(args[0]), safe="")
-
-
-def _hash(name: str) -> Function:
-    def digest(args: list[Any], ctx: FunctionContext) -> Any:
-        _arity(args, 1)
-        return hashlib.new(name, to_str(args[0]).encode()).hexdigest()
-
-    return digest
-
-
-for _name in ("md5", "sha1", "sha256", "sha512"):
-    FUNCTIONS[_name] = _hash(_name)
-
-
-@function("sensitive", "nonsensitive")
-def _identity(args: list[Any], ctx: FunctionContext) -> Any:
-    _arity(args, 1)
-    return args[0]
+    if len(text) > 1_000:
+        raise EvalError("number too long")
+    return normal_number(int(text, base))
 
 
 # -- network ------------------------------------------------------------------------
@@ -1096,10 +661,98 @@ def _fileexists(args: list[Any], ctx: FunctionContext) -> Any:
 @function("filebase64")
 def _filebase64(args: list[Any], ctx: FunctionContext) -> Any:
     _arity(args, 1)
-    content = ctx.read_file(to_str(args[0]))
+    content = ctx.read_file_bytes(to_str(args[0]))
     if isinstance(content, Unknown):
         return content
-    return base64.b64encode(content.encode()).decode()
+    return base64.b64encode(content).decode()
+
+
+def _file_hash(name: str, encode: bool) -> Function:
+    def digest(args: list[Any], ctx: FunctionContext) -> Any:
+        _arity(args, 1)
+        content = ctx.read_file_bytes(to_str(args[0]))
+        if isinstance(content, Unknown):
+            return content
+        hashed = hashlib.new(name, content)
+        return base64.b64encode(hashed.digest()).decode() if encode else hashed.hexdigest()
+
+    return digest
+
+
+for _algorithm in ("md5", "sha1", "sha256", "sha512"):
+    FUNCTIONS[f"file{_algorithm}"] = _file_hash(_algorithm, False)
+for _algorithm in ("sha256", "sha512"):
+    FUNCTIONS[f"filebase64{_algorithm}"] = _file_hash(_algorithm, True)
+
+
+@function("fileset")
+def _fileset(args: list[Any], ctx: FunctionContext) -> Any:
+    """Files under a directory matching a glob, walked inside the scanned root only."""
+    _arity(args, 2)
+    base, pattern = to_str(args[0]), to_str(args[1])
+    directory = ctx.confined_directory(base)
+    if isinstance(directory, Unknown):
+        return directory
+    matcher = _glob(pattern)
+    found: list[str] = []
+    seen = 0
+    for top, dirs, files in os.walk(directory, followlinks=False):
+        dirs.sort()
+        seen += len(dirs)
+        for name in sorted(files):
+            seen += 1
+            if seen > MAX_FILESET:
+                raise BoundExceeded(f"more than {MAX_FILESET} files under {base}")
+            path = Path(top, name)
+            if not path.is_file() or path.is_symlink():
+                continue
+            relative = path.relative_to(directory).as_posix()
+            if matcher.fullmatch(relative):
+                found.append(relative)
+    return sorted(found)
+
+
+def _glob(pattern: str) -> Any:
+    """Terraform's fileset globs (`*`, `**`, `?`, `[...]`, `{a,b}`) as a regex."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "{":
+            close = pattern.find("}", i)
+            if close < 0:
+                raise EvalError("unclosed { in the pattern")
+            choices = pattern[i + 1 : close].split(",")
+            out.append("(?:" + "|".join(re.escape(c) for c in choices) + ")")
+            i = close + 1
+            continue
+        elif char == "[":
+            close = pattern.find("]", i)
+            if close < 0:
+                raise EvalError("unclosed [ in the pattern")
+            inner = pattern[i + 1 : close].replace("\\", "\\\\")
+            out.append("[" + ("^" + inner[1:] if inner.startswith("!") else inner) + "]")
+            i = close + 1
+            continue
+        else:
+            out.append(re.escape(char))
+        i += 1
+    try:
+        return re2.compile("".join(out))  # linear time: `**a**a**a...` must not backtrack
+    except re2.error:
+        raise EvalError("invalid pattern") from None
 
 
 @function("templatefile")

@@ -16,11 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfcheck.hcl.ast import Attribute, Block, Literal, ParsedFile
-from tfcheck.hcl.parse import HclSyntaxError, decode, parse_hcl, parse_json
+from tfcheck.hcl.json_syntax import parse_json
+from tfcheck.hcl.parse import MAX_FILE_BYTES, HclSyntaxError, decode, parse_hcl
 from tfcheck.model import InputError
+from tfcheck.safe_io import ReadRefused, is_inside, read_bytes, scan_root
 
 MAX_MODULE_DEPTH = 20
 MAX_FILES_PER_MODULE = 2_000
+MAX_TOTAL_BYTES = 50_000_000  # every configuration file of one load together
+MAX_MODULES_JSON = 4_000_000
 
 
 @dataclass
@@ -78,7 +82,7 @@ def config_files(directory: Path) -> list[Path]:
         and not p.name.startswith(".")
         and p.is_file()
     ]
-    return found[:MAX_FILES_PER_MODULE]
+    return found
 
 
 def display_path(root: Path, path: Path) -> str:
@@ -91,14 +95,21 @@ def display_path(root: Path, path: Path) -> str:
 
 
 class ConfigLoader:
-    """Loads a root module and every module it calls that is on disk."""
+    """Loads a root module and every module it calls that is on disk.
 
-    def __init__(self, root: Path) -> None:
+    Everything it reads lies inside `confine` (by default the repository top above
+    `root`, see `tfcheck.safe_io.scan_root`): a module source or file resolving outside
+    it is not read.
+    """
+
+    def __init__(self, root: Path, confine: Path | None = None) -> None:
         self.root = root
+        self.confine = (confine or scan_root(root)).resolve()
         self.errors: list[InputError] = []
         self.notes: list[str] = []
         self._parsed: dict[Path, ParsedFile | None] = {}
-        self._modules_json = _read_modules_json(root)
+        self._bytes = 0
+        self._modules_json = _read_modules_json(root, self.confine)
         self.directories: set[Path] = {root.resolve()}
 
     def parse_file(self, path: Path) -> ParsedFile | None:
@@ -108,7 +119,10 @@ class ConfigLoader:
         shown = display_path(self.root, path)
         parsed: ParsedFile | None = None
         try:
-            data = path.read_bytes()
+            if self._bytes > MAX_TOTAL_BYTES:
+                raise ReadRefused(f"not read: the configuration is over {MAX_TOTAL_BYTES} bytes")
+            data = read_bytes(path, {self.confine}, MAX_FILE_BYTES)
+            self._bytes += len(data)
             text = decode(data)
             if path.name.endswith(".json"):
                 parsed = parse_json(text, shown)
@@ -116,8 +130,8 @@ class ConfigLoader:
                 parsed = parse_hcl(text, shown)
         except HclSyntaxError as exc:
             self.errors.append(InputError(shown, exc.message, exc.line, exc.column))
-        except OSError as exc:
-            self.errors.append(InputError(shown, f"cannot read: {exc.strerror or exc}"))
+        except ReadRefused as exc:
+            self.errors.append(InputError(shown, f"file {exc.reason}"))
         self._parsed[resolved] = parsed
         return parsed
 
@@ -127,7 +141,17 @@ class ConfigLoader:
     def _load(self, directory: Path, key: str, depth: int, chain: tuple[Path, ...]) -> ModuleDef:
         module = ModuleDef(directory, key, display_path(self.root, directory))
         self.directories.add(directory.resolve())
-        for path in config_files(directory):
+        files = config_files(directory)
+        if len(files) > MAX_FILES_PER_MODULE:
+            self.errors.append(
+                InputError(
+                    display_path(self.root, directory),
+                    f"more than {MAX_FILES_PER_MODULE} configuration files in one module: "
+                    "none of this module is read",
+                )
+            )
+            files = []
+        for path in files:
             parsed = self.parse_file(path)
             if parsed is not None:
                 module.files.append(parsed)
@@ -137,6 +161,10 @@ class ConfigLoader:
             child_dir, why = self._locate(directory, child_key, call.source)
             if child_dir is None:
                 module.missing[name] = why
+                if why.endswith(_NOT_A_DIRECTORY):
+                    # terraform init refuses it: a scan must not pass what it never saw
+                    line, column = call.block.line, call.block.column
+                    self.errors.append(InputError(call.file, why, line, column))
                 continue
             resolved = child_dir.resolve()
             if depth >= MAX_MODULE_DEPTH or resolved in chain:
@@ -152,12 +180,16 @@ class ConfigLoader:
             return None, f"module {key} has no literal source"
         if source.startswith(("./", "../")) or source in (".", ".."):
             directory = (parent / source).resolve()
+            if not is_inside(directory, {self.confine}):
+                return None, f"module {key}: local source {source} is outside the scanned root"
             if directory.is_dir():
                 return directory, ""
-            return None, f"module {key}: local source {source} is not a directory"
+            return None, f"module {key}: local source {source}{_NOT_A_DIRECTORY}"
         recorded = self._modules_json.get(key)
         if recorded is not None:
             directory = (self.root / recorded).resolve()
+            if not is_inside(directory, {self.confine}):
+                return None, f"module {key}: .terraform/modules places it outside the scanned root"
             if directory.is_dir():
                 return directory, ""
         return (
@@ -167,11 +199,14 @@ class ConfigLoader:
         )
 
 
-def _read_modules_json(root: Path) -> dict[str, str]:
+_NOT_A_DIRECTORY = " is not a directory"
+
+
+def _read_modules_json(root: Path, confine: Path) -> dict[str, str]:
     path = root / ".terraform" / "modules" / "modules.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(read_bytes(path, {confine}, MAX_MODULES_JSON).decode("utf-8-sig"))
+    except (ReadRefused, ValueError, RecursionError):
         return {}
     found: dict[str, str] = {}
     modules = data.get("Modules") if isinstance(data, dict) else None

@@ -19,7 +19,6 @@ its line and expressions are parsed only once. The grammar's quirks handled here
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -51,7 +50,9 @@ from tfcheck.hcl.ast import (
     Unary,
 )
 
-MAX_FILE_BYTES = 20_000_000
+# The grammar parses about 100 KB a second: these bound the time one file can take.
+MAX_FILE_BYTES = 2_000_000
+MAX_OPERATORS = 100_000
 MAX_NESTING = 200
 
 
@@ -113,6 +114,7 @@ def parse_hcl(text: str, path: str) -> ParsedFile:
     """Parse one native-syntax file; raises `HclSyntaxError` with line and column."""
     if len(text) > MAX_FILE_BYTES:
         raise HclSyntaxError(f"file larger than {MAX_FILE_BYTES} bytes")
+    _check_operators(text)
     text = normalise(text)
     tree = _parse_tree(text + "\n")
     converter = _Converter(text + "\n")
@@ -130,6 +132,24 @@ def parse_hcl(text: str, path: str) -> ParsedFile:
         comments=tuple(sorted(directives, key=lambda d: d.line)),
         comment_lines=_comment_lines(text),
     )
+
+
+_SKIPPED = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|//[^\n]*')
+_OPERATOR = re.compile(r"&&|\|\||[=!<>]=|[-+*/%<>]")
+
+
+def _check_operators(text: str) -> None:
+    """Refuse operator bombs (`1 + 1 + ...` 100,000 times) before the slow parse.
+
+    A cheap upper bound first; strings and comments are left out of the exact count.
+    """
+    if sum(text.count(c) for c in "+-*/%<>=&|") <= MAX_OPERATORS:
+        return
+    code = _SKIPPED.sub("", text)
+    for count, found in enumerate(_OPERATOR.finditer(code), 1):
+        if count > MAX_OPERATORS:
+            line = code.count("\n", 0, found.start()) + 1  # strings never span lines
+            raise HclSyntaxError(f"more than {MAX_OPERATORS} operators in one file", line)
 
 
 def _is_ignore_comment(token: Any) -> bool:
@@ -157,36 +177,6 @@ def _parse_expression_cached(text: str) -> Expr:
 def parse_template(text: str, line: int = 1) -> Expr:
     """Parse template text as `templatefile` and heredocs see it (no backslash escapes)."""
     return _build_template(list(_scan_template(text, line)), line)
-
-
-def parse_json(text: str, path: str) -> ParsedFile:
-    """Parse a `.tf.json` file into the same nodes (strings become templates)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HclSyntaxError(exc.msg, exc.lineno, exc.colno) from None
-    except RecursionError:
-        raise HclSyntaxError("JSON nested too deeply") from None
-    if not isinstance(data, dict):
-        raise HclSyntaxError("a .tf.json file must hold a JSON object", 1, 1)
-    finder = _JsonLines(text)
-    try:
-        body = _json_body(data, finder, top=True)
-    except RecursionError:
-        raise HclSyntaxError("JSON nested too deeply") from None
-    return ParsedFile(path=path, body=body)
-
-
-def json_value_expr(value: Any, line: int = 0) -> Expr:
-    """A JSON value (from `.tfvars.json`) as a literal expression, without templates."""
-    if isinstance(value, list):
-        return TupleExpr(tuple(json_value_expr(v, line) for v in value), line)
-    if isinstance(value, dict):
-        return ObjectExpr(
-            tuple((Literal(str(k), line), json_value_expr(v, line)) for k, v in value.items()),
-            line,
-        )
-    return Literal(value, line)
 
 
 # -- lark ---------------------------------------------------------------------------
@@ -294,12 +284,20 @@ def _line(node: Any) -> int:
     return int(getattr(node, "line", 0) or 0)
 
 
+def _column(node: Any) -> int | None:
+    meta = getattr(node, "meta", None)
+    if meta is not None and not getattr(meta, "empty", True):
+        return int(meta.column)
+    return None
+
+
 class _Converter:
     """One pass over a lark tree, bounded in nesting depth."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.depth = 0
+        self.blocks = 0
 
     # bodies
 
@@ -309,9 +307,15 @@ class _Converter:
         for child in tree.children:
             if _is_tree(child, "attribute"):
                 name = self._identifier(child.children[0])
-                attributes.setdefault(
-                    name, Attribute(name, self.expr(child.children[2]), _line(child))
-                )
+                try:
+                    expr = self.expr(child.children[2])
+                except RecursionError:
+                    raise HclSyntaxError(
+                        f"expression of {name} nested too deeply (more than {MAX_NESTING} levels)",
+                        _line(child),
+                        _column(child),
+                    ) from None
+                attributes.setdefault(name, Attribute(name, expr, _line(child), _column(child)))
             elif _is_tree(child, "block"):
                 blocks.append(self.block(child))
         return Body(attributes, tuple(blocks))
@@ -327,9 +331,17 @@ class _Converter:
             elif _is_tree(part, "string"):
                 labels.append(self._plain_string(part))
             elif _is_tree(part, "body"):
-                body = self.body(part)
+                self.blocks += 1
+                if self.blocks > MAX_NESTING:
+                    raise HclSyntaxError(
+                        f"blocks nested more than {MAX_NESTING} deep", _line(tree), _column(tree)
+                    )
+                try:
+                    body = self.body(part)
+                finally:
+                    self.blocks -= 1
         meta = tree.meta
-        return Block(kind, tuple(labels), body, meta.line, meta.end_line)
+        return Block(kind, tuple(labels), body, meta.line, meta.end_line, _column(tree))
 
     # expressions
 
@@ -883,151 +895,3 @@ def _merge_literals(parts: list[TemplatePart]) -> list[TemplatePart]:
     return merged
 
 
-# -- .tf.json -----------------------------------------------------------------------
-
-# In JSON syntax an object value is a nested block unless the attribute is a map. These
-# are the map-typed arguments that appear in the resources tfcheck reasons about.
-_MAP_ATTRIBUTES = frozenset(
-    {
-        "tags",
-        "tags_all",
-        "default_tags_map",
-        "labels",
-        "annotations",
-        "data",
-        "binary_data",
-        "variables",
-        "environment",
-        "parameters",
-        "triggers",
-        "node_selector",
-        "values_map",
-        "inputs",
-        "providers",
-        "default",
-        "value",
-        "configuration_values",
-        "policy",
-    }
-)
-_BLOCK_KEYWORDS = {
-    "resource": 2,
-    "data": 2,
-    "module": 1,
-    "variable": 1,
-    "output": 1,
-    "provider": 1,
-    "terraform": 0,
-    "locals": 0,
-    "moved": 0,
-    "import": 0,
-    "check": 1,
-}
-
-
-class _JsonLines:
-    """Approximate line numbers for `.tf.json` keys (json keeps no positions)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def find(self, *keys: str) -> int:
-        pos = self.pos
-        for key in keys:
-            found = self.text.find(json.dumps(key), pos)
-            if found < 0:
-                return self.text.count("\n", 0, pos) + 1
-            pos = found
-        self.pos = pos
-        return self.text.count("\n", 0, pos) + 1
-
-
-def _json_body(data: Any, lines: _JsonLines, *, top: bool = False) -> Body:
-    attributes: dict[str, Attribute] = {}
-    blocks: list[Block] = []
-    if not isinstance(data, dict):
-        return Body()
-    for key, value in data.items():
-        if key == "//":
-            continue
-        if top:
-            depth = _BLOCK_KEYWORDS.get(key)
-            if depth is None:
-                continue
-            for item in value if isinstance(value, list) else [value]:
-                if key == "locals":
-                    for name, expr in item.items() if isinstance(item, dict) else ():
-                        here = lines.find(name)
-                        attributes_for_locals = Attribute(name, _json_expr(expr, here), here)
-                        blocks.append(
-                            Block(
-                                "locals",
-                                (),
-                                Body({name: attributes_for_locals}, ()),
-                                here,
-                                here,
-                            )
-                        )
-                    continue
-                blocks.extend(_json_labelled(key, item, depth, (), lines))
-            continue
-        here = lines.find(key)
-        if key == "dynamic" and isinstance(value, dict):
-            for label, content in value.items():
-                for item in content if isinstance(content, list) else [content]:
-                    blocks.append(Block("dynamic", (label,), _json_body(item, lines), here, here))
-        elif (
-            isinstance(value, dict) and key not in _MAP_ATTRIBUTES and key not in ("for_each",)
-        ) or (
-            isinstance(value, list)
-            and value
-            and all(isinstance(v, dict) for v in value)
-            and key not in _MAP_ATTRIBUTES
-            and key not in ("for_each", "depends_on")
-        ):
-            for item in value if isinstance(value, list) else [value]:
-                blocks.append(Block(key, (), _json_body(item, lines), here, here))
-        else:
-            attributes[key] = Attribute(key, _json_attribute_expr(key, value, here), here)
-    return Body(attributes, tuple(blocks))
-
-
-def _json_labelled(
-    kind: str, value: Any, depth: int, labels: tuple[str, ...], lines: _JsonLines
-) -> Iterator[Block]:
-    if len(labels) == depth:
-        here = lines.find(*labels) if labels else lines.find(kind)
-        for item in value if isinstance(value, list) else [value]:
-            body = _json_body(item, lines)
-            yield Block(kind, labels, body, here, here)
-        return
-    if not isinstance(value, dict):
-        return
-    for label, inner in value.items():
-        yield from _json_labelled(kind, inner, depth, (*labels, label), lines)
-
-
-def _json_attribute_expr(key: str, value: Any, line: int) -> Expr:
-    if key in ("provider", "depends_on") and isinstance(value, str):
-        try:
-            return parse_expression(value)
-        except HclSyntaxError:
-            return Literal(value, line)
-    return _json_expr(value, line)
-
-
-def _json_expr(value: Any, line: int) -> Expr:
-    if isinstance(value, str):
-        if "${" in value or "%{" in value:
-            return _build_template(list(_scan_template(value, line)), line)
-        return Literal(value, line)
-    if isinstance(value, list):
-        return TupleExpr(tuple(_json_expr(v, line) for v in value), line)
-    if isinstance(value, dict):
-        return ObjectExpr(
-            tuple((_json_expr(str(k), line), _json_expr(v, line)) for k, v in value.items()), line
-        )
-    if isinstance(value, float):
-        return Literal(_normal_number(value), line)
-    return Literal(value, line)

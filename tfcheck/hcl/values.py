@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from tfcheck.model import Unknown
+from tfcheck.model import Sensitive, Unknown
 
 MAX_STRING = 1_000_000
 MAX_ITEMS = 100_000
@@ -25,6 +25,33 @@ MAX_NUMBER = 2**256
 
 class EvalError(Exception):
     """An expression terraform would reject (wrong type, missing key): `try()` skips it."""
+
+
+class BoundExceeded(EvalError):
+    """A size or work bound that hostile input reached: an input error at `where`."""
+
+    where: tuple[str, int] | None = None  # (file, line) of the innermost expression
+
+
+MAX_WALK = 250_000  # values visited or copied by one walk; real ones hold hundreds
+
+
+class Walk:
+    """A node budget for walks over values, which may share structure.
+
+    `[local.l, local.l]` doubled 40 times is small in memory and has 2**40 leaves:
+    anything that visits or copies every node must stop at a bound.
+    """
+
+    __slots__ = ("left",)
+
+    def __init__(self, limit: int = MAX_WALK) -> None:
+        self.left = limit
+
+    def tick(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise BoundExceeded(f"value with more than {MAX_WALK} elements")
 
 
 class UnknownResult(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -78,6 +105,8 @@ def unknown_in(value: Any, budget: int = 10_000) -> list[Unknown]:
         item = stack.pop()
         if isinstance(item, Unknown):
             found.append(item)
+        elif isinstance(item, Sensitive):
+            stack.append(item.value)
         elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -186,41 +215,103 @@ def type_name(value: Any) -> str:
     return "unknown"
 
 
-def equals(left: Any, right: Any) -> bool:
+def equals(left: Any, right: Any, walk: Walk | None = None) -> bool:
     """Terraform `==`: no conversion between types, numbers compared by value."""
+    walk = walk or Walk()
+    walk.tick()
     if is_number(left) and is_number(right):
         return bool(left == right)
     if type(left) is not type(right) and not (isinstance(left, dict) and isinstance(right, dict)):
         return False
     if isinstance(left, list):
         return len(left) == len(right) and all(
-            equals(a, b) for a, b in zip(left, right, strict=True)
+            equals(a, b, walk) for a, b in zip(left, right, strict=True)
         )
     if isinstance(left, dict):
-        return left.keys() == right.keys() and all(equals(left[k], right[k]) for k in left)
+        return left.keys() == right.keys() and all(equals(left[k], right[k], walk) for k in left)
     return bool(left == right)
 
 
 def check_size(value: Any) -> Any:
     """Refuse values a hostile configuration could blow up (strings, collections)."""
     if isinstance(value, str) and len(value) > MAX_STRING:
-        raise EvalError(f"string longer than {MAX_STRING} characters")
+        raise BoundExceeded(f"string longer than {MAX_STRING} characters")
     if isinstance(value, list | dict) and len(value) > MAX_ITEMS:
-        raise EvalError(f"collection larger than {MAX_ITEMS} elements")
+        raise BoundExceeded(f"collection larger than {MAX_ITEMS} elements")
     return value
+
+
+def set_key(value: Any, depth: int = 0, walk: Walk | None = None) -> Any:
+    """A hashable key with `equals` semantics (None where there is none: unknowns)."""
+    walk = walk or Walk()
+    walk.tick()
+    if value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if is_number(value):
+        return ("number", value)  # 1 and 1.0 hash and compare equal, as in terraform
+    if isinstance(value, str):
+        return ("string", value)
+    if depth > 100:
+        return None
+    if isinstance(value, list):
+        keys = tuple(set_key(item, depth + 1, walk) for item in value)
+        return None if None in keys else ("list", keys)
+    if isinstance(value, dict):
+        pairs = tuple(sorted((k, set_key(v, depth + 1, walk)) for k, v in value.items()))
+        return None if any(key is None for _, key in pairs) else ("map", pairs)
+    return None
+
+
+def unique(items: list[Any]) -> list[Any]:
+    """Items without repeats (`equals`), first occurrences in order: linear time."""
+    found: list[Any] = []
+    seen: set[Any] = set()
+    others: list[Any] = []  # values without a key (unknowns): compared one by one
+    for item in items:
+        key = set_key(item)
+        if key is None:
+            if len(others) > 1_000:
+                raise EvalError("too many unknown elements to compare")
+            if any(equals(item, other) for other in others):
+                continue
+            others.append(item)
+        elif key in seen:
+            continue
+        else:
+            seen.add(key)
+        found.append(item)
+    return found
 
 
 def sort_set(items: list[Any]) -> list[Any]:
     """Deduplicated and ordered as terraform orders a set (strings, numbers)."""
-    unique: list[Any] = []
+    deduplicated = unique(items)
+    if all(isinstance(i, str) for i in deduplicated):
+        return sorted(deduplicated)
+    if all(is_number(i) for i in deduplicated):
+        return sorted(deduplicated)
+    return deduplicated
+
+
+def keys_of(items: list[Any]) -> set[Any] | None:
+    """The set keys of items, or None when one has no key (compare one by one)."""
+    keys = set()
     for item in items:
-        if not any(equals(item, seen) for seen in unique):
-            unique.append(item)
-    if all(isinstance(i, str) for i in unique):
-        return sorted(unique)
-    if all(is_number(i) for i in unique):
-        return sorted(unique)
-    return unique
+        key = set_key(item)
+        if key is None:
+            return None
+        keys.add(key)
+    return keys
+
+
+def member(item: Any, items: list[Any], keys: set[Any] | None) -> bool:
+    if keys is not None:
+        key = set_key(item)
+        if key is not None:
+            return key in keys
+    return any(equals(item, other) for other in items)
 
 
 def as_list(value: Any, what: str = "a list") -> list[Any]:
@@ -242,17 +333,79 @@ def as_int(value: Any, what: str = "a whole number") -> int:
     return number
 
 
-def plain(value: Any) -> Any:
+def plain(value: Any, walk: Walk | None = None) -> Any:
     """A value with instance objects turned into ordinary dicts (for output)."""
-    if isinstance(value, InstanceDict):
-        return {k: plain(v) for k, v in value.items()}
+    walk = walk or Walk()
+    walk.tick()
+    if isinstance(value, Sensitive):
+        return Sensitive(plain(value.value, walk))
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: plain(v, walk) for k, v in value.items()}
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [plain(v, walk) for v in value]
     return value
 
 
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+# -- sensitive marks ----------------------------------------------------------------
+#
+# Terraform marks a value sensitive, and everything computed from it. The evaluator
+# wraps such values in `tfcheck.model.Sensitive` (the plan loader's wrapper too); an
+# operation on a marked operand works on the bare value and marks its result.
+
+
+def is_marked(value: Any, budget: int = 10_000) -> bool:
+    """Whether a value holds a `Sensitive` part (bounded walk)."""
+    stack = [value]
+    while stack and budget > 0:
+        budget -= 1
+        item = stack.pop()
+        if isinstance(item, Sensitive):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def unmark(value: Any, walk: Walk | None = None) -> Any:
+    """The value with every `Sensitive` wrapper removed (containers rebuilt)."""
+    if walk is None:
+        if not isinstance(value, dict | list | Sensitive):
+            return value
+        walk = Walk()
+    walk.tick()
+    if isinstance(value, Sensitive):
+        return unmark(value.value, walk)
+    if isinstance(value, InstanceDict):
+        return InstanceDict(
+            value.address, {k: unmark(v, walk) for k, v in value.items()}, value.missing
+        )
+    if isinstance(value, dict):
+        return {k: unmark(v, walk) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unmark(v, walk) for v in value]
+    return value
+
+
+def scalar_texts(value: Any, budget: int = 10_000) -> list[str]:
+    """Every string or number in a value tree, as text (what redaction must hide)."""
+    found: list[str] = []
+    stack = [value]
+    while stack and budget > 0:
+        budget -= 1
+        item = stack.pop()
+        if isinstance(item, Sensitive):
+            stack.append(item.value)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str | int | float) and not isinstance(item, bool):
+            found.append(item if isinstance(item, str) else number_str(item))
+    return found

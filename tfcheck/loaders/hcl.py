@@ -32,17 +32,19 @@ from tfcheck.hcl.eval import (
     Scope,
     traversal_text,
 )
+from tfcheck.hcl.json_syntax import json_value_expr
 from tfcheck.hcl.modules import ConfigLoader, ModuleDef, ResourceDef, config_files, display_path
 from tfcheck.hcl.parse import (
+    MAX_FILE_BYTES,
     HclSyntaxError,
     decode,
-    json_value_expr,
     parse_expression,
     parse_hcl,
 )
 from tfcheck.hcl.values import EvalError
 from tfcheck.loaders import LoadFailure
 from tfcheck.model import InputError, Location, Resource, Suppression, Unknown
+from tfcheck.safe_io import ReadRefused, read_bytes
 
 RECURSION_LIMIT = 6_000
 MAX_RESOURCES = 50_000
@@ -83,10 +85,11 @@ def load_hcl(
         loader = ConfigLoader(root)
         module = loader.load()
         errors = loader.errors
-        values = _root_values(root, module, var_files, variables, use_env, errors)
-        evaluator = Evaluator(module, root, loader.directories, values, graph.notes)
+        values = _root_values(root, module, var_files, variables, use_env, errors, loader.confine)
+        evaluator = Evaluator(module, root, {loader.confine}, values, graph.notes)
         _Builder(graph, evaluator, loader).build()
     graph.sensitive_values.update(evaluator.sensitive_values)
+    errors.extend(evaluator.errors)
     return HclLoad(graph, errors)
 
 
@@ -258,8 +261,13 @@ def _root_values(
     variables: Mapping[str, str],
     use_env: bool,
     errors: list[InputError],
+    confine: Path,
 ) -> dict[str, Any]:
-    """Root variable values in terraform's precedence order (later sources win)."""
+    """Root variable values in terraform's precedence order (later sources win).
+
+    The automatic files are read inside `confine` only; `--var-file` paths are the
+    user's own choice, read wherever they are (still regular files, bounded).
+    """
     declared = module.variables
     values: dict[str, Any] = {}
     reader = Evaluator(ModuleDef(root, "", "."), root, {root.resolve()}, {}, [])
@@ -294,9 +302,9 @@ def _root_values(
         )
     for path in automatic:
         if path.is_file():
-            values.update(_read_tfvars(root, path, reader, scope, declared, errors))
+            values.update(_read_tfvars(root, path, reader, scope, declared, errors, confine))
     for path in var_files:
-        values.update(_read_tfvars(root, Path(path), reader, scope, declared, errors))
+        values.update(_read_tfvars(root, Path(path), reader, scope, declared, errors, None))
     for name, text in variables.items():
         if name in declared:
             values[name] = from_text(name, text)
@@ -310,12 +318,13 @@ def _read_tfvars(
     scope: Scope,
     declared: Mapping[str, Any],
     errors: list[InputError],
+    confine: Path | None,
 ) -> dict[str, Any]:
     shown = display_path(root, path) if not path.is_absolute() or _inside(root, path) else str(path)
     try:
-        text = decode(path.read_bytes())
-    except OSError as exc:
-        errors.append(InputError(shown, f"cannot read variables file: {exc.strerror or exc}"))
+        text = decode(read_bytes(path, {confine} if confine else None, MAX_FILE_BYTES))
+    except ReadRefused as exc:
+        errors.append(InputError(shown, f"cannot read variables file: it {exc.reason}"))
         return {}
     values: dict[str, Any] = {}
     try:

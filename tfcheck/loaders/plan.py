@@ -26,6 +26,7 @@ import msgspec
 from tfcheck.defaults import MISSING
 from tfcheck.graph import ProviderConfig, ResourceGraph
 from tfcheck.loaders import LoadFailure
+from tfcheck.loaders.plan_shape import check_plan_shape
 from tfcheck.model import (
     InputError,
     Resource,
@@ -171,8 +172,7 @@ def load_plan_file(path: Path, display: str | None = None) -> ResourceGraph:
         raise LoadFailure(InputError(name, f"cannot read: {error.strerror}")) from None
     if data.startswith(ZIP_MAGIC):
         data = convert_binary_plan(path)
-    document = read_plan_document(data, name)
-    return load_plan(document, name)
+    return load_plan(read_plan_document(data, name), name)
 
 
 @dataclass(frozen=True)
@@ -194,6 +194,7 @@ def load_plan(document: Mapping[str, Any], source: str) -> ResourceGraph:
     (half the network facts' time on a 10,000-resource plan). Reference counting
     still frees it.
     """
+    check_plan_shape(document, source)
     with paused_gc():
         graph = _PlanBuilder(document, source).build()
         gc.freeze()
@@ -411,13 +412,14 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
             if type(current_list) is not list:
                 current_list = []
                 values[key] = current_list
+            shared = tuple(references.get(child_path, ()))  # one tuple: N elements, not N*N
             for position, item_flag in enumerate(flag):
                 while len(current_list) <= position:
                     current_list.append(None)
                 if item_flag is True:
                     current_list[position] = Unknown(
                         f"{address}.{child_path}[{position}] is known only after apply",
-                        tuple(references.get(child_path, ())))
+                        shared)
                 elif type(item_flag) is dict:
                     item = current_list[position]
                     if type(item) is not dict:

@@ -1,0 +1,368 @@
+"""Hostile input (issue 9): reads stay in the scanned root, nothing hangs or explodes.
+
+The configurations are written like a pull request to a repository that keeps its
+cluster in `infra/` would be: a `.git` at the top, modules beside the root module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tfcheck.engine import scan
+from tfcheck.hcl.eval import Evaluator, Scope
+from tfcheck.hcl.modules import ModuleDef
+from tfcheck.hcl.parse import MAX_OPERATORS, HclSyntaxError, parse_expression, parse_hcl
+from tfcheck.loaders import LoadFailure
+from tfcheck.loaders.hcl import load_hcl
+from tfcheck.loaders.plan import load_plan, load_plan_file
+from tfcheck.model import Unknown
+from tfcheck.safe_io import ReadRefused, read_bytes, scan_root
+
+VPC = 'resource "aws_vpc" "main" {\n  cidr_block = "10.0.0.0/16"\n}\n'
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "infra").mkdir()
+    return tmp_path
+
+
+def ev(text: str, directory: Path) -> Any:
+    evaluator = Evaluator(ModuleDef(directory, "", "."), directory, {directory.resolve()}, {}, [])
+    value, _ = evaluator.evaluate(parse_expression(text), Scope(evaluator.root))
+    return value
+
+
+# -- confined reads -----------------------------------------------------------------
+
+
+def test_scan_root_is_the_repository_top_without_walking(repo: Path, tmp_path: Path) -> None:
+    assert scan_root(repo / "infra") == repo.resolve()
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    # tmp_path itself holds .git (the repo fixture): the lone directory's root is it
+    assert scan_root(lone) == repo.resolve()
+
+
+def test_module_source_escaping_the_root_is_not_followed(repo: Path) -> None:
+    (repo / "infra" / "main.tf").write_text(
+        'module "all" {\n  source = "../../../../../../../../"\n}\n' + VPC
+    )
+    loaded = load_hcl(repo / "infra")
+    assert not loaded.errors
+    assert any("outside the scanned root" in n for n in loaded.graph.notes)
+    assert [r.address for r in loaded.graph.resources()] == ["aws_vpc.main"]
+
+
+def test_module_inside_the_repository_is_followed(repo: Path) -> None:
+    (repo / "modules" / "net").mkdir(parents=True)
+    (repo / "modules" / "net" / "main.tf").write_text(VPC)
+    (repo / "infra" / "main.tf").write_text('module "net" {\n  source = "../modules/net"\n}\n')
+    loaded = load_hcl(repo / "infra")
+    assert [r.address for r in loaded.graph.resources()] == ["module.net.aws_vpc.main"]
+
+
+def test_missing_local_module_is_an_input_error_naming_the_call(repo: Path) -> None:
+    (repo / "infra" / "main.tf").write_text(
+        VPC + '\nmodule "endpoints" {\n  source = "./modules/endpoints"\n}\n'
+    )
+    report = scan([repo / "infra"])
+    [error] = report.input_errors
+    assert error.path.endswith("main.tf") and (error.line, error.column) == (5, 1)
+    assert "module endpoints" in error.message and "./modules/endpoints" in error.message
+
+
+def test_modules_json_pointing_outside_is_refused(repo: Path) -> None:
+    modules = repo / "infra" / ".terraform" / "modules"
+    modules.mkdir(parents=True)
+    (modules / "modules.json").write_text(
+        json.dumps({"Modules": [{"Key": "vpc", "Source": "x", "Dir": "/etc"}]})
+    )
+    (repo / "infra" / "main.tf").write_text('module "vpc" {\n  source = "reg/vpc/aws"\n}\n')
+    loaded = load_hcl(repo / "infra")
+    assert any("outside the scanned root" in n for n in loaded.graph.notes)
+
+
+def test_file_functions_outside_the_root_are_errors_naming_the_call(repo: Path) -> None:
+    (repo.parent / "secret.txt").write_text("root:x:0:0")
+    for call in ('file("../secret.txt")', 'file("/etc/passwd")', 'filebase64("/etc/hostname")',
+                 'filemd5("/etc/passwd")', 'templatefile("/etc/passwd", {})',
+                 'fileset("/", "**")'):
+        value = ev(call, repo)
+        assert isinstance(value, Unknown), call
+        name = call.split("(")[0]
+        assert value.reason.startswith(f"{name}(): ") and "outside the scanned root" in (
+            value.reason
+        ), value.reason
+
+
+def test_special_files_are_never_opened_for_reading(repo: Path) -> None:
+    fifo = repo / "pipe"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    value = ev('file("pipe")', repo)
+    assert isinstance(value, Unknown) and "not a regular file" in value.reason
+    with pytest.raises(ReadRefused, match="not a regular file"):
+        read_bytes(Path("/dev/zero"))
+    assert time.monotonic() - started < 5
+
+
+def test_symlinked_file_is_checked_where_it_resolves(repo: Path) -> None:
+    (repo / "infra" / "main.tf").write_text(VPC)
+    (repo / "infra" / "passwd.tf").symlink_to("/etc/passwd")
+    (repo / "infra" / "link.txt").symlink_to("/etc/hostname")
+    loaded = load_hcl(repo / "infra")
+    [error] = loaded.errors
+    assert error.path == "passwd.tf" and "outside the scanned root" in error.message
+    value = ev('file("infra/link.txt")', repo)
+    assert isinstance(value, Unknown) and "outside the scanned root" in value.reason
+
+
+def test_huge_sparse_file_is_refused_by_its_size(repo: Path) -> None:
+    (repo / "infra" / "main.tf").write_text(VPC)
+    with open(repo / "infra" / "big.tf", "wb") as handle:
+        handle.truncate(1 << 30)  # 1 GB, sparse: refused before any byte is read
+    started = time.monotonic()
+    loaded = load_hcl(repo / "infra")
+    assert time.monotonic() - started < 10
+    [error] = loaded.errors
+    assert error.path == "big.tf" and "larger than" in error.message
+
+
+def test_reads_stop_at_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "x.txt"
+    path.write_bytes(b"a" * 100)
+    assert read_bytes(path, {tmp_path.resolve()}, 100) == b"a" * 100
+    with pytest.raises(ReadRefused, match="larger than 99 bytes"):
+        read_bytes(path, {tmp_path.resolve()}, 99)
+
+
+# -- regular expressions: RE2, as terraform ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        (
+            'regex("(?P<major>[0-9]+)\\\\.(?P<minor>[0-9]+)", "v1.29")',
+            {"major": "1", "minor": "29"},
+        ),
+        ('regex("([a-z]+)-([0-9]+)", "eks-12")', ["eks", "12"]),
+        ('regexall("[0-9]+", "a1b22c333")', ["1", "22", "333"]),
+        ('replace("eks-12", "/([a-z]+)-(?P<n>[0-9]+)/", "$n:$1:$${1}x:$$")', "12:eks:eksx:$"),
+        ('replace("abc", "/b/", "$9")', "ac"),
+    ],
+)
+def test_regex_functions_follow_go_semantics(
+    expression: str, expected: Any, tmp_path: Path
+) -> None:
+    assert ev(expression, tmp_path) == expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        'regex("^(a|aa)*c$", join("", [for i in range(20000) : "a"]))',
+        'regexall("a*a*a*a*a*a*b", join("", [for i in range(20000) : "a"]))',
+        'replace(join("", [for i in range(20000) : "a"]), "/a*a*a*a*b/", "x")',
+        'format("%00000000000000000000000000000000000000000000000000000000000!", 1)',
+    ],
+)
+def test_backtracking_patterns_end_in_linear_time(expression: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    ev(expression, tmp_path)
+    assert time.monotonic() - started < 5
+
+
+def test_pattern_re2_rejects_is_an_evaluation_error(tmp_path: Path) -> None:
+    value = ev('regex("(a)\\\\1", "aa")', tmp_path)
+    assert isinstance(value, Unknown) and "invalid regular expression" in value.reason
+    assert ev('try(regex("(a)\\\\1", "aa"), "fallback")', tmp_path) == "fallback"
+
+
+# -- sizes and budgets ----------------------------------------------------------------
+
+BIG = 'join("", [for i in range(1000) : "0123456789012345678901234567890123456789"])'
+# 10,000 references to one 40 KB string: small in memory, 400 MB once joined
+MANY = f"[for s in [{BIG}] : [for i in range(10000) : s]][0]"
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        f'join(",", {MANY})',
+        f'replace({BIG}, "0", {BIG})',
+        f'replace({BIG}, "", "xyzxyzxyzxyzxyzxyzxyzxyzxyzxyz")',
+        f"jsonencode({MANY})",
+        f"yamlencode({MANY})",
+        f'formatlist("%s%s", {MANY}, {BIG})',
+        'indent(1000, join("\\n", [for i in range(5000) : "x"]))',
+        "range(1000000)",
+    ],
+)
+def test_results_are_refused_before_they_are_built(expression: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    value = ev(expression, tmp_path)
+    assert isinstance(value, Unknown)
+    assert "longer than" in value.reason or "more than" in value.reason, value.reason
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "length(toset(range(10000)))",
+        "length(distinct(range(10000)))",
+        "length(setunion(range(10000), range(5000, 15000)))",
+        "length(setsubtract(range(10000), range(5000, 15000)))",
+        "length(setintersection(range(10000), range(10000)))",
+        "length(matchkeys(range(10000), range(10000), range(10000)))",
+    ],
+)
+def test_set_functions_are_linear(expression: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    value = ev(expression, tmp_path)
+    assert isinstance(value, int) and value in (5000, 10000, 15000)
+    assert time.monotonic() - started < 10
+
+
+def test_shared_structure_bomb_is_an_input_error_with_its_line(repo: Path) -> None:
+    doubling = "\n".join(f"  l{i} = [local.l{i - 1}, local.l{i - 1}]" for i in range(1, 40))
+    (repo / "infra" / "main.tf").write_text(
+        f'locals {{\n  l0 = ["x"]\n{doubling}\n}}\n'
+        'resource "aws_vpc" "main" {\n  cidr_block = "10.0.0.0/16"\n'
+        "  tags = { doc = jsonencode(local.l39) }\n"
+        "  tags_all = { all = local.l39 }\n}\n"
+    )
+    started = time.monotonic()
+    loaded = load_hcl(repo / "infra")
+    assert time.monotonic() - started < 60
+    lines = {(e.path, e.line) for e in loaded.errors}
+    assert lines == {("main.tf", 45), ("main.tf", 46)}, loaded.errors
+
+
+def test_result_bound_is_an_input_error_naming_the_call(repo: Path) -> None:
+    (repo / "infra" / "main.tf").write_text(
+        VPC + "locals {\n"
+        '  line = join("", [for i in range(1000) : "0123456789"])\n'
+        '  page = join("\\n", [for i in range(10000) : local.line])\n'
+        "}\n"
+        'resource "aws_subnet" "a" {\n  vpc_id = aws_vpc.main.id\n'
+        '  cidr_block = "10.0.1.0/24"\n  tags = { page = local.page }\n}\n'
+    )
+    report = scan([repo / "infra"])
+    [error] = report.input_errors
+    assert error.path.endswith("main.tf") and error.line == 6
+    assert error.message.startswith("join(): result would be longer than")
+
+
+def test_long_operator_chain_is_evaluated_without_recursion(repo: Path) -> None:
+    terms = " + ".join(["1"] * 20_000)
+    (repo / "infra" / "main.tf").write_text(
+        f"locals {{\n  n = {terms}\n}}\n"
+        'resource "aws_vpc" "main" {\n  cidr_block = "10.0.0.0/16"\n'
+        "  tags = { n = local.n }\n}\n"
+    )
+    loaded = load_hcl(repo / "infra")
+    assert not loaded.errors
+    resource = loaded.graph.get("aws_vpc.main")
+    assert resource is not None and resource.values["tags"] == {"n": 20_000}
+
+
+def test_operator_bomb_is_refused_before_the_parse() -> None:
+    text = "locals {\n  n = " + "+".join(["1"] * (MAX_OPERATORS + 2)) + "\n}\n"
+    started = time.monotonic()
+    with pytest.raises(HclSyntaxError, match="operators") as raised:
+        parse_hcl(text, "main.tf")
+    assert raised.value.line == 2
+    assert time.monotonic() - started < 5
+
+
+def test_exhausted_step_budget_is_an_input_error_with_its_place(repo: Path) -> None:
+    (repo / "infra" / "main.tf").write_text(
+        VPC + "\nlocals {\n"
+        "  grid = [for i in range(10000) : [for j in range(10000) : i * j]]\n"
+        "}\n"
+        'resource "aws_subnet" "a" {\n  vpc_id = aws_vpc.main.id\n'
+        '  cidr_block = "10.0.1.0/24"\n  tags = { n = length(local.grid) }\n}\n'
+    )
+    started = time.monotonic()
+    report = scan([repo / "infra"])
+    assert time.monotonic() - started < 60
+    errors = [e for e in report.input_errors if "budget" in e.message]
+    assert errors and errors[0].path.endswith("main.tf") and errors[0].line == 6
+
+
+def test_deep_nesting_is_a_syntax_error_with_its_line() -> None:
+    with pytest.raises(HclSyntaxError, match="nested too deeply") as raised:
+        parse_hcl('x = 1\ny = "a"\nz = ' + "[" * 500 + "]" * 500 + "\n", "main.tf")
+    assert (raised.value.line, raised.value.column) == (3, 1)
+
+
+def test_deeply_nested_blocks_are_a_syntax_error_with_their_line() -> None:
+    with pytest.raises(HclSyntaxError, match="blocks nested") as raised:
+        parse_hcl("y = 1\n" + "x {\n" * 3000 + "}\n" * 3000, "main.tf")
+    assert (raised.value.line, raised.value.column) == (202, 1)
+
+
+# -- plans ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        ({"resource_changes": {"a": 1}}, "resource_changes: expected a list, got an object"),
+        ({"resource_changes": [{"address": 3}]}, "resource_changes[0].address"),
+        (
+            {"resource_changes": [{"address": "a.b", "change": {"actions": "create"}}]},
+            "resource_changes[0].change.actions: expected a list",
+        ),
+        ({"planned_values": {"root_module": {"resources": "x"}}},
+         "planned_values.root_module.resources"),
+        ({"planned_values": {"root_module": {"child_modules": [{"resources": [7]}]}}},
+         "planned_values.root_module.child_modules[0].resources[0]"),
+        ({"configuration": {"root_module": {"module_calls": []}}},
+         "configuration.root_module.module_calls"),
+        ({"planned_values": [], "format_version": "1.2"}, "planned_values: expected an object"),
+    ],
+)
+def test_plan_of_the_wrong_shape_is_rejected_naming_the_path(
+    document: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(LoadFailure) as raised:
+        load_plan(document, "plan.json")
+    assert path in raised.value.error.message
+
+
+def test_plan_with_100000_element_masks_loads_quickly(tmp_path: Path) -> None:
+    size = 100_000
+    values = {"name": "sg", "vpc_id": "vpc-1", "ingress": [
+        {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": [None] * size}]}
+    mask = {"ingress": [{"cidr_blocks": [True] * size}]}
+    document = {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": [{
+            "address": "aws_security_group.sg", "mode": "managed",
+            "type": "aws_security_group", "name": "sg", "values": values}]}},
+        "resource_changes": [{"address": "aws_security_group.sg", "change": {
+            "actions": ["create"], "after": values, "after_unknown": mask,
+            "after_sensitive": mask}}],
+        "configuration": {"root_module": {"resources": [{
+            "address": "aws_security_group.sg", "mode": "managed",
+            "type": "aws_security_group", "name": "sg",
+            "expressions": {"ingress": [{"cidr_blocks": {
+                "references": [f"aws_subnet.s[{i}]" for i in range(size)]}}]}}]}},
+    }
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    started = time.monotonic()
+    graph = load_plan_file(path)
+    assert time.monotonic() - started < 30
+    assert graph.get("aws_security_group.sg") is not None

@@ -1,0 +1,128 @@
+"""Confined, bounded reads: the one way tfcheck opens a file named by its input.
+
+tfcheck runs on pull requests anyone can open, and what it prints goes back to the
+pull request. So a path that the input chooses (a module `source`, a `file()` or
+`templatefile()` argument, a `.tf` file that is a symlink) is read only when:
+
+- it resolves (symlinks followed) to a place inside the scanned root: the repository
+  top (the nearest directory holding `.git`), or the scanned directory itself outside a
+  repository;
+- it is a regular file: never a FIFO (which would block), a device (`/dev/zero` never
+  ends) or a socket. Files are opened with `O_NONBLOCK` and checked with `fstat`;
+- its size, checked with `fstat` before reading, is within the caller's bound, and the
+  read itself stops at that bound (a file growing meanwhile cannot exceed it).
+
+Anything else raises `ReadRefused`, whose message says why without quoting the file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+DEFAULT_LIMIT = 4_000_000
+_CHUNK = 1 << 16
+
+
+class ReadRefused(Exception):
+    """A path tfcheck will not read: outside the root, not a regular file, too large."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def scan_root(directory: Path) -> Path:
+    """The directory reads are confined to: the repository top, else `directory` itself.
+
+    Only the ancestors of `directory` are looked at (one `lstat` each): no walk.
+    """
+    start = Path(directory).resolve()
+    for candidate in (start, *start.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    return start
+
+
+def resolve_inside(path: Path, roots: set[Path] | frozenset[Path]) -> Path:
+    """`path` with every symlink resolved, if that lies inside one of `roots`."""
+    try:
+        resolved = Path(path).resolve(strict=True)
+    except FileNotFoundError:
+        raise ReadRefused("does not exist") from None
+    except (OSError, RuntimeError):
+        raise ReadRefused("cannot be resolved (symlink loop or unreadable)") from None
+    if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+        raise ReadRefused("is outside the scanned root: not read")
+    return resolved
+
+
+def is_inside(path: Path, roots: set[Path] | frozenset[Path]) -> bool:
+    """Whether `path` resolves inside one of `roots` (missing paths: by their parent)."""
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, RuntimeError):
+        return False
+    return any(resolved == root or resolved.is_relative_to(root) for root in roots)
+
+
+def read_bytes(
+    path: Path, roots: set[Path] | frozenset[Path] | None = None, limit: int = DEFAULT_LIMIT
+) -> bytes:
+    """The content of a regular file inside `roots` (any place if None), at most `limit`."""
+    target = resolve_inside(path, roots) if roots is not None else Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_NOFOLLOW", 0) if roots is not None else 0
+    try:
+        fd = os.open(target, flags)
+    except FileNotFoundError:
+        raise ReadRefused("does not exist") from None
+    except IsADirectoryError:
+        raise ReadRefused("is a directory") from None
+    except OSError as exc:
+        raise ReadRefused(f"cannot be opened: {exc.strerror or type(exc).__name__}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ReadRefused("is not a regular file (FIFO, device, socket or directory)")
+        if info.st_size > limit:
+            raise ReadRefused(f"is larger than {limit} bytes")
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            try:
+                chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
+            except BlockingIOError:  # pragma: no cover - regular files do not block
+                raise ReadRefused("would block") from None
+            except OSError as exc:
+                raise ReadRefused(f"cannot be read: {exc.strerror or exc}") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise ReadRefused(f"is larger than {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def regular_file_size(path: Path) -> int | None:
+    """The size of a regular file (symlinks followed); None for anything else."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "ReadRefused",
+    "is_inside",
+    "read_bytes",
+    "regular_file_size",
+    "resolve_inside",
+    "scan_root",
+]
