@@ -35,18 +35,18 @@ def karpenter_isolated_vpc(ctx: ScanContext) -> Iterator[Result]:
     """Karpenter must not call AWS APIs that have no VPC endpoint: pricing and IAM.
 
     ## Why
-    Karpenter's documentation, as the tfcheck catalog and issue "Beyond the seeds"
-    record it:
+    Karpenter's settings reference (karpenter.sh, "Settings") lists `ISOLATED_VPC`
+    (`--isolated-vpc`, Helm `settings.isolatedVPC`): when true, Karpenter assumes it
+    cannot reach AWS services that have no VPC endpoint, and stops calling the AWS
+    Price List API for on-demand prices. That API has no VPC endpoint, so in a private
+    cluster without it Karpenter's pricing calls time out. For an `EC2NodeClass` that
+    names a `role`, Karpenter creates and manages the nodes' instance profile itself,
+    through the IAM API, which has no VPC endpoint either; naming an existing
+    `instanceProfile` avoids the call. The private-cluster guide (seed 004) says of every
+    AWS service a workload calls:
 
-    > unless `settings.isolatedVPC` is true it calls the AWS Price List API, which has
-    > no VPC endpoint [...] IAM has no VPC endpoint either, so its `EC2NodeClass`
-    > objects should name an `instanceProfile` rather than a `role`.
-
-    Karpenter's settings reference lists the same switch as the `ISOLATED_VPC`
-    environment variable (`--isolated-vpc`): true tells Karpenter it cannot reach AWS
-    services without a VPC endpoint, which turns off its look-ups of on-demand prices.
-    For a `role`, Karpenter creates and manages the nodes' instance profile itself,
-    through the IAM API.
+    > Your cluster's VPC subnets must have a VPC interface endpoint for any AWS
+    > services that your Pods need access to.
 
     Checked: the `karpenter` Helm chart (`settings.isolatedVPC`; charts before v0.32
     `settings.aws.isolatedVPC`; or `ISOLATED_VPC` / `AWS_ISOLATED_VPC` in
