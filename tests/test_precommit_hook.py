@@ -10,6 +10,7 @@ happens once per module (one PRE_COMMIT_HOME for every run).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,9 +22,10 @@ import yaml
 
 from .conftest import FIXTURES, REPO
 
-# Installing the hook environment with pip and running pre-commit: the slow tier.
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")]
+pytestmark = [
+    pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed"),
+    pytest.mark.slow,  # installs the hook's environment from PyPI
+]
 
 HOOKS_FILE = REPO / ".pre-commit-hooks.yaml"
 
@@ -46,8 +48,13 @@ def test_manifest_is_what_pre_commit_accepts() -> None:
     (hook,) = clientlib.load_manifest(str(HOOKS_FILE))
     assert {k: hook[k] for k in ("id", "entry", "language", "files", "pass_filenames",
                                  "require_serial")} == {
-        "id": "tfcheck", "entry": "tfcheck scan", "language": "python",
-        "files": r"\.(tf|tfvars)$", "pass_filenames": True, "require_serial": True}
+        "id": "tfcheck", "entry": "tfcheck scan --pre-commit", "language": "python",
+        "files": r"\.(tf|tfvars)(\.json)?$", "pass_filenames": True, "require_serial": True}
+    assert hook["always_run"] is True  # a commit that only deletes must still run it
+    pattern = re.compile(hook["files"])
+    for name in ("main.tf", "main.tf.json", "prod.tfvars", "prod.tfvars.json"):
+        assert pattern.search(name), name
+    assert not pattern.search("main.tfstate") and not pattern.search("README.md")
     assert yaml.safe_load(HOOKS_FILE.read_text())[0]["id"] == "tfcheck"
 
 
@@ -135,4 +142,41 @@ def test_files_the_hook_does_not_match_skip_it(project: Path, pre_commit_home: P
     result = pre_commit(project, pre_commit_home, "--files", "README.md")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "(no files to check)Skipped" in output, output
+    assert "tfcheck" in output and "Passed" in output, output
+    assert "PC" not in output, output
+
+
+def commit(project: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """`git commit` with the hook installed, as a developer runs it."""
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1",
+           "PRE_COMMIT_COLOR": "never"}
+    env.pop("VIRTUAL_ENV", None)
+    subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=project, env=env,
+                   capture_output=True, check=True)
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c",
+         "commit.gpgsign=false", "commit", "-m", "change"],
+        cwd=project, env=env, capture_output=True, text=True, check=False, timeout=900)
+
+
+def test_a_commit_deleting_the_endpoints_is_blocked(project: Path,
+                                                    pre_commit_home: Path) -> None:
+    git("rm", "-q", "split/endpoints.tf", cwd=project)
+    try:
+        result = commit(project, pre_commit_home)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output
+        assert "PC301" in output and "split/main.tf" in output, output
+    finally:
+        git("reset", "-q", "HEAD", "--", "split/endpoints.tf", cwd=project)
+        git("checkout", "--", "split/endpoints.tf", cwd=project)
+
+
+def test_a_commit_of_a_tfvars_only_folder_passes(project: Path, pre_commit_home: Path) -> None:
+    (project / "tfvars/prod.tfvars").write_text('region       = "eu-west-2"\n'
+                                                'cluster_name = "prod"\n')
+    git("add", "tfvars/prod.tfvars", cwd=project)
+    result = commit(project, pre_commit_home)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "tfcheck" in output and "Passed" in output, output
