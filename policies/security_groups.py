@@ -291,6 +291,7 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
         elif group.unknown is not None:
             doubts.append(f"the inline rules of {group.key} are not known "
                           f"({explain(group.unknown, net.graph.kind)})")
+        doubts.extend(group.undecided("ingress"))
     if doubts:
         return None, "; ".join(dict.fromkeys(doubts))
     return False, ""
@@ -739,6 +740,7 @@ def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: 
         elif group.unknown is not None:
             doubts.append(f"the inline rules of {group.key} are not known "
                           f"({explain(group.unknown, input_kind)})")
+        doubts.extend(group.undecided("egress"))
     if source.security_groups.unknown is not None:
         doubts.append(f"some security groups of {source.address} are not known "
                       f"({explain(source.security_groups.unknown, input_kind)})")

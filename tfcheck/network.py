@@ -53,7 +53,13 @@ from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Status, Unknown, reveal, split_address
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
-from tfcheck.unknowns import explain, managed_elsewhere, read_from_aws, states_action
+from tfcheck.unknowns import (
+    explain,
+    managed_elsewhere,
+    one_of_instances,
+    read_from_aws,
+    states_action,
+)
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
 
@@ -529,10 +535,17 @@ class SecurityGroup:
     egress: list[Rule] = field(default_factory=list)
     complete: bool = True
     unknown: Unknown | None = None  # inline rules the input cannot give
+    # rule blocks whose instances belong to *one of* several groups, this one among them
+    # (`aws_security_group.bulk[floor(count.index / 3)]` in a plan): (direction, why)
+    open_rules: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def in_input(self) -> bool:
         return self.resource is not None
+
+    def undecided(self, direction: str) -> list[str]:
+        """Why rules of `direction` the input holds may belong to this group, unread."""
+        return [why for (d, _), why in self.open_rules.items() if d == direction]
 
 
 @dataclass
@@ -1444,6 +1457,8 @@ class _Builder:
                            self._sg_map())
         if not isinstance(direction, str) or direction not in ("ingress", "egress"):
             return
+        if not groups.keys:
+            self._rule_of_one_of(rule, direction)
         cidrs: list[IPNetwork] = []
         blocks_of: list[str] = []
         unknown: Unknown | None = None
@@ -1475,6 +1490,24 @@ class _Builder:
                           tuple(dict.fromkeys(self.canonical(p) for p in prefixes.keys)),
                           unknown, tuple(dict.fromkeys(blocks_of)))
             (record.ingress if direction == "ingress" else record.egress).append(parsed)
+
+    def _rule_of_one_of(self, rule: Resource, direction: str) -> None:
+        """Mark every group a rule may belong to (a block-level edge) as not fully read.
+
+        Attaching the rule to one of them would be a guess, and to none a false `fail`:
+        its candidates' `direction` rules stay undecided, once per rule block.
+        """
+        mapping = self._sg_map()
+        for block, instances in self.graph.block_references(rule, "security_group_id"):
+            why = one_of_instances(f"{rule.config_address}.security_group_id", block,
+                                   self.graph.configuration is not None)
+            for address in instances:
+                target = self.graph.get(address)
+                key = mapping[target.type](target) if (
+                    target is not None and target.type in mapping) else None
+                record = self.net.security_groups.get(self.canonical(key)) if key else None
+                if record is not None:
+                    record.open_rules.setdefault((direction, rule.config_address), why)
 
     # -- endpoints ------------------------------------------------------------------
 
