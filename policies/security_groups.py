@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.centralised import centralised
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.network import (
     IPV6_SUFFIX,
@@ -145,13 +146,23 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
     remediation is the rule.
     """
     net = network(ctx)
+    served: dict[str, tuple[Endpoint, list[ClusterNetwork]]] = {}
     for vpc, clusters in sorted(cluster_vpcs(net).items()):
-        subnets = _node_subnets(clusters)
-        if not subnets:
-            continue
         for endpoint in net.endpoints_in(vpc):
-            if endpoint.is_interface is not True:
-                continue
+            if endpoint.is_interface is True:
+                served[endpoint.address] = (endpoint, list(clusters))
+    central = centralised(ctx)
+    for info in net.clusters:
+        # hub endpoints a Route 53 zone serves to this cluster: they must admit it too
+        services = [r.service for r in required_services(ctx, info)]
+        for endpoint in central.endpoints_serving(info, services):
+            users = served.setdefault(endpoint.address, (endpoint, []))[1]
+            if all(u is not info for u in users):
+                users.append(info)
+    for address in sorted(served):
+        endpoint, clusters = served[address]
+        subnets = _node_subnets(clusters)
+        if subnets:
             yield about(_ingress_verdict(net, endpoint, subnets, clusters), clusters)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from tfcheck.facts.centralised import Centralised, Served, centralised
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
     ZONE_ID_SUFFIX,
@@ -174,6 +175,7 @@ def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
     complete block, wired to the cluster's VPC, node subnets and endpoint security group.
     """
     net = network(ctx)
+    central = centralised(ctx)
     for info in net.clusters:
         requirements = required_services(ctx, info)
         if info.vpc is None:
@@ -188,11 +190,13 @@ def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
         unreadable = [e for e in endpoints if isinstance(e.service_name, Unknown)
                       and e.service is None]
         for requirement in requirements:
-            yield _requirement_verdict(net, info, requirement, endpoints, unreadable)
+            yield _requirement_verdict(net, info, requirement, endpoints, unreadable,
+                                       central.serving(info, requirement.service))
 
 
 def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requirement,
-                         endpoints: list[Endpoint], unreadable: list[Endpoint]) -> Result:
+                         endpoints: list[Endpoint], unreadable: list[Endpoint],
+                         central: list[Served]) -> Result:
     service = requirement.service
     vpc = info.vpc or ""
     data = {"service": service, "required_by": requirement.required_by}
@@ -210,7 +214,17 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
             undecided.append(problem)
         else:
             not_counting.append(problem)
-    evidence = (*info.vpc_evidence, *(e.address for e in candidates))
+    for served in central:
+        if served.counts is True:
+            return Result.passed(
+                info.cluster, f"{service} is served by the centralised endpoint "
+                              f"{served.why}; Route 53 zone {served.zone} is associated "
+                              f"with VPC {vpc}", data=data,
+                evidence=(info.address, vpc, *served.evidence))
+    not_counting.extend(s.why for s in central if s.counts is False)
+    undecided.extend(s.why for s in central if s.counts is None)
+    evidence = (*info.vpc_evidence, *(e.address for e in candidates),
+                *(e for s in central for e in s.evidence))
     if undecided or unreadable:
         reasons = undecided + [f"the service_name of {e.address} is not known "
                                f"({_explain(e.service_name, net)})" for e in unreadable]
@@ -537,15 +551,22 @@ def endpoint_private_dns(ctx: ScanContext) -> Iterator[Result]:
     Set `private_dns_enabled = true` on every interface endpoint in the cluster's VPC.
     """
     net = network(ctx)
+    central = centralised(ctx)
     for vpc, clusters in sorted(cluster_vpcs(net).items()):
-        for result in _private_dns_verdicts(net, vpc, clusters):
+        for result in _private_dns_verdicts(net, vpc, clusters, central):
             yield about(result, clusters)
 
 
-def _private_dns_verdicts(net: Network, vpc: str, clusters: list[ClusterNetwork]
-                          ) -> Iterator[Result]:
-    """Interface endpoints of the VPC: private DNS on, off, or not known."""
+def _private_dns_verdicts(net: Network, vpc: str, clusters: list[ClusterNetwork],
+                          central: Centralised) -> Iterator[Result]:
+    """Interface endpoints of the VPC: private DNS on, off, or not known.
+
+    A centralised endpoint (a Route 53 zone points a service name at it) has private DNS
+    off by design: not this policy's subject.
+    """
     for endpoint in net.endpoints_in(vpc):
+        if endpoint.private_dns is not True and central.is_centralised(endpoint):
+            continue
         evidence = (clusters[0].address, vpc, endpoint.address)
         interface = endpoint.is_interface
         if interface is None:

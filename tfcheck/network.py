@@ -613,6 +613,7 @@ class Network:
     route_tables: dict[str, RouteTable] = field(default_factory=dict)
     endpoints: list[Endpoint] = field(default_factory=list)
     security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)  # known id/arn -> key
     _effective: dict[str, EffectiveRouteTable] = field(default_factory=dict)
     _endpoints_by_vpc: dict[str, list[Endpoint]] = field(default_factory=dict)
     _main_tables: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
@@ -815,7 +816,7 @@ class _Builder:
         self.graph = graph
         self.beside = beside
         self.net = Network(graph)
-        self.by_id: dict[str, str] = {}  # known id/arn -> key
+        self.by_id: dict[str, str] = self.net.ids  # known id/arn -> key
         self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
         self.alias: dict[str, str] = {}  # pseudo key -> key of the resource that is it
         self.clusters = graph.managed("aws_eks_cluster")

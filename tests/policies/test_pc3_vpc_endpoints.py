@@ -387,3 +387,28 @@ def test_pc304_zone_ids_and_names_are_not_compared() -> None:
     result = by_subject(run(endpoint_subnet_coverage, p))['aws_vpc_endpoint.interface["ec2"]']
     assert result.status is Status.UNKNOWN
     assert "availability_zone_id" in result.message
+
+
+def test_pc301_centralised_endpoints_say_why_they_count_or_not() -> None:
+    """Hub endpoints reached through a zone, a record and a transit gateway route."""
+    from tfcheck.engine import scan
+
+    from ..conftest import FIXTURES
+
+    def pc301(case: str) -> dict[str, str]:
+        report = scan([str(FIXTURES / "plans" / case / "plan.json")])
+        return {f.data["service"]: f.message for f in report.findings if f.rule_id == "PC301"}
+
+    good = pc301("pc301-centralised-endpoints")["ecr.dkr"]
+    assert ('served by the centralised endpoint aws_vpc_endpoint.interface["ecr.dkr"] in '
+            "aws_vpc.hub, reached through aws_route.spoke_to_hub[0] (10.100.0.0/16) -> "
+            "aws_ec2_transit_gateway.main") in good
+    unreachable = pc301("pc301-centralised-endpoints-no-route")["sts"]
+    assert ('aws_route53_record.endpoint["sts"] points sts.eu-west-1.amazonaws.com at '
+            'aws_vpc_endpoint.interface["sts"], but the route table of node subnet '
+            "aws_subnet.private[0] (aws_route_table.private[0]) routes aws_vpc.hub "
+            "(10.100.0.0/16) through no transit gateway") in unreachable
+    elsewhere = pc301("pc301-centralised-zone-elsewhere")["ec2"]
+    assert ("Route 53 zone Z0123456789ABCDEFGHIJ, associated with VPC aws_vpc.main by "
+            "aws_route53_zone_association.endpoints[0], is not in the input") in elsewhere
+    assert "Z0123456789KLMNOPQRST" in elsewhere
