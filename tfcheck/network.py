@@ -278,6 +278,10 @@ def _decode_user_data(value: Any) -> str | None:
     return text
 
 
+_WORD = re.compile(r"[\w-]+")
+_CLUSTER_TAG = "kubernetes.io/cluster/"
+
+
 def names_cluster(text: str, name: str) -> bool:
     """Whether user data names the cluster as a whole word (`bootstrap.sh main`)."""
     return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
@@ -1643,11 +1647,11 @@ class _Builder:
             roles = self._role_keys(entry, "principal_arn")
             for owner in members(entry):
                 ec2_roles[owner].update(roles)
-        asgs = graph.managed("aws_autoscaling_group")
+        self_managed = self._self_managed_members(
+            graph.managed("aws_autoscaling_group"), names, ec2_roles)
 
         for cluster in self.clusters:
             info = self._cluster_network(cluster)
-            name = info.name
             for group in node_groups.get(cluster.address, ()):
                 info.nodes.append(self._managed_node_group(group, info))
             for profile in fargate.get(cluster.address, ()):
@@ -1657,10 +1661,8 @@ class _Builder:
                     subnets = info.subnets  # no subnet_ids: the cluster's private subnets
                 info.nodes.append(NodeSource(profile, FARGATE_PROFILE, subnets,
                                              Link((info.security_group,))))
-            for asg in asgs:
-                source = self._self_managed(asg, cluster, name, ec2_roles.get(cluster.address))
-                if source is not None:
-                    info.nodes.append(source)
+            for asg, reason in self_managed.get(cluster.address, ()):
+                info.nodes.append(self._self_managed(asg, reason))
             if not info.nodes:
                 info.nodes.append(NodeSource(cluster, CLUSTER_SUBNETS, info.subnets,
                                              Link((info.security_group,))))
@@ -1768,37 +1770,64 @@ class _Builder:
         return NodeSource(group, MANAGED_NODE_GROUP, subnets, groups, template, roles=roles,
                           remote_access_sources=sources)
 
-    def _self_managed(self, asg: Resource, cluster: Resource, name: str | Unknown | None,
-                      ec2_roles: set[str] | None) -> NodeSource | None:
-        templates = self._launch_templates(asg)
-        reason = ""
-        for template in templates:
-            if any(r.address == cluster.address
-                   for r in self.graph.references(template, "user_data", "aws_eks_cluster")):
-                reason = f"the user data of {template.address} names the cluster"
-                break
-            text = _decode_user_data(template.get("user_data"))
-            if text is not None and isinstance(name, str) and names_cluster(text, name):
-                reason = f"the user data of {template.address} names the cluster"
-                break
-        if not reason and isinstance(name, str):
-            wanted = f"kubernetes.io/cluster/{name}"
+    def _self_managed_members(self, asgs: list[Resource], names: Mapping[str, list[str]],
+                              ec2_roles: Mapping[str, set[str]]
+                              ) -> dict[str, list[tuple[Resource, str]]]:
+        """Cluster -> its self-managed Auto Scaling groups (in address order), and why.
+
+        Each group's facts (launch templates, user data, tags, instance roles) are read
+        once and matched to clusters through indexes, never group by cluster: the user
+        data names a cluster (a reference, or its name as a whole word), the group carries
+        `kubernetes.io/cluster/<name>`, or its instance role has an EC2 access entry.
+        """
+        by_role: dict[str, list[str]] = defaultdict(list)
+        for owner, roles in ec2_roles.items():
+            for role in roles:
+                by_role[role].append(owner)
+        odd_names = [n for n in names if _WORD.fullmatch(n) is None]
+        unnamed = [c.address for c in self.clusters if not isinstance(_text(c.get("name")), str)]
+        found: dict[str, list[tuple[Resource, str]]] = defaultdict(list)
+        for asg in asgs:
+            reasons: dict[str, str] = {}
+            templates = self._launch_templates(asg)
+            for template in templates:
+                why = f"the user data of {template.address} names the cluster"
+                named = [r.address for r in self.graph.references(
+                    template, "user_data", "aws_eks_cluster")]
+                text = _decode_user_data(template.get("user_data"))
+                if text is not None:
+                    words = set(_WORD.findall(text))
+                    named.extend(a for n in names if n in words for a in names[n])
+                    named.extend(a for n in odd_names if names_cluster(text, n)
+                                 for a in names[n])
+                for owner in named:
+                    reasons.setdefault(owner, why)
             for key in self._asg_tag_keys(asg):
-                if key == wanted:
-                    reason = f"it carries the tag {wanted}"
-                    break
-        if not reason and not isinstance(name, str) and any(
-            r.address == cluster.address
-            for r in self.graph.references(asg, "tag", "aws_eks_cluster")
-        ):
-            reason = "it carries the tag kubernetes.io/cluster/<name>"
+                if key.startswith(_CLUSTER_TAG):
+                    for owner in names.get(key[len(_CLUSTER_TAG):], ()):
+                        reasons.setdefault(owner, f"it carries the tag {key}")
+            if unnamed:
+                tagged = {r.address for r in self.graph.references(asg, "tag", "aws_eks_cluster")}
+                for owner in unnamed:
+                    if owner in tagged:
+                        reasons.setdefault(
+                            owner, "it carries the tag kubernetes.io/cluster/<name>")
+            if by_role:
+                for template in templates:
+                    for role in self._instance_profile_roles(template):
+                        for owner in by_role.get(role, ()):
+                            reasons.setdefault(
+                                owner, "its instance role has an EC2 access entry on the "
+                                       "cluster")
+            for owner, why in reasons.items():
+                found[owner].append((asg, why))
+        return found
+
+    def _self_managed(self, asg: Resource, reason: str) -> NodeSource:
+        templates = self._launch_templates(asg)
         roles: tuple[str, ...] = ()
         for template in templates:
             roles += self._instance_profile_roles(template)
-        if not reason and ec2_roles and set(roles) & ec2_roles:
-            reason = "its instance role has an EC2 access entry on the cluster"
-        if not reason:
-            return None
         subnets = self.link(asg, "vpc_zone_identifier", asg.get("vpc_zone_identifier"),
                             self._subnet_map())
         first = templates[0] if templates else None
