@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tfcheck.facts.centralised import centralised
-from tfcheck.model import Resource, Severity, Unknown, reveal
+from tfcheck.facts.custom_networking import POD_SUBNETS, PodNetworking, pod_networking
+from tfcheck.model import Resource, Severity, Status, Unknown, reveal
 from tfcheck.network import (
     IPV6_SUFFIX,
     ClusterNetwork,
@@ -159,18 +160,33 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
             users = served.setdefault(endpoint.address, (endpoint, []))[1]
             if all(u is not info for u in users):
                 users.append(info)
+    pods = pod_networking(ctx)
     for address in sorted(served):
         endpoint, clusters = served[address]
-        subnets = _node_subnets(clusters)
-        if subnets:
-            yield about(_ingress_verdict(net, endpoint, subnets, clusters), clusters)
+        subnets = _node_subnets(clusters, pods)
+        if not subnets:
+            continue
+        result = _ingress_verdict(net, endpoint, subnets, clusters)
+        doubts = [d for info in clusters for d in pods.doubts.get(info.address, ())]
+        if result.status is Status.PASS and doubts:
+            result = Result.unknown(
+                endpoint.resource, f"{endpoint.address} admits TCP 443 from every node "
+                                   f"subnet, but pods may call it from other subnets: "
+                                   f"{'; '.join(dict.fromkeys(doubts))}",
+                evidence=result.evidence, data=result.data)
+        yield about(result, clusters)
 
 
-def _node_subnets(clusters: list[ClusterNetwork]) -> dict[str, list[NodeSource]]:
+def _node_subnets(clusters: list[ClusterNetwork], pods: PodNetworking
+                  ) -> dict[str, list[NodeSource]]:
+    """Node subnets, and with VPC CNI custom networking the ENIConfig pod subnets."""
     found: dict[str, list[NodeSource]] = {}
     for info in clusters:
         for key, sources in info.node_subnets().items():
             found.setdefault(key, []).extend(sources)
+        for source in pods.sources.get(info.address, ()):
+            for key in source.subnets.keys:
+                found.setdefault(key, []).append(source)
     return dict(sorted(found.items()))
 
 
@@ -210,6 +226,11 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
         if any(k in ipv6 and net.subnet(k).ipv6_cidr is not None for k in refused):
             described += (" for their IPv6 CIDRs (the cluster is IPv6: pods call the "
                           "endpoints from IPv6 addresses)")
+        pods = sorted({s.membership for k in refused for s in subnets[k]
+                       if s.kind == POD_SUBNETS})
+        if pods:
+            described += (f" (pod subnets of {', '.join(pods)}: with VPC CNI custom "
+                          "networking pods call the endpoints from these subnets)")
         return Result.fail(
             endpoint.resource, f"{endpoint.address} ({endpoint.service}) admits no TCP 443 from "
                                f"node subnets {described}: its security groups "

@@ -513,3 +513,16 @@ def test_pc402_egress_rules_of_one_of_several_groups_are_undecided() -> None:
     assert result.status is Status.UNKNOWN, result.message
     assert result.message.count("aws_security_group_rule.egress.security_group_id names one "
                                 "instance of aws_security_group.node") == 1
+
+
+def test_pc401_custom_networking_without_eniconfig_is_unknown(tmp_path: Path) -> None:
+    """Custom networking on, but the ENIConfigs are applied elsewhere: pod subnets unknown."""
+    case = FIXTURES / "hcl-policies" / "pc4-custom-networking-pod-subnets-admitted"
+    shutil.copytree(case, tmp_path / "case")
+    main = tmp_path / "case" / "main.tf"
+    text = main.read_text()
+    main.write_text(text[:text.index('resource "kubernetes_manifest" "eniconfig"')])
+    findings = [f for f in scan([str(tmp_path / "case")]).findings if f.rule_id == "PC401"]
+    assert findings and {f.status for f in findings} == {Status.UNKNOWN}
+    assert ("aws_eks_addon.vpc_cni turns on custom networking, but no ENIConfig is in the "
+            "input, so not which subnets pods use") in findings[0].message
