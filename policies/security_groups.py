@@ -706,36 +706,47 @@ def _egress_targets(ctx: ScanContext, net: Network, clusters: list[ClusterNetwor
                     ) -> list[_Target]:
     """What nodes must reach on 443: each required interface endpoint, the S3 prefix list."""
     targets: dict[str, _Target] = {}
+    central = centralised(ctx)
     for info in clusters:
         endpoints = net.endpoints_in(info.vpc)
         interface_s3 = any(endpoint_counts_for(e, "s3", info.region) is None and e.is_interface
                            for e in endpoints)
         for requirement in required_services(ctx, info):
+            if not any(endpoint_counts_for(e, requirement.service, info.region) is None
+                       for e in endpoints):
+                # a hub endpoint a Route 53 zone serves to the cluster: reach its subnets
+                for endpoint in central.endpoints_serving(info, [requirement.service]):
+                    hub = endpoint.vpc.keys[0] if len(endpoint.vpc.keys) == 1 else None
+                    targets.setdefault(endpoint.address, _interface_target(net, endpoint, hub))
             for endpoint in endpoints:
                 if endpoint_counts_for(endpoint, requirement.service, info.region) is not None:
                     continue
                 if endpoint.is_interface:
-                    cidrs: list[IPNetwork] = []
-                    for key in endpoint.subnets.keys:
-                        cidr = _known_cidr(net.subnet(key))
-                        if cidr is None:
-                            cidrs = []
-                            break
-                        cidrs.append(cidr)
-                    if not cidrs or endpoint.subnets.unknown is not None:
-                        cidrs = list(net.vpc_cidrs(info.vpc)[:1])
-                    carved = {net.subnet(k).carved_from for k in endpoint.subnets.keys}
-                    block = (carved.pop() if len(carved) == 1
-                             and endpoint.subnets.unknown is None else None)
-                    targets.setdefault(endpoint.address, (
-                        endpoint.address, "endpoint", cidrs,
-                        set(endpoint.security_groups.keys), set(), block))
+                    targets.setdefault(endpoint.address,
+                                       _interface_target(net, endpoint, info.vpc))
                 elif endpoint.is_gateway and requirement.service == "s3" and not interface_s3:
                     lists = {endpoint.prefix_list_key, *_s3_prefix_list_sources(ctx)}
                     targets.setdefault(endpoint.address, (
                         f"the S3 prefix list of {endpoint.address}", "s3", [], set(), lists,
                         None))
     return [targets[k] for k in sorted(targets)]
+
+
+def _interface_target(net: Network, endpoint: Endpoint, vpc: str | None) -> _Target:
+    """An interface endpoint as an egress target: its subnets' CIDRs, else its VPC's."""
+    cidrs: list[IPNetwork] = []
+    for key in endpoint.subnets.keys:
+        cidr = _known_cidr(net.subnet(key))
+        if cidr is None:
+            cidrs = []
+            break
+        cidrs.append(cidr)
+    if not cidrs or endpoint.subnets.unknown is not None:
+        cidrs = list(net.vpc_cidrs(vpc)[:1])
+    carved = {net.subnet(k).carved_from for k in endpoint.subnets.keys}
+    block = carved.pop() if len(carved) == 1 and endpoint.subnets.unknown is None else None
+    return (endpoint.address, "endpoint", cidrs, set(endpoint.security_groups.keys), set(),
+            block)
 
 
 def _s3_prefix_list_sources(ctx: ScanContext) -> set[str]:
@@ -832,18 +843,25 @@ def _egress_remediation(net: Network, group: Resource, missing: list[str]) -> st
     group_ref = hcl_reference(net, group.address).split("  #")[0]
     blocks: list[str] = []
     vpcs = _vpc_of(net, group)
+    by_address = {e.address: e for e in net.endpoints}
+    # the VPCs the unreachable endpoints are in: the nodes' own, or a hub's
+    endpoint_vpcs = [by_address[m].vpc.keys[0] for m in missing
+                     if m in by_address and len(by_address[m].vpc.keys) == 1]
+    wanted = list(dict.fromkeys(endpoint_vpcs)) or vpcs[:1] or [""]
     if any(not m.startswith("the S3 prefix list") for m in missing):
-        target = (f"  cidr_ipv4         = {hcl_reference(net, vpcs[0], 'cidr_block')}\n"
-                  if vpcs and net.graph.get(vpcs[0]) is not None
-                  else '  cidr_ipv4         = "10.0.0.0/16"  # the VPC CIDR\n')
-        blocks.append(
-            'resource "aws_vpc_security_group_egress_rule" "nodes_https_to_endpoints" {\n'
-            f"  security_group_id = {group_ref}\n"
-            f"{target.split('  #')[0].rstrip()}\n"
-            '  ip_protocol       = "tcp"\n'
-            f"  from_port         = {HTTPS}\n"
-            f"  to_port           = {HTTPS}\n"
-            "}")
+        for number, vpc in enumerate(wanted):
+            target = (f"  cidr_ipv4         = {hcl_reference(net, vpc, 'cidr_block')}\n"
+                      if vpc and net.graph.get(vpc) is not None
+                      else '  cidr_ipv4         = "10.0.0.0/16"  # the VPC CIDR\n')
+            name = "nodes_https_to_endpoints" + (f"_{number + 1}" if number else "")
+            blocks.append(
+                f'resource "aws_vpc_security_group_egress_rule" "{name}" {{\n'
+                f"  security_group_id = {group_ref}\n"
+                f"{target.split('  #')[0].rstrip()}\n"
+                '  ip_protocol       = "tcp"\n'
+                f"  from_port         = {HTTPS}\n"
+                f"  to_port           = {HTTPS}\n"
+                "}")
     for label in missing:
         if label.startswith("the S3 prefix list of "):
             endpoint = label.removeprefix("the S3 prefix list of ")
