@@ -824,7 +824,6 @@ class _Builder:
         self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
         self.alias: dict[str, str] = {}  # pseudo key -> key of the resource that is it
         self.clusters = graph.managed("aws_eks_cluster")
-        self._by_key: dict[tuple[str, str], list[Resource]] | None = None
 
     # -- entry ----------------------------------------------------------------------
 
@@ -894,16 +893,6 @@ class _Builder:
             named = [self._resources_named(u.references, tuple(mapping)) for u in unknown]
             if all(named):
                 refs = list({r.address: r for found in named for r in found}.values())
-            elif self.beside is not None and (len(refs) > 1 or self._index_guessed(
-                    resource, refs, unknown)):
-                # the plan fans out to every instance, or the loader guessed the
-                # instance from `count.index` (`[count.index + 1]` reads the same)
-                narrowed = self._narrow_with_hcl(resource, attribute, tuple(mapping))
-                blocks = {r.config_address for r in refs}
-                # HCL evaluated without the plan's variables may name instances the plan
-                # does not have: only ever pick among the referenced blocks' instances
-                if narrowed and all(r.config_address in blocks for r in narrowed):
-                    refs = narrowed
         keyed: list[tuple[str, Resource]] = []
         for target in refs:
             key = mapping[target.type](target)
@@ -929,40 +918,15 @@ class _Builder:
             if evaluated:
                 return Link(tuple(dict.fromkeys(
                     self.canonical(mapping[r.type](r) or r.address) for r in evaluated)))
-        if missing is not None and not keys and not missing.references:
-            twin = self._same_key_instance(resource, tuple(mapping))
-            if twin is not None:
-                # `for_each = aws_subnet.private` + `subnet_id = each.value.id`: a plan
-                # records no reference for `each.value` (hashicorp/terraform#28346)
-                return Link((self.canonical(mapping[twin.type](twin) or twin.address),))
         return Link(tuple(dict.fromkeys(keys)), missing)
-
-    def _same_key_instance(self, resource: Resource, types: tuple[str, ...]
-                           ) -> Resource | None:
-        """The one instance of the wanted types that shares `resource`'s for_each key."""
-        if not isinstance(resource.index, str) or not types:
-            return None
-        if self._by_key is None:
-            self._by_key = defaultdict(list)
-            for candidate in self.graph.managed():
-                if isinstance(candidate.index, str):
-                    self._by_key[(candidate.module, candidate.index)].append(candidate)
-        found = [r for r in self._by_key.get((resource.module, resource.index), ())
-                 if r.type in types]
-        return found[0] if len(found) == 1 else None
-
-    @staticmethod
-    def _index_guessed(resource: Resource, refs: list[Resource], unknown: list[Unknown]
-                       ) -> bool:
-        """Whether a count/for_each instance's reference names only a whole block."""
-        if resource.index is None:
-            return False
-        named = {text for u in unknown for text in u.references}
-        return any(r.config_address in named and r.address not in named for r in refs)
 
     def _narrow_with_hcl(self, resource: Resource, attribute: str, types: tuple[str, ...]
                          ) -> list[Resource]:
-        """The instances the HCL beside a plan names for an attribute the plan fans out."""
+        """The instances the HCL beside a plan names where the plan records no reference.
+
+        `each.value.sg` of a for_each over a local map: the resolver finds no reference
+        to settle; evaluating the configuration's copy of the instance names it.
+        """
         assert self.beside is not None
         hcl = self.beside()
         twin = hcl.get(resource.address) if hcl is not None else None
