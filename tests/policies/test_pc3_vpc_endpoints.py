@@ -3,6 +3,7 @@ PC304 endpoint-subnet-coverage, PC305 s3-gateway-route-tables."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tfcheck.model import Status, Unknown
@@ -412,3 +413,27 @@ def test_pc301_centralised_endpoints_say_why_they_count_or_not() -> None:
     assert ("Route 53 zone Z0123456789ABCDEFGHIJ, associated with VPC aws_vpc.main by "
             "aws_route53_zone_association.endpoints[0], is not in the input") in elsewhere
     assert "Z0123456789KLMNOPQRST" in elsewhere
+
+
+def test_pc301_zone_read_by_a_data_source_is_managed_elsewhere(tmp_path: Path) -> None:
+    """An association with `data "aws_route53_zone"`: its records are not in the input."""
+    import shutil
+
+    from tfcheck.engine import scan
+
+    from ..conftest import FIXTURES
+
+    case = tmp_path / "case"
+    shutil.copytree(FIXTURES / "plans" / "pc301-centralised-zone-elsewhere", case)
+    (case / "plan.json").unlink()
+    main = case / "main.tf"
+    main.write_text(main.read_text().replace(
+        "zone_id = var.endpoint_zone_ids[count.index]",
+        "zone_id = data.aws_route53_zone.hub.zone_id",
+    ) + '\ndata "aws_route53_zone" "hub" {\n  name         = "ec2.eu-west-1.amazonaws.com"\n'
+        "  private_zone = true\n}\n")
+    found = {f.data["service"]: f for f in scan([str(case)]).findings if f.rule_id == "PC301"}
+    assert found["ec2"].status is Status.UNKNOWN
+    message = found["ec2"].message
+    assert ("Route 53 zone data.aws_route53_zone.hub, associated with VPC aws_vpc.main by "
+            "aws_route53_zone_association.endpoints[0], is not in the input") in message

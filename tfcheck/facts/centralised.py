@@ -132,12 +132,16 @@ class Centralised:
         name = _fqdn(record, zone.name)
         endpoints = [e for e in self.net.endpoints
                      if e.resource in graph.references(record, None, "aws_vpc_endpoint")]
-        if region is not None:
-            if name != service_dns_name(service, region):
-                return None
-        elif not any(e.service == service for e in endpoints):
-            return None
         evidence = (zone.associated_by, zone.key, record.address)
+        if region is not None and name != service_dns_name(service, region):
+            if (name is None or zone.name is None) and any(
+                    e.service == service for e in endpoints):
+                return Served(service, zone.key, None, None,
+                              f"{record.address} points at an endpoint for {service}, but "
+                              f"the name it answers for in {zone.key} is not known", evidence)
+            return None
+        if region is None and not any(e.service == service for e in endpoints):
+            return None
         if not endpoints:
             return Served(
                 service, zone.key, None, None,
@@ -212,8 +216,8 @@ def _transit_hop(net: Network, tables: tuple[str, ...], cidrs: tuple[IPNetwork, 
 
 def _fqdn(record: Resource, zone_name: str | None) -> str | None:
     name = _lower(record.get("name"))
-    if zone_name is None:
-        return name
+    if name is None or zone_name is None:
+        return name if zone_name is None else None  # a name not known names nothing
     if name in (None, "", zone_name) or name == zone_name + ".":
         return zone_name
     name = name.rstrip(".")
@@ -256,10 +260,10 @@ def _build(ctx: ScanContext) -> Centralised:
         zone_id = association.get("zone_id")
         if targets:
             base = zones.get(targets[0].address)
-            if base is None:
-                continue
-            shared = _Zone(base.key, base.resource, base.name, association.address,
-                           base.records)
+            # a data source reads a zone managed elsewhere: its records are not here
+            shared = (_Zone(base.key, base.resource, base.name, association.address,
+                            base.records) if base is not None
+                      else _Zone(targets[0].address, None, None, association.address))
         else:
             key = zone_id if isinstance(zone_id, str) else f"the zone of {association.address}"
             known = net.ids.get(key) if isinstance(zone_id, str) else None
