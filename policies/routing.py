@@ -239,7 +239,10 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
         table_key, route = internet[0]
         data.update({"route_table": table_key, "destination": route.destination,
                      "target": route.target_label, "target_kind": route.kind})
-        chain: tuple[str, ...] = (subnet.key, table_key, route.hop, route.target_label)
+        # an association the plan links only by a guess: say so in the chain
+        guessed = tuple(net.noted(v) for v in effective.via if v in net.guesses)
+        chain: tuple[str, ...] = (subnet.key, *guessed, table_key, route.hop,
+                                  route.target_label)
         beyond = ""
         if id(route) in onward:
             chain = (*chain, *onward[id(route)].path)
@@ -261,7 +264,7 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
         return Result.unknown(
             subject, f"cannot tell whether node subnet {subnet.key} routes to the internet: "
                      f"{'; '.join(reasons)}",
-            data=data, evidence=(subnet.key, *effective.via, *effective.tables))
+            data=data, evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
     tables = ", ".join(effective.tables)
     data["route_table"] = tables
     note = ""
@@ -280,7 +283,7 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
     return Result.passed(
         subject, f"node subnet {subnet.key} uses {tables}{main}, which has no default route "
                  f"to the internet{note}",
-        data=data, evidence=(subnet.key, *effective.via, *effective.tables))
+        data=data, evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
 
 
 def _route_remediation(subnet: Subnet, table_key: str, route: Route) -> str:

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Resource, Status, Unknown, reveal, split_address
+from tfcheck.model import Provenance, Resource, Status, Unknown, reveal, split_address
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
 from tfcheck.unknowns import (
@@ -618,6 +618,8 @@ class Network:
     endpoints: list[Endpoint] = field(default_factory=list)
     security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # known id/arn -> key
+    # resources whose link to a target is a guess (resolver `Provenance.GUESS`) -> the doubt
+    guesses: dict[str, str] = field(default_factory=dict)
     _effective: dict[str, EffectiveRouteTable] = field(default_factory=dict)
     _endpoints_by_vpc: dict[str, list[Endpoint]] = field(default_factory=dict)
     _main_tables: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
@@ -690,6 +692,11 @@ class Network:
         vpc = subnet.vpc.keys[0]
         table, via = self._main_tables.get(vpc, (_pseudo(vpc, MAIN_ROUTE_TABLE), ()))
         return EffectiveRouteTable((table,), via, main=True)
+
+    def noted(self, address: str) -> str:
+        """An evidence item: the address, with the doubt where its link is a guess."""
+        doubt = self.guesses.get(address)
+        return f"{address} ({doubt})" if doubt else address
 
     def vpc_cidrs(self, vpc: str | None) -> tuple[IPNetwork, ...]:
         found = self.vpc(vpc)
@@ -898,6 +905,12 @@ class _Builder:
             key = mapping[target.type](target)
             if key is not None:
                 keyed.append((self.canonical(key), target))
+                if self.graph.provenance(resource.address, target.address,
+                                         attribute) is Provenance.GUESS:
+                    self.net.guesses.setdefault(resource.address, (
+                        f"guessed: the plan records its {attribute} only as "
+                        f"{target.config_address} with an index expression; --source "
+                        "decides it"))
         strings = [s for s in (reveal(k) for k in known) if isinstance(s, str) and s]
         if keyed and strings and not unknown:
             # every value is known: keep only the references that the values confirm

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tfcheck.model import Status, Unknown
@@ -415,3 +416,28 @@ class TestPC203:
         assert run(vpc_dns, p) == []
         assert run(node_subnet_internet_route, p) == []
         assert run(node_public_ip, p) == []
+
+
+def test_pc201_a_guessed_association_carries_its_doubt_in_the_evidence(tmp_path: Path) -> None:
+    """`subnet_id = aws_subnet.private[count.index].id` is only a guess on a plan alone."""
+    import shutil
+
+    from tfcheck.engine import ScanOptions, scan
+
+    from ..conftest import FIXTURES
+
+    case = FIXTURES / "plans" / "pc201-nat-route-resource"
+    bare = tmp_path / "plan.json"
+    shutil.copyfile(case / "plan.json", bare)
+
+    def evidence(options: ScanOptions | None = None) -> tuple[str, ...]:
+        findings = scan([str(bare)], options=options).findings
+        return next(f.evidence for f in findings
+                    if f.rule_id == "PC201" and f.address == "aws_subnet.private[0]")
+
+    assert evidence()[1] == (
+        "aws_route_table_association.private[0] (guessed: the plan records its subnet_id "
+        "only as aws_subnet.private with an index expression; --source decides it)")
+    assert evidence(ScanOptions(source_dir=case)) == (
+        "aws_subnet.private[0]", "aws_route_table.private[0]",
+        "aws_route.private_nat[0] (0.0.0.0/0)", "aws_nat_gateway.main")
