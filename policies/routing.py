@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from tfcheck.facts.transit import FOLLOWED, Onward, Transit, transit
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.network import (
     FARGATE_PROFILE,
@@ -53,7 +54,13 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     `::/0` to a NAT gateway, an internet gateway, an egress-only internet gateway, or an
     instance / network interface acting as NAT gives the nodes that path — and hides
     missing endpoints until the day the route is removed. A NAT gateway with
-    `connectivity_type = "private"` does not reach the internet and passes.
+    `connectivity_type = "private"` does not reach the internet and passes. A default
+    route to a transit gateway or a Gateway Load Balancer endpoint (centralised egress
+    or inspection) is followed where the input holds the path (the transit gateway's
+    route tables and attachments, the next VPC's route tables): a NAT or internet
+    gateway at its end fails, a path that provably ends passes, anything else is
+    `unknown` naming the hop. A VPC peering connection never forwards to the peer's
+    gateways (no edge-to-edge routing) and passes.
 
     ## Bad
     ```hcl
@@ -144,11 +151,12 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     without one; add the VPC endpoints the cluster needs (PC301).
     """
     net = network(ctx)
+    paths = transit(ctx)
     for subnet_key, owners in iter_node_subnets(net):
         subnet = net.subnet(subnet_key)
         effective = net.effective_route_table(subnet_key)
         for subject in _subjects(subnet, owners):
-            yield about(_route_verdict(net, subnet, effective, subject), owners)
+            yield about(_route_verdict(net, subnet, effective, subject, paths), owners)
     yield from _unknown_node_subnets(net, "whether they route to the internet")
 
 
@@ -174,7 +182,7 @@ def _subjects(subnet: Subnet, owners: list[ClusterNetwork]) -> list[Resource]:
 
 
 def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
-                   subject: Resource) -> Result:
+                   subject: Resource, transit: Transit) -> Result:
     data: dict[str, object] = {"subnet": subnet.key}
     if effective.unknown is not None:
         return Result.unknown(
@@ -185,13 +193,24 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
     internet: list[tuple[str, Route]] = []
     undecided: list[str] = []
     elsewhere: list[tuple[str, Route]] = []  # default routes that do not reach the internet
+    onward: dict[int, Onward] = {}  # id(route) -> where a followed default route leads
     clean: list[str] = []
     for table_key in effective.tables:
         table = net.route_table(table_key)
+        vpcs = table.vpc.keys or subnet.vpc.keys
         found_internet = False
         for route in table.routes:
             default = route.is_default
             verdict = internet_verdict(route)
+            if default is True and route.kind in FOLLOWED:
+                # transit gateway, peering, Gateway Load Balancer endpoint: follow it
+                followed = transit.follow(route, vpcs[0] if len(vpcs) == 1 else None)
+                onward[id(route)] = followed
+                verdict = followed.internet
+                if verdict is None:
+                    undecided.append(f"{route.hop} in {table_key} goes to {route.kind} "
+                                     f"{route.target_label}: {followed.why}")
+                    continue
             if default is False or verdict is False:
                 if default:
                     elsewhere.append((table_key, route))
@@ -220,14 +239,21 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
         table_key, route = internet[0]
         data.update({"route_table": table_key, "destination": route.destination,
                      "target": route.target_label, "target_kind": route.kind})
-        chain: tuple[str, ...] = (subnet.key, table_key, route.hop, route.target_label)
+        # an association the plan links only by a guess: say so in the chain
+        guessed = tuple(net.noted(v) for v in effective.via if v in net.guesses)
+        chain: tuple[str, ...] = (subnet.key, *guessed, table_key, route.hop,
+                                  route.target_label)
+        beyond = ""
+        if id(route) in onward:
+            chain = (*chain, *onward[id(route)].path)
+            beyond = f", and on: {onward[id(route)].why}"
         if subject.address != subnet.key:
             chain = (subject.address, *chain)
         return Result.fail(
             subject,
             f"node subnet {subnet.key} routes {route.destination} to {route.kind} "
-            f"{route.target_label} through {table_key}{main} ({route.hop}): nodes have "
-            f"an internet path",
+            f"{route.target_label} through {table_key}{main} ({route.hop}){beyond}: nodes "
+            f"have an internet path",
             remediation=_route_remediation(subnet, table_key, route),
             evidence=chain, data=data,
         )
@@ -238,7 +264,7 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
         return Result.unknown(
             subject, f"cannot tell whether node subnet {subnet.key} routes to the internet: "
                      f"{'; '.join(reasons)}",
-            data=data, evidence=(subnet.key, *effective.via, *effective.tables))
+            data=data, evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
     tables = ", ".join(effective.tables)
     data["route_table"] = tables
     note = ""
@@ -248,13 +274,16 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
             note = (f"; its default route {route.hop} goes to the private NAT gateway "
                     f"{route.target_label} (connectivity_type = \"private\"), not to the "
                     "internet")
+        elif id(route) in onward:
+            note = (f"; its default route {route.hop} goes to {route.kind} "
+                    f"{route.target_label}, and on: {onward[id(route)].why}")
         else:
             note = (f"; its default route {route.hop} goes to {route.kind} "
                     f"{route.target_label}, not to the internet directly")
     return Result.passed(
         subject, f"node subnet {subnet.key} uses {tables}{main}, which has no default route "
                  f"to the internet{note}",
-        data=data, evidence=(subnet.key, *effective.via, *effective.tables))
+        data=data, evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
 
 
 def _route_remediation(subnet: Subnet, table_key: str, route: Route) -> str:

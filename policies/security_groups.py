@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tfcheck.model import Resource, Severity, Unknown, reveal
+from tfcheck.facts.centralised import centralised
+from tfcheck.facts.custom_networking import POD_SUBNETS, PodNetworking, pod_networking
+from tfcheck.model import Resource, Severity, Status, Unknown, reveal
 from tfcheck.network import (
     IPV6_SUFFIX,
     ClusterNetwork,
@@ -145,21 +147,46 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
     remediation is the rule.
     """
     net = network(ctx)
+    served: dict[str, tuple[Endpoint, list[ClusterNetwork]]] = {}
     for vpc, clusters in sorted(cluster_vpcs(net).items()):
-        subnets = _node_subnets(clusters)
+        for endpoint in net.endpoints_in(vpc):
+            if endpoint.is_interface is True:
+                served[endpoint.address] = (endpoint, list(clusters))
+    central = centralised(ctx)
+    for info in net.clusters:
+        # hub endpoints a Route 53 zone serves to this cluster: they must admit it too
+        services = [r.service for r in required_services(ctx, info)]
+        for endpoint in central.endpoints_serving(info, services):
+            users = served.setdefault(endpoint.address, (endpoint, []))[1]
+            if all(u is not info for u in users):
+                users.append(info)
+    pods = pod_networking(ctx)
+    for address in sorted(served):
+        endpoint, clusters = served[address]
+        subnets = _node_subnets(clusters, pods)
         if not subnets:
             continue
-        for endpoint in net.endpoints_in(vpc):
-            if endpoint.is_interface is not True:
-                continue
-            yield about(_ingress_verdict(net, endpoint, subnets, clusters), clusters)
+        result = _ingress_verdict(net, endpoint, subnets, clusters)
+        doubts = [d for info in clusters for d in pods.doubts.get(info.address, ())]
+        if result.status is Status.PASS and doubts:
+            result = Result.unknown(
+                endpoint.resource, f"{endpoint.address} admits TCP 443 from every node "
+                                   f"subnet, but pods may call it from other subnets: "
+                                   f"{'; '.join(dict.fromkeys(doubts))}",
+                evidence=result.evidence, data=result.data)
+        yield about(result, clusters)
 
 
-def _node_subnets(clusters: list[ClusterNetwork]) -> dict[str, list[NodeSource]]:
+def _node_subnets(clusters: list[ClusterNetwork], pods: PodNetworking
+                  ) -> dict[str, list[NodeSource]]:
+    """Node subnets, and with VPC CNI custom networking the ENIConfig pod subnets."""
     found: dict[str, list[NodeSource]] = {}
     for info in clusters:
         for key, sources in info.node_subnets().items():
             found.setdefault(key, []).extend(sources)
+        for source in pods.sources.get(info.address, ()):
+            for key in source.subnets.keys:
+                found.setdefault(key, []).append(source)
     return dict(sorted(found.items()))
 
 
@@ -199,6 +226,11 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
         if any(k in ipv6 and net.subnet(k).ipv6_cidr is not None for k in refused):
             described += (" for their IPv6 CIDRs (the cluster is IPv6: pods call the "
                           "endpoints from IPv6 addresses)")
+        pods = sorted({s.membership for k in refused for s in subnets[k]
+                       if s.kind == POD_SUBNETS})
+        if pods:
+            described += (f" (pod subnets of {', '.join(pods)}: with VPC CNI custom "
+                          "networking pods call the endpoints from these subnets)")
         return Result.fail(
             endpoint.resource, f"{endpoint.address} ({endpoint.service}) admits no TCP 443 from "
                                f"node subnets {described}: its security groups "
@@ -291,6 +323,7 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
         elif group.unknown is not None:
             doubts.append(f"the inline rules of {group.key} are not known "
                           f"({explain(group.unknown, net.graph.kind)})")
+        doubts.extend(group.undecided("ingress"))
     if doubts:
         return None, "; ".join(dict.fromkeys(doubts))
     return False, ""
@@ -673,36 +706,47 @@ def _egress_targets(ctx: ScanContext, net: Network, clusters: list[ClusterNetwor
                     ) -> list[_Target]:
     """What nodes must reach on 443: each required interface endpoint, the S3 prefix list."""
     targets: dict[str, _Target] = {}
+    central = centralised(ctx)
     for info in clusters:
         endpoints = net.endpoints_in(info.vpc)
         interface_s3 = any(endpoint_counts_for(e, "s3", info.region) is None and e.is_interface
                            for e in endpoints)
         for requirement in required_services(ctx, info):
+            if not any(endpoint_counts_for(e, requirement.service, info.region) is None
+                       for e in endpoints):
+                # a hub endpoint a Route 53 zone serves to the cluster: reach its subnets
+                for endpoint in central.endpoints_serving(info, [requirement.service]):
+                    hub = endpoint.vpc.keys[0] if len(endpoint.vpc.keys) == 1 else None
+                    targets.setdefault(endpoint.address, _interface_target(net, endpoint, hub))
             for endpoint in endpoints:
                 if endpoint_counts_for(endpoint, requirement.service, info.region) is not None:
                     continue
                 if endpoint.is_interface:
-                    cidrs: list[IPNetwork] = []
-                    for key in endpoint.subnets.keys:
-                        cidr = _known_cidr(net.subnet(key))
-                        if cidr is None:
-                            cidrs = []
-                            break
-                        cidrs.append(cidr)
-                    if not cidrs or endpoint.subnets.unknown is not None:
-                        cidrs = list(net.vpc_cidrs(info.vpc)[:1])
-                    carved = {net.subnet(k).carved_from for k in endpoint.subnets.keys}
-                    block = (carved.pop() if len(carved) == 1
-                             and endpoint.subnets.unknown is None else None)
-                    targets.setdefault(endpoint.address, (
-                        endpoint.address, "endpoint", cidrs,
-                        set(endpoint.security_groups.keys), set(), block))
+                    targets.setdefault(endpoint.address,
+                                       _interface_target(net, endpoint, info.vpc))
                 elif endpoint.is_gateway and requirement.service == "s3" and not interface_s3:
                     lists = {endpoint.prefix_list_key, *_s3_prefix_list_sources(ctx)}
                     targets.setdefault(endpoint.address, (
                         f"the S3 prefix list of {endpoint.address}", "s3", [], set(), lists,
                         None))
     return [targets[k] for k in sorted(targets)]
+
+
+def _interface_target(net: Network, endpoint: Endpoint, vpc: str | None) -> _Target:
+    """An interface endpoint as an egress target: its subnets' CIDRs, else its VPC's."""
+    cidrs: list[IPNetwork] = []
+    for key in endpoint.subnets.keys:
+        cidr = _known_cidr(net.subnet(key))
+        if cidr is None:
+            cidrs = []
+            break
+        cidrs.append(cidr)
+    if not cidrs or endpoint.subnets.unknown is not None:
+        cidrs = list(net.vpc_cidrs(vpc)[:1])
+    carved = {net.subnet(k).carved_from for k in endpoint.subnets.keys}
+    block = carved.pop() if len(carved) == 1 and endpoint.subnets.unknown is None else None
+    return (endpoint.address, "endpoint", cidrs, set(endpoint.security_groups.keys), set(),
+            block)
 
 
 def _s3_prefix_list_sources(ctx: ScanContext) -> set[str]:
@@ -739,6 +783,7 @@ def _egress_allows(groups: list[SecurityGroup], targets: list[_Target], source: 
         elif group.unknown is not None:
             doubts.append(f"the inline rules of {group.key} are not known "
                           f"({explain(group.unknown, input_kind)})")
+        doubts.extend(group.undecided("egress"))
     if source.security_groups.unknown is not None:
         doubts.append(f"some security groups of {source.address} are not known "
                       f"({explain(source.security_groups.unknown, input_kind)})")
@@ -798,18 +843,25 @@ def _egress_remediation(net: Network, group: Resource, missing: list[str]) -> st
     group_ref = hcl_reference(net, group.address).split("  #")[0]
     blocks: list[str] = []
     vpcs = _vpc_of(net, group)
+    by_address = {e.address: e for e in net.endpoints}
+    # the VPCs the unreachable endpoints are in: the nodes' own, or a hub's
+    endpoint_vpcs = [by_address[m].vpc.keys[0] for m in missing
+                     if m in by_address and len(by_address[m].vpc.keys) == 1]
+    wanted = list(dict.fromkeys(endpoint_vpcs)) or vpcs[:1] or [""]
     if any(not m.startswith("the S3 prefix list") for m in missing):
-        target = (f"  cidr_ipv4         = {hcl_reference(net, vpcs[0], 'cidr_block')}\n"
-                  if vpcs and net.graph.get(vpcs[0]) is not None
-                  else '  cidr_ipv4         = "10.0.0.0/16"  # the VPC CIDR\n')
-        blocks.append(
-            'resource "aws_vpc_security_group_egress_rule" "nodes_https_to_endpoints" {\n'
-            f"  security_group_id = {group_ref}\n"
-            f"{target.split('  #')[0].rstrip()}\n"
-            '  ip_protocol       = "tcp"\n'
-            f"  from_port         = {HTTPS}\n"
-            f"  to_port           = {HTTPS}\n"
-            "}")
+        for number, vpc in enumerate(wanted):
+            target = (f"  cidr_ipv4         = {hcl_reference(net, vpc, 'cidr_block')}\n"
+                      if vpc and net.graph.get(vpc) is not None
+                      else '  cidr_ipv4         = "10.0.0.0/16"  # the VPC CIDR\n')
+            name = "nodes_https_to_endpoints" + (f"_{number + 1}" if number else "")
+            blocks.append(
+                f'resource "aws_vpc_security_group_egress_rule" "{name}" {{\n'
+                f"  security_group_id = {group_ref}\n"
+                f"{target.split('  #')[0].rstrip()}\n"
+                '  ip_protocol       = "tcp"\n'
+                f"  from_port         = {HTTPS}\n"
+                f"  to_port           = {HTTPS}\n"
+                "}")
     for label in missing:
         if label.startswith("the S3 prefix list of "):
             endpoint = label.removeprefix("the S3 prefix list of ")

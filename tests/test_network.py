@@ -19,7 +19,7 @@ import pytest
 from tfcheck.config import Config
 from tfcheck.graph import ResourceGraph
 from tfcheck.loaders.hcl import load_hcl
-from tfcheck.model import Resource, Sensitive, Status, Unknown
+from tfcheck.model import Provenance, Resource, Sensitive, Status, Unknown
 from tfcheck.network import (
     CLUSTER_SUBNETS,
     FARGATE_PROFILE,
@@ -38,6 +38,7 @@ from tfcheck.network import (
     required_services,
 )
 from tfcheck.policy import Policy, Result, ScanContext
+from tfcheck.resolve import settle_with_configuration
 
 from .conftest import FIXTURES
 
@@ -712,7 +713,15 @@ resource "aws_vpc_endpoint_subnet_association" "ecr" {
     def test_the_hcl_beside_names_the_instances(self, tmp_path: Path) -> None:
         (tmp_path / "main.tf").write_text(self.HCL)
         graph = self.plan().build(source=str(tmp_path / "plan.json"))
+        # what the resolver records: a fan-out, and a guess from `count.index`
+        association = "aws_vpc_endpoint_subnet_association.ecr[0]"
+        graph.drop_references(association, "subnet_id")
+        graph.add_reference(association, "subnet_id", SUBNETS[0], Provenance.GUESS)
+        for source, attribute in (("aws_vpc_endpoint.ecr", "subnet_ids"),
+                                  (association, "subnet_id")):
+            graph.open_references[(source, attribute)] = frozenset({"aws_subnet.private"})
         graph.configuration = load_hcl(tmp_path).graph  # what the engine attaches
+        settle_with_configuration(graph, graph.configuration)
         (endpoint,) = network(context(graph)).endpoints
         # slice(..., 0, 1) is private[0]; the association adds private[2], not private[0]
         assert endpoint.subnets.keys == (SUBNETS[0], SUBNETS[2])

@@ -50,10 +50,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Resource, Status, Unknown, reveal, split_address
+from tfcheck.model import Provenance, Resource, Status, Unknown, reveal, split_address
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import Result, ScanContext
-from tfcheck.unknowns import explain, managed_elsewhere, read_from_aws, states_action
+from tfcheck.unknowns import (
+    explain,
+    managed_elsewhere,
+    one_of_instances,
+    read_from_aws,
+    states_action,
+)
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
 
@@ -270,6 +276,10 @@ def _decode_user_data(value: Any) -> str | None:
         except UnicodeDecodeError:
             return text
     return text
+
+
+_WORD = re.compile(r"[\w-]+")
+_CLUSTER_TAG = "kubernetes.io/cluster/"
 
 
 def names_cluster(text: str, name: str) -> bool:
@@ -529,10 +539,17 @@ class SecurityGroup:
     egress: list[Rule] = field(default_factory=list)
     complete: bool = True
     unknown: Unknown | None = None  # inline rules the input cannot give
+    # rule blocks whose instances belong to *one of* several groups, this one among them
+    # (`aws_security_group.bulk[floor(count.index / 3)]` in a plan): (direction, why)
+    open_rules: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def in_input(self) -> bool:
         return self.resource is not None
+
+    def undecided(self, direction: str) -> list[str]:
+        """Why rules of `direction` the input holds may belong to this group, unread."""
+        return [why for (d, _), why in self.open_rules.items() if d == direction]
 
 
 @dataclass
@@ -600,6 +617,9 @@ class Network:
     route_tables: dict[str, RouteTable] = field(default_factory=dict)
     endpoints: list[Endpoint] = field(default_factory=list)
     security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)  # known id/arn -> key
+    # resources whose link to a target is a guess (resolver `Provenance.GUESS`) -> the doubt
+    guesses: dict[str, str] = field(default_factory=dict)
     _effective: dict[str, EffectiveRouteTable] = field(default_factory=dict)
     _endpoints_by_vpc: dict[str, list[Endpoint]] = field(default_factory=dict)
     _main_tables: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
@@ -672,6 +692,11 @@ class Network:
         vpc = subnet.vpc.keys[0]
         table, via = self._main_tables.get(vpc, (_pseudo(vpc, MAIN_ROUTE_TABLE), ()))
         return EffectiveRouteTable((table,), via, main=True)
+
+    def noted(self, address: str) -> str:
+        """An evidence item: the address, with the doubt where its link is a guess."""
+        doubt = self.guesses.get(address)
+        return f"{address} ({doubt})" if doubt else address
 
     def vpc_cidrs(self, vpc: str | None) -> tuple[IPNetwork, ...]:
         found = self.vpc(vpc)
@@ -802,11 +827,10 @@ class _Builder:
         self.graph = graph
         self.beside = beside
         self.net = Network(graph)
-        self.by_id: dict[str, str] = {}  # known id/arn -> key
+        self.by_id: dict[str, str] = self.net.ids  # known id/arn -> key
         self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
         self.alias: dict[str, str] = {}  # pseudo key -> key of the resource that is it
         self.clusters = graph.managed("aws_eks_cluster")
-        self._by_key: dict[tuple[str, str], list[Resource]] | None = None
 
     # -- entry ----------------------------------------------------------------------
 
@@ -876,21 +900,17 @@ class _Builder:
             named = [self._resources_named(u.references, tuple(mapping)) for u in unknown]
             if all(named):
                 refs = list({r.address: r for found in named for r in found}.values())
-            elif self.beside is not None and (len(refs) > 1 or self._index_guessed(
-                    resource, refs, unknown)):
-                # the plan fans out to every instance, or the loader guessed the
-                # instance from `count.index` (`[count.index + 1]` reads the same)
-                narrowed = self._narrow_with_hcl(resource, attribute, tuple(mapping))
-                blocks = {r.config_address for r in refs}
-                # HCL evaluated without the plan's variables may name instances the plan
-                # does not have: only ever pick among the referenced blocks' instances
-                if narrowed and all(r.config_address in blocks for r in narrowed):
-                    refs = narrowed
         keyed: list[tuple[str, Resource]] = []
         for target in refs:
             key = mapping[target.type](target)
             if key is not None:
                 keyed.append((self.canonical(key), target))
+                if self.graph.provenance(resource.address, target.address,
+                                         attribute) is Provenance.GUESS:
+                    self.net.guesses.setdefault(resource.address, (
+                        f"guessed: the plan records its {attribute} only as "
+                        f"{target.config_address} with an index expression; --source "
+                        "decides it"))
         strings = [s for s in (reveal(k) for k in known) if isinstance(s, str) and s]
         if keyed and strings and not unknown:
             # every value is known: keep only the references that the values confirm
@@ -911,40 +931,15 @@ class _Builder:
             if evaluated:
                 return Link(tuple(dict.fromkeys(
                     self.canonical(mapping[r.type](r) or r.address) for r in evaluated)))
-        if missing is not None and not keys and not missing.references:
-            twin = self._same_key_instance(resource, tuple(mapping))
-            if twin is not None:
-                # `for_each = aws_subnet.private` + `subnet_id = each.value.id`: a plan
-                # records no reference for `each.value` (hashicorp/terraform#28346)
-                return Link((self.canonical(mapping[twin.type](twin) or twin.address),))
         return Link(tuple(dict.fromkeys(keys)), missing)
-
-    def _same_key_instance(self, resource: Resource, types: tuple[str, ...]
-                           ) -> Resource | None:
-        """The one instance of the wanted types that shares `resource`'s for_each key."""
-        if not isinstance(resource.index, str) or not types:
-            return None
-        if self._by_key is None:
-            self._by_key = defaultdict(list)
-            for candidate in self.graph.managed():
-                if isinstance(candidate.index, str):
-                    self._by_key[(candidate.module, candidate.index)].append(candidate)
-        found = [r for r in self._by_key.get((resource.module, resource.index), ())
-                 if r.type in types]
-        return found[0] if len(found) == 1 else None
-
-    @staticmethod
-    def _index_guessed(resource: Resource, refs: list[Resource], unknown: list[Unknown]
-                       ) -> bool:
-        """Whether a count/for_each instance's reference names only a whole block."""
-        if resource.index is None:
-            return False
-        named = {text for u in unknown for text in u.references}
-        return any(r.config_address in named and r.address not in named for r in refs)
 
     def _narrow_with_hcl(self, resource: Resource, attribute: str, types: tuple[str, ...]
                          ) -> list[Resource]:
-        """The instances the HCL beside a plan names for an attribute the plan fans out."""
+        """The instances the HCL beside a plan names where the plan records no reference.
+
+        `each.value.sg` of a for_each over a local map: the resolver finds no reference
+        to settle; evaluating the configuration's copy of the instance names it.
+        """
         assert self.beside is not None
         hcl = self.beside()
         twin = hcl.get(resource.address) if hcl is not None else None
@@ -1444,6 +1439,8 @@ class _Builder:
                            self._sg_map())
         if not isinstance(direction, str) or direction not in ("ingress", "egress"):
             return
+        if not groups.keys:
+            self._rule_of_one_of(rule, direction)
         cidrs: list[IPNetwork] = []
         blocks_of: list[str] = []
         unknown: Unknown | None = None
@@ -1475,6 +1472,24 @@ class _Builder:
                           tuple(dict.fromkeys(self.canonical(p) for p in prefixes.keys)),
                           unknown, tuple(dict.fromkeys(blocks_of)))
             (record.ingress if direction == "ingress" else record.egress).append(parsed)
+
+    def _rule_of_one_of(self, rule: Resource, direction: str) -> None:
+        """Mark every group a rule may belong to (a block-level edge) as not fully read.
+
+        Attaching the rule to one of them would be a guess, and to none a false `fail`:
+        its candidates' `direction` rules stay undecided, once per rule block.
+        """
+        mapping = self._sg_map()
+        for block, instances in self.graph.block_references(rule, "security_group_id"):
+            why = one_of_instances(f"{rule.config_address}.security_group_id", block,
+                                   self.graph.configuration is not None)
+            for address in instances:
+                target = self.graph.get(address)
+                key = mapping[target.type](target) if (
+                    target is not None and target.type in mapping) else None
+                record = self.net.security_groups.get(self.canonical(key)) if key else None
+                if record is not None:
+                    record.open_rules.setdefault((direction, rule.config_address), why)
 
     # -- endpoints ------------------------------------------------------------------
 
@@ -1609,11 +1624,11 @@ class _Builder:
             roles = self._role_keys(entry, "principal_arn")
             for owner in members(entry):
                 ec2_roles[owner].update(roles)
-        asgs = graph.managed("aws_autoscaling_group")
+        self_managed = self._self_managed_members(
+            graph.managed("aws_autoscaling_group"), names, ec2_roles)
 
         for cluster in self.clusters:
             info = self._cluster_network(cluster)
-            name = info.name
             for group in node_groups.get(cluster.address, ()):
                 info.nodes.append(self._managed_node_group(group, info))
             for profile in fargate.get(cluster.address, ()):
@@ -1623,10 +1638,8 @@ class _Builder:
                     subnets = info.subnets  # no subnet_ids: the cluster's private subnets
                 info.nodes.append(NodeSource(profile, FARGATE_PROFILE, subnets,
                                              Link((info.security_group,))))
-            for asg in asgs:
-                source = self._self_managed(asg, cluster, name, ec2_roles.get(cluster.address))
-                if source is not None:
-                    info.nodes.append(source)
+            for asg, reason in self_managed.get(cluster.address, ()):
+                info.nodes.append(self._self_managed(asg, reason))
             if not info.nodes:
                 info.nodes.append(NodeSource(cluster, CLUSTER_SUBNETS, info.subnets,
                                              Link((info.security_group,))))
@@ -1734,37 +1747,64 @@ class _Builder:
         return NodeSource(group, MANAGED_NODE_GROUP, subnets, groups, template, roles=roles,
                           remote_access_sources=sources)
 
-    def _self_managed(self, asg: Resource, cluster: Resource, name: str | Unknown | None,
-                      ec2_roles: set[str] | None) -> NodeSource | None:
-        templates = self._launch_templates(asg)
-        reason = ""
-        for template in templates:
-            if any(r.address == cluster.address
-                   for r in self.graph.references(template, "user_data", "aws_eks_cluster")):
-                reason = f"the user data of {template.address} names the cluster"
-                break
-            text = _decode_user_data(template.get("user_data"))
-            if text is not None and isinstance(name, str) and names_cluster(text, name):
-                reason = f"the user data of {template.address} names the cluster"
-                break
-        if not reason and isinstance(name, str):
-            wanted = f"kubernetes.io/cluster/{name}"
+    def _self_managed_members(self, asgs: list[Resource], names: Mapping[str, list[str]],
+                              ec2_roles: Mapping[str, set[str]]
+                              ) -> dict[str, list[tuple[Resource, str]]]:
+        """Cluster -> its self-managed Auto Scaling groups (in address order), and why.
+
+        Each group's facts (launch templates, user data, tags, instance roles) are read
+        once and matched to clusters through indexes, never group by cluster: the user
+        data names a cluster (a reference, or its name as a whole word), the group carries
+        `kubernetes.io/cluster/<name>`, or its instance role has an EC2 access entry.
+        """
+        by_role: dict[str, list[str]] = defaultdict(list)
+        for owner, roles in ec2_roles.items():
+            for role in roles:
+                by_role[role].append(owner)
+        odd_names = [n for n in names if _WORD.fullmatch(n) is None]
+        unnamed = [c.address for c in self.clusters if not isinstance(_text(c.get("name")), str)]
+        found: dict[str, list[tuple[Resource, str]]] = defaultdict(list)
+        for asg in asgs:
+            reasons: dict[str, str] = {}
+            templates = self._launch_templates(asg)
+            for template in templates:
+                why = f"the user data of {template.address} names the cluster"
+                named = [r.address for r in self.graph.references(
+                    template, "user_data", "aws_eks_cluster")]
+                text = _decode_user_data(template.get("user_data"))
+                if text is not None:
+                    words = set(_WORD.findall(text))
+                    named.extend(a for n in names if n in words for a in names[n])
+                    named.extend(a for n in odd_names if names_cluster(text, n)
+                                 for a in names[n])
+                for owner in named:
+                    reasons.setdefault(owner, why)
             for key in self._asg_tag_keys(asg):
-                if key == wanted:
-                    reason = f"it carries the tag {wanted}"
-                    break
-        if not reason and not isinstance(name, str) and any(
-            r.address == cluster.address
-            for r in self.graph.references(asg, "tag", "aws_eks_cluster")
-        ):
-            reason = "it carries the tag kubernetes.io/cluster/<name>"
+                if key.startswith(_CLUSTER_TAG):
+                    for owner in names.get(key[len(_CLUSTER_TAG):], ()):
+                        reasons.setdefault(owner, f"it carries the tag {key}")
+            if unnamed:
+                tagged = {r.address for r in self.graph.references(asg, "tag", "aws_eks_cluster")}
+                for owner in unnamed:
+                    if owner in tagged:
+                        reasons.setdefault(
+                            owner, "it carries the tag kubernetes.io/cluster/<name>")
+            if by_role:
+                for template in templates:
+                    for role in self._instance_profile_roles(template):
+                        for owner in by_role.get(role, ()):
+                            reasons.setdefault(
+                                owner, "its instance role has an EC2 access entry on the "
+                                       "cluster")
+            for owner, why in reasons.items():
+                found[owner].append((asg, why))
+        return found
+
+    def _self_managed(self, asg: Resource, reason: str) -> NodeSource:
+        templates = self._launch_templates(asg)
         roles: tuple[str, ...] = ()
         for template in templates:
             roles += self._instance_profile_roles(template)
-        if not reason and ec2_roles and set(roles) & ec2_roles:
-            reason = "its instance role has an EC2 access entry on the cluster"
-        if not reason:
-            return None
         subnets = self.link(asg, "vpc_zone_identifier", asg.get("vpc_zone_identifier"),
                             self._subnet_map())
         first = templates[0] if templates else None

@@ -24,15 +24,31 @@ _AFTER_APPLY = re.compile(r"(?P<what>\S+) is known only after apply")
 _NOT_ON_DISK = re.compile(r"(?P<module>module\.\S+) is not on disk")
 
 SCAN_A_PLAN = "scan a plan of this configuration (terraform show -json)"
+WITH_SOURCE = "scan the plan with its configuration beside it (--source DIR), which decides it"
 NOTHING_BEFORE_APPLY = "no scan before apply can decide it"
 # phrases of the actions `explain` names: a message holding one needs no generic hint
 _ACTIONS = ("scan a plan", "scan the HCL", "scan the configuration", "--var", "terraform init",
-            NOTHING_BEFORE_APPLY, "none can decide it", "the module call must set it")
+            NOTHING_BEFORE_APPLY, "none can decide it", "the module call must set it",
+            "--source")
 
 
 def managed_elsewhere(what: str) -> str:
     """What to say of a thing this configuration does not manage: no scan of it decides."""
     return f"{what} is managed outside this configuration, so none can decide it from here"
+
+
+def one_of_instances(reference: str, block: str, configuration_read: bool) -> str:
+    """A plan reference that names one instance of a block without saying which.
+
+    terraform records `aws_security_group.bulk[floor(count.index / 3)].id` as
+    `aws_security_group.bulk` + `count.index`; the expression itself is only in the
+    configuration. `configuration_read`: the .tf files were beside the plan already.
+    """
+    said = f"{reference} names one instance of {block}, and the plan does not record which"
+    if configuration_read:
+        return (f"{said}; the configuration beside the plan does not tell either "
+                "(it cannot be evaluated without the plan's variables)")
+    return f"{said}: {WITH_SOURCE}"
 
 
 def read_from_aws(resource: Resource, path: str) -> Unknown:

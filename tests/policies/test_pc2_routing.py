@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tfcheck.model import Status, Unknown
@@ -150,17 +151,64 @@ class TestPC201:
         assert result.data["destination"] == "::/0"
         assert result.data["target_kind"] == "egress-only internet gateway"
 
-    def test_transit_gateway_default_route_is_not_an_internet_path(self) -> None:
+    def test_transit_gateway_default_route_without_its_path_is_unknown(self) -> None:
+        """Catalog PC201: follow a transit gateway where the input holds the path."""
         p = private_cluster()
         p.add("aws_route.tgw", {"route_table_id": unknown(),
                                 "destination_cidr_block": "0.0.0.0/0",
                                 "transit_gateway_id": "tgw-0123"},
               refs={"route_table_id": TABLES[0]})
         results = run(node_subnet_internet_route, p)
-        assert verdicts(results) == [("pass", s) for s in SUBNETS]
+        assert verdicts(results) == [("pass", SUBNETS[1]), ("pass", SUBNETS[2]),
+                                     ("unknown", SUBNETS[0])]
         assert by_subject(results)[SUBNETS[0]].message.endswith(
-            "its default route aws_route.tgw (0.0.0.0/0) goes to transit gateway tgw-0123, "
-            "not to the internet directly")
+            "aws_route.tgw (0.0.0.0/0) in aws_route_table.private[0] goes to transit gateway "
+            "tgw-0123: no attachment of aws_vpc.main to transit gateway tgw-0123 is in the "
+            "input, so not which of its route tables the traffic uses")
+
+    def test_peering_default_route_is_not_an_internet_path(self) -> None:
+        """Peering never carries traffic on to the peer's gateways (no edge-to-edge)."""
+        p = private_cluster()
+        p.add("aws_route.peer", {"route_table_id": unknown(),
+                                 "destination_cidr_block": "0.0.0.0/0",
+                                 "vpc_peering_connection_id": "pcx-0123"},
+              refs={"route_table_id": TABLES[0]})
+        results = run(node_subnet_internet_route, p)
+        assert verdicts(results) == [("pass", s) for s in SUBNETS]
+        assert "(no edge-to-edge routing)" in by_subject(results)[SUBNETS[0]].message
+
+    def test_load_balancer_endpoint_is_followed_to_its_subnet_route_table(self) -> None:
+        """Inspected traffic returns to the GWLB endpoint's subnet: NAT there is a path."""
+        p = private_cluster()
+        p.add("aws_vpc_endpoint.inspection", {
+            "vpc_id": unknown(), "service_name": "com.amazonaws.vpce.eu-west-1.vpce-svc-0123",
+            "vpc_endpoint_type": "GatewayLoadBalancer", "subnet_ids": unknown()},
+            refs={"vpc_id": "aws_vpc.main", "subnet_ids": "aws_subnet.firewall"})
+        p.add("aws_subnet.firewall", {"vpc_id": unknown(), "cidr_block": "10.0.200.0/24",
+                                      "availability_zone": "eu-west-1a"},
+              refs={"vpc_id": "aws_vpc.main"})
+        p.add("aws_route_table.firewall", {"vpc_id": unknown(), "route": []},
+              refs={"vpc_id": "aws_vpc.main"})
+        p.add("aws_route_table_association.firewall",
+              {"subnet_id": unknown(), "route_table_id": unknown()},
+              refs={"subnet_id": "aws_subnet.firewall",
+                    "route_table_id": "aws_route_table.firewall"})
+        p.add("aws_nat_gateway.egress", {"connectivity_type": "public"})
+        p.add("aws_route.firewall_nat", {"route_table_id": unknown(),
+                                         "destination_cidr_block": "0.0.0.0/0",
+                                         "nat_gateway_id": unknown()},
+              refs={"route_table_id": "aws_route_table.firewall",
+                    "nat_gateway_id": "aws_nat_gateway.egress"})
+        p.add("aws_route.inspect", {"route_table_id": unknown(),
+                                    "destination_cidr_block": "0.0.0.0/0",
+                                    "vpc_endpoint_id": unknown()},
+              refs={"route_table_id": TABLES[0],
+                    "vpc_endpoint_id": "aws_vpc_endpoint.inspection"})
+        results = by_subject(run(node_subnet_internet_route, p))
+        assert results[SUBNETS[0]].status is Status.FAIL, results[SUBNETS[0]].message
+        assert ("aws_vpc_endpoint.inspection returns inspected traffic to its subnets' route "
+                "tables: aws_subnet.firewall routes 0.0.0.0/0 to NAT gateway "
+                "aws_nat_gateway.egress") in results[SUBNETS[0]].message
 
     def test_pre_existing_subnets_are_reported_on_the_cluster_as_unknown(self) -> None:
         p = Plan()
@@ -368,3 +416,28 @@ class TestPC203:
         assert run(vpc_dns, p) == []
         assert run(node_subnet_internet_route, p) == []
         assert run(node_public_ip, p) == []
+
+
+def test_pc201_a_guessed_association_carries_its_doubt_in_the_evidence(tmp_path: Path) -> None:
+    """`subnet_id = aws_subnet.private[count.index].id` is only a guess on a plan alone."""
+    import shutil
+
+    from tfcheck.engine import ScanOptions, scan
+
+    from ..conftest import FIXTURES
+
+    case = FIXTURES / "plans" / "pc201-nat-route-resource"
+    bare = tmp_path / "plan.json"
+    shutil.copyfile(case / "plan.json", bare)
+
+    def evidence(options: ScanOptions | None = None) -> tuple[str, ...]:
+        findings = scan([str(bare)], options=options).findings
+        return next(f.evidence for f in findings
+                    if f.rule_id == "PC201" and f.address == "aws_subnet.private[0]")
+
+    assert evidence()[1] == (
+        "aws_route_table_association.private[0] (guessed: the plan records its subnet_id "
+        "only as aws_subnet.private with an index expression; --source decides it)")
+    assert evidence(ScanOptions(source_dir=case)) == (
+        "aws_subnet.private[0]", "aws_route_table.private[0]",
+        "aws_route.private_nat[0] (0.0.0.0/0)", "aws_nat_gateway.main")

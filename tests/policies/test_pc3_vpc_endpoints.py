@@ -3,6 +3,7 @@ PC304 endpoint-subnet-coverage, PC305 s3-gateway-route-tables."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tfcheck.model import Status, Unknown
@@ -387,3 +388,52 @@ def test_pc304_zone_ids_and_names_are_not_compared() -> None:
     result = by_subject(run(endpoint_subnet_coverage, p))['aws_vpc_endpoint.interface["ec2"]']
     assert result.status is Status.UNKNOWN
     assert "availability_zone_id" in result.message
+
+
+def test_pc301_centralised_endpoints_say_why_they_count_or_not() -> None:
+    """Hub endpoints reached through a zone, a record and a transit gateway route."""
+    from tfcheck.engine import scan
+
+    from ..conftest import FIXTURES
+
+    def pc301(case: str) -> dict[str, str]:
+        report = scan([str(FIXTURES / "plans" / case / "plan.json")])
+        return {f.data["service"]: f.message for f in report.findings if f.rule_id == "PC301"}
+
+    good = pc301("pc301-centralised-endpoints")["ecr.dkr"]
+    assert ('served by the centralised endpoint aws_vpc_endpoint.interface["ecr.dkr"] in '
+            "aws_vpc.hub, reached through aws_route.spoke_to_hub[0] (10.100.0.0/16) -> "
+            "aws_ec2_transit_gateway.main") in good
+    unreachable = pc301("pc301-centralised-endpoints-no-route")["sts"]
+    assert ('aws_route53_record.endpoint["sts"] points sts.eu-west-1.amazonaws.com at '
+            'aws_vpc_endpoint.interface["sts"], but the route table of node subnet '
+            "aws_subnet.private[0] (aws_route_table.private[0]) routes aws_vpc.hub "
+            "(10.100.0.0/16) through no transit gateway") in unreachable
+    elsewhere = pc301("pc301-centralised-zone-elsewhere")["ec2"]
+    assert ("Route 53 zone Z0123456789ABCDEFGHIJ, associated with VPC aws_vpc.main by "
+            "aws_route53_zone_association.endpoints[0], is not in the input") in elsewhere
+    assert "Z0123456789KLMNOPQRST" in elsewhere
+
+
+def test_pc301_zone_read_by_a_data_source_is_managed_elsewhere(tmp_path: Path) -> None:
+    """An association with `data "aws_route53_zone"`: its records are not in the input."""
+    import shutil
+
+    from tfcheck.engine import scan
+
+    from ..conftest import FIXTURES
+
+    case = tmp_path / "case"
+    shutil.copytree(FIXTURES / "plans" / "pc301-centralised-zone-elsewhere", case)
+    (case / "plan.json").unlink()
+    main = case / "main.tf"
+    main.write_text(main.read_text().replace(
+        "zone_id = var.endpoint_zone_ids[count.index]",
+        "zone_id = data.aws_route53_zone.hub.zone_id",
+    ) + '\ndata "aws_route53_zone" "hub" {\n  name         = "ec2.eu-west-1.amazonaws.com"\n'
+        "  private_zone = true\n}\n")
+    found = {f.data["service"]: f for f in scan([str(case)]).findings if f.rule_id == "PC301"}
+    assert found["ec2"].status is Status.UNKNOWN
+    message = found["ec2"].message
+    assert ("Route 53 zone data.aws_route53_zone.hub, associated with VPC aws_vpc.main by "
+            "aws_route53_zone_association.endpoints[0], is not in the input") in message

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
+from tfcheck.engine import ScanOptions, scan
 from tfcheck.model import Status, Unknown
 from tfcheck_policies.security_groups import endpoint_sg_ingress, node_sg_egress
 
+from ..conftest import FIXTURES
 from ..test_network import (
     CIDRS,
     SUBNETS,
@@ -461,3 +465,64 @@ def test_pc402_reaching_everything_needs_no_other_group() -> None:
           refs={"vpc_security_group_ids": "aws_security_group.node"})
     (result,) = run(node_sg_egress, p)
     assert result.status is Status.PASS
+
+
+def test_pc401_rules_of_one_of_several_groups_are_undecided_without_the_configuration(
+    tmp_path: Path,
+) -> None:
+    """`security_group_id = aws_security_group.x[floor(count.index / 3)].id` in a plan.
+
+    terraform records only `aws_security_group.x` + `count.index`: attaching the rules
+    to no group failed every endpoint; the configuration beside the plan decides it.
+    """
+    case = FIXTURES / "plans" / "pc401-rules-fanned-over-groups"
+    bare = tmp_path / "plan.json"
+    shutil.copyfile(case / "plan.json", bare)
+    alone = [f for f in scan([str(bare)]).findings if f.rule_id == "PC401"]
+    assert len(alone) == 10 and {f.status for f in alone} == {Status.UNKNOWN}
+    for finding in alone:
+        assert finding.message.count("aws_security_group_rule.vpc_endpoints_https") == 1
+        assert ("names one instance of aws_security_group.vpc_endpoints, and the plan does "
+                "not record which: scan the plan with its configuration beside it "
+                "(--source DIR)") in finding.message
+    beside = scan([str(bare)], options=ScanOptions(source_dir=case)).findings
+    assert {f.status for f in beside if f.rule_id == "PC401"} == {Status.PASS}
+
+
+def test_pc402_egress_rules_of_one_of_several_groups_are_undecided() -> None:
+    """An egress rule block fanned over `aws_security_group.node[...]`: unknown, not fail."""
+    p = private_cluster()
+    node = p.resources.pop("aws_security_group.node")
+    for i in range(2):
+        p.add(f"aws_security_group.node[{i}]", {**node.values, "egress": []},
+              refs={"vpc_id": "aws_vpc.main"})
+    p.add("aws_launch_template.nodes",
+          {"vpc_security_group_ids": unknown("aws_security_group.node")},
+          refs={"vpc_security_group_ids": "aws_security_group.node[0]"})
+    for i in range(4):
+        p.add(f"aws_security_group_rule.egress[{i}]", {
+            "type": "egress", "protocol": "tcp", "from_port": 443, "to_port": 443,
+            "cidr_blocks": ["0.0.0.0/0"],
+            "security_group_id": unknown("aws_security_group.node", "count.index")})
+    graph = p.build()
+    for i in range(4):
+        graph.add_block_reference(f"aws_security_group_rule.egress[{i}]", "security_group_id",
+                                  "aws_security_group.node",
+                                  ("aws_security_group.node[0]", "aws_security_group.node[1]"))
+    (result,) = run(node_sg_egress, graph)
+    assert result.status is Status.UNKNOWN, result.message
+    assert result.message.count("aws_security_group_rule.egress.security_group_id names one "
+                                "instance of aws_security_group.node") == 1
+
+
+def test_pc401_custom_networking_without_eniconfig_is_unknown(tmp_path: Path) -> None:
+    """Custom networking on, but the ENIConfigs are applied elsewhere: pod subnets unknown."""
+    case = FIXTURES / "hcl-policies" / "pc4-custom-networking-pod-subnets-admitted"
+    shutil.copytree(case, tmp_path / "case")
+    main = tmp_path / "case" / "main.tf"
+    text = main.read_text()
+    main.write_text(text[:text.index('resource "kubernetes_manifest" "eniconfig"')])
+    findings = [f for f in scan([str(tmp_path / "case")]).findings if f.rule_id == "PC401"]
+    assert findings and {f.status for f in findings} == {Status.UNKNOWN}
+    assert ("aws_eks_addon.vpc_cni turns on custom networking, but no ENIConfig is in the "
+            "input, so not which subnets pods use") in findings[0].message

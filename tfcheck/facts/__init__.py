@@ -1,0 +1,1 @@
+"""Facts built on the network model (`tfcheck.network`), one concern per module."""
