@@ -16,18 +16,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from tfcheck.facts.builder import network
+from tfcheck.facts.records import ClusterNetwork, Endpoint, Network
+from tfcheck.facts.requirements import endpoint_counts_for
+from tfcheck.facts.vocabulary import PEERING, TRANSIT_GATEWAY, IPNetwork, covers
 from tfcheck.model import Resource
-from tfcheck.network import (
-    PEERING,
-    TRANSIT_GATEWAY,
-    ClusterNetwork,
-    Endpoint,
-    IPNetwork,
-    Network,
-    covers,
-    endpoint_counts_for,
-    network,
-)
 from tfcheck.policy import ScanContext
 from tfcheck.unknowns import explain, managed_elsewhere
 

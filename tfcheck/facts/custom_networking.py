@@ -13,8 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tfcheck.facts.builder import network
+from tfcheck.facts.records import ClusterNetwork, Network, NodeSource
+from tfcheck.facts.vocabulary import Link
 from tfcheck.model import Resource, Unknown, reveal
-from tfcheck.network import ClusterNetwork, Link, Network, NodeSource, network
 from tfcheck.policy import ScanContext
 from tfcheck.unknowns import explain
 from tfcheck.workloads.clusters import clusters_of

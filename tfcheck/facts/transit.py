@@ -17,16 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tfcheck.facts.builder import network
+from tfcheck.facts.records import Network, Route, internet_verdict
+from tfcheck.facts.vocabulary import PEERING, TRANSIT_GATEWAY, VPC_ENDPOINT
 from tfcheck.model import Resource, Unknown, reveal
-from tfcheck.network import (
-    PEERING,
-    TRANSIT_GATEWAY,
-    VPC_ENDPOINT,
-    Network,
-    Route,
-    internet_verdict,
-    network,
-)
 from tfcheck.policy import ScanContext
 from tfcheck.unknowns import managed_elsewhere
 

@@ -1,0 +1,273 @@
+"""The network vocabulary: keys, route-target kinds, value readers and `Link`.
+
+Every network fact names things by a *key* (a resource address, a literal AWS ID, or a
+pseudo-address for what AWS creates implicitly) and reads values that may be `Unknown`
+or `Sensitive`. This module holds those words and readers once, so the records, the
+builder and the policies agree on what "a NAT gateway" or "an unknown subnet" is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Union
+
+from tfcheck.model import Resource, Unknown, reveal
+
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
+
+# -- vocabulary -------------------------------------------------------------------------
+
+CLUSTER_SG = "cluster security group"
+DEFAULT_SG = "default security group"
+MAIN_ROUTE_TABLE = "main route table"
+REMOTE_ACCESS_SG = "remote access security group"
+PREFIX_LIST = "prefix list"
+
+# Route target kinds.
+NAT_GATEWAY = "NAT gateway"
+INTERNET_GATEWAY = "internet gateway"
+EGRESS_ONLY_GATEWAY = "egress-only internet gateway"
+NETWORK_INTERFACE = "network interface"
+INSTANCE = "instance"
+TRANSIT_GATEWAY = "transit gateway"
+PEERING = "VPC peering connection"
+VPC_ENDPOINT = "VPC endpoint"
+VPN_GATEWAY = "virtual private gateway"
+LOCAL = "local"
+CARRIER_GATEWAY = "carrier gateway"
+LOCAL_GATEWAY = "local gateway"
+CORE_NETWORK = "core network"
+UNKNOWN_TARGET = "unknown target"
+
+# Marks an Availability Zone given by ID (`availability_zone_id`), not by name.
+ZONE_ID_SUFFIX = " (zone ID)"
+# Marks the IPv6 block of a VPC or subnet in `Rule.blocks_of` (`aws_vpc.x (IPv6)`).
+IPV6_SUFFIX = " (IPv6)"
+
+# Where nodes come from.
+MANAGED_NODE_GROUP = "managed node group"
+FARGATE_PROFILE = "Fargate profile"
+SELF_MANAGED = "self-managed Auto Scaling group"
+CLUSTER_SUBNETS = "cluster subnets"
+
+# Services reachable through a gateway endpoint as well as an interface endpoint.
+GATEWAY_SERVICES = frozenset({"s3", "dynamodb"})
+# Services every private cluster needs: the EC2 API (kubelet, VPC CNI), ECR (image
+# manifests and auth) and S3 (ECR serves image layers from S3).
+ALWAYS_REQUIRED = ("ec2", "ecr.api", "ecr.dkr", "s3")
+# Noun phrases: messages read "needed by <resource> for <reason>".
+_ALWAYS_REASONS = {
+    "ec2": "the EC2 API calls of the kubelet and the VPC CNI",
+    "ecr.api": "pulling container images from ECR (registry API)",
+    "ecr.dkr": "pulling container images from ECR (image manifests)",
+    "s3": "image layers, which ECR serves from S3",
+}
+_SERVICE_NAME = re.compile(r"^(?:[a-z]{2,3}\.)?com\.amazonaws\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(.+)$")
+_SERVICE_SUFFIX = re.compile(r"(?:^|})\.?([a-z0-9][a-z0-9.-]*)$")
+
+
+def _pseudo(base: str, what: str) -> str:
+    return f"{base} ({what})"
+
+
+# -- value helpers ----------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | Unknown | None:
+    value = reveal(value)
+    if isinstance(value, (Unknown, str)):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None if value is None else str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(value)
+    return None
+
+
+def _flag(value: Any) -> bool | Unknown | None:
+    """A boolean, also where a provider stores it as "true"/"false" (launch templates)."""
+    value = reveal(value)
+    if isinstance(value, (bool, Unknown)) or value is None:
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0", ""):
+            return False if lowered != "" else None
+    return None
+
+
+def _int(value: Any) -> int | Unknown | None:
+    value = reveal(value)
+    if isinstance(value, Unknown) or value is None:
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _leaves(value: Any) -> tuple[list[Any], list[Unknown]]:
+    """Known scalar leaves and unknown parts of a scalar-or-list value."""
+    known: list[Any] = []
+    unknown: list[Unknown] = []
+
+    def walk(item: Any) -> None:
+        item = reveal(item)
+        if isinstance(item, Unknown):
+            unknown.append(item)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            for element in item:
+                walk(element)
+        elif item is not None:
+            known.append(item)
+
+    walk(value)
+    return known, unknown
+
+
+def _input(resource: Resource, path: str) -> Any:
+    """An argument's effective value: `None` where the configuration leaves it unset.
+
+    Optional+Computed arguments that the configuration never sets show as "known after
+    apply" in a plan (`aws_route.network_interface_id`, `source_security_group_id`);
+    that is absence, not an unknown value.
+    """
+    value = resource.get(path)
+    if isinstance(value, Unknown) and not resource.sets(path):
+        return None
+    return value
+
+
+def _network(value: Any) -> IPNetwork | Unknown | None:
+    value = reveal(value)
+    if isinstance(value, Unknown):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _networks(value: Any) -> tuple[list[IPNetwork], list[Unknown]]:
+    known, unknown = _leaves(value)
+    found: list[IPNetwork] = []
+    for item in known:
+        network = _network(item)
+        if isinstance(network, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            found.append(network)
+    return found, unknown
+
+
+def covers(outer: IPNetwork, inner: IPNetwork) -> bool:
+    """Whether `outer` contains all of `inner` (same IP version)."""
+    if outer.version != inner.version:
+        return False
+    return inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def _carved_from(cidr: IPNetwork | Unknown | None, vpc: Link) -> str | None:
+    """The subnet's VPC, where its CIDR is not known but is computed from that VPC's block.
+
+    `cidrsubnet(data.aws_vpc.x.cidr_block, 4, 1)`: whatever the block is, the subnet
+    lies in it. (Not where a secondary association's block is named.)
+    """
+    if not isinstance(cidr, Unknown) or len(vpc.keys) != 1:
+        return None
+    if any("aws_vpc_ipv4_cidr_block_association" in r for r in cidr.references):
+        return None
+    key = vpc.keys[0]
+    return key if any(r == key or r.startswith(key + ".") for r in cidr.references) else None
+
+
+def _first(*candidates: Unknown | None) -> Unknown | None:
+    """The first candidate that is not None (`or` would ask an `Unknown` for its truth)."""
+    return next((c for c in candidates if c is not None), None)
+
+
+def _blocks(value: Any) -> list[dict[str, Any]]:
+    value = reveal(value)
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [reveal(item) for item in value if isinstance(reveal(item), dict)]
+    return []
+
+
+def _decode_user_data(value: Any) -> str | None:
+    """User data as text: plain, or base64 as plans and `base64encode(...)` hold it."""
+    text = reveal(value)
+    if not isinstance(text, str) or not text:
+        return None
+    compact = "".join(text.split())
+    if compact and re.fullmatch(r"[A-Za-z0-9+/=]+", compact) and len(compact) % 4 == 0:
+        try:
+            decoded = base64.b64decode(compact, validate=True)
+        except (binascii.Error, ValueError):
+            return text
+        if decoded.startswith(b"\x1f\x8b"):
+            import gzip
+
+            try:
+                decoded = gzip.decompress(decoded)
+            except (OSError, EOFError):
+                return text
+        try:
+            return decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            return text
+    return text
+
+
+_WORD = re.compile(r"[\w-]+")
+_CLUSTER_TAG = "kubernetes.io/cluster/"
+
+
+def names_cluster(text: str, name: str) -> bool:
+    """Whether user data names the cluster as a whole word (`bootstrap.sh main`)."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
+
+
+# -- links ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    """What an attribute points at: keys of things in or outside the input.
+
+    `keys` are resource addresses, pseudo-addresses of implicit things, or literal AWS
+    IDs of things outside the input. `unknown` is set where part of the value can be
+    neither followed through a reference nor read (say which value, and why).
+    `via` are the resources that contributed keys without being the target themselves
+    (association resources), for evidence.
+    """
+
+    keys: tuple[str, ...] = ()
+    unknown: Unknown | None = None
+    via: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def merged(self, other: Link) -> Link:
+        keys = tuple(dict.fromkeys((*self.keys, *other.keys)))
+        via = tuple(dict.fromkeys((*self.via, *other.via)))
+        return Link(keys, _first(self.unknown, other.unknown), via)
+
+
+EMPTY = Link()
