@@ -1,0 +1,357 @@
+"""Reference resolution for the network builder: which resource each attribute names.
+
+`Linker` holds what every pass of the builder shares (the graph, the `Network` being
+filled, the index of known IDs and aliases) and resolves an attribute to keys (`link`):
+graph reference edges, then known literal IDs, then the HCL beside a plan to pick among
+instances, leaving an unknown value `Unknown` rather than guessing. The passes
+(`routing`, `security_groups`, `endpoints`, `membership`) are functions of a `Linker`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from tfcheck.facts.records import (
+    Network,
+    Rule,
+)
+from tfcheck.facts.vocabulary import (
+    CARRIER_GATEWAY,
+    CLUSTER_SG,
+    CORE_NETWORK,
+    DEFAULT_SG,
+    EGRESS_ONLY_GATEWAY,
+    INSTANCE,
+    INTERNET_GATEWAY,
+    LOCAL,
+    LOCAL_GATEWAY,
+    MAIN_ROUTE_TABLE,
+    NAT_GATEWAY,
+    NETWORK_INTERFACE,
+    PEERING,
+    PREFIX_LIST,
+    REMOTE_ACCESS_SG,
+    TRANSIT_GATEWAY,
+    UNKNOWN_TARGET,
+    VPC_ENDPOINT,
+    VPN_GATEWAY,
+    IPNetwork,
+    Link,
+    _blocks,
+    _leaves,
+    _pseudo,
+    _text,
+)
+from tfcheck.graph import ResourceGraph
+from tfcheck.model import Provenance, Resource, Unknown, reveal, split_address
+from tfcheck.unknowns import (
+    read_from_aws,
+)
+
+_VPC_TYPES = ("aws_vpc", "aws_default_vpc")
+_SUBNET_TYPES = ("aws_subnet", "aws_default_subnet")
+_ROUTE_TABLE_TYPES = ("aws_route_table", "aws_default_route_table")
+_SG_TYPES = ("aws_security_group", "aws_default_security_group")
+_SG_REF_TYPES = (*_SG_TYPES, "aws_eks_cluster", "aws_eks_node_group", *_VPC_TYPES)
+_RT_REF_TYPES = (*_ROUTE_TABLE_TYPES, *_VPC_TYPES)
+_PREFIX_LIST_TYPES = ("aws_vpc_endpoint", "aws_prefix_list", "aws_ec2_managed_prefix_list")
+
+# Route attribute -> (target kind, resource types it may reference)
+_ROUTE_TARGETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("nat_gateway_id", NAT_GATEWAY, ("aws_nat_gateway",)),
+    # `gateway_id = aws_nat_gateway.x.id` is a slip AWS accepts: a NAT route all the same
+    ("gateway_id", INTERNET_GATEWAY, ("aws_internet_gateway", "aws_vpn_gateway",
+                                      "aws_nat_gateway")),
+    ("egress_only_gateway_id", EGRESS_ONLY_GATEWAY, ("aws_egress_only_internet_gateway",)),
+    ("network_interface_id", NETWORK_INTERFACE, ("aws_network_interface", "aws_instance")),
+    ("instance_id", INSTANCE, ("aws_instance",)),
+    ("transit_gateway_id", TRANSIT_GATEWAY, ("aws_ec2_transit_gateway",)),
+    ("vpc_peering_connection_id", PEERING, ("aws_vpc_peering_connection",)),
+    ("vpc_endpoint_id", VPC_ENDPOINT, ("aws_vpc_endpoint",)),
+    ("carrier_gateway_id", CARRIER_GATEWAY, ("aws_ec2_carrier_gateway",)),
+    ("local_gateway_id", LOCAL_GATEWAY, ()),
+    ("core_network_arn", CORE_NETWORK, ()),
+)
+_ROUTE_TARGET_TYPES = tuple(t for _, _, types in _ROUTE_TARGETS for t in types)
+_ID_PREFIX_KINDS = {
+    "igw-": INTERNET_GATEWAY,
+    "vgw-": VPN_GATEWAY,
+    "nat-": NAT_GATEWAY,
+    "eigw-": EGRESS_ONLY_GATEWAY,
+    "tgw-": TRANSIT_GATEWAY,
+    "pcx-": PEERING,
+    "vpce-": VPC_ENDPOINT,
+    "eni-": NETWORK_INTERFACE,
+    "i-": INSTANCE,
+    "cagw-": CARRIER_GATEWAY,
+    "lgw-": LOCAL_GATEWAY,
+}
+
+
+
+
+class Linker:
+    """What the builder's passes share, and how they resolve references."""
+
+    def __init__(self, graph: ResourceGraph,
+                 beside: Callable[[], ResourceGraph | None] | None = None) -> None:
+        self.graph = graph
+        self.beside = beside
+        self.net = Network(graph)
+        self.by_id: dict[str, str] = self.net.ids  # known id/arn -> key
+        self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
+        self.alias: dict[str, str] = {}  # pseudo key -> key of the resource that is it
+        self.clusters = graph.managed("aws_eks_cluster")
+
+    # -- identities -----------------------------------------------------------------
+
+    def _remember(self, identifier: Any, key: str) -> None:
+        text = reveal(identifier)
+        if isinstance(text, str) and text:
+            self.by_id.setdefault(text, key)
+            self.ids_of[key].add(text)
+
+    def _index_ids(self) -> None:
+        for resource in self.graph.resources():
+            self._remember(resource.values.get("id"), resource.address)
+            self._remember(resource.values.get("arn"), resource.address)
+        for cluster in self.graph.resources("aws_eks_cluster"):
+            if cluster.is_data:
+                continue
+            sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
+            if isinstance(sg, str):
+                self._remember(sg, _pseudo(cluster.address, CLUSTER_SG))
+        for vpc in self.graph.resources(*_VPC_TYPES):
+            for attribute in ("main_route_table_id", "default_route_table_id"):
+                self._remember(vpc.values.get(attribute), _pseudo(vpc.address, MAIN_ROUTE_TABLE))
+            self._remember(vpc.values.get("default_security_group_id"),
+                           _pseudo(vpc.address, DEFAULT_SG))
+        for group in self.graph.managed("aws_eks_node_group"):
+            for block in _blocks(group.values.get("resources")):
+                self._remember(block.get("remote_access_security_group_id"),
+                               _pseudo(group.address, REMOTE_ACCESS_SG))
+        for endpoint in self.graph.resources("aws_vpc_endpoint"):
+            self._remember(endpoint.values.get("prefix_list_id"),
+                           _pseudo(endpoint.address, PREFIX_LIST))
+
+    def canonical(self, key: str) -> str:
+        seen = 0
+        while key in self.alias and seen < 8:
+            key = self.alias[key]
+            seen += 1
+        return key
+
+    def link(
+        self,
+        resource: Resource,
+        attribute: str,
+        value: Any,
+        mapping: Mapping[str, Callable[[Resource], str | None]],
+    ) -> Link:
+        """Resolve an ID-valued attribute to keys: references first, then known IDs."""
+        refs = self.graph.references(resource, attribute, *mapping) if mapping else []
+        known, unknown = _leaves(value)
+        if refs and unknown:
+            # where every unknown part names its own instances (an evaluated
+            # `slice(aws_subnet.private[*].id, 0, 2)`), those are more precise than the
+            # attribute's references, which a plan records per configuration block
+            named = [self._resources_named(u.references, tuple(mapping)) for u in unknown]
+            if all(named):
+                refs = list({r.address: r for found in named for r in found}.values())
+        keyed: list[tuple[str, Resource]] = []
+        for target in refs:
+            key = mapping[target.type](target)
+            if key is not None:
+                keyed.append((self.canonical(key), target))
+                if self.graph.provenance(resource.address, target.address,
+                                         attribute) is Provenance.GUESS:
+                    self.net.guesses.setdefault(resource.address, (
+                        f"guessed: the plan records its {attribute} only as "
+                        f"{target.config_address} with an index expression; --source "
+                        "decides it"))
+        strings = [s for s in (reveal(k) for k in known) if isinstance(s, str) and s]
+        if keyed and strings and not unknown:
+            # every value is known: keep only the references that the values confirm
+            confirmed = [(k, t) for k, t in keyed
+                         if not self.ids_of.get(k) or self.ids_of[k] & set(strings)]
+            keyed = confirmed or keyed
+        keys: list[str] = [k for k, _ in keyed]
+        covered = {i for k, _ in keyed for i in self.ids_of.get(k, ())}
+        for text in strings:
+            if text in covered:
+                continue
+            keys.append(self.canonical(self.by_id.get(text, text)))
+        missing = unknown[0] if unknown and not keyed else None
+        if missing is not None and not keys and self.beside is not None and mapping:
+            # no reference at all (`each.value.sg` of a for_each over a map): the HCL
+            # beside the plan evaluates the expression and names what it points at
+            evaluated = self._narrow_with_hcl(resource, attribute, tuple(mapping))
+            if evaluated:
+                return Link(tuple(dict.fromkeys(
+                    self.canonical(mapping[r.type](r) or r.address) for r in evaluated)))
+        return Link(tuple(dict.fromkeys(keys)), missing)
+
+    def _narrow_with_hcl(self, resource: Resource, attribute: str, types: tuple[str, ...]
+                         ) -> list[Resource]:
+        """The instances the HCL beside a plan names where the plan records no reference.
+
+        `each.value.sg` of a for_each over a local map: the resolver finds no reference
+        to settle; evaluating the configuration's copy of the instance names it.
+        """
+        assert self.beside is not None
+        hcl = self.beside()
+        twin = hcl.get(resource.address) if hcl is not None else None
+        if twin is None:
+            return []
+        known, unknown = _leaves(twin.get(attribute))
+        if known or not unknown:
+            return []
+        named = [self._resources_named(u.references, types) for u in unknown]
+        if not all(named):
+            return []
+        return list({r.address: r for found in named for r in found}.values())
+
+    def _read(self, resource: Resource, path: str) -> Any:
+        """An attribute; for a data source in HCL that does not set it, `Unknown`.
+
+        A data source's attributes are read from AWS at plan time (a plan holds them):
+        absent from HCL is not absent, and no provider default applies.
+        """
+        value = resource.get(path)
+        if value is None and resource.is_data and self.graph.kind == "hcl":
+            return read_from_aws(resource, path)
+        return value
+
+    # mappings from a referenced resource type to the key it stands for
+
+    def _vpc_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        return {t: (lambda r: r.address) for t in _VPC_TYPES}
+
+    def _subnet_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        return {t: (lambda r: r.address) for t in _SUBNET_TYPES}
+
+    def _route_table_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        mapping: dict[str, Callable[[Resource], str | None]] = {
+            t: (lambda r: r.address) for t in _ROUTE_TABLE_TYPES
+        }
+        for vpc_type in _VPC_TYPES:
+            # `aws_vpc.main.main_route_table_id` / `.default_route_table_id`
+            mapping[vpc_type] = lambda r: _pseudo(r.address, MAIN_ROUTE_TABLE)
+        return mapping
+
+    def _sg_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        mapping: dict[str, Callable[[Resource], str | None]] = {
+            t: (lambda r: r.address) for t in _SG_TYPES
+        }
+        mapping["aws_eks_cluster"] = self._cluster_sg_of
+        mapping["aws_eks_node_group"] = lambda r: _pseudo(r.address, REMOTE_ACCESS_SG)
+        for vpc_type in _VPC_TYPES:
+            # `aws_vpc.main.default_security_group_id`
+            mapping[vpc_type] = lambda r: _pseudo(r.address, DEFAULT_SG)
+        return mapping
+
+    def _cluster_sg_of(self, cluster: Resource) -> str | None:
+        """The key of a cluster's EKS-created security group; None where not known.
+
+        A `data "aws_eks_cluster"` reading a cluster of the input stands for that
+        cluster's group (`vpc_config[0].cluster_security_group_id`, which managed nodes
+        without a launch template carry); one reading another cluster by a known name
+        stands for a group no node of the input carries.
+        """
+        if not cluster.is_data:
+            return _pseudo(cluster.address, CLUSTER_SG)
+        sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
+        if isinstance(sg, str):
+            return self.by_id.get(sg, sg)
+        read = [r for r in self.graph.references(cluster, "name", "aws_eks_cluster")
+                if not r.is_data]
+        name = _text(cluster.get("name"))
+        if not read and isinstance(name, str):
+            names = [_text(c.get("name")) for c in self.clusters]
+            read = [c for c, n in zip(self.clusters, names, strict=True) if n == name]
+            if not read and any(not isinstance(n, str) for n in names):
+                return None  # it may be a cluster of the input whose name is not known
+            if not read:
+                return _pseudo(cluster.address, CLUSTER_SG)  # another cluster's group
+        if len(read) == 1:
+            return _pseudo(read[0].address, CLUSTER_SG)
+        return None
+
+    def _prefix_list_map(self) -> dict[str, Callable[[Resource], str | None]]:
+        return {
+            "aws_vpc_endpoint": lambda r: _pseudo(r.address, PREFIX_LIST),
+            "aws_prefix_list": lambda r: r.address,
+            "aws_ec2_managed_prefix_list": lambda r: r.address,
+        }
+
+    def _resources_named(self, references: Iterable[str], types: tuple[str, ...]
+                             ) -> list[Resource]:
+        """The instances an `Unknown`'s references name (`aws_x.y[0].id` -> `aws_x.y[0]`).
+
+        Empty where any resource reference names no single instance (`aws_x.y` of a
+        resource with `count`): then the references do not say which instances it is.
+        """
+        found: list[Resource] = []
+        for text in references:
+            if text.split(".", 1)[0] in _NOT_RESOURCE_REFERENCES:
+                continue
+            parts = split_address(text)
+            resource = None
+            for end in range(len(parts), 1, -1):
+                resource = self.graph.get(".".join(parts[:end]))
+                if resource is not None:
+                    break
+            if resource is None:
+                return []
+            if resource.type in types:
+                found.append(resource)
+        return found
+
+
+_ALL_ADDRESSES: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("0.0.0.0/0"),
+    ipaddress.ip_network("::/0"),
+)
+
+
+_NOT_RESOURCE_REFERENCES = frozenset(
+    {"var", "local", "count", "each", "path", "terraform", "self", "module"})
+
+
+def _aws_rule(direction: str, key: str, what: str, *, peers: tuple[str, ...] = (),
+              cidrs: tuple[IPNetwork, ...] = ()) -> Rule:
+    return Rule(direction, key, f"{key} rule {what}", "-1", None, None, cidrs, peers)
+
+
+def _protocol(value: Any) -> str | Unknown:
+    text = _text(value)
+    if isinstance(text, Unknown):
+        return text
+    if text is None:
+        return "-1"
+    lowered = text.strip().lower()
+    return {"all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6",
+            "-1": "-1"}.get(lowered, lowered)
+
+
+def _gateway_kind(value: str | None, resource: Resource | None) -> str:
+    if resource is not None:
+        if resource.type == "aws_internet_gateway":
+            return INTERNET_GATEWAY
+        if resource.type == "aws_vpn_gateway":
+            return VPN_GATEWAY
+        if resource.type == "aws_vpc_endpoint":
+            return VPC_ENDPOINT
+        if resource.type == "aws_nat_gateway":
+            return NAT_GATEWAY
+    if value is None:
+        return UNKNOWN_TARGET
+    if value == "local":
+        return LOCAL
+    for prefix, kind in _ID_PREFIX_KINDS.items():
+        if value.startswith(prefix):
+            return kind
+    return UNKNOWN_TARGET

@@ -1,0 +1,247 @@
+"""Security groups and their rules: what each group lets in and out.
+
+Reads `aws_security_group` inline rules and the separate rule resources
+(`aws_security_group_rule`, `aws_vpc_security_group_*_rule`) onto their groups, with
+peers and CIDRs resolved, and keeps a rule whose group cannot be told undecided.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from tfcheck.facts.linking import (
+    _ALL_ADDRESSES,
+    _PREFIX_LIST_TYPES,
+    _SG_REF_TYPES,
+    _SG_TYPES,
+    _SUBNET_TYPES,
+    _VPC_TYPES,
+    Linker,
+    _aws_rule,
+    _protocol,
+)
+from tfcheck.facts.records import (
+    Rule,
+    SecurityGroup,
+)
+from tfcheck.facts.vocabulary import (
+    CLUSTER_SG,
+    DEFAULT_SG,
+    EMPTY,
+    IPV6_SUFFIX,
+    IPNetwork,
+    Link,
+    _blocks,
+    _first,
+    _flag,
+    _input,
+    _int,
+    _leaves,
+    _network,
+    _networks,
+    _pseudo,
+    _text,
+)
+from tfcheck.model import Resource, Unknown, reveal
+from tfcheck.unknowns import (
+    one_of_instances,
+)
+
+
+def _security_groups(b: Linker) -> None:
+    net = b.net
+    graph = b.graph
+    for group in graph.resources("aws_default_security_group"):
+        for owner in b.link(group, "vpc_id", group.get("vpc_id"), b._vpc_map()).keys:
+            b.alias[_pseudo(owner, DEFAULT_SG)] = group.address
+    for group in graph.resources(*_SG_TYPES):
+        vpc_link = b.link(group, "vpc_id", group.get("vpc_id"), b._vpc_map())
+        record = SecurityGroup(group.address, group, vpc_link, complete=not group.is_data)
+        net.security_groups[group.address] = record
+        if group.is_data:
+            continue
+        for direction in ("ingress", "egress"):
+            blocks = group.get(direction)
+            blocks = reveal(blocks)
+            if isinstance(blocks, Unknown):
+                record.unknown = blocks
+                continue
+            parsed = _blocks(blocks)
+            for block in parsed:
+                rules = getattr(record, direction)
+                rules.append(_inline_rule(b, group, direction, block, len(parsed)))
+    # what AWS creates: the EKS cluster SG (all from itself in, all out), the VPC
+    # default SG (all from itself in, all out) where no aws_default_security_group
+    for cluster in b.clusters:
+        key = _pseudo(cluster.address, CLUSTER_SG)
+        record = SecurityGroup(key, None, EMPTY)
+        record.ingress.append(_aws_rule("ingress", key, "created by EKS", peers=(key,)))
+        record.egress.append(_aws_rule("egress", key, "created by EKS",
+                                       cidrs=_ALL_ADDRESSES))
+        net.security_groups[key] = record
+    for vpc_record in list(net.vpcs.values()):
+        key = _pseudo(vpc_record.key, DEFAULT_SG)
+        if b.canonical(key) != key:
+            continue
+        record = SecurityGroup(key, None, Link((vpc_record.key,)),
+                               complete=vpc_record.managed)
+        record.ingress.append(_aws_rule("ingress", key, "AWS default", peers=(key,)))
+        record.egress.append(_aws_rule("egress", key, "AWS default", cidrs=_ALL_ADDRESSES))
+        net.security_groups[key] = record
+    for rule in graph.managed("aws_security_group_rule"):
+        _rule_resource(b, rule, _text(rule.get("type")), "protocol",
+                            "source_security_group_id", "prefix_list_ids",
+                            ("cidr_blocks", "ipv6_cidr_blocks"))
+    for rule in graph.managed("aws_vpc_security_group_ingress_rule"):
+        _rule_resource(b, rule, "ingress", "ip_protocol", "referenced_security_group_id",
+                            "prefix_list_id", ("cidr_ipv4", "cidr_ipv6"))
+    for rule in graph.managed("aws_vpc_security_group_egress_rule"):
+        _rule_resource(b, rule, "egress", "ip_protocol", "referenced_security_group_id",
+                            "prefix_list_id", ("cidr_ipv4", "cidr_ipv6"))
+
+def _inline_rule(b: Linker, group: Resource, direction: str, block: Mapping[str, Any],
+                 siblings: int) -> Rule:
+    protocol = _protocol(block.get("protocol"))
+    cidrs: list[IPNetwork] = []
+    blocks_of: list[str] = []
+    unknown: Unknown | None = None
+    for attribute, family in (("cidr_blocks", "cidr_block"),
+                              ("ipv6_cidr_blocks", "ipv6_cidr_block")):
+        found, unknown_cidrs = _networks(block.get(attribute))
+        cidrs.extend(found)
+        if unknown_cidrs:
+            inferred = _cidrs_from_references(b, group, direction, unknown_cidrs,
+                                                   siblings, family)
+            if inferred is None:
+                unknown = _first(unknown, unknown_cidrs[0])
+            else:
+                cidrs.extend(inferred[0])
+                blocks_of.extend(inferred[1])
+    peers_link = _inline_peers(b, group, direction, block.get("security_groups"), siblings)
+    peers = list(peers_link.keys)
+    if _flag(block.get("self")) is True:
+        peers.append(group.address)
+    prefix_known, prefix_unknown = _leaves(block.get("prefix_list_ids"))
+    prefix_lists = [_prefix_key(b, p) for p in prefix_known if isinstance(p, str) and p]
+    if prefix_unknown:
+        refs = b.graph.references(group, direction, *_PREFIX_LIST_TYPES)
+        prefix_lists.extend(b._prefix_list_map()[r.type](r) or r.address for r in refs)
+        if refs:
+            prefix_unknown = []
+    unknown = _first(peers_link.unknown, unknown)
+    if prefix_unknown:
+        unknown = _first(unknown, prefix_unknown[0])
+    return Rule(direction, b.canonical(group.address), f"{group.address} {direction}",
+                protocol, _int(block.get("from_port")), _int(block.get("to_port")),
+                tuple(cidrs), tuple(dict.fromkeys(peers)), tuple(prefix_lists), unknown,
+                tuple(dict.fromkeys(blocks_of)))
+
+def _inline_peers(b: Linker, group: Resource, direction: str, value: Any, siblings: int) -> Link:
+    known, unknown = _leaves(value)
+    keys = [b.canonical(b.by_id.get(s, s)) for s in known if isinstance(s, str) and s]
+    if not unknown:
+        return Link(tuple(dict.fromkeys(keys)))
+    # a plan records references per attribute, not per inline block: take the
+    # unknown's own references where the loader has them, else the attribute's
+    refs = b._resources_named(unknown[0].references, _SG_REF_TYPES)
+    if not refs:
+        # several blocks with unknown groups: each gets them all (over-approximates)
+        refs = b.graph.references(group, direction, *_SG_REF_TYPES)
+    mapping = b._sg_map()
+    for ref in refs:
+        key = mapping[ref.type](ref)
+        if key is not None:
+            keys.append(b.canonical(key))
+    return Link(tuple(dict.fromkeys(keys)), None if refs else unknown[0])
+
+def _cidrs_from_references(b: Linker, source: Resource, attribute: str,
+                           unknown: list[Unknown], siblings: int, family: str = "cidr_block"
+                           ) -> tuple[list[IPNetwork], list[str]] | None:
+    """CIDRs written as `aws_vpc.main.cidr_block` / `aws_subnet.x[*].cidr_block`.
+
+    `family` is the attribute the references read (`ipv6_cidr_block` for IPv6
+    sources). A VPC or subnet whose IPv4 CIDR the input cannot give is returned by
+    key: the rule admits that VPC's primary block, that subnet, whatever it is.
+    """
+    refs = b._resources_named(unknown[0].references, (*_VPC_TYPES, *_SUBNET_TYPES))
+    if not refs and siblings <= 1:
+        refs = b.graph.references(source, attribute, *_VPC_TYPES, *_SUBNET_TYPES)
+    found: list[IPNetwork] = []
+    blocks: list[str] = []
+    for ref in refs:
+        cidr = _network(b._read(ref, family))
+        if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            found.append(cidr)
+        elif family == "cidr_block":
+            blocks.append(ref.address)  # that VPC's primary block, that subnet's CIDR
+        elif family == "ipv6_cidr_block" and isinstance(cidr, Unknown):
+            blocks.append(ref.address + IPV6_SUFFIX)  # assigned by AWS at apply
+        else:
+            return None
+    return (found, blocks) if found or blocks else None
+
+def _prefix_key(b: Linker, identifier: str) -> str:
+    return b.canonical(b.by_id.get(identifier, identifier))
+
+def _rule_resource(b: Linker, rule: Resource, direction: str | Unknown | None,
+                   protocol_attribute: str, peer_attribute: str, prefix_attribute: str,
+                   cidr_attributes: tuple[str, ...]) -> None:
+    groups = b.link(rule, "security_group_id", rule.get("security_group_id"),
+                       b._sg_map())
+    if not isinstance(direction, str) or direction not in ("ingress", "egress"):
+        return
+    if not groups.keys:
+        _rule_of_one_of(b, rule, direction)
+    cidrs: list[IPNetwork] = []
+    blocks_of: list[str] = []
+    unknown: Unknown | None = None
+    for attribute in cidr_attributes:
+        found, missing = _networks(_input(rule, attribute))
+        cidrs.extend(found)
+        if missing:
+            family = "ipv6_cidr_block" if "ipv6" in attribute else "cidr_block"
+            inferred = _cidrs_from_references(b, rule, attribute, missing, 1, family)
+            if inferred is None:
+                unknown = _first(unknown, missing[0])
+            else:
+                cidrs.extend(inferred[0])
+                blocks_of.extend(inferred[1])
+    peers = b.link(rule, peer_attribute, _input(rule, peer_attribute), b._sg_map())
+    prefixes = b.link(rule, prefix_attribute, _input(rule, prefix_attribute),
+                         b._prefix_list_map())
+    unknown = _first(unknown, peers.unknown, prefixes.unknown)
+    peer_keys = list(peers.keys)
+    if _flag(_input(rule, "self")) is True:
+        peer_keys.extend(groups.keys)
+    from_port = _int(_input(rule, "from_port"))
+    to_port = _int(_input(rule, "to_port"))
+    protocol = _protocol(rule.get(protocol_attribute))
+    for key in groups.keys:
+        record = b.net.security_group(key)
+        parsed = Rule(direction, key, rule.address, protocol, from_port, to_port,
+                      tuple(cidrs), tuple(dict.fromkeys(peer_keys)),
+                      tuple(dict.fromkeys(b.canonical(p) for p in prefixes.keys)),
+                      unknown, tuple(dict.fromkeys(blocks_of)))
+        (record.ingress if direction == "ingress" else record.egress).append(parsed)
+
+def _rule_of_one_of(b: Linker, rule: Resource, direction: str) -> None:
+    """Mark every group a rule may belong to (a block-level edge) as not fully read.
+
+    Attaching the rule to one of them would be a guess, and to none a false `fail`:
+    its candidates' `direction` rules stay undecided, once per rule block.
+    """
+    mapping = b._sg_map()
+    for block, instances in b.graph.block_references(rule, "security_group_id"):
+        why = one_of_instances(f"{rule.config_address}.security_group_id", block,
+                               b.graph.configuration is not None)
+        for address in instances:
+            target = b.graph.get(address)
+            key = mapping[target.type](target) if (
+                target is not None and target.type in mapping) else None
+            record = b.net.security_groups.get(b.canonical(key)) if key else None
+            if record is not None:
+                record.open_rules.setdefault((direction, rule.config_address), why)
+
+# -- endpoints ------------------------------------------------------------------
