@@ -31,6 +31,7 @@ from tfcheck.facts.records import (
     iter_node_subnets,
 )
 from tfcheck.facts.requirements import (
+    ALWAYS_REQUIRED,
     Requirement,
     aws_endpoint_needs,
     endpoint_counts_for,
@@ -38,7 +39,6 @@ from tfcheck.facts.requirements import (
     required_services,
 )
 from tfcheck.facts.vocabulary import (
-    ALWAYS_REQUIRED,
     CARRIER_GATEWAY,
     CLUSTER_SG,
     CLUSTER_SUBNETS,

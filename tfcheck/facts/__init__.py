@@ -1,1 +1,1 @@
-"""Facts built on the network model (`tfcheck.network`), one concern per module."""
+"""The network facts, one concern per module; `tfcheck.network` re-exports what policies use."""

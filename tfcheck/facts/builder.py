@@ -10,25 +10,25 @@ the route table each subnet really uses (`routing`), then each cluster's node so
 from __future__ import annotations
 
 from tfcheck.facts.endpoints import (
-    _endpoints,
+    add_endpoints,
 )
 from tfcheck.facts.linking import (
     Linker,
 )
 from tfcheck.facts.membership import (
-    _clusters,
+    add_clusters,
 )
 from tfcheck.facts.records import (
     Network,
 )
 from tfcheck.facts.routing import (
-    _effective_route_tables,
-    _route_tables,
-    _subnets,
-    _vpcs,
+    add_effective_route_tables,
+    add_route_tables,
+    add_subnets,
+    add_vpcs,
 )
 from tfcheck.facts.security_groups import (
-    _security_groups,
+    add_security_groups,
 )
 from tfcheck.policy import ScanContext
 
@@ -47,11 +47,11 @@ def _build_network(ctx: ScanContext) -> Network:
 def build(b: Linker) -> Network:
     """Fill `b.net` in a few linear passes, indexing as it goes."""
     b._index_ids()
-    _vpcs(b)
-    _subnets(b)
-    _route_tables(b)
-    _security_groups(b)
-    _endpoints(b)
-    _effective_route_tables(b)
-    _clusters(b)
+    add_vpcs(b)
+    add_subnets(b)
+    add_route_tables(b)
+    add_security_groups(b)
+    add_endpoints(b)
+    add_effective_route_tables(b)
+    add_clusters(b)
     return b.net

@@ -13,24 +13,27 @@ from tfcheck.facts.records import (
     Endpoint,
 )
 from tfcheck.facts.routing import (
-    _vpc_record,
+    ensure_vpc,
 )
 from tfcheck.facts.vocabulary import (
-    _SERVICE_NAME,
-    _SERVICE_SUFFIX,
     DEFAULT_SG,
     EMPTY,
     Link,
-    _blocks,
-    _flag,
-    _leaves,
-    _pseudo,
-    _text,
+    flag_value,
+    leaves_of,
+    pseudo_key,
+    read_blocks,
+    text_value,
 )
 from tfcheck.model import Resource, Unknown
 
+_SERVICE_NAME = re.compile(r"^(?:[a-z]{2,3}\.)?com\.amazonaws\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(.+)$")
 
-def _endpoints(b: Linker) -> None:
+_SERVICE_SUFFIX = re.compile(r"(?:^|})\.?([a-z0-9][a-z0-9.-]*)$")
+
+
+
+def add_endpoints(b: Linker) -> None:
     net = b.net
     graph = b.graph
     extra_subnets: dict[str, Link] = defaultdict(lambda: EMPTY)
@@ -56,20 +59,20 @@ def _endpoints(b: Linker) -> None:
             for endpoint_key in targets.keys:
                 into[endpoint_key] = into[endpoint_key].merged(found)
                 if (kind == "aws_vpc_endpoint_security_group_association"
-                        and _flag(association.get("replace_default_association")) is True):
+                        and flag_value(association.get("replace_default_association")) is True):
                     replaces_default.add(endpoint_key)
     for resource in graph.managed("aws_vpc_endpoint"):
         vpc = b.link(resource, "vpc_id", resource.get("vpc_id"), b._vpc_map())
-        service_name = _text(resource.get("service_name"))
+        service_name = text_value(resource.get("service_name"))
         service, region = _service_of(b, resource, service_name)
-        raw_type = _text(resource.get("vpc_endpoint_type"))
+        raw_type = text_value(resource.get("vpc_endpoint_type"))
         endpoint_type: str | Unknown = raw_type if raw_type is not None else "Gateway"
         subnets = b.link(resource, "subnet_ids", resource.get("subnet_ids"),
                             b._subnet_map())
-        for block in _blocks(resource.values.get("subnet_configuration")):
+        for block in read_blocks(resource.values.get("subnet_configuration")):
             subnets = subnets.merged(Link(tuple(
                 b.canonical(b.by_id.get(s, s))
-                for s in _leaves(block.get("subnet_id"))[0] if isinstance(s, str) and s)))
+                for s in leaves_of(block.get("subnet_id"))[0] if isinstance(s, str) and s)))
         subnets = subnets.merged(extra_subnets.get(resource.address, EMPTY))
         tables = b.link(resource, "route_table_ids", resource.get("route_table_ids"),
                            b._route_table_map())
@@ -84,9 +87,9 @@ def _endpoints(b: Linker) -> None:
         )
         groups = groups.merged(associated)
         if uses_default and len(vpc.keys) == 1:
-            default = b.canonical(_pseudo(vpc.keys[0], DEFAULT_SG))
+            default = b.canonical(pseudo_key(vpc.keys[0], DEFAULT_SG))
             groups = Link((default, *groups.keys), groups.unknown, groups.via)
-        private_dns = _flag(resource.get("private_dns_enabled"))
+        private_dns = flag_value(resource.get("private_dns_enabled"))
         endpoint = Endpoint(
             resource, vpc, service_name, service, region, endpoint_type,
             not resource.sets("vpc_endpoint_type"), subnets, tables, groups,
@@ -94,7 +97,7 @@ def _endpoints(b: Linker) -> None:
         )
         net.endpoints.append(endpoint)
         for key in vpc.keys:
-            _vpc_record(b, key)
+            ensure_vpc(b, key)
             net._endpoints_by_vpc.setdefault(key, []).append(endpoint)
 
 def _service_of(b: Linker, resource: Resource, name: str | Unknown | None
@@ -114,8 +117,8 @@ def _service_of(b: Linker, resource: Resource, name: str | Unknown | None
         # terraform-aws-modules/vpc's endpoints read the name from a data source
         for source in b.graph.references(resource, "service_name",
                                             "aws_vpc_endpoint_service"):
-            service = _text(source.get("service"))
-            known = _text(source.get("service_name"))
+            service = text_value(source.get("service"))
+            known = text_value(source.get("service_name"))
             if isinstance(known, str):
                 return _service_of(b, resource, known)
             if isinstance(service, str):

@@ -1,94 +1,60 @@
-"""Reference resolution for the network builder: which resource each attribute names.
+"""Reference resolution for the network builder: which resources an attribute names.
 
 `Linker` holds what every pass of the builder shares (the graph, the `Network` being
-filled, the index of known IDs and aliases) and resolves an attribute to keys (`link`):
-graph reference edges, then known literal IDs, then the HCL beside a plan to pick among
-instances, leaving an unknown value `Unknown` rather than guessing. The passes
+filled, the index of known IDs and aliases) and resolves each attribute (`vpc_id`,
+`subnet_ids`, `route_table_id`, `security_group_ids`, ...) to keys in one way (`link`):
+
+1. the graph's reference edges from that attribute to resources of the expected types
+   (an edge the resolver could only guess is noted in `Network.guesses`); where every
+   unknown part of the value names its own instances (`slice(aws_subnet.private[*].id,
+   0, 2)`), those, as a plan records references per configuration block;
+2. known literal IDs, matched against the known `id`/`arn` of resources in the input
+   (a pre-existing VPC in `prior_state`, a data source), or kept as an *external* ID
+   (`"vpc-0abc"`) when nothing in the input has it;
+3. with no reference at all (`each.value.sg` of a for_each over a map), the HCL beside
+   the plan (`ResourceGraph.configuration`) evaluates the expression; it never gives a
+   value;
+4. what is left stays `Unknown`, so a policy can say which value was missing.
+
+In a plan of new infrastructure nearly every ID is "known after apply", so values cannot
+say which VPC an endpoint is in; the configuration's references can. The passes
 (`routing`, `security_groups`, `endpoints`, `membership`) are functions of a `Linker`.
+Nothing here reaches into networkx: only `ResourceGraph` queries.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tfcheck.facts.records import (
     Network,
-    Rule,
 )
 from tfcheck.facts.vocabulary import (
-    CARRIER_GATEWAY,
     CLUSTER_SG,
-    CORE_NETWORK,
     DEFAULT_SG,
-    EGRESS_ONLY_GATEWAY,
-    INSTANCE,
-    INTERNET_GATEWAY,
-    LOCAL,
-    LOCAL_GATEWAY,
     MAIN_ROUTE_TABLE,
-    NAT_GATEWAY,
-    NETWORK_INTERFACE,
-    PEERING,
     PREFIX_LIST,
     REMOTE_ACCESS_SG,
-    TRANSIT_GATEWAY,
-    UNKNOWN_TARGET,
-    VPC_ENDPOINT,
-    VPN_GATEWAY,
-    IPNetwork,
     Link,
-    _blocks,
-    _leaves,
-    _pseudo,
-    _text,
+    leaves_of,
+    pseudo_key,
+    read_blocks,
+    text_value,
 )
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Provenance, Resource, Unknown, reveal, split_address
+from tfcheck.model import Provenance, Resource, reveal, split_address
 from tfcheck.unknowns import (
     read_from_aws,
 )
 
-_VPC_TYPES = ("aws_vpc", "aws_default_vpc")
-_SUBNET_TYPES = ("aws_subnet", "aws_default_subnet")
-_ROUTE_TABLE_TYPES = ("aws_route_table", "aws_default_route_table")
-_SG_TYPES = ("aws_security_group", "aws_default_security_group")
-_SG_REF_TYPES = (*_SG_TYPES, "aws_eks_cluster", "aws_eks_node_group", *_VPC_TYPES)
-_RT_REF_TYPES = (*_ROUTE_TABLE_TYPES, *_VPC_TYPES)
-_PREFIX_LIST_TYPES = ("aws_vpc_endpoint", "aws_prefix_list", "aws_ec2_managed_prefix_list")
+VPC_TYPES = ("aws_vpc", "aws_default_vpc")
+SUBNET_TYPES = ("aws_subnet", "aws_default_subnet")
+ROUTE_TABLE_TYPES = ("aws_route_table", "aws_default_route_table")
+SG_TYPES = ("aws_security_group", "aws_default_security_group")
+_RT_REF_TYPES = (*ROUTE_TABLE_TYPES, *VPC_TYPES)
 
-# Route attribute -> (target kind, resource types it may reference)
-_ROUTE_TARGETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("nat_gateway_id", NAT_GATEWAY, ("aws_nat_gateway",)),
-    # `gateway_id = aws_nat_gateway.x.id` is a slip AWS accepts: a NAT route all the same
-    ("gateway_id", INTERNET_GATEWAY, ("aws_internet_gateway", "aws_vpn_gateway",
-                                      "aws_nat_gateway")),
-    ("egress_only_gateway_id", EGRESS_ONLY_GATEWAY, ("aws_egress_only_internet_gateway",)),
-    ("network_interface_id", NETWORK_INTERFACE, ("aws_network_interface", "aws_instance")),
-    ("instance_id", INSTANCE, ("aws_instance",)),
-    ("transit_gateway_id", TRANSIT_GATEWAY, ("aws_ec2_transit_gateway",)),
-    ("vpc_peering_connection_id", PEERING, ("aws_vpc_peering_connection",)),
-    ("vpc_endpoint_id", VPC_ENDPOINT, ("aws_vpc_endpoint",)),
-    ("carrier_gateway_id", CARRIER_GATEWAY, ("aws_ec2_carrier_gateway",)),
-    ("local_gateway_id", LOCAL_GATEWAY, ()),
-    ("core_network_arn", CORE_NETWORK, ()),
-)
-_ROUTE_TARGET_TYPES = tuple(t for _, _, types in _ROUTE_TARGETS for t in types)
-_ID_PREFIX_KINDS = {
-    "igw-": INTERNET_GATEWAY,
-    "vgw-": VPN_GATEWAY,
-    "nat-": NAT_GATEWAY,
-    "eigw-": EGRESS_ONLY_GATEWAY,
-    "tgw-": TRANSIT_GATEWAY,
-    "pcx-": PEERING,
-    "vpce-": VPC_ENDPOINT,
-    "eni-": NETWORK_INTERFACE,
-    "i-": INSTANCE,
-    "cagw-": CARRIER_GATEWAY,
-    "lgw-": LOCAL_GATEWAY,
-}
 
 
 
@@ -121,21 +87,21 @@ class Linker:
         for cluster in self.graph.resources("aws_eks_cluster"):
             if cluster.is_data:
                 continue
-            sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
+            sg = text_value(cluster.get("vpc_config.cluster_security_group_id"))
             if isinstance(sg, str):
-                self._remember(sg, _pseudo(cluster.address, CLUSTER_SG))
-        for vpc in self.graph.resources(*_VPC_TYPES):
+                self._remember(sg, pseudo_key(cluster.address, CLUSTER_SG))
+        for vpc in self.graph.resources(*VPC_TYPES):
             for attribute in ("main_route_table_id", "default_route_table_id"):
-                self._remember(vpc.values.get(attribute), _pseudo(vpc.address, MAIN_ROUTE_TABLE))
+                self._remember(vpc.values.get(attribute), pseudo_key(vpc.address, MAIN_ROUTE_TABLE))
             self._remember(vpc.values.get("default_security_group_id"),
-                           _pseudo(vpc.address, DEFAULT_SG))
+                           pseudo_key(vpc.address, DEFAULT_SG))
         for group in self.graph.managed("aws_eks_node_group"):
-            for block in _blocks(group.values.get("resources")):
+            for block in read_blocks(group.values.get("resources")):
                 self._remember(block.get("remote_access_security_group_id"),
-                               _pseudo(group.address, REMOTE_ACCESS_SG))
+                               pseudo_key(group.address, REMOTE_ACCESS_SG))
         for endpoint in self.graph.resources("aws_vpc_endpoint"):
             self._remember(endpoint.values.get("prefix_list_id"),
-                           _pseudo(endpoint.address, PREFIX_LIST))
+                           pseudo_key(endpoint.address, PREFIX_LIST))
 
     def canonical(self, key: str) -> str:
         seen = 0
@@ -153,7 +119,7 @@ class Linker:
     ) -> Link:
         """Resolve an ID-valued attribute to keys: references first, then known IDs."""
         refs = self.graph.references(resource, attribute, *mapping) if mapping else []
-        known, unknown = _leaves(value)
+        known, unknown = leaves_of(value)
         if refs and unknown:
             # where every unknown part names its own instances (an evaluated
             # `slice(aws_subnet.private[*].id, 0, 2)`), those are more precise than the
@@ -206,7 +172,7 @@ class Linker:
         twin = hcl.get(resource.address) if hcl is not None else None
         if twin is None:
             return []
-        known, unknown = _leaves(twin.get(attribute))
+        known, unknown = leaves_of(twin.get(attribute))
         if known or not unknown:
             return []
         named = [self._resources_named(u.references, types) for u in unknown]
@@ -228,29 +194,29 @@ class Linker:
     # mappings from a referenced resource type to the key it stands for
 
     def _vpc_map(self) -> dict[str, Callable[[Resource], str | None]]:
-        return {t: (lambda r: r.address) for t in _VPC_TYPES}
+        return {t: (lambda r: r.address) for t in VPC_TYPES}
 
     def _subnet_map(self) -> dict[str, Callable[[Resource], str | None]]:
-        return {t: (lambda r: r.address) for t in _SUBNET_TYPES}
+        return {t: (lambda r: r.address) for t in SUBNET_TYPES}
 
     def _route_table_map(self) -> dict[str, Callable[[Resource], str | None]]:
         mapping: dict[str, Callable[[Resource], str | None]] = {
-            t: (lambda r: r.address) for t in _ROUTE_TABLE_TYPES
+            t: (lambda r: r.address) for t in ROUTE_TABLE_TYPES
         }
-        for vpc_type in _VPC_TYPES:
+        for vpc_type in VPC_TYPES:
             # `aws_vpc.main.main_route_table_id` / `.default_route_table_id`
-            mapping[vpc_type] = lambda r: _pseudo(r.address, MAIN_ROUTE_TABLE)
+            mapping[vpc_type] = lambda r: pseudo_key(r.address, MAIN_ROUTE_TABLE)
         return mapping
 
     def _sg_map(self) -> dict[str, Callable[[Resource], str | None]]:
         mapping: dict[str, Callable[[Resource], str | None]] = {
-            t: (lambda r: r.address) for t in _SG_TYPES
+            t: (lambda r: r.address) for t in SG_TYPES
         }
         mapping["aws_eks_cluster"] = self._cluster_sg_of
-        mapping["aws_eks_node_group"] = lambda r: _pseudo(r.address, REMOTE_ACCESS_SG)
-        for vpc_type in _VPC_TYPES:
+        mapping["aws_eks_node_group"] = lambda r: pseudo_key(r.address, REMOTE_ACCESS_SG)
+        for vpc_type in VPC_TYPES:
             # `aws_vpc.main.default_security_group_id`
-            mapping[vpc_type] = lambda r: _pseudo(r.address, DEFAULT_SG)
+            mapping[vpc_type] = lambda r: pseudo_key(r.address, DEFAULT_SG)
         return mapping
 
     def _cluster_sg_of(self, cluster: Resource) -> str | None:
@@ -262,27 +228,27 @@ class Linker:
         stands for a group no node of the input carries.
         """
         if not cluster.is_data:
-            return _pseudo(cluster.address, CLUSTER_SG)
-        sg = _text(cluster.get("vpc_config.cluster_security_group_id"))
+            return pseudo_key(cluster.address, CLUSTER_SG)
+        sg = text_value(cluster.get("vpc_config.cluster_security_group_id"))
         if isinstance(sg, str):
             return self.by_id.get(sg, sg)
         read = [r for r in self.graph.references(cluster, "name", "aws_eks_cluster")
                 if not r.is_data]
-        name = _text(cluster.get("name"))
+        name = text_value(cluster.get("name"))
         if not read and isinstance(name, str):
-            names = [_text(c.get("name")) for c in self.clusters]
+            names = [text_value(c.get("name")) for c in self.clusters]
             read = [c for c, n in zip(self.clusters, names, strict=True) if n == name]
             if not read and any(not isinstance(n, str) for n in names):
                 return None  # it may be a cluster of the input whose name is not known
             if not read:
-                return _pseudo(cluster.address, CLUSTER_SG)  # another cluster's group
+                return pseudo_key(cluster.address, CLUSTER_SG)  # another cluster's group
         if len(read) == 1:
-            return _pseudo(read[0].address, CLUSTER_SG)
+            return pseudo_key(read[0].address, CLUSTER_SG)
         return None
 
     def _prefix_list_map(self) -> dict[str, Callable[[Resource], str | None]]:
         return {
-            "aws_vpc_endpoint": lambda r: _pseudo(r.address, PREFIX_LIST),
+            "aws_vpc_endpoint": lambda r: pseudo_key(r.address, PREFIX_LIST),
             "aws_prefix_list": lambda r: r.address,
             "aws_ec2_managed_prefix_list": lambda r: r.address,
         }
@@ -311,47 +277,13 @@ class Linker:
         return found
 
 
-_ALL_ADDRESSES: tuple[IPNetwork, ...] = (
-    ipaddress.ip_network("0.0.0.0/0"),
-    ipaddress.ip_network("::/0"),
-)
 
 
 _NOT_RESOURCE_REFERENCES = frozenset(
     {"var", "local", "count", "each", "path", "terraform", "self", "module"})
 
 
-def _aws_rule(direction: str, key: str, what: str, *, peers: tuple[str, ...] = (),
-              cidrs: tuple[IPNetwork, ...] = ()) -> Rule:
-    return Rule(direction, key, f"{key} rule {what}", "-1", None, None, cidrs, peers)
 
 
-def _protocol(value: Any) -> str | Unknown:
-    text = _text(value)
-    if isinstance(text, Unknown):
-        return text
-    if text is None:
-        return "-1"
-    lowered = text.strip().lower()
-    return {"all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6",
-            "-1": "-1"}.get(lowered, lowered)
 
 
-def _gateway_kind(value: str | None, resource: Resource | None) -> str:
-    if resource is not None:
-        if resource.type == "aws_internet_gateway":
-            return INTERNET_GATEWAY
-        if resource.type == "aws_vpn_gateway":
-            return VPN_GATEWAY
-        if resource.type == "aws_vpc_endpoint":
-            return VPC_ENDPOINT
-        if resource.type == "aws_nat_gateway":
-            return NAT_GATEWAY
-    if value is None:
-        return UNKNOWN_TARGET
-    if value == "local":
-        return LOCAL
-    for prefix, kind in _ID_PREFIX_KINDS.items():
-        if value.startswith(prefix):
-            return kind
-    return UNKNOWN_TARGET

@@ -7,8 +7,12 @@ subnets and security groups (through launch templates), and settles the cluster'
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from tfcheck.facts.linking import (
     Linker,
@@ -18,27 +22,26 @@ from tfcheck.facts.records import (
     NodeSource,
 )
 from tfcheck.facts.routing import (
-    _vpc_record,
+    ensure_vpc,
 )
 from tfcheck.facts.vocabulary import (
-    _CLUSTER_TAG,
-    _WORD,
     CLUSTER_SG,
     CLUSTER_SUBNETS,
+    CLUSTER_TAG,
     DEFAULT_SG,
     EMPTY,
     FARGATE_PROFILE,
     MANAGED_NODE_GROUP,
+    NAME_WORD,
     REMOTE_ACCESS_SG,
     SELF_MANAGED,
     Link,
-    _blocks,
-    _decode_user_data,
-    _input,
-    _leaves,
-    _pseudo,
-    _text,
+    input_value,
+    leaves_of,
     names_cluster,
+    pseudo_key,
+    read_blocks,
+    text_value,
 )
 from tfcheck.model import Resource, Unknown, reveal
 from tfcheck.unknowns import (
@@ -47,13 +50,13 @@ from tfcheck.unknowns import (
 )
 
 
-def _clusters(b: Linker) -> None:
+def add_clusters(b: Linker) -> None:
     graph = b.graph
     net = b.net
     cluster_map = {"aws_eks_cluster": lambda r: r.address}
     names: dict[str, list[str]] = defaultdict(list)
     for cluster in b.clusters:
-        name = _text(cluster.get("name"))
+        name = text_value(cluster.get("name"))
         if isinstance(name, str):
             names[name].append(cluster.address)
 
@@ -70,7 +73,7 @@ def _clusters(b: Linker) -> None:
             fargate[owner].append(profile)
     ec2_roles: dict[str, set[str]] = defaultdict(set)  # cluster -> role keys
     for entry in graph.managed("aws_eks_access_entry"):
-        kind = _text(entry.get("type"))
+        kind = text_value(entry.get("type"))
         if not (isinstance(kind, str) and kind.upper() in ("EC2_LINUX", "EC2_WINDOWS")):
             continue
         roles = _role_keys(b, entry, "principal_arn")
@@ -105,12 +108,12 @@ def _cluster_members(b: Linker, resource: Resource, attribute: str,
     refs = [r for r in b.graph.references(resource, attribute, "aws_eks_cluster")]
     found = [r.address for r in refs if not r.is_data]
     for data in (r for r in refs if r.is_data):
-        name = _text(data.get("name"))
+        name = text_value(data.get("name"))
         if isinstance(name, str):
             found.extend(names.get(name, ()))
     if found:
         return tuple(dict.fromkeys(found))
-    value = _text(resource.get(attribute))
+    value = text_value(resource.get(attribute))
     if isinstance(value, str):
         return tuple(names.get(value, ()))
     return tuple(c.address for c in b.clusters)
@@ -118,11 +121,11 @@ def _cluster_members(b: Linker, resource: Resource, attribute: str,
 def _cluster_network(b: Linker, cluster: Resource) -> ClusterNetwork:
     subnets = b.link(cluster, "vpc_config.subnet_ids",
                         cluster.get("vpc_config.subnet_ids"), b._subnet_map())
-    name = _text(cluster.get("name"))
-    family = _text(cluster.get("kubernetes_network_config.ip_family"))
+    name = text_value(cluster.get("name"))
+    family = text_value(cluster.get("kubernetes_network_config.ip_family"))
     ipv6 = family if isinstance(family, Unknown) else family == "ipv6"
     return ClusterNetwork(cluster, name, cluster.region, None, (), None, subnets,
-                          _pseudo(cluster.address, CLUSTER_SG), ipv6=ipv6)
+                          pseudo_key(cluster.address, CLUSTER_SG), ipv6=ipv6)
 
 def _launch_templates(b: Linker, resource: Resource) -> list[Resource]:
     found = b.graph.references(resource, None, "aws_launch_template",
@@ -130,7 +133,7 @@ def _launch_templates(b: Linker, resource: Resource) -> list[Resource]:
     if found:
         return found
     for attribute in ("launch_template.id", "launch_template.name", "launch_configuration"):
-        value = _text(resource.get(attribute))
+        value = text_value(resource.get(attribute))
         if isinstance(value, str) and value in b.by_id:
             target = b.graph.get(b.by_id[value])
             if target is not None:
@@ -138,7 +141,7 @@ def _launch_templates(b: Linker, resource: Resource) -> list[Resource]:
         if isinstance(value, str):
             by_name = [t for t in b.graph.resources("aws_launch_template",
                                                        "aws_launch_configuration")
-                       if _text(t.get("name")) == value]
+                       if text_value(t.get("name")) == value]
             if by_name:
                 return by_name
     return []
@@ -151,15 +154,15 @@ def _launch_template_groups(b: Linker, template: Resource) -> Link:
                          mapping)
     groups = b.link(template, "vpc_security_group_ids",
                        template.get("vpc_security_group_ids"), mapping)
-    for block in _blocks(template.get("network_interfaces")):
+    for block in read_blocks(template.get("network_interfaces")):
         value = block.get("security_groups")
-        known, unknown = _leaves(value)
+        known, unknown = leaves_of(value)
         if not known and not unknown:
             continue
         found = b.link(template, "network_interfaces.security_groups", value, mapping)
         groups = groups.merged(found)
     names = b.link(template, "security_group_names",
-                      _input(template, "security_group_names"), {})
+                      input_value(template, "security_group_names"), {})
     if names.keys:
         groups = groups.merged(Link(tuple(
             _sg_by_name(b, n) for n in names.keys)))
@@ -167,7 +170,7 @@ def _launch_template_groups(b: Linker, template: Resource) -> Link:
 
 def _sg_by_name(b: Linker, name: str) -> str:
     for group in b.graph.resources("aws_security_group"):
-        if _text(group.get("name")) == name:
+        if text_value(group.get("name")) == name:
             return group.address
     return name
 
@@ -179,7 +182,7 @@ def _managed_node_group(b: Linker, group: Resource, info: ClusterNetwork) -> Nod
     groups = EMPTY
     if template is not None:
         groups = _launch_template_groups(b, template)
-    elif _blocks(group.get("launch_template")):
+    elif read_blocks(group.get("launch_template")):
         # a launch template the input cannot tell (`id = local.launch_template_id`,
         # which a plan does not record, or one managed elsewhere): its security
         # groups, not the cluster's, may be the nodes'
@@ -190,8 +193,8 @@ def _managed_node_group(b: Linker, group: Resource, info: ClusterNetwork) -> Nod
         # cluster security group on the nodes
         groups = Link((info.security_group,))
     sources: tuple[str, ...] = ()
-    if template is None and _blocks(group.get("remote_access")):
-        groups = groups.merged(Link((_pseudo(group.address, REMOTE_ACCESS_SG),)))
+    if template is None and read_blocks(group.get("remote_access")):
+        groups = groups.merged(Link((pseudo_key(group.address, REMOTE_ACCESS_SG),)))
         sources = b.link(group, "remote_access.source_security_group_ids",
                             group.get("remote_access.source_security_group_ids"),
                             b._sg_map()).keys
@@ -213,8 +216,8 @@ def _self_managed_members(b: Linker, asgs: list[Resource], names: Mapping[str, l
     for owner, roles in ec2_roles.items():
         for role in roles:
             by_role[role].append(owner)
-    odd_names = [n for n in names if _WORD.fullmatch(n) is None]
-    unnamed = [c.address for c in b.clusters if not isinstance(_text(c.get("name")), str)]
+    odd_names = [n for n in names if NAME_WORD.fullmatch(n) is None]
+    unnamed = [c.address for c in b.clusters if not isinstance(text_value(c.get("name")), str)]
     found: dict[str, list[tuple[Resource, str]]] = defaultdict(list)
     for asg in asgs:
         reasons: dict[str, str] = {}
@@ -225,15 +228,15 @@ def _self_managed_members(b: Linker, asgs: list[Resource], names: Mapping[str, l
                 template, "user_data", "aws_eks_cluster")]
             text = _decode_user_data(template.get("user_data"))
             if text is not None:
-                words = set(_WORD.findall(text))
+                words = set(NAME_WORD.findall(text))
                 named.extend(a for n in names if n in words for a in names[n])
                 named.extend(a for n in odd_names if names_cluster(text, n)
                              for a in names[n])
             for owner in named:
                 reasons.setdefault(owner, why)
         for key in _asg_tag_keys(b, asg):
-            if key.startswith(_CLUSTER_TAG):
-                for owner in names.get(key[len(_CLUSTER_TAG):], ()):
+            if key.startswith(CLUSTER_TAG):
+                for owner in names.get(key[len(CLUSTER_TAG):], ()):
                     reasons.setdefault(owner, f"it carries the tag {key}")
         if unnamed:
             tagged = {r.address for r in b.graph.references(asg, "tag", "aws_eks_cluster")}
@@ -271,13 +274,13 @@ def _self_managed(b: Linker, asg: Resource, reason: str) -> NodeSource:
     if not groups.keys and groups.unknown is None:
         # an instance launched without security groups gets the VPC's default SG
         vpcs = {v for s in subnets.keys for v in b.net.subnet(s).vpc.keys}
-        groups = Link(tuple(b.canonical(_pseudo(v, DEFAULT_SG)) for v in sorted(vpcs)))
+        groups = Link(tuple(b.canonical(pseudo_key(v, DEFAULT_SG)) for v in sorted(vpcs)))
     return NodeSource(asg, SELF_MANAGED, subnets, groups, first, reason, roles)
 
 def _asg_tag_keys(b: Linker, asg: Resource) -> list[str]:
     keys: list[str] = []
-    for block in _blocks(asg.get("tag")):
-        key = _text(block.get("key"))
+    for block in read_blocks(asg.get("tag")):
+        key = text_value(block.get("key"))
         if isinstance(key, str):
             keys.append(key)
     tags = reveal(asg.get("tags"))
@@ -285,7 +288,7 @@ def _asg_tag_keys(b: Linker, asg: Resource) -> list[str]:
         for item in tags:
             item = reveal(item)
             if isinstance(item, dict):
-                key = _text(item.get("key"))
+                key = text_value(item.get("key"))
                 if isinstance(key, str):
                     keys.append(key)
     elif isinstance(tags, dict):
@@ -306,7 +309,7 @@ def _role_keys(b: Linker, resource: Resource, attribute: str) -> tuple[str, ...]
 
 def _role_by_name(b: Linker, name: str) -> str | None:
     for role in b.graph.resources("aws_iam_role"):
-        if _text(role.get("name")) == name:
+        if text_value(role.get("name")) == name:
             return role.address
     return None
 
@@ -316,19 +319,19 @@ def _instance_profile_roles(b: Linker, template: Resource) -> tuple[str, ...]:
     if not profiles:
         attribute = ("iam_instance_profile" if template.type == "aws_launch_configuration"
                      else "iam_instance_profile.name")
-        value = _text(template.get(attribute))
+        value = text_value(template.get(attribute))
         if not isinstance(value, str) and template.type == "aws_launch_template":
-            value = _text(template.get("iam_instance_profile.arn"))
+            value = text_value(template.get("iam_instance_profile.arn"))
         if isinstance(value, str):
             profiles = [p for p in b.graph.resources("aws_iam_instance_profile")
-                        if value in (_text(p.get("name")), _text(p.get("arn")))]
+                        if value in (text_value(p.get("name")), text_value(p.get("arn")))]
     roles: list[str] = []
     for profile in profiles:
         refs = b.graph.references(profile, "role", "aws_iam_role")
         if refs:
             roles.extend(r.address for r in refs)
             continue
-        name = _text(profile.get("role"))
+        name = text_value(profile.get("role"))
         if isinstance(name, str):
             roles.append(_role_by_name(b, name) or name)
     return tuple(roles)
@@ -343,7 +346,7 @@ def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
         for vpc in subnet.vpc.keys:
             candidates.setdefault(vpc, (cluster.address, subnet_key, vpc))
     if not candidates:
-        vpc_id = _text(cluster.get("vpc_config.vpc_id"))
+        vpc_id = text_value(cluster.get("vpc_config.vpc_id"))
         if isinstance(vpc_id, str) and vpc_id:
             key = b.canonical(b.by_id.get(vpc_id, vpc_id))
             candidates[key] = (cluster.address, key)
@@ -372,7 +375,7 @@ def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
         chosen = next(iter(candidates))
         info.vpc = chosen
         info.vpc_evidence = candidates[vpc]
-        _vpc_record(b, vpc)
+        ensure_vpc(b, vpc)
         for subnet_key in info.subnets.keys:
             subnet = net.subnet(subnet_key)
             if not subnet.vpc.keys and subnet.resource is None:
@@ -407,3 +410,28 @@ def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
         regions = {e.region for e in net.endpoints_in(info.vpc) if isinstance(e.region, str)}
         if len(regions) == 1:
             info.region = regions.pop()
+
+
+def _decode_user_data(value: Any) -> str | None:
+    """User data as text: plain, or base64 as plans and `base64encode(...)` hold it."""
+    text = reveal(value)
+    if not isinstance(text, str) or not text:
+        return None
+    compact = "".join(text.split())
+    if compact and re.fullmatch(r"[A-Za-z0-9+/=]+", compact) and len(compact) % 4 == 0:
+        try:
+            decoded = base64.b64decode(compact, validate=True)
+        except (binascii.Error, ValueError):
+            return text
+        if decoded.startswith(b"\x1f\x8b"):
+            import gzip
+
+            try:
+                decoded = gzip.decompress(decoded)
+            except (OSError, EOFError):
+                return text
+        try:
+            return decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            return text
+    return text

@@ -25,9 +25,9 @@ from tfcheck.facts.vocabulary import (
     UNKNOWN_TARGET,
     IPNetwork,
     Link,
-    _network,
-    _pseudo,
     covers,
+    ip_network_of,
+    pseudo_key,
 )
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Unknown
@@ -57,7 +57,7 @@ class Route:
         """A route for all IPv4 or all IPv6 destinations; None where not known."""
         if isinstance(self.destination, Unknown):
             return None
-        network = _network(self.destination)
+        network = ip_network_of(self.destination)
         if isinstance(network, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             return network.prefixlen == 0
         return False
@@ -145,11 +145,11 @@ class Vpc:
 
     @property
     def main_route_table_key(self) -> str:
-        return _pseudo(self.key, MAIN_ROUTE_TABLE)
+        return pseudo_key(self.key, MAIN_ROUTE_TABLE)
 
     @property
     def default_security_group_key(self) -> str:
-        return _pseudo(self.key, DEFAULT_SG)
+        return pseudo_key(self.key, DEFAULT_SG)
 
 
 @dataclass
@@ -188,7 +188,7 @@ class Endpoint:
     @property
     def prefix_list_key(self) -> str:
         """The key of the AWS-managed prefix list a gateway endpoint routes to."""
-        return _pseudo(self.resource.address, PREFIX_LIST)
+        return pseudo_key(self.resource.address, PREFIX_LIST)
 
 
 @dataclass(frozen=True)
@@ -409,7 +409,7 @@ class Network:
                 f"{subnet.key} has no route table association and its vpc_id is not known, "
                 "so its VPC's main route table cannot be told"))
         vpc = subnet.vpc.keys[0]
-        table, via = self._main_tables.get(vpc, (_pseudo(vpc, MAIN_ROUTE_TABLE), ()))
+        table, via = self._main_tables.get(vpc, (pseudo_key(vpc, MAIN_ROUTE_TABLE), ()))
         return EffectiveRouteTable((table,), via, main=True)
 
     def noted(self, address: str) -> str:

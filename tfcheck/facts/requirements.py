@@ -18,19 +18,31 @@ from tfcheck.facts.records import (
     Endpoint,
 )
 from tfcheck.facts.vocabulary import (
-    _ALWAYS_REASONS,
-    ALWAYS_REQUIRED,
     GATEWAY_SERVICES,
-    _blocks,
-    _input,
-    _leaves,
-    _text,
+    input_value,
+    leaves_of,
+    read_blocks,
+    text_value,
 )
 from tfcheck.model import Resource, Unknown
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import ScanContext
 
 # -- endpoint needs ---------------------------------------------------------------------
+
+
+# Services every private cluster needs: the EC2 API (kubelet, VPC CNI), ECR (image
+# manifests and auth) and S3 (ECR serves image layers from S3).
+ALWAYS_REQUIRED = ("ec2", "ecr.api", "ecr.dkr", "s3")
+
+# Noun phrases: messages read "needed by <resource> for <reason>".
+_ALWAYS_REASONS = {
+    "ec2": "the EC2 API calls of the kubelet and the VPC CNI",
+    "ecr.api": "pulling container images from ECR (registry API)",
+    "ecr.dkr": "pulling container images from ECR (image manifests)",
+    "s3": "image layers, which ECR serves from S3",
+}
+
 
 
 def aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
@@ -53,12 +65,12 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
     clusters = graph.managed("aws_eks_cluster")
     names: dict[str, list[str]] = defaultdict(list)
     for cluster in clusters:
-        name = _text(cluster.get("name"))
+        name = text_value(cluster.get("name"))
         if isinstance(name, str):
             names[name].append(cluster.address)
     issuers: dict[str, str] = {}
     for cluster in clusters:
-        issuer = _text(cluster.get("identity.oidc.issuer"))
+        issuer = text_value(cluster.get("identity.oidc.issuer"))
         if isinstance(issuer, str) and issuer:
             issuers[issuer] = cluster.address
     needs: dict[tuple[str, str], EndpointNeed] = {}
@@ -73,7 +85,7 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
                 if not r.is_data]
         if refs:
             return tuple(r.address for r in refs)
-        value = _text(resource.get(attribute))
+        value = text_value(resource.get(attribute))
         if isinstance(value, str):
             if value in names:
                 return tuple(names[value])
@@ -96,16 +108,16 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
         "aws-efs-csi-driver": (("elasticfilesystem", "EFS CSI driver add-on"),),
     }
     for addon in graph.managed("aws_eks_addon"):
-        name = _text(addon.get("addon_name"))
+        name = text_value(addon.get("addon_name"))
         owners = owners_of(addon, "cluster_name")
         if isinstance(name, str):
             for service, reason in addon_needs.get(name, ()):
                 need(service, addon, reason, owners)
-        role = _input(addon, "service_account_role_arn")
+        role = input_value(addon, "service_account_role_arn")
         if role is not None and role != "":
             need("sts", addon, f"IAM roles for service accounts (add-on {name} with "
                  "service_account_role_arn)", owners)
-        if _blocks(addon.get("pod_identity_association")):
+        if read_blocks(addon.get("pod_identity_association")):
             need("eks-auth", addon, f"EKS Pod Identity (add-on {name} with "
                  "pod_identity_association)", owners)
     # the SSM agent on nodes whose role has AmazonSSMManagedInstanceCore
@@ -117,17 +129,17 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
     if node_roles:
         role_names: dict[str, str] = {}
         for role in graph.resources("aws_iam_role"):
-            name = _text(role.get("name"))
+            name = text_value(role.get("name"))
             if isinstance(name, str):
                 role_names[name] = role.address
         for attachment in graph.managed("aws_iam_role_policy_attachment",
                                         "aws_iam_policy_attachment"):
-            policy = _text(attachment.get("policy_arn"))
+            policy = text_value(attachment.get("policy_arn"))
             if not (isinstance(policy, str) and policy.endswith("/AmazonSSMManagedInstanceCore")):
                 continue
             attribute = "role" if attachment.type == "aws_iam_role_policy_attachment" else "roles"
             roles = {r.address for r in graph.references(attachment, attribute, "aws_iam_role")}
-            known, _ = _leaves(attachment.get(attribute))
+            known, _ = leaves_of(attachment.get(attribute))
             roles |= {role_names.get(str(k), str(k)) for k in known if isinstance(k, str)}
             users = tuple(sorted({c for r in roles for c in node_roles.get(r, ())}))
             if users:
@@ -137,7 +149,7 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
         for role in graph.managed("aws_iam_role"):
             if role.address not in node_roles:
                 continue
-            known, _ = _leaves(_input(role, "managed_policy_arns"))
+            known, _ = leaves_of(input_value(role, "managed_policy_arns"))
             if any(isinstance(k, str) and k.endswith("/AmazonSSMManagedInstanceCore")
                    for k in known):
                 for service in ("ssm", "ssmmessages"):

@@ -13,13 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from tfcheck.facts.linking import (
-    _ID_PREFIX_KINDS,
-    _ROUTE_TABLE_TYPES,
-    _ROUTE_TARGETS,
-    _SUBNET_TYPES,
-    _VPC_TYPES,
+    ROUTE_TABLE_TYPES,
+    SUBNET_TYPES,
+    VPC_TYPES,
     Linker,
-    _gateway_kind,
 )
 from tfcheck.facts.records import (
     EffectiveRouteTable,
@@ -29,29 +26,74 @@ from tfcheck.facts.records import (
     Vpc,
 )
 from tfcheck.facts.vocabulary import (
+    CARRIER_GATEWAY,
+    CORE_NETWORK,
+    EGRESS_ONLY_GATEWAY,
+    INSTANCE,
+    INTERNET_GATEWAY,
+    LOCAL,
+    LOCAL_GATEWAY,
     MAIN_ROUTE_TABLE,
     NAT_GATEWAY,
+    NETWORK_INTERFACE,
+    PEERING,
+    TRANSIT_GATEWAY,
     UNKNOWN_TARGET,
+    VPC_ENDPOINT,
+    VPN_GATEWAY,
     ZONE_ID_SUFFIX,
     IPNetwork,
     Link,
-    _blocks,
-    _carved_from,
-    _flag,
-    _input,
-    _network,
-    _pseudo,
-    _text,
+    flag_value,
+    input_value,
+    ip_network_of,
+    pseudo_key,
+    read_blocks,
+    text_value,
 )
 from tfcheck.model import Resource, Unknown, reveal
 
+_ID_PREFIX_KINDS = {
+    "igw-": INTERNET_GATEWAY,
+    "vgw-": VPN_GATEWAY,
+    "nat-": NAT_GATEWAY,
+    "eigw-": EGRESS_ONLY_GATEWAY,
+    "tgw-": TRANSIT_GATEWAY,
+    "pcx-": PEERING,
+    "vpce-": VPC_ENDPOINT,
+    "eni-": NETWORK_INTERFACE,
+    "i-": INSTANCE,
+    "cagw-": CARRIER_GATEWAY,
+    "lgw-": LOCAL_GATEWAY,
+}
 
-def _vpcs(b: Linker) -> None:
+# Route attribute -> (target kind, resource types it may reference)
+_ROUTE_TARGETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("nat_gateway_id", NAT_GATEWAY, ("aws_nat_gateway",)),
+    # `gateway_id = aws_nat_gateway.x.id` is a slip AWS accepts: a NAT route all the same
+    ("gateway_id", INTERNET_GATEWAY, ("aws_internet_gateway", "aws_vpn_gateway",
+                                      "aws_nat_gateway")),
+    ("egress_only_gateway_id", EGRESS_ONLY_GATEWAY, ("aws_egress_only_internet_gateway",)),
+    ("network_interface_id", NETWORK_INTERFACE, ("aws_network_interface", "aws_instance")),
+    ("instance_id", INSTANCE, ("aws_instance",)),
+    ("transit_gateway_id", TRANSIT_GATEWAY, ("aws_ec2_transit_gateway",)),
+    ("vpc_peering_connection_id", PEERING, ("aws_vpc_peering_connection",)),
+    ("vpc_endpoint_id", VPC_ENDPOINT, ("aws_vpc_endpoint",)),
+    ("carrier_gateway_id", CARRIER_GATEWAY, ("aws_ec2_carrier_gateway",)),
+    ("local_gateway_id", LOCAL_GATEWAY, ()),
+    ("core_network_arn", CORE_NETWORK, ()),
+)
+
+_ROUTE_TARGET_TYPES = tuple(t for _, _, types in _ROUTE_TARGETS for t in types)
+
+
+
+def add_vpcs(b: Linker) -> None:
     secondary: dict[str, list[IPNetwork]] = defaultdict(list)
     secondary_unknown: dict[str, Unknown] = {}
     for association in b.graph.managed("aws_vpc_ipv4_cidr_block_association"):
         vpc = b.link(association, "vpc_id", association.get("vpc_id"), b._vpc_map())
-        cidr = _network(association.get("cidr_block"))
+        cidr = ip_network_of(association.get("cidr_block"))
         if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             for key in vpc.keys:
                 secondary[key].append(cidr)
@@ -60,16 +102,16 @@ def _vpcs(b: Linker) -> None:
             f"{association.address} takes its CIDR block from an IPAM pool")
         for key in vpc.keys or ("",):  # "": the VPC cannot be told, it may be any
             secondary_unknown.setdefault(key, missing)
-    for resource in b.graph.resources(*_VPC_TYPES):
-        cidr = _network(b._read(resource, "cidr_block"))
+    for resource in b.graph.resources(*VPC_TYPES):
+        cidr = ip_network_of(b._read(resource, "cidr_block"))
         cidrs: list[IPNetwork] = []
         unknown = None
         if isinstance(cidr, Unknown):
             unknown = cidr
         elif cidr is not None:
             cidrs.append(cidr)
-        for block in _blocks(resource.values.get("cidr_block_associations")):
-            extra = _network(block.get("cidr_block"))
+        for block in read_blocks(resource.values.get("cidr_block_associations")):
+            extra = ip_network_of(block.get("cidr_block"))
             if isinstance(extra, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
                 cidrs.append(extra)
         cidrs.extend(secondary.get(resource.address, ()))
@@ -78,7 +120,7 @@ def _vpcs(b: Linker) -> None:
             secondary_unknown.get(resource.address, secondary_unknown.get("")),
         )
 
-def _vpc_record(b: Linker, key: str) -> Vpc:
+def ensure_vpc(b: Linker, key: str) -> Vpc:
     found = b.net.vpcs.get(key)
     if found is None:
         found = Vpc(key, None)
@@ -87,38 +129,38 @@ def _vpc_record(b: Linker, key: str) -> Vpc:
 
 # -- subnets --------------------------------------------------------------------
 
-def _subnets(b: Linker) -> None:
-    for resource in b.graph.resources(*_SUBNET_TYPES):
+def add_subnets(b: Linker) -> None:
+    for resource in b.graph.resources(*SUBNET_TYPES):
         vpc = b.link(resource, "vpc_id", b._read(resource, "vpc_id"), b._vpc_map())
-        zone = _text(b._read(resource, "availability_zone"))
+        zone = text_value(b._read(resource, "availability_zone"))
         if not isinstance(zone, str):
-            zone_id = _text(_input(resource, "availability_zone_id"))
+            zone_id = text_value(input_value(resource, "availability_zone_id"))
             if isinstance(zone_id, str) and zone_id:
                 # zone IDs (use1-az1) and names (us-east-1a) map differently per account
                 zone = f"{zone_id}{ZONE_ID_SUFFIX}"
-        cidr = _network(b._read(resource, "cidr_block"))
-        public = _flag(b._read(resource, "map_public_ip_on_launch"))
+        cidr = ip_network_of(b._read(resource, "cidr_block"))
+        public = flag_value(b._read(resource, "map_public_ip_on_launch"))
         for key in vpc.keys:
-            _vpc_record(b, key)
-        ipv6 = _network(_input(resource, "ipv6_cidr_block"))
+            ensure_vpc(b, key)
+        ipv6 = ip_network_of(input_value(resource, "ipv6_cidr_block"))
         b.net.subnets[resource.address] = Subnet(
             resource.address, resource, vpc, zone, cidr, public, _carved_from(cidr, vpc),
             ipv6, _carved_from(ipv6, vpc))
 
 # -- route tables ---------------------------------------------------------------
 
-def _route_tables(b: Linker) -> None:
+def add_route_tables(b: Linker) -> None:
     net = b.net
     # the VPC's main route table: an explicit main association, else the default
     # route table resource, else the implicit main table (local routes only)
     for default in b.graph.managed("aws_default_route_table"):
         owners = b.link(default, "default_route_table_id",
                            default.get("default_route_table_id"), b._vpc_map()).keys
-        vpc_id = _text(default.values.get("vpc_id"))
+        vpc_id = text_value(default.values.get("vpc_id"))
         if not owners and isinstance(vpc_id, str) and vpc_id in b.by_id:
             owners = (b.by_id[vpc_id],)
         for owner in owners:
-            b.alias[_pseudo(owner, MAIN_ROUTE_TABLE)] = default.address
+            b.alias[pseudo_key(owner, MAIN_ROUTE_TABLE)] = default.address
             net._main_tables[owner] = (default.address, ())
     for association in b.graph.managed("aws_main_route_table_association"):
         vpcs = b.link(association, "vpc_id", association.get("vpc_id"), b._vpc_map())
@@ -126,9 +168,9 @@ def _route_tables(b: Linker) -> None:
                            b._route_table_map())
         if len(chosen.keys) == 1:
             for owner in vpcs.keys:
-                b.alias[_pseudo(owner, MAIN_ROUTE_TABLE)] = chosen.keys[0]
+                b.alias[pseudo_key(owner, MAIN_ROUTE_TABLE)] = chosen.keys[0]
                 net._main_tables[owner] = (chosen.keys[0], (association.address,))
-    for resource in b.graph.resources(*_ROUTE_TABLE_TYPES):
+    for resource in b.graph.resources(*ROUTE_TABLE_TYPES):
         vpc_link = b.link(resource, "vpc_id", resource.get("vpc_id"), b._vpc_map())
         if resource.type == "aws_default_route_table" and not vpc_link:
             vpc_link = b.link(resource, "default_route_table_id", None, b._vpc_map())
@@ -145,7 +187,7 @@ def _route_tables(b: Linker) -> None:
                 net.route_table(key).routes.append(parsed)
     for vpc in list(net.vpcs.values()):
         # the implicit main table of a VPC in the input has only the local route
-        key = _pseudo(vpc.key, MAIN_ROUTE_TABLE)
+        key = pseudo_key(vpc.key, MAIN_ROUTE_TABLE)
         if b.canonical(key) == key:
             implicit = net.route_table(key)
             implicit.vpc = Link((vpc.key,))
@@ -159,7 +201,7 @@ def _inline_routes(b: Linker, resource: Resource, table: RouteTable) -> None:
     if isinstance(blocks, Unknown):
         table.unknown = blocks
         return
-    for block in _blocks(blocks):
+    for block in read_blocks(blocks):
         parsed = _route(b, resource, resource.address, block, inline=True,
                              attribute=attribute)
         if parsed is not None:
@@ -171,12 +213,12 @@ def _route(b: Linker, declared_by: Resource, table: str, values: Mapping[str, An
     def get(name: str) -> Any:
         if inline:
             return values.get(name)
-        return _input(declared_by, name)
+        return input_value(declared_by, name)
 
     destination: str | Unknown | None = None
     for name in ("destination_cidr_block", "destination_ipv6_cidr_block", "cidr_block",
                  "ipv6_cidr_block", "destination_prefix_list_id"):
-        candidate = _text(get(name))
+        candidate = text_value(get(name))
         if isinstance(candidate, Unknown) or (isinstance(candidate, str) and candidate):
             destination = candidate
             break
@@ -184,7 +226,7 @@ def _route(b: Linker, declared_by: Resource, table: str, values: Mapping[str, An
         return None
     for name, kind, types in _ROUTE_TARGETS:
         raw = get(name)
-        value = _text(raw)
+        value = text_value(raw)
         if value is None or value == "":
             continue
         ref_attribute = attribute if inline else name
@@ -229,7 +271,7 @@ def _finish_route(b: Linker, declared_by: Resource, table: str, inline: bool,
         for nat in nats:
             if nat is None:
                 continue
-            value = _text(nat.get("connectivity_type"))
+            value = text_value(nat.get("connectivity_type"))
             kinds.add(value if isinstance(value, str) else "?")
         if not nats:
             connectivity = None  # a NAT gateway known only by its ID
@@ -247,16 +289,16 @@ def _finish_route(b: Linker, declared_by: Resource, table: str, inline: bool,
 
 # -- effective route tables -----------------------------------------------------
 
-def _effective_route_tables(b: Linker) -> None:
+def add_effective_route_tables(b: Linker) -> None:
     net = b.net
     explicit: dict[str, list[tuple[str, str]]] = defaultdict(list)  # subnet -> (table, via)
     unresolved: list[tuple[Resource, Unknown | None, Link]] = []
     for association in b.graph.managed("aws_route_table_association"):
-        if _input(association, "gateway_id") is not None and not association.sets(
+        if input_value(association, "gateway_id") is not None and not association.sets(
             "subnet_id"
         ):
             continue  # an edge association (IGW / VGW ingress routing)
-        subnets = b.link(association, "subnet_id", _input(association, "subnet_id"),
+        subnets = b.link(association, "subnet_id", input_value(association, "subnet_id"),
                             b._subnet_map())
         tables = b.link(association, "route_table_id",
                            association.get("route_table_id"), b._route_table_map())
@@ -291,3 +333,37 @@ def _effective_route_tables(b: Linker) -> None:
         net._unresolved.append((association.address, frozenset(vpcs)))
 
 # -- security groups ------------------------------------------------------------
+
+
+def _carved_from(cidr: IPNetwork | Unknown | None, vpc: Link) -> str | None:
+    """The subnet's VPC, where its CIDR is not known but is computed from that VPC's block.
+
+    `cidrsubnet(data.aws_vpc.x.cidr_block, 4, 1)`: whatever the block is, the subnet
+    lies in it. (Not where a secondary association's block is named.)
+    """
+    if not isinstance(cidr, Unknown) or len(vpc.keys) != 1:
+        return None
+    if any("aws_vpc_ipv4_cidr_block_association" in r for r in cidr.references):
+        return None
+    key = vpc.keys[0]
+    return key if any(r == key or r.startswith(key + ".") for r in cidr.references) else None
+
+
+def _gateway_kind(value: str | None, resource: Resource | None) -> str:
+    if resource is not None:
+        if resource.type == "aws_internet_gateway":
+            return INTERNET_GATEWAY
+        if resource.type == "aws_vpn_gateway":
+            return VPN_GATEWAY
+        if resource.type == "aws_vpc_endpoint":
+            return VPC_ENDPOINT
+        if resource.type == "aws_nat_gateway":
+            return NAT_GATEWAY
+    if value is None:
+        return UNKNOWN_TARGET
+    if value == "local":
+        return LOCAL
+    for prefix, kind in _ID_PREFIX_KINDS.items():
+        if value.startswith(prefix):
+            return kind
+    return UNKNOWN_TARGET

@@ -12,15 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from tfcheck.facts.linking import (
-    _ALL_ADDRESSES,
-    _PREFIX_LIST_TYPES,
-    _SG_REF_TYPES,
-    _SG_TYPES,
-    _SUBNET_TYPES,
-    _VPC_TYPES,
+    SG_TYPES,
+    SUBNET_TYPES,
+    VPC_TYPES,
     Linker,
-    _aws_rule,
-    _protocol,
 )
 from tfcheck.facts.records import (
     Rule,
@@ -33,30 +28,40 @@ from tfcheck.facts.vocabulary import (
     IPV6_SUFFIX,
     IPNetwork,
     Link,
-    _blocks,
-    _first,
-    _flag,
-    _input,
-    _int,
-    _leaves,
-    _network,
-    _networks,
-    _pseudo,
-    _text,
+    first_unknown,
+    flag_value,
+    input_value,
+    int_value,
+    ip_network_of,
+    ip_networks_of,
+    leaves_of,
+    pseudo_key,
+    read_blocks,
+    text_value,
 )
 from tfcheck.model import Resource, Unknown, reveal
 from tfcheck.unknowns import (
     one_of_instances,
 )
 
+_ALL_ADDRESSES: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("0.0.0.0/0"),
+    ipaddress.ip_network("::/0"),
+)
 
-def _security_groups(b: Linker) -> None:
+_PREFIX_LIST_TYPES = ("aws_vpc_endpoint", "aws_prefix_list", "aws_ec2_managed_prefix_list")
+
+_SG_REF_TYPES = (*SG_TYPES, "aws_eks_cluster", "aws_eks_node_group", *VPC_TYPES)
+
+
+
+def add_security_groups(b: Linker) -> None:
     net = b.net
     graph = b.graph
     for group in graph.resources("aws_default_security_group"):
         for owner in b.link(group, "vpc_id", group.get("vpc_id"), b._vpc_map()).keys:
-            b.alias[_pseudo(owner, DEFAULT_SG)] = group.address
-    for group in graph.resources(*_SG_TYPES):
+            b.alias[pseudo_key(owner, DEFAULT_SG)] = group.address
+    for group in graph.resources(*SG_TYPES):
         vpc_link = b.link(group, "vpc_id", group.get("vpc_id"), b._vpc_map())
         record = SecurityGroup(group.address, group, vpc_link, complete=not group.is_data)
         net.security_groups[group.address] = record
@@ -68,21 +73,21 @@ def _security_groups(b: Linker) -> None:
             if isinstance(blocks, Unknown):
                 record.unknown = blocks
                 continue
-            parsed = _blocks(blocks)
+            parsed = read_blocks(blocks)
             for block in parsed:
                 rules = getattr(record, direction)
                 rules.append(_inline_rule(b, group, direction, block, len(parsed)))
     # what AWS creates: the EKS cluster SG (all from itself in, all out), the VPC
     # default SG (all from itself in, all out) where no aws_default_security_group
     for cluster in b.clusters:
-        key = _pseudo(cluster.address, CLUSTER_SG)
+        key = pseudo_key(cluster.address, CLUSTER_SG)
         record = SecurityGroup(key, None, EMPTY)
         record.ingress.append(_aws_rule("ingress", key, "created by EKS", peers=(key,)))
         record.egress.append(_aws_rule("egress", key, "created by EKS",
                                        cidrs=_ALL_ADDRESSES))
         net.security_groups[key] = record
     for vpc_record in list(net.vpcs.values()):
-        key = _pseudo(vpc_record.key, DEFAULT_SG)
+        key = pseudo_key(vpc_record.key, DEFAULT_SG)
         if b.canonical(key) != key:
             continue
         record = SecurityGroup(key, None, Link((vpc_record.key,)),
@@ -91,7 +96,7 @@ def _security_groups(b: Linker) -> None:
         record.egress.append(_aws_rule("egress", key, "AWS default", cidrs=_ALL_ADDRESSES))
         net.security_groups[key] = record
     for rule in graph.managed("aws_security_group_rule"):
-        _rule_resource(b, rule, _text(rule.get("type")), "protocol",
+        _rule_resource(b, rule, text_value(rule.get("type")), "protocol",
                             "source_security_group_id", "prefix_list_ids",
                             ("cidr_blocks", "ipv6_cidr_blocks"))
     for rule in graph.managed("aws_vpc_security_group_ingress_rule"):
@@ -109,37 +114,37 @@ def _inline_rule(b: Linker, group: Resource, direction: str, block: Mapping[str,
     unknown: Unknown | None = None
     for attribute, family in (("cidr_blocks", "cidr_block"),
                               ("ipv6_cidr_blocks", "ipv6_cidr_block")):
-        found, unknown_cidrs = _networks(block.get(attribute))
+        found, unknown_cidrs = ip_networks_of(block.get(attribute))
         cidrs.extend(found)
         if unknown_cidrs:
             inferred = _cidrs_from_references(b, group, direction, unknown_cidrs,
                                                    siblings, family)
             if inferred is None:
-                unknown = _first(unknown, unknown_cidrs[0])
+                unknown = first_unknown(unknown, unknown_cidrs[0])
             else:
                 cidrs.extend(inferred[0])
                 blocks_of.extend(inferred[1])
     peers_link = _inline_peers(b, group, direction, block.get("security_groups"), siblings)
     peers = list(peers_link.keys)
-    if _flag(block.get("self")) is True:
+    if flag_value(block.get("self")) is True:
         peers.append(group.address)
-    prefix_known, prefix_unknown = _leaves(block.get("prefix_list_ids"))
+    prefix_known, prefix_unknown = leaves_of(block.get("prefix_list_ids"))
     prefix_lists = [_prefix_key(b, p) for p in prefix_known if isinstance(p, str) and p]
     if prefix_unknown:
         refs = b.graph.references(group, direction, *_PREFIX_LIST_TYPES)
         prefix_lists.extend(b._prefix_list_map()[r.type](r) or r.address for r in refs)
         if refs:
             prefix_unknown = []
-    unknown = _first(peers_link.unknown, unknown)
+    unknown = first_unknown(peers_link.unknown, unknown)
     if prefix_unknown:
-        unknown = _first(unknown, prefix_unknown[0])
+        unknown = first_unknown(unknown, prefix_unknown[0])
     return Rule(direction, b.canonical(group.address), f"{group.address} {direction}",
-                protocol, _int(block.get("from_port")), _int(block.get("to_port")),
+                protocol, int_value(block.get("from_port")), int_value(block.get("to_port")),
                 tuple(cidrs), tuple(dict.fromkeys(peers)), tuple(prefix_lists), unknown,
                 tuple(dict.fromkeys(blocks_of)))
 
 def _inline_peers(b: Linker, group: Resource, direction: str, value: Any, siblings: int) -> Link:
-    known, unknown = _leaves(value)
+    known, unknown = leaves_of(value)
     keys = [b.canonical(b.by_id.get(s, s)) for s in known if isinstance(s, str) and s]
     if not unknown:
         return Link(tuple(dict.fromkeys(keys)))
@@ -165,13 +170,13 @@ def _cidrs_from_references(b: Linker, source: Resource, attribute: str,
     sources). A VPC or subnet whose IPv4 CIDR the input cannot give is returned by
     key: the rule admits that VPC's primary block, that subnet, whatever it is.
     """
-    refs = b._resources_named(unknown[0].references, (*_VPC_TYPES, *_SUBNET_TYPES))
+    refs = b._resources_named(unknown[0].references, (*VPC_TYPES, *SUBNET_TYPES))
     if not refs and siblings <= 1:
-        refs = b.graph.references(source, attribute, *_VPC_TYPES, *_SUBNET_TYPES)
+        refs = b.graph.references(source, attribute, *VPC_TYPES, *SUBNET_TYPES)
     found: list[IPNetwork] = []
     blocks: list[str] = []
     for ref in refs:
-        cidr = _network(b._read(ref, family))
+        cidr = ip_network_of(b._read(ref, family))
         if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             found.append(cidr)
         elif family == "cidr_block":
@@ -198,25 +203,25 @@ def _rule_resource(b: Linker, rule: Resource, direction: str | Unknown | None,
     blocks_of: list[str] = []
     unknown: Unknown | None = None
     for attribute in cidr_attributes:
-        found, missing = _networks(_input(rule, attribute))
+        found, missing = ip_networks_of(input_value(rule, attribute))
         cidrs.extend(found)
         if missing:
             family = "ipv6_cidr_block" if "ipv6" in attribute else "cidr_block"
             inferred = _cidrs_from_references(b, rule, attribute, missing, 1, family)
             if inferred is None:
-                unknown = _first(unknown, missing[0])
+                unknown = first_unknown(unknown, missing[0])
             else:
                 cidrs.extend(inferred[0])
                 blocks_of.extend(inferred[1])
-    peers = b.link(rule, peer_attribute, _input(rule, peer_attribute), b._sg_map())
-    prefixes = b.link(rule, prefix_attribute, _input(rule, prefix_attribute),
+    peers = b.link(rule, peer_attribute, input_value(rule, peer_attribute), b._sg_map())
+    prefixes = b.link(rule, prefix_attribute, input_value(rule, prefix_attribute),
                          b._prefix_list_map())
-    unknown = _first(unknown, peers.unknown, prefixes.unknown)
+    unknown = first_unknown(unknown, peers.unknown, prefixes.unknown)
     peer_keys = list(peers.keys)
-    if _flag(_input(rule, "self")) is True:
+    if flag_value(input_value(rule, "self")) is True:
         peer_keys.extend(groups.keys)
-    from_port = _int(_input(rule, "from_port"))
-    to_port = _int(_input(rule, "to_port"))
+    from_port = int_value(input_value(rule, "from_port"))
+    to_port = int_value(input_value(rule, "to_port"))
     protocol = _protocol(rule.get(protocol_attribute))
     for key in groups.keys:
         record = b.net.security_group(key)
@@ -245,3 +250,19 @@ def _rule_of_one_of(b: Linker, rule: Resource, direction: str) -> None:
                 record.open_rules.setdefault((direction, rule.config_address), why)
 
 # -- endpoints ------------------------------------------------------------------
+
+
+def _aws_rule(direction: str, key: str, what: str, *, peers: tuple[str, ...] = (),
+              cidrs: tuple[IPNetwork, ...] = ()) -> Rule:
+    return Rule(direction, key, f"{key} rule {what}", "-1", None, None, cidrs, peers)
+
+
+def _protocol(value: Any) -> str | Unknown:
+    text = text_value(value)
+    if isinstance(text, Unknown):
+        return text
+    if text is None:
+        return "-1"
+    lowered = text.strip().lower()
+    return {"all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6",
+            "-1": "-1"}.get(lowered, lowered)

@@ -8,8 +8,6 @@ builder and the policies agree on what "a NAT gateway" or "an unknown subnet" is
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -56,28 +54,16 @@ CLUSTER_SUBNETS = "cluster subnets"
 
 # Services reachable through a gateway endpoint as well as an interface endpoint.
 GATEWAY_SERVICES = frozenset({"s3", "dynamodb"})
-# Services every private cluster needs: the EC2 API (kubelet, VPC CNI), ECR (image
-# manifests and auth) and S3 (ECR serves image layers from S3).
-ALWAYS_REQUIRED = ("ec2", "ecr.api", "ecr.dkr", "s3")
-# Noun phrases: messages read "needed by <resource> for <reason>".
-_ALWAYS_REASONS = {
-    "ec2": "the EC2 API calls of the kubelet and the VPC CNI",
-    "ecr.api": "pulling container images from ECR (registry API)",
-    "ecr.dkr": "pulling container images from ECR (image manifests)",
-    "s3": "image layers, which ECR serves from S3",
-}
-_SERVICE_NAME = re.compile(r"^(?:[a-z]{2,3}\.)?com\.amazonaws\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(.+)$")
-_SERVICE_SUFFIX = re.compile(r"(?:^|})\.?([a-z0-9][a-z0-9.-]*)$")
 
 
-def _pseudo(base: str, what: str) -> str:
+def pseudo_key(base: str, what: str) -> str:
     return f"{base} ({what})"
 
 
 # -- value helpers ----------------------------------------------------------------------
 
 
-def _text(value: Any) -> str | Unknown | None:
+def text_value(value: Any) -> str | Unknown | None:
     value = reveal(value)
     if isinstance(value, (Unknown, str)):
         return value
@@ -88,7 +74,7 @@ def _text(value: Any) -> str | Unknown | None:
     return None
 
 
-def _flag(value: Any) -> bool | Unknown | None:
+def flag_value(value: Any) -> bool | Unknown | None:
     """A boolean, also where a provider stores it as "true"/"false" (launch templates)."""
     value = reveal(value)
     if isinstance(value, (bool, Unknown)) or value is None:
@@ -102,7 +88,7 @@ def _flag(value: Any) -> bool | Unknown | None:
     return None
 
 
-def _int(value: Any) -> int | Unknown | None:
+def int_value(value: Any) -> int | Unknown | None:
     value = reveal(value)
     if isinstance(value, Unknown) or value is None:
         return value
@@ -120,7 +106,7 @@ def _int(value: Any) -> int | Unknown | None:
     return None
 
 
-def _leaves(value: Any) -> tuple[list[Any], list[Unknown]]:
+def leaves_of(value: Any) -> tuple[list[Any], list[Unknown]]:
     """Known scalar leaves and unknown parts of a scalar-or-list value."""
     known: list[Any] = []
     unknown: list[Unknown] = []
@@ -139,7 +125,7 @@ def _leaves(value: Any) -> tuple[list[Any], list[Unknown]]:
     return known, unknown
 
 
-def _input(resource: Resource, path: str) -> Any:
+def input_value(resource: Resource, path: str) -> Any:
     """An argument's effective value: `None` where the configuration leaves it unset.
 
     Optional+Computed arguments that the configuration never sets show as "known after
@@ -152,7 +138,7 @@ def _input(resource: Resource, path: str) -> Any:
     return value
 
 
-def _network(value: Any) -> IPNetwork | Unknown | None:
+def ip_network_of(value: Any) -> IPNetwork | Unknown | None:
     value = reveal(value)
     if isinstance(value, Unknown):
         return value
@@ -164,11 +150,11 @@ def _network(value: Any) -> IPNetwork | Unknown | None:
         return None
 
 
-def _networks(value: Any) -> tuple[list[IPNetwork], list[Unknown]]:
-    known, unknown = _leaves(value)
+def ip_networks_of(value: Any) -> tuple[list[IPNetwork], list[Unknown]]:
+    known, unknown = leaves_of(value)
     found: list[IPNetwork] = []
     for item in known:
-        network = _network(item)
+        network = ip_network_of(item)
         if isinstance(network, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             found.append(network)
     return found, unknown
@@ -181,26 +167,14 @@ def covers(outer: IPNetwork, inner: IPNetwork) -> bool:
     return inner.subnet_of(outer)  # type: ignore[arg-type]
 
 
-def _carved_from(cidr: IPNetwork | Unknown | None, vpc: Link) -> str | None:
-    """The subnet's VPC, where its CIDR is not known but is computed from that VPC's block.
-
-    `cidrsubnet(data.aws_vpc.x.cidr_block, 4, 1)`: whatever the block is, the subnet
-    lies in it. (Not where a secondary association's block is named.)
-    """
-    if not isinstance(cidr, Unknown) or len(vpc.keys) != 1:
-        return None
-    if any("aws_vpc_ipv4_cidr_block_association" in r for r in cidr.references):
-        return None
-    key = vpc.keys[0]
-    return key if any(r == key or r.startswith(key + ".") for r in cidr.references) else None
 
 
-def _first(*candidates: Unknown | None) -> Unknown | None:
+def first_unknown(*candidates: Unknown | None) -> Unknown | None:
     """The first candidate that is not None (`or` would ask an `Unknown` for its truth)."""
     return next((c for c in candidates if c is not None), None)
 
 
-def _blocks(value: Any) -> list[dict[str, Any]]:
+def read_blocks(value: Any) -> list[dict[str, Any]]:
     value = reveal(value)
     if isinstance(value, dict):
         return [value]
@@ -209,33 +183,10 @@ def _blocks(value: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _decode_user_data(value: Any) -> str | None:
-    """User data as text: plain, or base64 as plans and `base64encode(...)` hold it."""
-    text = reveal(value)
-    if not isinstance(text, str) or not text:
-        return None
-    compact = "".join(text.split())
-    if compact and re.fullmatch(r"[A-Za-z0-9+/=]+", compact) and len(compact) % 4 == 0:
-        try:
-            decoded = base64.b64decode(compact, validate=True)
-        except (binascii.Error, ValueError):
-            return text
-        if decoded.startswith(b"\x1f\x8b"):
-            import gzip
-
-            try:
-                decoded = gzip.decompress(decoded)
-            except (OSError, EOFError):
-                return text
-        try:
-            return decoded.decode("utf-8")
-        except UnicodeDecodeError:
-            return text
-    return text
 
 
-_WORD = re.compile(r"[\w-]+")
-_CLUSTER_TAG = "kubernetes.io/cluster/"
+NAME_WORD = re.compile(r"[\w-]+")
+CLUSTER_TAG = "kubernetes.io/cluster/"
 
 
 def names_cluster(text: str, name: str) -> bool:
@@ -267,7 +218,7 @@ class Link:
     def merged(self, other: Link) -> Link:
         keys = tuple(dict.fromkeys((*self.keys, *other.keys)))
         via = tuple(dict.fromkeys((*self.via, *other.via)))
-        return Link(keys, _first(self.unknown, other.unknown), via)
+        return Link(keys, first_unknown(self.unknown, other.unknown), via)
 
 
 EMPTY = Link()
