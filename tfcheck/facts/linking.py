@@ -53,7 +53,6 @@ VPC_TYPES = ("aws_vpc", "aws_default_vpc")
 SUBNET_TYPES = ("aws_subnet", "aws_default_subnet")
 ROUTE_TABLE_TYPES = ("aws_route_table", "aws_default_route_table")
 SG_TYPES = ("aws_security_group", "aws_default_security_group")
-_RT_REF_TYPES = (*ROUTE_TABLE_TYPES, *VPC_TYPES)
 
 
 

@@ -84,7 +84,6 @@ _ROUTE_TARGETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("core_network_arn", CORE_NETWORK, ()),
 )
 
-_ROUTE_TARGET_TYPES = tuple(t for _, _, types in _ROUTE_TARGETS for t in types)
 
 
 
