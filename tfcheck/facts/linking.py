@@ -55,9 +55,6 @@ ROUTE_TABLE_TYPES = ("aws_route_table", "aws_default_route_table")
 SG_TYPES = ("aws_security_group", "aws_default_security_group")
 
 
-
-
-
 class Linker:
     """What the builder's passes share, and how they resolve references."""
 
@@ -276,13 +273,7 @@ class Linker:
         return found
 
 
-
-
 _NOT_RESOURCE_REFERENCES = frozenset(
     {"var", "local", "count", "each", "path", "terraform", "self", "module"})
-
-
-
-
 
 

@@ -85,8 +85,6 @@ _ROUTE_TARGETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-
-
 def add_vpcs(b: Linker) -> None:
     secondary: dict[str, list[IPNetwork]] = defaultdict(list)
     secondary_unknown: dict[str, Unknown] = {}
