@@ -182,20 +182,20 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     resource "aws_route" "default" {
       route_table_id         = aws_route_table.private.id
       destination_cidr_block = "0.0.0.0/0"
-      transit_gateway_id     = aws_ec2_transit_gateway.main.id
+      transit_gateway_id     = aws_ec2_transit_gateway.tg.id
     }
 
-    resource "aws_ec2_transit_gateway" "main" {}
+    resource "aws_ec2_transit_gateway" "tg" {}
 
     resource "aws_ec2_transit_gateway_vpc_attachment" "spoke" {
-      transit_gateway_id = aws_ec2_transit_gateway.main.id
+      transit_gateway_id = aws_ec2_transit_gateway.tg.id
       vpc_id             = aws_vpc.main.id
       subnet_ids         = aws_subnet.private[*].id
     }
 
     # ... whose default route table sends it to the central VPC's attachment
     resource "aws_ec2_transit_gateway_route" "default" {
-      transit_gateway_route_table_id = aws_ec2_transit_gateway.main.association_default_route_table_id
+      transit_gateway_route_table_id = aws_ec2_transit_gateway.tg.association_default_route_table_id
       destination_cidr_block         = "0.0.0.0/0"
       transit_gateway_attachment_id  = aws_ec2_transit_gateway_vpc_attachment.central.id
     }
@@ -210,7 +210,7 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     }
 
     resource "aws_ec2_transit_gateway_vpc_attachment" "central" {
-      transit_gateway_id = aws_ec2_transit_gateway.main.id
+      transit_gateway_id = aws_ec2_transit_gateway.tg.id
       vpc_id             = aws_vpc.central.id
       subnet_ids         = [aws_subnet.central.id]
     }
@@ -278,20 +278,20 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     resource "aws_route" "default" {
       route_table_id         = aws_route_table.private.id
       destination_cidr_block = "0.0.0.0/0"
-      transit_gateway_id     = aws_ec2_transit_gateway.main.id
+      transit_gateway_id     = aws_ec2_transit_gateway.tg.id
     }
 
-    resource "aws_ec2_transit_gateway" "main" {}
+    resource "aws_ec2_transit_gateway" "tg" {}
 
     resource "aws_ec2_transit_gateway_vpc_attachment" "spoke" {
-      transit_gateway_id = aws_ec2_transit_gateway.main.id
+      transit_gateway_id = aws_ec2_transit_gateway.tg.id
       vpc_id             = aws_vpc.main.id
       subnet_ids         = aws_subnet.private[*].id
     }
 
     # ... whose default route table sends it to the central VPC's attachment
     resource "aws_ec2_transit_gateway_route" "default" {
-      transit_gateway_route_table_id = aws_ec2_transit_gateway.main.association_default_route_table_id
+      transit_gateway_route_table_id = aws_ec2_transit_gateway.tg.association_default_route_table_id
       destination_cidr_block         = "0.0.0.0/0"
       transit_gateway_attachment_id  = aws_ec2_transit_gateway_vpc_attachment.central.id
     }
@@ -306,7 +306,7 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     }
 
     resource "aws_ec2_transit_gateway_vpc_attachment" "central" {
-      transit_gateway_id = aws_ec2_transit_gateway.main.id
+      transit_gateway_id = aws_ec2_transit_gateway.tg.id
       vpc_id             = aws_vpc.central.id
       subnet_ids         = [aws_subnet.central.id]
     }
