@@ -48,7 +48,16 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
     interface endpoints (their security groups, their subnets or the VPC CIDR) and, where
     S3 is served by a gateway endpoint, to the S3 prefix list (`prefix_list_ids` with the
     gateway endpoint's `prefix_list_id`) — ECR image layers come from S3. The cluster
-    security group EKS creates has open egress, so nodes that carry it pass.
+    security group EKS creates has open egress, so nodes that carry it pass. A hub
+    VPC's centralised endpoints (PC301) are targets too: their subnets' CIDRs.
+
+    IPv6 clusters (`ip_family = "ipv6"`) get no IPv6-only egress requirement here: an
+    interface endpoint has IPv4 addresses only unless its `ip_address_type` is
+    `dualstack` or `ipv6`, and the VPC CNI gives IPv6 pods IPv4 egress through the
+    node's own IPv4 address (SNAT), so the IPv4 rules above are the ones that decide.
+    Whether a client of a dualstack endpoint falls back to IPv4 when IPv6 is refused
+    depends on the client, not on the configuration: a fail there could be false, so
+    none is reported (PC401 checks the endpoint side, where pods' IPv6 sources arrive).
 
     ## Bad
     ```hcl

@@ -349,6 +349,12 @@ class TestPC402:
                                                            "aws_security_group.node")
         assert result.evidence == ("aws_security_group.node", "aws_eks_node_group.default")
 
+    def test_ipv6_cluster_needs_no_ipv6_egress_rule(self) -> None:
+        # IPv6 pods reach the (IPv4) endpoints through the node's IPv4 address (the VPC
+        # CNI's SNAT): the IPv4 egress rules decide, and a missing IPv6 rule is no fail
+        (result,) = run(node_sg_egress, TestPC401().ipv6_cluster())
+        assert result.status is Status.PASS
+
     def test_egress_to_the_block_of_a_data_source_vpc(self) -> None:
         # egress to data.aws_vpc.main.cidr_block reaches endpoints in subnets carved from
         # it, whatever AWS returns for the block
