@@ -19,6 +19,7 @@ from . import (
     unsupported_in_private,
 )
 from .cluster import POLICIES as CLUSTER_POLICIES
+from .node_sg_egress import POLICIES as NODE_SG_EGRESS_POLICIES
 from .nodes import POLICIES as NODE_POLICIES
 from .routing import POLICIES as ROUTING_POLICIES
 from .security_groups import POLICIES as SECURITY_GROUP_POLICIES
@@ -43,6 +44,7 @@ ALL_POLICIES: tuple[Policy, ...] = tuple(
             *ROUTING_POLICIES,
             *VPC_ENDPOINT_POLICIES,
             *SECURITY_GROUP_POLICIES,
+            *NODE_SG_EGRESS_POLICIES,
             *NODE_POLICIES,
             *WORKLOAD_POLICIES,
         ),

@@ -45,6 +45,13 @@ def endpoint_subnet_coverage(ctx: ScanContext) -> Iterator[Result]:
     nodes in an Availability Zone without one depend on another zone — and an endpoint
     in no subnet at all has no address to call.
 
+    Centralised endpoints in a hub VPC (PC301) are not checked: their zones are the hub's
+    subnets' zones, often in another account, where the same AZ name is a different zone
+    (only zone IDs such as `euw1-az1` compare across accounts), and the spoke reaches
+    them through a transit gateway or peering connection, which carries traffic across
+    zones. Their coverage is a question of the hub's resilience, not of whether the
+    spoke's nodes can call them; PC304 would have to guess, so it stays silent.
+
     ## Bad
     ```hcl
     resource "aws_vpc" "main" {

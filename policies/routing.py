@@ -145,6 +145,183 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     }
     ```
 
+    ## Bad: transit gateway egress
+    ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block = "10.0.0.0/16"
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
+    resource "aws_route_table" "private" {
+      vpc_id = aws_vpc.main.id
+    }
+
+    resource "aws_route_table_association" "private" {
+      count          = 2
+      subnet_id      = aws_subnet.private[count.index].id
+      route_table_id = aws_route_table.private.id
+    }
+
+    # Everything else goes to the transit gateway ...
+    resource "aws_route" "default" {
+      route_table_id         = aws_route_table.private.id
+      destination_cidr_block = "0.0.0.0/0"
+      transit_gateway_id     = aws_ec2_transit_gateway.tg.id
+    }
+
+    resource "aws_ec2_transit_gateway" "tg" {}
+
+    resource "aws_ec2_transit_gateway_vpc_attachment" "spoke" {
+      transit_gateway_id = aws_ec2_transit_gateway.tg.id
+      vpc_id             = aws_vpc.main.id
+      subnet_ids         = aws_subnet.private[*].id
+    }
+
+    # ... whose default route table sends it to the central VPC's attachment
+    resource "aws_ec2_transit_gateway_route" "default" {
+      transit_gateway_route_table_id = aws_ec2_transit_gateway.tg.association_default_route_table_id
+      destination_cidr_block         = "0.0.0.0/0"
+      transit_gateway_attachment_id  = aws_ec2_transit_gateway_vpc_attachment.central.id
+    }
+
+    resource "aws_vpc" "central" {
+      cidr_block = "10.200.0.0/16"
+    }
+
+    resource "aws_subnet" "central" {
+      vpc_id            = aws_vpc.central.id
+      cidr_block = "10.200.0.0/24"
+    }
+
+    resource "aws_ec2_transit_gateway_vpc_attachment" "central" {
+      transit_gateway_id = aws_ec2_transit_gateway.tg.id
+      vpc_id             = aws_vpc.central.id
+      subnet_ids         = [aws_subnet.central.id]
+    }
+
+    resource "aws_route_table" "central" {
+      vpc_id = aws_vpc.central.id
+    }
+
+    resource "aws_route_table_association" "central" {
+      subnet_id      = aws_subnet.central.id
+      route_table_id = aws_route_table.central.id
+    }
+
+    # the central VPC is an egress VPC: its attachment subnet routes on to a NAT gateway
+    resource "aws_route" "central_default" {
+      route_table_id         = aws_route_table.central.id
+      destination_cidr_block = "0.0.0.0/0"
+      nat_gateway_id         = aws_nat_gateway.egress.id
+    }
+
+    resource "aws_subnet" "central_public" {
+      vpc_id            = aws_vpc.central.id
+      cidr_block = "10.200.1.0/24"
+    }
+
+    resource "aws_nat_gateway" "egress" {
+      subnet_id     = aws_subnet.central_public.id
+    }
+    ```
+
+    ## Good: transit gateway egress
+    ```hcl
+    resource "aws_vpc" "main" {
+      cidr_block = "10.0.0.0/16"
+    }
+
+    resource "aws_subnet" "private" {
+      count             = 2
+      vpc_id            = aws_vpc.main.id
+      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
+      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
+    }
+
+    resource "aws_eks_cluster" "main" {
+      name     = "main"
+      role_arn = aws_iam_role.cluster.arn
+      vpc_config {
+        subnet_ids              = aws_subnet.private[*].id
+        endpoint_private_access = true
+        endpoint_public_access  = false
+      }
+    }
+
+    resource "aws_route_table" "private" {
+      vpc_id = aws_vpc.main.id
+    }
+
+    resource "aws_route_table_association" "private" {
+      count          = 2
+      subnet_id      = aws_subnet.private[count.index].id
+      route_table_id = aws_route_table.private.id
+    }
+
+    # Everything else goes to the transit gateway ...
+    resource "aws_route" "default" {
+      route_table_id         = aws_route_table.private.id
+      destination_cidr_block = "0.0.0.0/0"
+      transit_gateway_id     = aws_ec2_transit_gateway.tg.id
+    }
+
+    resource "aws_ec2_transit_gateway" "tg" {}
+
+    resource "aws_ec2_transit_gateway_vpc_attachment" "spoke" {
+      transit_gateway_id = aws_ec2_transit_gateway.tg.id
+      vpc_id             = aws_vpc.main.id
+      subnet_ids         = aws_subnet.private[*].id
+    }
+
+    # ... whose default route table sends it to the central VPC's attachment
+    resource "aws_ec2_transit_gateway_route" "default" {
+      transit_gateway_route_table_id = aws_ec2_transit_gateway.tg.association_default_route_table_id
+      destination_cidr_block         = "0.0.0.0/0"
+      transit_gateway_attachment_id  = aws_ec2_transit_gateway_vpc_attachment.central.id
+    }
+
+    resource "aws_vpc" "central" {
+      cidr_block = "10.200.0.0/16"
+    }
+
+    resource "aws_subnet" "central" {
+      vpc_id            = aws_vpc.central.id
+      cidr_block = "10.200.0.0/24"
+    }
+
+    resource "aws_ec2_transit_gateway_vpc_attachment" "central" {
+      transit_gateway_id = aws_ec2_transit_gateway.tg.id
+      vpc_id             = aws_vpc.central.id
+      subnet_ids         = [aws_subnet.central.id]
+    }
+
+    # an inspection VPC with no NAT, internet gateway or default route: the path ends here
+    resource "aws_route_table" "central" {
+      vpc_id = aws_vpc.central.id
+    }
+
+    resource "aws_route_table_association" "central" {
+      subnet_id      = aws_subnet.central.id
+      route_table_id = aws_route_table.central.id
+    }
+    ```
+
     ## Remediation
     Remove the default route (the `aws_route` resource or the inline `route` block) from
     the node subnets' route table, or associate the node subnets with a route table

@@ -45,25 +45,50 @@ def test_ids_and_slugs_are_unique_and_well_formed() -> None:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", policy.slug)
 
 
-def hcl_example(doc: str, section: str) -> str:
-    body = doc.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```hcl\n(.*?)```", body, re.S)
-    assert blocks, f"no HCL example under ## {section}"
-    return "\n".join(blocks)
+EXAMPLE = re.compile(r"^## (Bad|Good)(?:: (.+))?$", re.M)
+
+
+def hcl_examples(doc: str) -> dict[tuple[str, str], str]:
+    """Each `## Bad` / `## Good` section's HCL, keyed by (kind, title).
+
+    A policy with more than one pattern adds titled pairs, `## Bad: <title>` and
+    `## Good: <title>`; the untitled pair has the title "".
+    """
+    found: dict[tuple[str, str], str] = {}
+    for match in EXAMPLE.finditer(doc):
+        body = doc[match.end():].split("\n## ", 1)[0]
+        blocks = re.findall(r"```hcl\n(.*?)```", body, re.S)
+        key = (match.group(1), (match.group(2) or "").strip())
+        assert blocks, f"no HCL example under {match.group(0)}"
+        assert key not in found, f"two sections named {match.group(0)}"
+        found[key] = "\n".join(blocks)
+    return found
+
+
+def test_examples_are_read_in_titled_pairs() -> None:
+    doc = ("x\n\n## Bad\n```hcl\na\n```\n\n## Good\n```hcl\nb\n```\n\n"
+           "## Bad: hub\n```hcl\nc\n```\n\n## Good: hub\n```hcl\nd\n```\n\n## Remediation\n")
+    assert hcl_examples(doc) == {("Bad", ""): "a\n", ("Good", ""): "b\n",
+                                 ("Bad", "hub"): "c\n", ("Good", "hub"): "d\n"}
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.id)
 def test_doc_examples_fail_when_bad_and_do_not_fail_when_good(
     policy: object, tmp_path: Path
 ) -> None:
-    """The Bad example is a failing configuration, the Good one its fix: docs can't drift."""
-    doc = policy.doc  # type: ignore[attr-defined]
-    for section, must_fail in (("Bad", True), ("Good", False)):
-        directory = tmp_path / section
-        directory.mkdir()
-        (directory / "main.tf").write_text(hcl_example(doc, section), encoding="utf-8")
-        report = scan([directory], policies=[policy])  # type: ignore[list-item]
-        assert report.input_errors == [] and report.internal_errors == [], section
-        failed = [f for f in report.findings if f.status is Status.FAIL]
-        assert bool(failed) is must_fail, (
-            f"{section} example: {[(f.address, f.message) for f in report.findings]}")
+    """Each Bad example is a failing configuration, its Good one the fix: docs can't drift."""
+    examples = hcl_examples(policy.doc)  # type: ignore[attr-defined]
+    titles = {title for _, title in examples}
+    assert "" in titles, "the untitled ## Bad / ## Good pair is missing"
+    for n, title in enumerate(sorted(titles)):
+        for kind, must_fail in (("Bad", True), ("Good", False)):
+            assert (kind, title) in examples, f"## {kind}: {title} has no pair"
+            section = f"{kind}: {title}" if title else kind
+            directory = tmp_path / f"{kind}{n}"
+            directory.mkdir()
+            (directory / "main.tf").write_text(examples[kind, title], encoding="utf-8")
+            report = scan([directory], policies=[policy])  # type: ignore[list-item]
+            assert report.input_errors == [] and report.internal_errors == [], section
+            failed = [f for f in report.findings if f.status is Status.FAIL]
+            assert bool(failed) is must_fail, (
+                f"{section} example: {[(f.address, f.message) for f in report.findings]}")

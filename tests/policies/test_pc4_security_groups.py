@@ -8,7 +8,8 @@ from typing import Any
 
 from tfcheck.engine import ScanOptions, scan
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.security_groups import endpoint_sg_ingress, node_sg_egress
+from tfcheck_policies.node_sg_egress import node_sg_egress
+from tfcheck_policies.security_groups import endpoint_sg_ingress
 
 from ..conftest import FIXTURES
 from ..test_network import (
@@ -347,6 +348,12 @@ class TestPC402:
         assert (result.status, result.subject.address) == (Status.PASS,
                                                            "aws_security_group.node")
         assert result.evidence == ("aws_security_group.node", "aws_eks_node_group.default")
+
+    def test_ipv6_cluster_needs_no_ipv6_egress_rule(self) -> None:
+        # IPv6 pods reach the (IPv4) endpoints through the node's IPv4 address (the VPC
+        # CNI's SNAT): the IPv4 egress rules decide, and a missing IPv6 rule is no fail
+        (result,) = run(node_sg_egress, TestPC401().ipv6_cluster())
+        assert result.status is Status.PASS
 
     def test_egress_to_the_block_of_a_data_source_vpc(self) -> None:
         # egress to data.aws_vpc.main.cidr_block reaches endpoints in subnets carved from
