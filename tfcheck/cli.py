@@ -202,6 +202,9 @@ def scan_command(
     pre_commit: Annotated[bool, typer.Option(
         "--pre-commit", help="The paths are a commit's files: also scan the root modules of "
                              "files it deletes or renames (asks git).")] = False,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Parse every .tf file afresh: neither read nor write the parse "
+                           "cache (TFCHECK_CACHE_DIR, default ~/.cache/tfcheck).")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print nothing but failures and errors.")] = False,
     no_color: NoColor = False,
@@ -238,6 +241,7 @@ def scan_command(
             deleted=_deleted_files() if pre_commit else (),
             pictures="failing" if any(name == "markdown" for name, _ in targets) else "none",
             progress=progress,
+            cache=not no_cache,
         )
         policies, pack_errors = load_policies()
         selected = select_policies(policies, config.policies, config.skip_policies)

@@ -74,6 +74,8 @@ class ScanOptions:
     deleted: Sequence[str] = ()
     # Network pictures for the report: "failing" clusters, "all" clusters, or "none".
     pictures: str = "failing"
+    # Parsed .tf files kept in the user's cache directory (`tfcheck.hcl.cache`).
+    cache: bool = True
     # Called before each input is loaded, as (number, total, name): a progress display.
     progress: Callable[[int, int, str], None] | None = field(default=None, compare=False)
 
@@ -110,6 +112,9 @@ def scan(
     if options.stdin is None and any(i.kind == "stdin" for i in inputs):
         options = replace(options, stdin=sys.stdin.buffer.read())  # read once, used twice
     unchecked: set[str] = set()
+    from tfcheck.loaders.hcl import begin_parsing, end_parsing
+
+    parsing = begin_parsing(options.cache, [i.path for i in inputs if i.kind == "hcl"])
     for number, item in enumerate(inputs, 1):
         if options.progress is not None:
             options.progress(number, len(inputs), item.display)
@@ -139,6 +144,7 @@ def scan(
                 report.findings.append(redact(modules.relocate(finding, result.subject)))
         if options.pictures != "none":
             _add_pictures(report, context, item.display, options.pictures == "all")
+    end_parsing(parsing)
     report.unchecked_clusters = sorted(unchecked)
     report.findings = _filter(report.findings, options, report)
     report.findings.sort(key=lambda f: f.sort_key)

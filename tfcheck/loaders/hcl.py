@@ -15,6 +15,7 @@ are unknown where they depend on `count.index` / `each`. The same holds for modu
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import sys
@@ -33,7 +34,14 @@ from tfcheck.hcl.eval import (
     traversal_text,
 )
 from tfcheck.hcl.json_syntax import json_value_expr
-from tfcheck.hcl.modules import ConfigLoader, ModuleDef, ResourceDef, config_files, display_path
+from tfcheck.hcl.modules import (
+    ConfigLoader,
+    ModuleDef,
+    ResourceDef,
+    config_files,
+    display_path,
+    prefetch,
+)
 from tfcheck.hcl.parse import (
     MAX_FILE_BYTES,
     HclSyntaxError,
@@ -41,6 +49,7 @@ from tfcheck.hcl.parse import (
     parse_expression,
     parse_hcl,
 )
+from tfcheck.hcl.parsing import Parser
 from tfcheck.hcl.values import EvalError
 from tfcheck.loaders import LoadFailure
 from tfcheck.model import InputError, Location, Resource, Suppression, Unknown
@@ -67,22 +76,75 @@ class ConfigLocation:
     suppressions: tuple[Suppression, ...]
 
 
+_PARSER: contextvars.ContextVar[Parser | None] = contextvars.ContextVar("parser", default=None)
+
+
+def begin_parsing(use_cache: bool, roots: Sequence[Path]) -> contextvars.Token[Parser | None]:
+    """One `Parser` for the loads of a scan (cache unless `use_cache` is false).
+
+    With more than one core, every `.tf` file under `roots` (a monorepo's root modules
+    and the modules they call) is parsed ahead, together, in worker processes when many.
+    """
+    from tfcheck.hcl.cache import ParseCache
+
+    parser = Parser(ParseCache() if use_cache else None)
+    if parser.workers > 1 and roots:
+        with _deep_recursion(), contextlib.suppress(Exception):  # ahead of time only: the
+            # loads parse whatever this did not, and report what goes wrong
+            loaders = [ConfigLoader(Path(r), parser=parser) for r in roots if Path(r).is_dir()]
+            prefetch(loaders)
+    return _PARSER.set(parser)
+
+
+def end_parsing(token: contextvars.Token[Parser | None]) -> None:
+    """Close the scan's parser (its workers, the cache's bound) and forget it."""
+    parser = _PARSER.get()
+    _PARSER.reset(token)
+    if parser is not None:
+        parser.close()
+
+
 def load_hcl(
     root: Path,
     *,
     var_files: Sequence[Path] = (),
     variables: Mapping[str, str] = {},  # noqa: B006 - read only
     use_env: bool = False,
+    parser: Parser | None = None,
 ) -> HclLoad:
-    """Load and evaluate the root module at `root`; raises `LoadFailure` if unusable."""
+    """Load and evaluate the root module at `root`; raises `LoadFailure` if unusable.
+
+    Files are parsed through `parser`, else the scan's (`begin_parsing`), else a new one
+    without cache.
+    """
     root = Path(root)
     if not root.is_dir():
         raise LoadFailure(InputError(str(root), "not a directory"))
     if not config_files(root):
         raise LoadFailure(InputError(str(root), "no .tf or .tf.json files in this directory"))
+    parser = parser or _PARSER.get()
+    if parser is not None:
+        return _load_hcl(root, var_files, variables, use_env, parser)
+    parser = Parser()
+    try:
+        return _load_hcl(root, var_files, variables, use_env, parser, ahead=True)
+    finally:
+        parser.close()
+
+
+def _load_hcl(
+    root: Path,
+    var_files: Sequence[Path],
+    variables: Mapping[str, str],
+    use_env: bool,
+    parser: Parser,
+    ahead: bool = False,
+) -> HclLoad:
     graph = ResourceGraph(source=str(root), kind="hcl")
     with _deep_recursion():
-        loader = ConfigLoader(root)
+        loader = ConfigLoader(root, parser=parser)
+        if ahead and parser.workers > 1:
+            prefetch([loader])
         module = loader.load()
         errors = loader.errors
         values = _root_values(root, module, var_files, variables, use_env, errors, loader.confine)
@@ -370,4 +432,6 @@ def _deep_recursion() -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
-__all__ = ["ConfigLocation", "HclLoad", "config_locations", "load_hcl"]
+__all__ = [
+    "ConfigLocation", "HclLoad", "begin_parsing", "config_locations", "end_parsing", "load_hcl",
+]
