@@ -169,3 +169,13 @@ def test_cold_warm_and_no_cache_scans_are_byte_identical(tmp_path: Path) -> None
     assert '"findings"' in cold.stdout and cold.returncode in (0, 1)
     assert cold.stdout == warm.stdout == none.stdout
     assert cold.stderr == warm.stderr == none.stderr
+
+
+def test_graph_no_cache_leaves_the_cache_alone(tmp_path: Path) -> None:
+    tree = str(FIXTURES / "hcl" / "modules-tree")
+    env = {"TFCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    skipped = run_tfcheck("graph", tree, "--no-cache", env=env)
+    assert skipped.returncode == 0 and not (tmp_path / "cache").exists()
+    cached = run_tfcheck("graph", tree, env=env)
+    assert cached.stdout == skipped.stdout
+    assert list((tmp_path / "cache").rglob("*.msgpack"))

@@ -3,7 +3,7 @@
 Parsing is most of an HCL scan, and CI and pre-commit scan mostly unchanged files. An
 entry is the `ParsedFile` of one file's bytes (line and column metadata included, the
 display path left out), stored as msgpack under a key that hashes the bytes, the cache
-format, tfcheck's version, python-hcl2's version and the source of the parser itself
+format, tfcheck's version, python-hcl2's and lark's versions and the parser's own source
 (so a changed parser never reads an older parser's trees).
 
 Entries are data, never code: no pickle. Each is checked on read (its own key, every
@@ -82,12 +82,14 @@ def _salt() -> bytes:
 
     from tfcheck import __version__
 
-    try:
-        hcl2_version = version("python-hcl2")
-    except PackageNotFoundError:  # pragma: no cover - a dependency
-        hcl2_version = "?"
+    versions = []
+    for package in ("python-hcl2", "lark"):
+        try:
+            versions.append(version(package))
+        except PackageNotFoundError:  # pragma: no cover - dependencies
+            versions.append("?")
     digest = hashlib.sha256()
-    digest.update(f"{_MAGIC}:{FORMAT}:{__version__}:{hcl2_version}\0".encode())
+    digest.update(f"{_MAGIC}:{FORMAT}:{__version__}:{':'.join(versions)}\0".encode())
     here = Path(__file__).parent
     for name in ("parse.py", "ast.py", "cache.py"):
         try:

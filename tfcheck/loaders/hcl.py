@@ -84,10 +84,12 @@ def begin_parsing(use_cache: bool, roots: Sequence[Path]) -> contextvars.Token[P
 
     With more than one core, every `.tf` file under `roots` (a monorepo's root modules
     and the modules they call) is parsed ahead, together, in worker processes when many.
+    Inside another `begin_parsing` (a command whose work includes a scan), the outer
+    parser and its cache choice are kept.
     """
     from tfcheck.hcl.cache import ParseCache
 
-    parser = Parser(ParseCache() if use_cache else None)
+    parser = _PARSER.get() or Parser(ParseCache() if use_cache else None)
     if parser.workers > 1 and roots:
         with _deep_recursion(), contextlib.suppress(Exception):  # ahead of time only: the
             # loads parse whatever this did not, and report what goes wrong
@@ -100,7 +102,7 @@ def end_parsing(token: contextvars.Token[Parser | None]) -> None:
     """Close the scan's parser (its workers, the cache's bound) and forget it."""
     parser = _PARSER.get()
     _PARSER.reset(token)
-    if parser is not None:
+    if parser is not None and parser is not token.old_value:
         parser.close()
 
 
