@@ -179,3 +179,29 @@ def test_graph_no_cache_leaves_the_cache_alone(tmp_path: Path) -> None:
     cached = run_tfcheck("graph", tree, env=env)
     assert cached.stdout == skipped.stdout
     assert list((tmp_path / "cache").rglob("*.msgpack"))
+
+
+def test_a_fifo_in_the_cache_directory_is_not_read(tmp_path: Path) -> None:
+    data = b"locals {\n  a = 1\n}\n"
+    cache = ParseCache(tmp_path)
+    cache.root.mkdir(parents=True)
+    os.mkfifo(cache.root / (key_of(data) + ".msgpack"))
+    assert cache.get(data, "a.tf") is None  # returns at once: no blocking open
+
+
+def test_a_broken_pool_falls_back_to_parsing_in_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _tree(tmp_path, 10)
+    parser = Parser(workers=2)
+    monkeypatch.setattr(parsing, "POOL_MIN_FILES", 1)
+
+    def broken(*_: object) -> None:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(Parser, "_submit", broken)
+    from tfcheck.hcl.modules import ConfigLoader, prefetch
+
+    prefetch([ConfigLoader(root, parser=parser)])
+    loaded = load_hcl(root, parser=parser)
+    assert parser.workers == 1 and len(loaded.graph.resources()) == 10
+    assert [e.line for e in loaded.errors] == [3]

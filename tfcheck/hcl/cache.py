@@ -52,10 +52,12 @@ from tfcheck.hcl.ast import (
     TupleExpr,
     Unary,
 )
+from tfcheck.safe_io import ReadRefused, read_bytes
 
 FORMAT = 1
 MAX_ENTRIES = 50_000
 MAX_BYTES = 256 * 1024 * 1024
+MAX_ENTRY_BYTES = 64 * 1024 * 1024  # a 2 MB file's tree is well within this
 _MAGIC = "tfcheck-hcl-parse"
 _SUBDIR = f"hcl-parse-v{FORMAT}"
 _SUFFIX = ".msgpack"
@@ -122,9 +124,9 @@ class ParseCache:
         if not self.enabled:
             return None
         key = key_of(data)
-        try:
-            raw = self._path(key).read_bytes()
-        except OSError:
+        try:  # a regular file within the bound: a FIFO or a huge file planted here is refused
+            raw = read_bytes(self._path(key), None, MAX_ENTRY_BYTES)
+        except ReadRefused:
             return None
         parsed = decode_entry(raw, key, path)
         if parsed is not None:

@@ -102,6 +102,16 @@ class Parser:
 
     def _in_workers(self, todo: list[tuple[Path, bytes, str]]) -> list[Outcome | None]:
         """Outcomes in `todo`'s order; None where a worker failed (parsed in process later)."""
+        try:
+            return self._submit(todo)
+        except Exception:  # noqa: BLE001 - no pool (a broken one, no fork): parse in process
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+            self.workers = 1
+            return [None] * len(todo)
+
+    def _submit(self, todo: list[tuple[Path, bytes, str]]) -> list[Outcome | None]:
         from concurrent.futures import ProcessPoolExecutor
 
         from tfcheck.hcl.parse import _lark
