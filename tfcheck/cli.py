@@ -499,7 +499,7 @@ def graph_command(
 ) -> None:
     """Print the resource graph tfcheck builds, or the picture of one cluster's network."""
     from tfcheck.graph_export import GraphInputError, cluster_picture, export_graph, load_graph
-    from tfcheck.loaders.hcl import begin_parsing, end_parsing
+    from tfcheck.hcl.parsing import begin_parsing, end_parsing
 
     parsing = begin_parsing(not no_cache, [])
     try:
@@ -532,9 +532,9 @@ def images_command(
 ) -> None:
     """The image mirror plan: every image deployed, whether the private cluster can pull it."""
     from tfcheck.config import ConfigError
+    from tfcheck.hcl.parsing import begin_parsing, end_parsing
     from tfcheck.images import FORMATS as IMAGE_FORMATS
     from tfcheck.images import ImagesInputError, mirror_plan, render
-    from tfcheck.loaders.hcl import begin_parsing, end_parsing
 
     if format not in IMAGE_FORMATS:
         _fail(f"--format {format!r}: choose from {', '.join(IMAGE_FORMATS)}")

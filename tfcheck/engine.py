@@ -112,7 +112,7 @@ def scan(
     if options.stdin is None and any(i.kind == "stdin" for i in inputs):
         options = replace(options, stdin=sys.stdin.buffer.read())  # read once, used twice
     unchecked: set[str] = set()
-    from tfcheck.loaders.hcl import begin_parsing, end_parsing
+    from tfcheck.hcl.parsing import begin_parsing, end_parsing
 
     parsing = begin_parsing(options.cache, [i.path for i in inputs if i.kind == "hcl"])
     for number, item in enumerate(inputs, 1):

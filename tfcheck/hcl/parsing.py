@@ -10,6 +10,8 @@ loader reports errors in its own order and findings do not depend on the route.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import os
 import sys
@@ -151,6 +153,44 @@ class Parser:
         return results
 
 
+_PARSER: contextvars.ContextVar[Parser | None] = contextvars.ContextVar("parser", default=None)
+_RECURSION_LIMIT = 6_000  # as tfcheck.loaders.hcl's loads
+
+
+def current_parser() -> Parser | None:
+    """The parser `begin_parsing` set for this scan, if any."""
+    return _PARSER.get()
+
+
+def begin_parsing(use_cache: bool, roots: Sequence[Path]) -> contextvars.Token[Parser | None]:
+    """One `Parser` for the loads of a scan (cache unless `use_cache` is false).
+
+    With more than one core, every `.tf` file under `roots` (a monorepo's root modules
+    and the modules they call) is parsed ahead, together, in worker processes when many.
+    Inside another `begin_parsing` (a command whose work includes a scan), the outer
+    parser and its cache choice are kept. Light to import: plan-only scans call it too.
+    """
+    parser = _PARSER.get() or Parser(ParseCache() if use_cache else None)
+    if parser.workers > 1 and roots:
+        from tfcheck.hcl.modules import ConfigLoader, prefetch
+
+        previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(previous, _RECURSION_LIMIT))
+        # ahead of time only: the loads parse whatever this did not, and report errors
+        with contextlib.suppress(Exception):
+            prefetch([ConfigLoader(Path(r), parser=parser) for r in roots if Path(r).is_dir()])
+        sys.setrecursionlimit(previous)
+    return _PARSER.set(parser)
+
+
+def end_parsing(token: contextvars.Token[Parser | None]) -> None:
+    """Close the scan's parser (its workers, the cache's bound) and forget it."""
+    parser = _PARSER.get()
+    _PARSER.reset(token)
+    if parser is not None and parser is not token.old_value:
+        parser.close()
+
+
 def _parse_one(data: bytes, shown: str) -> Outcome:
     try:
         return parse_hcl(decode(data), shown)
@@ -178,4 +218,12 @@ def _parse_batch(
     return outcomes
 
 
-__all__ = ["POOL_MIN_BYTES", "POOL_MIN_FILES", "Parser", "available_cores"]
+__all__ = [
+    "POOL_MIN_BYTES",
+    "POOL_MIN_FILES",
+    "Parser",
+    "available_cores",
+    "begin_parsing",
+    "current_parser",
+    "end_parsing",
+]

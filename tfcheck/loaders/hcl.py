@@ -15,7 +15,6 @@ are unknown where they depend on `count.index` / `each`. The same holds for modu
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import json
 import os
 import sys
@@ -49,7 +48,7 @@ from tfcheck.hcl.parse import (
     parse_expression,
     parse_hcl,
 )
-from tfcheck.hcl.parsing import Parser
+from tfcheck.hcl.parsing import Parser, current_parser
 from tfcheck.hcl.values import EvalError
 from tfcheck.loaders import LoadFailure
 from tfcheck.model import InputError, Location, Resource, Suppression, Unknown
@@ -76,36 +75,6 @@ class ConfigLocation:
     suppressions: tuple[Suppression, ...]
 
 
-_PARSER: contextvars.ContextVar[Parser | None] = contextvars.ContextVar("parser", default=None)
-
-
-def begin_parsing(use_cache: bool, roots: Sequence[Path]) -> contextvars.Token[Parser | None]:
-    """One `Parser` for the loads of a scan (cache unless `use_cache` is false).
-
-    With more than one core, every `.tf` file under `roots` (a monorepo's root modules
-    and the modules they call) is parsed ahead, together, in worker processes when many.
-    Inside another `begin_parsing` (a command whose work includes a scan), the outer
-    parser and its cache choice are kept.
-    """
-    from tfcheck.hcl.cache import ParseCache
-
-    parser = _PARSER.get() or Parser(ParseCache() if use_cache else None)
-    if parser.workers > 1 and roots:
-        with _deep_recursion(), contextlib.suppress(Exception):  # ahead of time only: the
-            # loads parse whatever this did not, and report what goes wrong
-            loaders = [ConfigLoader(Path(r), parser=parser) for r in roots if Path(r).is_dir()]
-            prefetch(loaders)
-    return _PARSER.set(parser)
-
-
-def end_parsing(token: contextvars.Token[Parser | None]) -> None:
-    """Close the scan's parser (its workers, the cache's bound) and forget it."""
-    parser = _PARSER.get()
-    _PARSER.reset(token)
-    if parser is not None and parser is not token.old_value:
-        parser.close()
-
-
 def load_hcl(
     root: Path,
     *,
@@ -116,15 +85,15 @@ def load_hcl(
 ) -> HclLoad:
     """Load and evaluate the root module at `root`; raises `LoadFailure` if unusable.
 
-    Files are parsed through `parser`, else the scan's (`begin_parsing`), else a new one
-    without cache.
+    Files are parsed through `parser`, else the scan's (`hcl.parsing.begin_parsing`),
+    else a new one without cache.
     """
     root = Path(root)
     if not root.is_dir():
         raise LoadFailure(InputError(str(root), "not a directory"))
     if not config_files(root):
         raise LoadFailure(InputError(str(root), "no .tf or .tf.json files in this directory"))
-    parser = parser or _PARSER.get()
+    parser = parser or current_parser()
     if parser is not None:
         return _load_hcl(root, var_files, variables, use_env, parser)
     parser = Parser()
@@ -435,5 +404,5 @@ def _deep_recursion() -> Iterator[None]:
 
 
 __all__ = [
-    "ConfigLocation", "HclLoad", "begin_parsing", "config_locations", "end_parsing", "load_hcl",
+    "ConfigLocation", "HclLoad", "config_locations", "load_hcl",
 ]
