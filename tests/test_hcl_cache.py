@@ -205,3 +205,21 @@ def test_a_broken_pool_falls_back_to_parsing_in_process(
     loaded = load_hcl(root, parser=parser)
     assert parser.workers == 1 and len(loaded.graph.resources()) == 10
     assert [e.line for e in loaded.errors] == [3]
+
+
+def test_a_monorepo_is_parsed_ahead_in_one_batch(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    for number in range(5):
+        root = tmp_path / f"stack{number}"
+        root.mkdir()
+        for index in range(15):
+            (root / f"f{index}.tf").write_text(f'locals {{\n  v{index} = {number}\n}}\n')
+    monkeypatch.setattr(parsing, "available_cores", lambda: 2)
+    roots = sorted(tmp_path.iterdir())
+    token = parsing.begin_parsing(False, roots)  # 75 files: over the bar only together
+    parser = parsing.current_parser()
+    assert parser is not None
+    loads = [load_hcl(root) for root in roots]
+    parsing.end_parsing(token)
+    assert parser.pooled == 75 and parsing.current_parser() is None
+    assert all(not load.errors for load in loads)
