@@ -213,19 +213,22 @@ def prefetch(loaders: list[ConfigLoader]) -> None:
     large. Nothing is reported here; `load` reports errors in its own order.
     """
     seen: set[Path] = set()
+    total = 0  # the loads' own bound on bytes read, here for all of them together
     level = [(loader, loader.root, "") for loader in loaders]
     for _ in range(MAX_MODULE_DEPTH + 1):
         batch: dict[ConfigLoader, list[tuple[Path, Path, bytes, str]]] = {}
         for loader, directory, _key in level:
-            for path in config_files(directory)[:MAX_FILES_PER_MODULE]:
+            paths = config_files(directory)
+            for path in paths if len(paths) <= MAX_FILES_PER_MODULE else []:
                 resolved = path.resolve()
-                if resolved in seen or path.name.endswith(".json"):
+                if resolved in seen or path.name.endswith(".json") or total > MAX_TOTAL_BYTES:
                     continue
                 seen.add(resolved)
                 try:
                     data = read_bytes(path, {loader.confine}, MAX_FILE_BYTES)
                 except ReadRefused:
                     continue
+                total += len(data)
                 shown = display_path(loader.root, path)
                 batch.setdefault(loader, []).append((directory, resolved, data, shown))
         by_parser: dict[Parser, list[tuple[Path, bytes, str]]] = {}
