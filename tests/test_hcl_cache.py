@@ -223,3 +223,31 @@ def test_a_monorepo_is_parsed_ahead_in_one_batch(tmp_path: Path,
     parsing.end_parsing(token)
     assert parser.pooled == 75 and parsing.current_parser() is None
     assert all(not load.errors for load in loads)
+
+
+def test_entries_of_another_version_are_not_read(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"locals {\n  a = 1\n}\n"
+    cache = ParseCache(tmp_path)
+    cache.put(data, parse_hcl(decode(data), "a.tf"))
+    assert cache.get(data, "a.tf") is not None
+    monkeypatch.setattr(cache_module, "_salt", lambda: b"tfcheck 9.9 / python-hcl2 8.0")
+    assert cache.get(data, "a.tf") is None
+
+
+def test_concurrent_runs_share_a_cache_safely(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NO_COLOR": "1", "TFCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    tree = str(FIXTURES / "hcl-policies")
+    runs = [subprocess.Popen([sys.executable, "-m", "tfcheck.cli", "scan", tree, "--format",
+                              "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert len({out for out, _ in outputs}) == 1 and b'"findings"' in outputs[0][0]
+    left = {p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()}
+    assert left and all(name.endswith(".msgpack") for name in left)  # no temporary files
+    warm = run_tfcheck("scan", tree, "--format", "json", env={"TFCHECK_CACHE_DIR": str(
+        tmp_path / "cache")})
+    assert warm.stdout.encode() == outputs[0][0]
