@@ -403,6 +403,4 @@ def _deep_recursion() -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
-__all__ = [
-    "ConfigLocation", "HclLoad", "config_locations", "load_hcl",
-]
+__all__ = ["ConfigLocation", "HclLoad", "config_locations", "load_hcl"]
