@@ -82,16 +82,14 @@ def _salt() -> bytes:
     """What every key depends on besides the file: versions and the parser's own source."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from tfcheck import __version__
-
-    versions = []
-    for package in ("python-hcl2", "lark"):
+    versions = []  # (tfcheck's own from its metadata: the package imports the engine)
+    for package in ("tfcheck", "python-hcl2", "lark"):
         try:
             versions.append(version(package))
         except PackageNotFoundError:  # pragma: no cover - dependencies
             versions.append("?")
     digest = hashlib.sha256()
-    digest.update(f"{_MAGIC}:{FORMAT}:{__version__}:{':'.join(versions)}\0".encode())
+    digest.update(f"{_MAGIC}:{FORMAT}:{':'.join(versions)}\0".encode())
     here = Path(__file__).parent
     for name in ("parse.py", "ast.py", "cache.py"):
         try:
