@@ -114,7 +114,9 @@ def scan(
     unchecked: set[str] = set()
     from tfcheck.hcl.parsing import begin_parsing, end_parsing
 
-    parsing = begin_parsing(options.cache, [i.path for i in inputs if i.kind == "hcl"])
+    # every configuration the loads will parse, parsed ahead together, on every core
+    sources = [i.path if i.kind == "hcl" else _plan_source_dir(i, options) for i in inputs]
+    parsing = begin_parsing(options.cache, [s for s in sources if s is not None])
     try:
         for number, item in enumerate(inputs, 1):
             if options.progress is not None:
