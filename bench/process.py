@@ -17,6 +17,14 @@ Usage:
     bench/process.py --at 20e8df3                     # the code of another commit
     bench/process.py --live                           # the working tree as it is
     bench/process.py --version                        # `tfcheck --version` vs `python -c pass`
+    bench/process.py --hcl --sizes 100,300,1000       # HCL trees of N .tf files (below)
+
+`--hcl`: `tfcheck scan TREE --format json` on HCL trees of N files, against the floor
+`python -c "from hcl2.parser import parser; p = parser(); [p.parse(t) for t in <every
+.tf file>]"` (python-hcl2's raw lark parse, one process, same run; `hcl2.parses` is
+~5x slower still), three ways: cold (an empty parse cache), warm
+(the cache the cold run left) and `--no-cache`. Wall clock includes the parse workers;
+so does CPU (`wait4` counts a child's reaped children).
 
 Plans come from bench/generate.py (bench/results/inputs/, gitignored). Like run.py this
 measures a `git archive` snapshot of HEAD by default. Never a test: nothing asserts a time.
@@ -38,6 +46,9 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 FLOOR = "import json, sys; json.load(open(sys.argv[1], 'rb'))"
+HCL_FLOOR = ("import pathlib, sys; from hcl2.parser import parser; p = parser(); "
+             "[p.parse(f.read_text() + '\\n')"
+             " for f in sorted(pathlib.Path(sys.argv[1]).rglob('*.tf'))]")
 
 
 @dataclass
@@ -83,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--live", action="store_true")
     parser.add_argument("--version", action="store_true",
                         help="time `tfcheck --version` against `python -c pass` instead")
+    parser.add_argument("--hcl", action="store_true",
+                        help="HCL trees of --sizes .tf files against a raw python-hcl2 parse")
     args = parser.parse_args(argv)
 
     import generate
@@ -115,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {wall:.3f} | {cpu:.3f} | {rss:.0f} |")
         return 0
 
+    if args.hcl:
+        return _hcl(args, python, env)
+
     print("| resources | JSON MB | floor wall / CPU s | scan wall / CPU s | ratio wall / CPU "
           "| CPU µs per resource | marginal CPU µs per resource | floor RSS MB | scan RSS MB "
           "| RSS ratio |")
@@ -138,6 +154,48 @@ def main(argv: list[str] | None = None) -> int:
               f"| {s_wall:.2f} / {s_cpu:.2f} | {s_wall / f_wall:.1f}x / {s_cpu / f_cpu:.1f}x "
               f"| {s_cpu / resources * 1e6:.0f} | {marginal} | {f_rss:.0f} | {s_rss:.0f} "
               f"| {s_rss / f_rss:.1f}x |", flush=True)
+    return 0
+
+
+def _hcl(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
+    """HCL trees: floor (raw python-hcl2 parse), cold, warm and --no-cache scans."""
+    import shutil
+    import tempfile
+
+    import generate
+
+    help_text = subprocess.run([python, "-P", "-m", "tfcheck.cli", "scan", "--help"], env=env,
+                               cwd=REPO, capture_output=True, text=True, check=False).stdout
+    has_cache = "--no-cache" in help_text
+    print("| .tf files | KB | floor wall / CPU s | cold wall / CPU s (ratio wall) "
+          "| warm wall / CPU s | --no-cache wall / CPU s (ratio wall) | cold RSS MB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for size in (int(s) for s in args.sizes.split(",")):
+        tree = generate.make_hcl(size)
+        kb = sum(p.stat().st_size for p in tree.rglob("*.tf")) / 1024
+        floor, cold, warm, uncached = Runs(), Runs(), Runs(), Runs()
+        scan = [python, "-P", "-m", "tfcheck.cli", "scan", str(tree), "--format", "json"]
+        for _ in range(args.repeat):
+            cache = tempfile.mkdtemp(prefix="tfcheck-bench-cache-")
+            cached_env = {**env, "TFCHECK_CACHE_DIR": cache}
+            try:
+                measure([python, "-c", HCL_FLOOR, str(tree)], env, floor)
+                measure(scan, cached_env, cold)
+                measure(scan, cached_env, warm)
+                if has_cache:
+                    measure([*scan, "--no-cache"], cached_env, uncached)
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)
+        f_wall, f_cpu, _ = floor.best()
+        c_wall, c_cpu, c_rss = cold.best()
+        w_wall, w_cpu, _ = warm.best()
+        no_cache = "–"
+        if uncached.wall:
+            n_wall, n_cpu, _ = uncached.best()
+            no_cache = f"{n_wall:.2f} / {n_cpu:.2f} ({n_wall / f_wall:.2f}x)"
+        print(f"| {size:,} | {kb:,.0f} | {f_wall:.2f} / {f_cpu:.2f} | {c_wall:.2f} / {c_cpu:.2f} "
+              f"({c_wall / f_wall:.2f}x) | {w_wall:.2f} / {w_cpu:.2f} | {no_cache} "
+              f"| {c_rss:.0f} |", flush=True)
     return 0
 
 

@@ -32,3 +32,9 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent: CI and developers have shared/ beside the checkout")
     return SHARED
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _parse_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Scans in tests keep their parse cache in a temporary directory, not ~/.cache."""
+    os.environ.setdefault("TFCHECK_CACHE_DIR", str(tmp_path_factory.mktemp("parse-cache")))

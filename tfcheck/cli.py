@@ -114,6 +114,9 @@ class GraphFormat(StrEnum):
 
 NoColor = Annotated[bool, typer.Option("--no-color", help="Plain text, no colours "
                                                           "(also: NO_COLOR=1).")]
+NoCache = Annotated[bool, typer.Option(
+    "--no-cache", help="Parse every .tf file afresh: neither read nor write the parse cache "
+                       "(TFCHECK_CACHE_DIR, default ~/.cache/tfcheck).")]
 
 
 def _version(value: bool) -> None:
@@ -202,6 +205,7 @@ def scan_command(
     pre_commit: Annotated[bool, typer.Option(
         "--pre-commit", help="The paths are a commit's files: also scan the root modules of "
                              "files it deletes or renames (asks git).")] = False,
+    no_cache: NoCache = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print nothing but failures and errors.")] = False,
     no_color: NoColor = False,
@@ -238,6 +242,7 @@ def scan_command(
             deleted=_deleted_files() if pre_commit else (),
             pictures="failing" if any(name == "markdown" for name, _ in targets) else "none",
             progress=progress,
+            cache=not no_cache,
         )
         policies, pack_errors = load_policies()
         selected = select_policies(policies, config.policies, config.skip_policies)
@@ -489,11 +494,14 @@ def graph_command(
         metavar="ADDRESS",
         help="The picture of this cluster's network: VPC, subnets by Availability Zone, "
              "route tables, gateways, endpoints; failing parts highlighted.")] = None,
+    no_cache: NoCache = False,
     no_color: NoColor = False,
 ) -> None:
     """Print the resource graph tfcheck builds, or the picture of one cluster's network."""
     from tfcheck.graph_export import GraphInputError, cluster_picture, export_graph, load_graph
+    from tfcheck.hcl.parsing import begin_parsing, end_parsing
 
+    parsing = begin_parsing(not no_cache, [])
     try:
         if cluster is not None:
             typer.echo(cluster_picture(path, cluster, format.value), nl=False)
@@ -501,6 +509,8 @@ def graph_command(
             typer.echo(export_graph(load_graph(path), format.value), nl=False)
     except GraphInputError as error:
         _fail(str(error))
+    finally:
+        end_parsing(parsing)
 
 
 @app.command("images", cls=_Command)
@@ -517,15 +527,18 @@ def images_command(
         "--var-file", help="HCL mode: a .tfvars file, repeatable.")] = None,
     var: Annotated[list[str] | None, typer.Option(
         "--var", help="HCL mode: a variable as name=value, repeatable.")] = None,
+    no_cache: NoCache = False,
     no_color: NoColor = False,
 ) -> None:
     """The image mirror plan: every image deployed, whether the private cluster can pull it."""
     from tfcheck.config import ConfigError
+    from tfcheck.hcl.parsing import begin_parsing, end_parsing
     from tfcheck.images import FORMATS as IMAGE_FORMATS
     from tfcheck.images import ImagesInputError, mirror_plan, render
 
     if format not in IMAGE_FORMATS:
         _fail(f"--format {format!r}: choose from {', '.join(IMAGE_FORMATS)}")
+    parsing = begin_parsing(not no_cache, [])
     try:
         config = _config([path], config_file)
         plan = mirror_plan([path], config=config, account=account,
@@ -533,6 +546,8 @@ def images_command(
         typer.echo(render(plan, format), nl=False)
     except (ImagesInputError, UserError, ConfigError) as error:
         _fail(str(error))
+    finally:
+        end_parsing(parsing)
 
 
 def _config(paths: list[str], config_file: Path | None) -> Config:

@@ -74,6 +74,8 @@ class ScanOptions:
     deleted: Sequence[str] = ()
     # Network pictures for the report: "failing" clusters, "all" clusters, or "none".
     pictures: str = "failing"
+    # Parsed .tf files kept in the user's cache directory (`tfcheck.hcl.cache`).
+    cache: bool = True
     # Called before each input is loaded, as (number, total, name): a progress display.
     progress: Callable[[int, int, str], None] | None = field(default=None, compare=False)
 
@@ -110,35 +112,43 @@ def scan(
     if options.stdin is None and any(i.kind == "stdin" for i in inputs):
         options = replace(options, stdin=sys.stdin.buffer.read())  # read once, used twice
     unchecked: set[str] = set()
-    for number, item in enumerate(inputs, 1):
-        if options.progress is not None:
-            options.progress(number, len(inputs), item.display)
-        graph = _load(item, options, report)
-        if graph is None:
-            continue
-        report.inputs.append(ScannedInput(item.display, graph.kind))
-        secrets = _secret_pattern(graph)
-        report.notes.extend(_scrub(note, secrets) for note in graph.notes)
-        report.notes.extend(_suppression_warnings(graph, known_rules))
-        source_root = _source_root(item, graph, options)
-        context = ScanContext(graph=graph, config=config)
-        redact = _redactor(secrets)
-        changed = (_changed_addresses(graph) | _deletions(item, options, graph)
-                   if options.changed_only and graph.kind == "plan" else None)
-        skipped = {c.address for c in graph.managed("aws_eks_cluster")
-                   if not config.checks_cluster(c.address)}
-        unchecked |= skipped
-        modules = _ModuleBlocks(source_root)
-        for policy in policies:
-            for result in _run(policy, context, report):
-                if changed is not None and not _touched(result, changed):
-                    continue
-                if skipped and _about_skipped_cluster(policy, result, skipped):
-                    continue
-                finding = _finding(policy, result, config, item.display, source_root, report)
-                report.findings.append(redact(modules.relocate(finding, result.subject)))
-        if options.pictures != "none":
-            _add_pictures(report, context, item.display, options.pictures == "all")
+    from tfcheck.hcl.parsing import begin_parsing, end_parsing
+
+    # every configuration the loads will parse, parsed ahead together, on every core
+    sources = [i.path if i.kind == "hcl" else _plan_source_dir(i, options) for i in inputs]
+    parsing = begin_parsing(options.cache, [s for s in sources if s is not None])
+    try:
+        for number, item in enumerate(inputs, 1):
+            if options.progress is not None:
+                options.progress(number, len(inputs), item.display)
+            graph = _load(item, options, report)
+            if graph is None:
+                continue
+            report.inputs.append(ScannedInput(item.display, graph.kind))
+            secrets = _secret_pattern(graph)
+            report.notes.extend(_scrub(note, secrets) for note in graph.notes)
+            report.notes.extend(_suppression_warnings(graph, known_rules))
+            source_root = _source_root(item, graph, options)
+            context = ScanContext(graph=graph, config=config)
+            redact = _redactor(secrets)
+            changed = (_changed_addresses(graph) | _deletions(item, options, graph)
+                       if options.changed_only and graph.kind == "plan" else None)
+            skipped = {c.address for c in graph.managed("aws_eks_cluster")
+                       if not config.checks_cluster(c.address)}
+            unchecked |= skipped
+            modules = _ModuleBlocks(source_root)
+            for policy in policies:
+                for result in _run(policy, context, report):
+                    if changed is not None and not _touched(result, changed):
+                        continue
+                    if skipped and _about_skipped_cluster(policy, result, skipped):
+                        continue
+                    finding = _finding(policy, result, config, item.display, source_root, report)
+                    report.findings.append(redact(modules.relocate(finding, result.subject)))
+            if options.pictures != "none":
+                _add_pictures(report, context, item.display, options.pictures == "all")
+    finally:
+        end_parsing(parsing)
     report.unchecked_clusters = sorted(unchecked)
     report.findings = _filter(report.findings, options, report)
     report.findings.sort(key=lambda f: f.sort_key)

@@ -108,6 +108,31 @@ def read_bytes(
         os.close(fd)
 
 
+def read_stream(path: Path, limit: int) -> bytes:
+    """A file the user named, pipes included (`<(terraform show -json)`), at most `limit`.
+
+    A regular file's size is checked before reading, and any read stops one byte past
+    the limit. Not confined: for paths given on the command line.
+    """
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise ReadRefused("is a directory")
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                raise ReadRefused(f"is larger than {limit} bytes")
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise ReadRefused("does not exist") from None
+    except IsADirectoryError:
+        raise ReadRefused("is a directory") from None
+    except OSError as exc:
+        raise ReadRefused(f"cannot be read: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > limit:
+        raise ReadRefused(f"is larger than {limit} bytes")
+    return data
+
+
 def regular_file_size(path: Path) -> int | None:
     """The size of a regular file (symlinks followed); None for anything else."""
     try:
@@ -122,6 +147,7 @@ __all__ = [
     "ReadRefused",
     "is_inside",
     "read_bytes",
+    "read_stream",
     "regular_file_size",
     "resolve_inside",
     "scan_root",

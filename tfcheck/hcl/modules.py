@@ -17,7 +17,8 @@ from pathlib import Path
 
 from tfcheck.hcl.ast import Attribute, Block, Literal, ParsedFile
 from tfcheck.hcl.json_syntax import parse_json
-from tfcheck.hcl.parse import MAX_FILE_BYTES, HclSyntaxError, decode, parse_hcl
+from tfcheck.hcl.parse import MAX_FILE_BYTES, HclSyntaxError, decode
+from tfcheck.hcl.parsing import Parser
 from tfcheck.model import InputError
 from tfcheck.safe_io import ReadRefused, is_inside, read_bytes, scan_root
 
@@ -102,8 +103,11 @@ class ConfigLoader:
     it is not read.
     """
 
-    def __init__(self, root: Path, confine: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, confine: Path | None = None, parser: Parser | None = None
+    ) -> None:
         self.root = root
+        self.parser = parser or Parser()
         self.confine = (confine or scan_root(root)).resolve()
         self.errors: list[InputError] = []
         self.notes: list[str] = []
@@ -123,11 +127,10 @@ class ConfigLoader:
                 raise ReadRefused(f"not read: the configuration is over {MAX_TOTAL_BYTES} bytes")
             data = read_bytes(path, {self.confine}, MAX_FILE_BYTES)
             self._bytes += len(data)
-            text = decode(data)
             if path.name.endswith(".json"):
-                parsed = parse_json(text, shown)
+                parsed = parse_json(decode(data), shown)
             else:
-                parsed = parse_hcl(text, shown)
+                parsed = self.parser.parse(resolved, data, shown)
         except HclSyntaxError as exc:
             self.errors.append(InputError(shown, exc.message, exc.line, exc.column))
         except ReadRefused as exc:
@@ -200,6 +203,55 @@ class ConfigLoader:
 
 
 _NOT_A_DIRECTORY = " is not a directory"
+
+
+def prefetch(loaders: list[ConfigLoader]) -> None:
+    """Parse every `.tf` file the loaders' loads will parse, ahead and all together.
+
+    Walks module calls level by level across every root (a monorepo's roots share one
+    batch), so each level is one `Parser.prepare` call: in worker processes when it is
+    large. Nothing is reported here; `load` reports errors in its own order.
+    """
+    seen: set[Path] = set()
+    total = 0  # the loads' own bound on bytes read, here for all of them together
+    level = [(loader, loader.root, "") for loader in loaders]
+    for _ in range(MAX_MODULE_DEPTH + 1):
+        batch: dict[ConfigLoader, list[tuple[Path, Path, bytes, str]]] = {}
+        for loader, directory, _key in level:
+            paths = config_files(directory)
+            for path in paths if len(paths) <= MAX_FILES_PER_MODULE else []:
+                resolved = path.resolve()
+                if resolved in seen or path.name.endswith(".json") or total > MAX_TOTAL_BYTES:
+                    continue
+                seen.add(resolved)
+                try:
+                    data = read_bytes(path, {loader.confine}, MAX_FILE_BYTES)
+                except ReadRefused:
+                    continue
+                total += len(data)
+                shown = display_path(loader.root, path)
+                batch.setdefault(loader, []).append((directory, resolved, data, shown))
+        by_parser: dict[Parser, list[tuple[Path, bytes, str]]] = {}
+        for loader, files in batch.items():
+            by_parser.setdefault(loader.parser, []).extend((r, d, s) for _, r, d, s in files)
+        for parser, prepared in by_parser.items():
+            parser.prepare(prepared)
+        following = []
+        for loader, directory, key in level:
+            calls = ModuleDef(directory, key, "")
+            for place, resolved, data, shown in batch.get(loader, []):
+                if place == directory:
+                    parsed = loader.parser.peek(resolved, data, shown)
+                    if parsed is not None:
+                        _index(calls, parsed)
+            for name, call in calls.calls.items():
+                child_key = f"{key}.{name}" if key else name
+                child, _ = loader._locate(directory, child_key, call.source)
+                if child is not None:
+                    following.append((loader, child, child_key))
+        if not following:
+            return
+        level = following
 
 
 def _read_modules_json(root: Path, confine: Path) -> dict[str, str]:

@@ -33,7 +33,14 @@ from tfcheck.hcl.eval import (
     traversal_text,
 )
 from tfcheck.hcl.json_syntax import json_value_expr
-from tfcheck.hcl.modules import ConfigLoader, ModuleDef, ResourceDef, config_files, display_path
+from tfcheck.hcl.modules import (
+    ConfigLoader,
+    ModuleDef,
+    ResourceDef,
+    config_files,
+    display_path,
+    prefetch,
+)
 from tfcheck.hcl.parse import (
     MAX_FILE_BYTES,
     HclSyntaxError,
@@ -41,6 +48,7 @@ from tfcheck.hcl.parse import (
     parse_expression,
     parse_hcl,
 )
+from tfcheck.hcl.parsing import Parser, current_parser
 from tfcheck.hcl.values import EvalError
 from tfcheck.loaders import LoadFailure
 from tfcheck.model import InputError, Location, Resource, Suppression, Unknown
@@ -73,16 +81,41 @@ def load_hcl(
     var_files: Sequence[Path] = (),
     variables: Mapping[str, str] = {},  # noqa: B006 - read only
     use_env: bool = False,
+    parser: Parser | None = None,
 ) -> HclLoad:
-    """Load and evaluate the root module at `root`; raises `LoadFailure` if unusable."""
+    """Load and evaluate the root module at `root`; raises `LoadFailure` if unusable.
+
+    Files are parsed through `parser`, else the scan's (`hcl.parsing.begin_parsing`),
+    else a new one without cache.
+    """
     root = Path(root)
     if not root.is_dir():
         raise LoadFailure(InputError(str(root), "not a directory"))
     if not config_files(root):
         raise LoadFailure(InputError(str(root), "no .tf or .tf.json files in this directory"))
+    parser = parser or current_parser()
+    if parser is not None:
+        return _load_hcl(root, var_files, variables, use_env, parser)
+    parser = Parser()
+    try:
+        return _load_hcl(root, var_files, variables, use_env, parser, ahead=True)
+    finally:
+        parser.close()
+
+
+def _load_hcl(
+    root: Path,
+    var_files: Sequence[Path],
+    variables: Mapping[str, str],
+    use_env: bool,
+    parser: Parser,
+    ahead: bool = False,
+) -> HclLoad:
     graph = ResourceGraph(source=str(root), kind="hcl")
     with _deep_recursion():
-        loader = ConfigLoader(root)
+        loader = ConfigLoader(root, parser=parser)
+        if ahead and parser.workers > 1:
+            prefetch([loader])
         module = loader.load()
         errors = loader.errors
         values = _root_values(root, module, var_files, variables, use_env, errors, loader.confine)

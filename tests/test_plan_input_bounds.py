@@ -1,0 +1,84 @@
+"""Plan files: read within a bound (stat first), and the caller's document never mutated."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tfcheck.loaders import LoadFailure
+from tfcheck.loaders import plan as plan_loader
+from tfcheck.loaders.plan import load_plan, load_plan_file
+from tfcheck.model import Sensitive, Unknown
+
+
+def _document() -> dict[str, object]:
+    values = {"name": "c", "vpc_config": [{"subnet_ids": ["a", None], "endpoint": None}],
+              "tags": {"k": "v"}, "secret": {"inner": "s3cr3t"}}
+    return {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": [{
+            "address": "aws_eks_cluster.c", "mode": "managed", "type": "aws_eks_cluster",
+            "name": "c", "values": values,
+            "sensitive_values": {"secret": {"inner": True}, "tags": {"k": True}}}]}},
+        "resource_changes": [{
+            "address": "aws_eks_cluster.c", "mode": "managed", "type": "aws_eks_cluster",
+            "name": "c", "change": {
+                "actions": ["create"], "after": values,
+                "after_unknown": {"vpc_config": [{"subnet_ids": [False, True],
+                                                  "endpoint": True}],
+                                  "tags": {"extra": True}},
+                "after_sensitive": {"secret": {"inner": True}}}}],
+    }
+
+
+def test_the_document_given_is_not_mutated() -> None:
+    document = _document()
+    before = copy.deepcopy(document)
+    graph = load_plan(document, "plan.json")
+    assert document == before
+    cluster = graph.resources()[0]
+    assert isinstance(cluster.values["vpc_config"][0]["endpoint"], Unknown)
+    assert isinstance(cluster.values["vpc_config"][0]["subnet_ids"][1], Unknown)
+    assert isinstance(cluster.values["tags"]["extra"], Unknown)
+    assert isinstance(cluster.values["secret"]["inner"], Sensitive)
+    assert isinstance(cluster.values["tags"]["k"], Sensitive)
+
+
+def test_a_plan_over_the_bound_is_an_input_error_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(_document()))
+    monkeypatch.setattr(plan_loader, "MAX_PLAN_BYTES", 100)
+    with pytest.raises(LoadFailure) as failure:
+        load_plan_file(path, "plan.json")
+    assert failure.value.error.message == "cannot read: the plan is larger than 100 bytes"
+
+
+def test_a_pipe_is_read_within_the_bound(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    fifo = tmp_path / "plan.fifo"
+    os.mkfifo(fifo)
+    data = json.dumps(_document()).encode()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the writer child
+        try:
+            with open(fifo, "wb") as handle:
+                handle.write(data)
+        finally:
+            os._exit(0)
+    try:
+        graph = load_plan_file(fifo, "plan.fifo")
+    finally:
+        os.waitpid(pid, 0)
+    assert [r.address for r in graph.resources()] == ["aws_eks_cluster.c"]
+
+
+def test_a_directory_or_missing_plan_is_an_input_error(tmp_path: Path) -> None:
+    for path, why in ((tmp_path, "is a directory"), (tmp_path / "no.json", "does not exist")):
+        with pytest.raises(LoadFailure) as failure:
+            load_plan_file(path, "x")
+        assert failure.value.error.message == f"cannot read: the plan {why}"

@@ -1,0 +1,229 @@
+"""Parsing many `.tf` files: through the parse cache, and in worker processes when many.
+
+`Parser` is what the module loader asks for a file's `ParsedFile`. It answers from what
+`prepare` already parsed (in worker processes, for a large batch of files the cache does
+not hold), from the content-addressed cache (`tfcheck.hcl.cache`), or by parsing there
+and then. Whatever answers, the result is the same `ParsedFile` (or the same
+`HclSyntaxError`, with its line and column) that `parse_hcl` gives in process, so the
+loader reports errors in its own order and findings do not depend on the route.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tfcheck.hcl.ast import ParsedFile
+from tfcheck.hcl.cache import ParseCache
+from tfcheck.hcl.parse import HclSyntaxError, decode, parse_hcl
+
+# A pool pays for itself past this many files or bytes not in the cache (workers are
+# forked with the grammar already built, so starting them costs ~20 ms each).
+POOL_MIN_FILES = 64
+POOL_MIN_BYTES = 1_000_000
+_BATCH_FILES = 16
+
+Outcome = ParsedFile | HclSyntaxError
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1  # pragma: no cover - not Linux
+
+
+class Parser:
+    """Parses native-syntax files for one scan; `close` ends its worker processes."""
+
+    def __init__(self, cache: ParseCache | None = None, workers: int | None = None) -> None:
+        self.cache = cache
+        self.workers = available_cores() if workers is None else max(1, workers)
+        self._ready: dict[Path, tuple[bytes, Outcome]] = {}
+        self._pool: Any = None
+        self.pooled = 0  # files parsed in worker processes (for tests and bench)
+
+    def parse(self, resolved: Path, data: bytes, shown: str) -> ParsedFile:
+        """The parse of `data` shown as `shown`; raises `HclSyntaxError`."""
+        outcome = self._outcome(resolved, data, shown)
+        if isinstance(outcome, HclSyntaxError):
+            raise HclSyntaxError(outcome.message, outcome.line, outcome.column)
+        return outcome if outcome.path == shown else dataclasses.replace(outcome, path=shown)
+
+    def peek(self, resolved: Path, data: bytes, shown: str) -> ParsedFile | None:
+        """Like `parse`, None for a file that does not parse."""
+        outcome = self._outcome(resolved, data, shown)
+        return outcome if isinstance(outcome, ParsedFile) else None
+
+    def prepare(self, files: Sequence[tuple[Path, bytes, str]]) -> None:
+        """Parse ahead, in worker processes when the files the cache lacks are many."""
+        todo: list[tuple[Path, bytes, str]] = []
+        for resolved, data, shown in files:
+            ready = self._ready.get(resolved)
+            if ready is not None and ready[0] == data:
+                continue
+            hit = self.cache.get(data, shown) if self.cache is not None else None
+            if hit is not None:
+                self._ready[resolved] = (data, hit)
+            else:
+                todo.append((resolved, data, shown))
+        size = sum(len(data) for _, data, _ in todo)
+        if self.workers < 2 or (len(todo) <= POOL_MIN_FILES and size <= POOL_MIN_BYTES):
+            return
+        for (resolved, data, _), outcome in zip(todo, self._in_workers(todo), strict=True):
+            if outcome is not None:
+                self._ready[resolved] = (data, outcome)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self.cache is not None:
+            self.cache.prune()
+
+    def _outcome(self, resolved: Path, data: bytes, shown: str) -> Outcome:
+        ready = self._ready.get(resolved)
+        if ready is not None and ready[0] == data:
+            return ready[1]
+        hit = self.cache.get(data, shown) if self.cache is not None else None
+        outcome: Outcome
+        if hit is not None:
+            outcome = hit
+        else:
+            outcome = _parse_one(data, shown)
+            if self.cache is not None and isinstance(outcome, ParsedFile):
+                self.cache.put(data, outcome)
+        self._ready[resolved] = (data, outcome)
+        return outcome
+
+    def _in_workers(self, todo: list[tuple[Path, bytes, str]]) -> list[Outcome | None]:
+        """Outcomes in `todo`'s order; None where a worker failed (parsed in process later)."""
+        try:
+            return self._submit(todo)
+        except Exception:  # noqa: BLE001 - no pool (a broken one, no fork): parse in process
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+            self.workers = 1
+            return [None] * len(todo)
+
+    def _submit(self, todo: list[tuple[Path, bytes, str]]) -> list[Outcome | None]:
+        from concurrent.futures import ProcessPoolExecutor
+
+        from tfcheck.hcl.parse import _lark
+
+        if self._pool is None:
+            import multiprocessing
+
+            _lark()  # built once here, inherited by forked workers
+            method = "fork" if sys.platform == "linux" else None
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context(method)
+            )
+        cache_dir = None
+        if self.cache is not None and self.cache.enabled:
+            cache_dir = str(self.cache.root)
+        # Large files first, so one big file does not finish last; batches keep IPC low.
+        order = sorted(range(len(todo)), key=lambda i: -len(todo[i][1]))
+        batches = [order[i : i + _BATCH_FILES] for i in range(0, len(order), _BATCH_FILES)]
+        limit = sys.getrecursionlimit()
+        futures = [
+            self._pool.submit(
+                _parse_batch, [(todo[i][1], todo[i][2]) for i in batch], cache_dir, limit
+            )
+            for batch in batches
+        ]
+        results: list[Outcome | None] = [None] * len(todo)
+        for batch, future in zip(batches, futures, strict=True):
+            try:
+                outcomes = future.result()
+            except Exception:  # noqa: BLE001 - a broken worker: parse in process instead
+                continue
+            for index, outcome in zip(batch, outcomes, strict=True):
+                results[index] = outcome
+                self.pooled += outcome is not None
+        if self.cache is not None:
+            self.cache.writes += self.pooled
+        return results
+
+
+_PARSER: contextvars.ContextVar[Parser | None] = contextvars.ContextVar("parser", default=None)
+_RECURSION_LIMIT = 6_000  # as tfcheck.loaders.hcl's loads
+
+
+def current_parser() -> Parser | None:
+    """The parser `begin_parsing` set for this scan, if any."""
+    return _PARSER.get()
+
+
+def begin_parsing(use_cache: bool, roots: Sequence[Path]) -> contextvars.Token[Parser | None]:
+    """One `Parser` for the loads of a scan (cache unless `use_cache` is false).
+
+    With more than one core, every `.tf` file under `roots` (a monorepo's root modules
+    and the modules they call) is parsed ahead, together, in worker processes when many.
+    Inside another `begin_parsing` (a command whose work includes a scan), the outer
+    parser and its cache choice are kept. Light to import: plan-only scans call it too.
+    """
+    parser = _PARSER.get() or Parser(ParseCache() if use_cache else None)
+    if parser.workers > 1 and roots:
+        from tfcheck.hcl.modules import ConfigLoader, prefetch
+
+        previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(previous, _RECURSION_LIMIT))
+        # ahead of time only: the loads parse whatever this did not, and report errors
+        with contextlib.suppress(Exception):
+            prefetch([ConfigLoader(Path(r), parser=parser) for r in roots if Path(r).is_dir()])
+        sys.setrecursionlimit(previous)
+    return _PARSER.set(parser)
+
+
+def end_parsing(token: contextvars.Token[Parser | None]) -> None:
+    """Close the scan's parser (its workers, the cache's bound) and forget it."""
+    parser = _PARSER.get()
+    _PARSER.reset(token)
+    if parser is not None and parser is not token.old_value:
+        parser.close()
+
+
+def _parse_one(data: bytes, shown: str) -> Outcome:
+    try:
+        return parse_hcl(decode(data), shown)
+    except HclSyntaxError as exc:
+        return exc
+
+
+def _parse_batch(
+    batch: list[tuple[bytes, str]], cache_dir: str | None, limit: int
+) -> list[Outcome | None]:
+    """In a worker: parse each file (and store it in the cache); None where it broke."""
+    if sys.getrecursionlimit() < limit:
+        sys.setrecursionlimit(limit)
+    cache = ParseCache(Path(cache_dir), subdir=False) if cache_dir is not None else None
+    outcomes: list[Outcome | None] = []
+    for data, shown in batch:
+        try:
+            outcome = _parse_one(data, shown)
+        except Exception:  # noqa: BLE001 - the parent parses it again and sees the error
+            outcomes.append(None)
+            continue
+        if cache is not None and isinstance(outcome, ParsedFile):
+            cache.put(data, outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+__all__ = [
+    "POOL_MIN_BYTES",
+    "POOL_MIN_FILES",
+    "Parser",
+    "available_cores",
+    "begin_parsing",
+    "current_parser",
+    "end_parsing",
+]
