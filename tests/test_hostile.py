@@ -366,3 +366,34 @@ def test_plan_with_100000_element_masks_loads_quickly(tmp_path: Path) -> None:
     graph = load_plan_file(path)
     assert time.monotonic() - started < 30
     assert graph.get("aws_security_group.sg") is not None
+
+
+# A local whose evaluation takes more steps than the floor of the budget (300,000).
+_WORK = """locals {
+  big = [for i in range(300) : [for j in range(500) : i + j]]
+}
+resource "aws_sqs_queue" "q" {
+  name = "q-${length(local.big)}"
+}
+"""
+
+
+@pytest.mark.slow
+def test_the_step_budget_grows_with_the_configuration_text(tmp_path: Path) -> None:
+    """A large configuration is not a bomb: its own text buys it evaluation steps."""
+    small = tmp_path / "small"
+    small.mkdir()
+    (small / "main.tf").write_text(_WORK, encoding="utf-8")
+    load = load_hcl(small)
+    exhausted = [e for e in load.errors if "steps exhausted" in e.message]
+    assert len(exhausted) == 1, load.errors  # reported once, not once per expression
+
+    large = tmp_path / "large"
+    large.mkdir()
+    (large / "main.tf").write_text(_WORK, encoding="utf-8")
+    for index in range(60):  # 600 KB of ordinary configuration beside it
+        (large / f"filler_{index}.tf").write_text(
+            "".join(f'resource "aws_sqs_queue" "q{index}_{n}" {{\n'
+                    f'  name = "queue-{index}-{n}"\n  delay_seconds = 0\n}}\n'
+                    for n in range(150)), encoding="utf-8")
+    assert not [e for e in load_hcl(large).errors if "steps exhausted" in e.message]

@@ -66,7 +66,12 @@ from tfcheck.hcl.values import (
 )
 from tfcheck.model import InputError, Sensitive, Unknown, instance_suffix
 
-MAX_STEPS = 300_000  # the largest real configurations take under 10,000
+# The step budget of one load: a floor every configuration gets, plus steps for each byte
+# of configuration text read. Legitimate work grows with the text (a 2.4 MB tree of 247
+# clusters takes 360,000 steps; the largest real configurations under 10,000), while a
+# bomb's work grows exponentially in a few lines, so the floor still stops it.
+MAX_STEPS = 300_000
+STEPS_PER_BYTE = 1
 MAX_DEPTH = 300  # Python frames per level are few; RECURSION_LIMIT leaves room
 MAX_SENSITIVE_TEXTS = 10_000
 MAX_TEMPLATE_DEPTH = 4
@@ -76,7 +81,6 @@ class _Budget(BoundExceeded):
     """The step budget or nesting bound ran out: an input error, not just an unknown."""
 
 
-_STEPS_EXHAUSTED = f"evaluation budget of {MAX_STEPS} steps exhausted (configuration too large)"
 _HIDDEN = "cannot be evaluated (its operands are sensitive: the error is not shown)"
 
 
@@ -183,6 +187,7 @@ class Expressions:
         self._sink: set[str] | None = None
         self._splat: list[Any] = []
         self._steps = 0
+        self.max_steps = MAX_STEPS
         self._depth = 0
         self._template_depth = 0
         self._noted: set[str] = set()
@@ -217,6 +222,13 @@ class Expressions:
         if error not in self.errors and len(self.errors) < 100:
             self.errors.append(error)
 
+    def allow_steps_for(self, configuration_bytes: int) -> None:
+        """Size the step budget to the configuration text that was read."""
+        self.max_steps = MAX_STEPS + STEPS_PER_BYTE * configuration_bytes
+
+    def _steps_exhausted(self) -> str:
+        return f"evaluation budget of {self.max_steps} steps exhausted (configuration too large)"
+
     def _exhausted(self, message: str, expr: Expr) -> _Budget:
         """The bound ran out here: the input error names the innermost expression."""
         budget = _Budget(message)
@@ -224,8 +236,14 @@ class Expressions:
         return budget
 
     def bound_error(self, exc: BoundExceeded, expr: Expr) -> None:
-        """Report a bound reached (once per place) as an input error."""
+        """Report a bound reached as an input error, once per place.
+
+        An exhausted step budget is reported once: every expression after it runs out too.
+        """
         file, line = exc.where or (self._file, expr.line)
+        if self._steps > self.max_steps and any("steps exhausted" in e.message
+                                                 for e in self.errors):
+            return
         self.input_error(str(exc), line, None, file)
 
     def mark(self, value: Any) -> Any:
@@ -244,8 +262,8 @@ class Expressions:
 
     def eval(self, expr: Expr, scope: Scope, narrowed: bool = False) -> Any:
         self._steps += 1
-        if self._steps > MAX_STEPS:
-            raise self._exhausted(_STEPS_EXHAUSTED, expr)
+        if self._steps > self.max_steps:
+            raise self._exhausted(self._steps_exhausted(), expr)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -538,8 +556,8 @@ class Expressions:
         value = self.eval(node, scope)
         for link in reversed(chain):
             self._steps += 1
-            if self._steps > MAX_STEPS:
-                raise self._exhausted(_STEPS_EXHAUSTED, link)
+            if self._steps > self.max_steps:
+                raise self._exhausted(self._steps_exhausted(), link)
             value = self._apply(link, value, scope)
         return value
 

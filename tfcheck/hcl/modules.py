@@ -138,6 +138,11 @@ class ConfigLoader:
         self._parsed[resolved] = parsed
         return parsed
 
+    @property
+    def bytes_read(self) -> int:
+        """Configuration text read so far (every module's files): what sizes the budget."""
+        return self._bytes
+
     def load(self) -> ModuleDef:
         return self._load(self.root, "", 0, ())
 

@@ -120,6 +120,7 @@ def _load_hcl(
         errors = loader.errors
         values = _root_values(root, module, var_files, variables, use_env, errors, loader.confine)
         evaluator = Evaluator(module, root, {loader.confine}, values, graph.notes)
+        evaluator.allow_steps_for(loader.bytes_read)
         _Builder(graph, evaluator, loader).build()
     graph.sensitive_values.update(evaluator.sensitive_values)
     errors.extend(evaluator.errors)
