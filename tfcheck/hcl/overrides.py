@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 _Item = TypeVar("_Item", Attribute, Block)
 _Report = Callable[[Attribute | Block, str], None]
 
+_ONLY_PRIMARY = " (an override file can only change what a primary configuration file defines)"
 _SUFFIXES = ("_override.tf", "_override.tf.json")
 _PRIMARY_ONLY = {
     "moved": "cannot override 'moved' blocks: records of moved objects can appear only "
@@ -106,54 +107,53 @@ def apply_override_file(module: ModuleDef, parsed: ParsedFile) -> list[InputErro
     def error(item: Attribute | Block, message: str) -> None:
         errors.append(InputError(file, message, item.line, item.column))
 
+    def missing(item: Attribute | Block, what: str, named: str) -> None:
+        error(item, f"missing {what} to override: there is no {named}{_ONLY_PRIMARY}")
+
     for block in parsed.body.blocks:
         kind, labels = block.type, block.labels
         if kind in _PRIMARY_ONLY:
             error(block, _PRIMARY_ONLY[kind])
         elif kind == "locals":
             for name, attribute in block.body.attributes.items():
-                if name not in module.locals:
-                    error(attribute, f"missing base local value definition to override: "
-                          f"there is no local value named {name!r}")
-                    continue
-                module.locals[name] = (_from(attribute, file), file)
+                if name in module.locals:
+                    module.locals[name] = (_from(attribute, file), file)
+                else:
+                    missing(attribute, "local value", f'local value named "{name}"')
         elif kind in ("resource", "data") and len(labels) >= 2:
             address = f"{labels[0]}.{labels[1]}"
-            address = f"data.{address}" if kind == "data" else address
-            resource = module.resources.get(address)
+            resource = module.resources.get(address if kind == "resource" else f"data.{address}")
             what = "resource" if kind == "resource" else "data resource"
             if resource is None:
-                error(block, f"missing {what} to override: there is no {labels[0]} "
-                      f"{what} named {labels[1]!r}")
+                missing(block, what, f'{labels[0]} {what} named "{labels[1]}"')
             elif _refuses_depends_on(block, error):
                 resource.block = _merge_resource(resource.block, block, file)
                 resource.overrides = (*resource.overrides, (block, file))
         elif kind == "variable" and labels:
             found = module.variables.get(labels[0])
             if found is None:
-                error(block, f"missing base variable declaration to override: there is no "
-                      f"variable named {labels[0]!r}")
+                missing(block, "variable", f'variable named "{labels[0]}"')
             else:
                 module.variables[labels[0]] = (_merge_arguments(found[0], block, file), found[1])
         elif kind == "output" and labels:
             output = module.outputs.get(labels[0])
             if output is None:
-                error(block, f"missing base output definition to override: there is no "
-                      f"output named {labels[0]!r}")
+                missing(block, "output", f'output named "{labels[0]}"')
             elif _refuses_depends_on(block, error):
                 module.outputs[labels[0]] = (_merge_arguments(output[0], block, file), output[1])
         elif kind == "module" and labels:
             call = module.calls.get(labels[0])
             if call is None:
-                error(block, f"missing module call to override: there is no module call "
-                      f"named {labels[0]!r}")
+                missing(block, "module call", f'module call named "{labels[0]}"')
             elif _refuses_depends_on(block, error):
                 call.block = dataclasses.replace(
                     call.block, body=merge_body(call.block.body, block.body, file)
                 )
                 call.source = literal_source(call.block)
-        elif kind == "provider" and labels:
-            _merge_provider(module, block, file, error)
+        elif kind == "provider" and labels and not _merge_provider(module, block, file):
+            alias = _provider_key(block)[1]
+            missing(block, "provider configuration",
+                    f'{labels[0]} provider configuration with the alias "{alias}"')
     return errors
 
 
@@ -166,7 +166,8 @@ def _refuses_depends_on(block: Block, error: _Report) -> bool:
     return False
 
 
-def _merge_provider(module: ModuleDef, block: Block, file: str, error: _Report) -> None:
+def _merge_provider(module: ModuleDef, block: Block, file: str) -> bool:
+    """Merge a provider block into its base; False for an alias without one."""
     key = _provider_key(block)
     for position, (existing, where) in enumerate(module.providers):
         if _provider_key(existing) == key:
@@ -174,13 +175,12 @@ def _merge_provider(module: ModuleDef, block: Block, file: str, error: _Report) 
                 existing, body=merge_body(existing.body, block.body, file)
             )
             module.providers[position] = (merged, where)
-            return
+            return True
     if key[1] is not None:
-        error(block, f"missing base provider configuration for override: there is no "
-              f"{key[0]} provider configuration with the alias {key[1]!r}")
-        return
+        return False
     # an absent default configuration is an empty one: the override is all of it
     module.providers.append((block, file))
+    return True
 
 
 def _provider_key(block: Block) -> tuple[str, str | None]:
