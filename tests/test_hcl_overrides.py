@@ -345,3 +345,29 @@ def test_an_unmatched_override_block_exits_2_with_its_place(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "tfcheck: error: " in result.stderr
     assert "case_override.tf:2:1: missing resource to override" in result.stderr
+
+
+def test_a_case_built_on_a_symlinked_base(tmp_path: Path) -> None:
+    """The fixture layout: `main.tf` links to a sibling's file inside the repository."""
+    (tmp_path / ".git").mkdir()  # the repository top: reads are confined below it
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "main.tf").write_text(PROVIDER + GROUP)
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "main.tf").symlink_to("../base/main.tf")
+    (case / "case_override.tf").write_text(
+        'resource "aws_security_group" "a" {\n  vpc_id = "vpc-2"\n}\n'
+    )
+    group = only(load_hcl(case), "aws_security_group.a")
+    assert group.location == Location("main.tf", 6)  # named as the case directory holds it
+    assert group.location_of("vpc_id") == Location("case_override.tf", 2)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "main.tf").write_text(PROVIDER + GROUP)
+    inner = tmp_path / "inner"
+    (inner / ".git").mkdir(parents=True)  # a repository whose link leaves it
+    (inner / "main.tf").symlink_to(outside / "main.tf")
+    (inner / "x_override.tf").write_text('resource "aws_security_group" "a" {}\n')
+    errors = load_hcl(inner).errors
+    assert [e.path for e in errors] == ["main.tf", "x_override.tf"]
+    assert "outside the scanned root" in errors[0].message
