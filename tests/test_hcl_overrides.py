@@ -371,3 +371,21 @@ def test_a_case_built_on_a_symlinked_base(tmp_path: Path) -> None:
     errors = load_hcl(inner).errors
     assert [e.path for e in errors] == ["main.tf", "x_override.tf"]
     assert "outside the scanned root" in errors[0].message
+
+
+def test_an_error_in_an_overriding_expression_names_the_override_file(tmp_path: Path) -> None:
+    base = PROVIDER + """
+variable "names" {
+  type      = list(string)
+  default   = ["a"]
+  sensitive = true
+}
+resource "aws_subnet" "s" {
+  vpc_id = "vpc-1"
+}
+"""
+    override = 'resource "aws_subnet" "s" {\n\n  for_each = toset(var.names)\n}\n'
+    loaded = load(tmp_path, {"main.tf": base, "each_override.tf": override})
+    [error] = loaded.errors
+    assert (error.path, error.line) == ("each_override.tf", 3)
+    assert "sensitive" in error.message

@@ -479,12 +479,7 @@ class Evaluator(Expressions):
             path = prefix + name
             here = attribute.file or written
             _note_line(lines, files, path, attribute.line, here)
-            outer = self._file
-            self._file = here or outer
-            try:
-                value, refs = self.evaluate(attribute.expr, scope)
-            finally:
-                self._file = outer
+            value, refs = self._evaluate_at(here, attribute.expr, scope)
             targets = dict.fromkeys(refs)
             for unknown in unknown_in(value):
                 targets.update(dict.fromkeys(unknown.references))
@@ -512,6 +507,17 @@ class Evaluator(Expressions):
                 existing.append(nested)
             configured.add(path)
 
+    def _evaluate_at(
+        self, file: str | None, expr: Expr, scope: Scope, finish: bool = True
+    ) -> tuple[Any, set[str]]:
+        """`evaluate`, its errors placed in `file` where an override file wrote `expr`."""
+        outer = self._file
+        self._file = file or outer
+        try:
+            return self.evaluate(expr, scope, finish=finish)
+        finally:
+            self._file = outer
+
     def _dynamic(
         self,
         block: Block,
@@ -535,12 +541,7 @@ class Evaluator(Expressions):
         each_attr = block.body.attributes.get("for_each")
         if content is None or each_attr is None:
             return
-        outer = self._file
-        self._file = written or outer
-        try:
-            collection, refs = self.evaluate(each_attr.expr, scope, finish=False)
-        finally:
-            self._file = outer
+        collection, refs = self._evaluate_at(written, each_attr.expr, scope, finish=False)
         marked = isinstance(collection, Sensitive)
         pairs = _dynamic_pairs(unmark(collection) if marked else collection)
         if isinstance(pairs, Unknown):
