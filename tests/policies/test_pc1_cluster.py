@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tfcheck.model import Severity, Status, Unknown
-from tfcheck_policies.cluster import cluster_private_endpoint, cluster_public_endpoint
+from tfcheck_policies.cluster_private_endpoint import cluster_private_endpoint
+from tfcheck_policies.cluster_public_endpoint import cluster_public_endpoint
 
 from ..test_network import Plan, run
 

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.routing import node_public_ip, node_subnet_internet_route, vpc_dns
+from tfcheck_policies.node_public_ip import node_public_ip
+from tfcheck_policies.node_subnet_internet_route import node_subnet_internet_route
+from tfcheck_policies.vpc_dns import vpc_dns
 
 from ..test_network import (
     SUBNETS,

@@ -8,8 +8,8 @@ from typing import Any
 
 from tfcheck.engine import ScanOptions, scan
 from tfcheck.model import Status, Unknown
+from tfcheck_policies.endpoint_sg_ingress import endpoint_sg_ingress
 from tfcheck_policies.node_sg_egress import node_sg_egress
-from tfcheck_policies.security_groups import endpoint_sg_ingress
 
 from ..conftest import FIXTURES
 from ..test_network import (
