@@ -8,7 +8,7 @@ from tfcheck.model import Severity, Status, Unknown
 from tfcheck_policies.cluster_private_endpoint import cluster_private_endpoint
 from tfcheck_policies.cluster_public_endpoint import cluster_public_endpoint
 
-from ..test_network import Plan, run
+from ..network_builders import Plan, run
 
 
 def cluster(**vpc_config: Any) -> Plan:

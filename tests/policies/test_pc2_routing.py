@@ -10,7 +10,7 @@ from tfcheck_policies.node_public_ip import node_public_ip
 from tfcheck_policies.node_subnet_internet_route import node_subnet_internet_route
 from tfcheck_policies.vpc_dns import vpc_dns
 
-from ..test_network import (
+from ..network_builders import (
     SUBNETS,
     TABLES,
     Plan,

@@ -15,7 +15,7 @@ from tfcheck_policies.vpc_endpoints import (
     s3_gateway_route_tables,
 )
 
-from ..test_network import (
+from ..network_builders import (
     SUBNETS,
     TABLES,
     Plan,

@@ -12,7 +12,7 @@ from tfcheck_policies.endpoint_sg_ingress import endpoint_sg_ingress
 from tfcheck_policies.node_sg_egress import node_sg_egress
 
 from ..conftest import FIXTURES
-from ..test_network import (
+from ..network_builders import (
     CIDRS,
     SUBNETS,
     Plan,
