@@ -106,6 +106,8 @@ TABLES = [f"aws_route_table.private[{i}]" for i in range(3)]
 ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 CIDRS = ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"]
 INTERFACE_SERVICES = ("ec2", "ecr.api", "ecr.dkr", "sts")
+INTERFACES = [f'aws_vpc_endpoint.interface["{s}"]' for s in INTERFACE_SERVICES]
+CLUSTER = "aws_eks_cluster.main"
 
 
 def private_cluster(plan: Plan | None = None, *, services: Iterable[str] = INTERFACE_SERVICES,
@@ -213,3 +215,80 @@ def by_subject(results: Iterable[Result]) -> dict[str, Result]:
 
 def failing(results: Iterable[Result]) -> list[Result]:
     return [r for r in results if r.status is not Status.PASS]
+
+
+# -- shared by the PC1xx-PC4xx policy tests ------------------------------------------
+
+
+def endpoint_cluster(**vpc_config: Any) -> Plan:
+    """A lone cluster, private and public access on, for the PC1xx endpoint policies."""
+    p = Plan()
+    p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+        {"endpoint_private_access": True, "endpoint_public_access": True, **vpc_config}]})
+    return p
+
+
+def endpoint(p: Plan, address: str, service: str, *, region: str = "eu-west-1",
+             subnets: list[str] | None = None, **values: Any) -> None:
+    """An interface endpoint in aws_vpc.main (override any attribute with `values`)."""
+    body: dict[str, Any] = {
+        "vpc_id": unknown(), "service_name": f"com.amazonaws.{region}.{service}",
+        "vpc_endpoint_type": "Interface", "private_dns_enabled": True,
+        "subnet_ids": unknown(), "security_group_ids": unknown(),
+    }
+    body.update(values)
+    p.add(address, body, refs={"vpc_id": "aws_vpc.main",
+                               "subnet_ids": SUBNETS if subnets is None else subnets,
+                               "security_group_ids": "aws_security_group.vpc_endpoints"},
+          computed=[k for k, v in values.items() if isinstance(v, Unknown)
+                    and k in ("vpc_endpoint_type", "private_dns_enabled")])
+
+
+def rule(**values: Any) -> dict[str, Any]:
+    """An inline SG rule block as a plan shows it."""
+    block = {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": [],
+             "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
+             "self": False}
+    block.update(values)
+    return block
+
+
+def endpoint_ingress(p: Plan, *blocks: dict[str, Any], refs: list[str] | None = None) -> None:
+    p.add("aws_security_group.vpc_endpoints", {"vpc_id": unknown(), "ingress": list(blocks),
+                                               "egress": unknown()},
+          refs={"vpc_id": "aws_vpc.main", "ingress": refs or []}, computed=["egress"])
+
+
+def ipv6_cluster(*blocks: dict[str, Any]) -> Plan:
+    """An IPv6 cluster whose subnets' IPv6 CIDRs AWS assigns from the VPC's /56."""
+    p = private_cluster()
+    p.resources["aws_eks_cluster.main"].values["kubernetes_network_config"] = [
+        {"ip_family": "ipv6"}]
+    for subnet in SUBNETS:
+        resource = p.resources[subnet]
+        resource.values["ipv6_cidr_block"] = unknown(
+            "aws_vpc.main.ipv6_cidr_block", "aws_vpc.main")
+        resource.configured = (resource.configured or frozenset()) | {"ipv6_cidr_block"}
+    p.resources["aws_vpc.main"].values["ipv6_cidr_block"] = unknown()
+    if blocks:
+        endpoint_ingress(p, *blocks, refs=["aws_vpc.main"])
+    return p
+
+
+def shared_vpc(carved: bool) -> Any:
+    """The VPC is a data source (HCL): its block is read from AWS."""
+    p = private_cluster()
+    p.remove("aws_vpc.main")
+    p.add("data.aws_vpc.main", {"tags": {"Name": "shared"}})
+    p.edges = [(s, a, "data.aws_vpc.main" if t == "aws_vpc.main" else t)
+               for s, a, t in p.edges]
+    for subnet in SUBNETS if carved else []:
+        p.resources[subnet].values["cidr_block"] = Unknown(
+            "data.aws_vpc.main is read at plan time: cidr_block is not known "
+            "without a plan", ("data.aws_vpc.main",))
+    endpoint_ingress(p, rule(cidr_blocks=[Unknown(
+        "data.aws_vpc.main is read at plan time: cidr_block is not known without a "
+        "plan", ("data.aws_vpc.main",))]))
+    graph = p.build()
+    graph.kind = "hcl"
+    return graph
