@@ -20,9 +20,9 @@ from . import (
 )
 from .cluster import POLICIES as CLUSTER_POLICIES
 from .node_sg_egress import POLICIES as NODE_SG_EGRESS_POLICIES
-from .nodes import POLICIES as NODE_POLICIES
 from .routing import POLICIES as ROUTING_POLICIES
 from .security_groups import POLICIES as SECURITY_GROUP_POLICIES
+from .self_managed_bootstrap import POLICIES as NODE_POLICIES
 from .vpc_endpoints import POLICIES as VPC_ENDPOINT_POLICIES
 
 # one module per workload policy, each readable top to bottom as the rule

@@ -7,6 +7,7 @@ CSI driver (PC606's, so PC601 stays silent), which come from the AWS Marketplace
 
 from __future__ import annotations
 
+from tfcheck.facts.membership import clusters_of_workload
 from tfcheck.model import Resource, Unknown
 from tfcheck.policy import ScanContext
 from tfcheck.workloads import (
@@ -15,7 +16,6 @@ from tfcheck.workloads import (
     HelmRelease,
     ImageUse,
     Workloads,
-    clusters_of,
     component_of_container,
     parse_image,
     release_component,
@@ -37,7 +37,7 @@ def known_region(regions: list[ClusterRegion]) -> str:
 
 
 def cluster_evidence(ctx: ScanContext, resource: Resource) -> list[str]:
-    clusters = clusters_of(ctx, resource)
+    clusters = clusters_of_workload(ctx, resource)
     if clusters is None:
         return [c.address for c in ctx.graph.managed("aws_eks_cluster")]
     return list(clusters)
