@@ -23,7 +23,6 @@ from tfcheck.userdata import (
     WINDOWS,
     Bootstrap,
     UserDataReading,
-    user_data_source,
 )
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
@@ -187,7 +186,7 @@ def _scope(members: Membership, template: Resource) -> _Scope | None:
         return None  # EKS supplies the bootstrap for managed nodes on its own AMI
     reading = members.reading(template)
     joined = [g for g in groups if members.owners(g).joined]
-    origin = user_data_source(members.graph, template).origin
+    origin = members.user_data_origin(template)
 
     def scope(reason: str, label: str = template.address) -> _Scope:
         return _Scope(reading, users, reason, label, origin,

@@ -134,7 +134,7 @@ class Membership:
         self._odd_names = [n for n in self._managed_names if NAME_WORD.fullmatch(n) is None]
         self._unnamed = [c.address for c in graph.managed("aws_eks_cluster")
                          if not isinstance(text_value(c.get("name")), str)]
-        self._readings: dict[str, UserDataReading] = {}
+        self._readings: dict[str, tuple[UserDataReading, str]] = {}
         self._owners: dict[str, Owners] = {}
         self._templates: dict[str, list[Resource]] = {}
         self._users: dict[str, list[Resource]] = defaultdict(list)
@@ -178,14 +178,21 @@ class Membership:
 
     def reading(self, template: Resource) -> UserDataReading:
         """The template's user data, decoded and read once (`tfcheck.userdata`)."""
+        return self._read(template)[0]
+
+    def user_data_origin(self, template: Resource) -> str:
+        """Where the user data was read: "plan", "HCL" or the `cloudinit_config`."""
+        return self._read(template)[1]
+
+    def _read(self, template: Resource) -> tuple[UserDataReading, str]:
         found = self._readings.get(template.address)
         if found is None:
             source = user_data_source(self.graph, template)
-            found = read_user_data(source.value)
+            reading = read_user_data(source.value)
             if source.problems:
-                found = UserDataReading(found.decoded, found.bootstraps,
-                                        (*found.problems, *source.problems))
-            self._readings[template.address] = found
+                reading = UserDataReading(reading.decoded, reading.bootstraps,
+                                          (*reading.problems, *source.problems))
+            found = self._readings[template.address] = (reading, source.origin)
         return found
 
     def named_by(self, resource: Resource, attribute: str = "cluster_name") -> Owners:
