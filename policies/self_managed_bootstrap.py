@@ -67,8 +67,9 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
       plus `cluster-dns-ip` for a custom service CIDR.
 
     Which launch templates are checked: those of an `aws_autoscaling_group` that joins a
-    cluster (its user data names the cluster, it carries the tag
-    `kubernetes.io/cluster/<name>`, or its instance role has an `aws_eks_access_entry`
+    cluster, as `tfcheck.facts.membership` decides for every policy (its user data's EKS
+    bootstrap names the cluster; where it names none, the group carries the tag
+    `kubernetes.io/cluster/<name>` or its instance role has an `aws_eks_access_entry`
     of type `EC2_LINUX`/`EC2_WINDOWS`), any launch template whose user data bootstraps
     EKS, and the launch template of an `aws_eks_node_group` that sets `image_id` — a
     managed node group with a custom AMI gets no bootstrap from EKS, so its user data

@@ -14,7 +14,8 @@ One definition that the network builder (PC2xx-PC4xx), PC501 and the workload po
 - a launch template belongs to the cluster its user data joins, else to its users'
   (Auto Scaling groups, managed node groups);
 - a Kubernetes or Helm resource belongs to the cluster its provider configuration points
-  at; an add-on to the cluster it names.
+  at; an add-on to the cluster it names. Karpenter's nodes are made by such workloads
+  (its chart, `NodePool`s, `EC2NodeClass`es): they belong where Karpenter runs.
 
 Answers are `Owners`: the managed clusters (None where it cannot be told: any of the
 input's), plus `data.aws_eks_cluster` sources that stand for a cluster not managed in
