@@ -242,6 +242,18 @@ class Membership:
             return Owners(tuple(sorted(found)), tuple(sorted(outside)))
         return None
 
+    def named_in_provider(self, literals: set[str]) -> tuple[str, ...]:
+        """Managed clusters a provider block names literally: name, exec args, endpoint."""
+        matched = {c.address for name in self._managed_names for c in self._names[name]
+                   if not c.is_data and (name in literals or any(
+                       f"--cluster-name {name}" in text or f"--cluster-name={name}" in text
+                       for text in literals))}
+        for cluster in self.graph.managed("aws_eks_cluster"):
+            endpoint = cluster.values.get("endpoint")
+            if isinstance(endpoint, str) and endpoint in literals:
+                matched.add(cluster.address)
+        return tuple(sorted(matched))
+
     def templates_of(self, resource: Resource) -> list[Resource]:
         """The launch templates (or configurations) an ASG or node group launches from."""
         if resource.address not in self._templates:
@@ -463,18 +475,8 @@ def _workload_owners(members: Membership, resource: Resource) -> Owners:
         return resolved
     # literal cluster names or endpoints in the provider block (exec args, host)
     literals = {v for _, v in leaves(getattr(provider, "values", None)) if isinstance(v, str)}
-    matched = {c.address for name in members._managed_names
-               for c in members._names[name] if not c.is_data
-               and (name in literals or any(_names_in_exec(text, name) for text in literals))}
-    for cluster in graph.managed("aws_eks_cluster"):
-        endpoint = cluster.values.get("endpoint")
-        if isinstance(endpoint, str) and endpoint in literals:
-            matched.add(cluster.address)
-    return Owners(tuple(sorted(matched))) if matched else CANNOT_TELL
-
-
-def _names_in_exec(text: str, name: str) -> bool:
-    return f"--cluster-name {name}" in text or f"--cluster-name={name}" in text
+    matched = members.named_in_provider(literals)
+    return Owners(matched) if matched else CANNOT_TELL
 
 
 def _provider_of(graph: ResourceGraph, resource: Resource) -> Any:
