@@ -16,7 +16,7 @@ from tfcheck.network import (
 )
 from tfcheck.policy import Result, ScanContext, policy
 
-from .endpoint_support import (
+from .support import (
     INTERFACE_ENDPOINTS_GUIDE,
     explain_value,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from tfcheck.facts.membership import regions_of
 from tfcheck.images import ACCOUNT_PLACEHOLDER, AWS_REGIONAL, plan_mirror
 from tfcheck.model import Severity, Status, reveal
 from tfcheck.policy import Result, ScanContext, policy
@@ -13,7 +14,6 @@ from tfcheck.workloads import (
     image_uses,
     judge_registry,
     parse_image,
-    regions_of,
     workloads,
 )
 

@@ -17,7 +17,7 @@ from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.registry import load_policies
 from tfcheck.report import FORMATS, RenderOptions, renderer
 
-from .test_cli import cluster_plan, write
+from .cli_builders import cluster_plan, write
 
 SECRET_CIDR = "198.51.100.0/24"
 
