@@ -17,13 +17,15 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer import _click as click  # typer bundles its own click (>= 0.29)
+from typer._coercion import RuntimeParam
 from typer.core import TyperGroup
 
 from tfcheck import __version__
@@ -68,6 +70,11 @@ class _OneLineErrors(TyperGroup):
         except click.exceptions.ClickException as error:
             _fail(error.format_message())
         sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for param in self.get_params(ctx):  # with the help option typer adds
+            _plain_coercion(param)
+        return super().parse_args(ctx, args)
 
 
 def _suggestion(name: str, possibilities: Sequence[str] | None,
@@ -138,6 +145,54 @@ class _Command(typer.core.TyperCommand):
 
     def get_help(self, ctx: click.Context) -> str:
         return _PYTHON_TYPE.sub(lambda m: " " * len(m[0]), super().get_help(ctx))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for param in self.get_params(ctx):  # with the help option typer adds
+            _plain_coercion(param)
+        return super().parse_args(ctx, args)
+
+
+@dataclass(frozen=True)
+class _Plain(RuntimeParam):
+    """A `str` or `Path` parameter (or a list of them), converted without pydantic.
+
+    typer turns click's strings into the annotated types through a pydantic
+    TypeAdapter per parameter; importing pydantic for it costs ~0.1 s of every run,
+    for conversions that are one call each.
+    """
+
+    convert: Callable[[Any], Any] = str
+    many: bool = False
+
+    def _coerce_value(self, value: Any, param: Any, ctx: click.Context) -> Any:
+        if self.many:
+            items = value if isinstance(value, (list, tuple)) else [value]
+            return [self.convert(item) for item in items]
+        return self.convert(value)
+
+
+def _flag(value: Any) -> bool:
+    """A flag's value is a bool by the time it is coerced (None never reaches this)."""
+    if not isinstance(value, bool):
+        raise click.exceptions.BadParameter(f"{value!r} is not a flag value")
+    return value
+
+
+_PLAIN: dict[Any, tuple[Callable[[Any], Any], bool]] = {
+    str: (str, False), Path: (Path, False), bool: (_flag, False),
+    list[str]: (str, True), list[Path]: (Path, True)}
+
+
+def _plain_coercion(param: click.Parameter) -> None:
+    """Give a typer parameter of a plain type the `_Plain` conversion (others keep typer's)."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None or getattr(param, "_runtime_param", True) is not None:
+        return
+    plain = _PLAIN.get(descriptor.annotation)
+    if plain is not None:
+        param._runtime_param = _Plain(  # type: ignore[attr-defined]
+            parameter_info=descriptor.parameter_info, annotation=descriptor.annotation,
+            convert=plain[0], many=plain[1])
 
 
 class _ScanCommand(_Command):
