@@ -10,6 +10,7 @@ loaders, renderers) are imported where used, so that `--version` and `--help` ar
 from __future__ import annotations
 
 import difflib
+import gc
 import json
 import os
 import re
@@ -679,6 +680,41 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
+# Young objects a cyclic collection waits for (CPython's default: 700).
+GC_YOUNG_THRESHOLD = 1_000_000
+
+
+def run() -> NoReturn:
+    """The process entry (console script, `python -m tfcheck.cli`): `main`, tuned for one run.
+
+    A run is one short process. What a scan builds (the decoded plan, the graph, the
+    facts) holds no reference cycles and lives to the end, so every pass of the cyclic
+    collector over it is wasted (0.26 s of a 10,000-resource plan's 1.5 s with the
+    default thresholds): it runs once per million new objects instead, which still
+    bounds any cyclic garbage. And at the end the process exits as soon as its output
+    is flushed, without freeing every object one by one (0.1-0.15 s on that plan).
+    """
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 100, 100)
+    try:
+        main()
+        code: object = EXIT_OK
+    except SystemExit as done:
+        code = done.code
+    if code is None:
+        status = EXIT_OK
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): printed, exit 1, as the interpreter would
+        sys.stderr.write(f"{code}\n")
+        status = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # a reader that went away, or a closed stream
+        status = status or 1
+    os._exit(status)
+
+
 def main() -> None:
     """Console-script entry point: never a traceback unless --debug."""
     if sys.argv[1:] == ["--version"]:  # answered before typer is imported anywhere else
@@ -701,4 +737,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run()
