@@ -15,13 +15,13 @@ from pathlib import Path
 from .conftest import REPO
 from .test_cli import cluster_plan, write
 
-HEAVY = ("pydantic", "rich", "networkx", "hcl2", "lark", "typer")
+HEAVY = ("pydantic", "rich", "networkx", "hcl2", "lark", "typer", "tfcheck.hcl")
 
 PROBE = """
 import atexit, json, sys
 heavy = json.loads(sys.argv[1])
 def report():
-    loaded = sorted({name.split(".")[0] for name in sys.modules} & set(heavy))
+    loaded = sorted(name for name in heavy if name in sys.modules)
     sys.stderr.write("LOADED " + json.dumps(loaded) + "\\n")
 atexit.register(report)
 sys.argv = ["tfcheck", *sys.argv[2:]]
@@ -50,7 +50,7 @@ def test_help_needs_only_typer() -> None:
     assert loaded_by("scan", "--help") == ["typer"]
 
 
-def test_plan_scan_as_json_loads_no_pydantic_rich_graph_or_parser(tmp_path: Path) -> None:
+def test_plan_scan_as_json_loads_no_pydantic_rich_graph_library_or_hcl(tmp_path: Path) -> None:
     plan = write(tmp_path / "plan.json", cluster_plan(None, None))
     assert loaded_by("scan", str(plan), "--format", "json", "--policy", "PC101",
                      "--fail-on-unknown") == ["typer"]
@@ -65,4 +65,4 @@ def test_warm_hcl_scan_does_not_load_the_parser(tmp_path: Path) -> None:
     env = {"TFCHECK_CACHE_DIR": str(tmp_path / "cache")}
     cold = loaded_by("scan", str(tree), "--format", "json", env=env)
     assert "lark" in cold
-    assert loaded_by("scan", str(tree), "--format", "json", env=env) == ["typer"]
+    assert loaded_by("scan", str(tree), "--format", "json", env=env) == ["tfcheck.hcl", "typer"]

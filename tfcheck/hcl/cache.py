@@ -22,7 +22,6 @@ import contextlib
 import functools
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -142,6 +141,8 @@ class ParseCache:
         self._write(key_of(data), raw)
 
     def _write(self, key: str, raw: bytes) -> None:
+        import tempfile  # (and shutil, random, ... with it) only when there is a write
+
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.root)
