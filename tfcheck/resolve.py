@@ -472,8 +472,15 @@ def _known_id_leaves(values: Mapping[str, Any], by_id: Mapping[str, str]
     """
     found: list[tuple[str, str]] = []
     # (parent path, key, value); a list's items keep their list's path
-    stack: list[tuple[str, str, Any]] = [
-        ("", key, item) for key, item in values.items() if key not in _NOT_ID_PATHS]
+    stack: list[tuple[str, str, Any]] = []
+    for key, value in values.items():  # mostly scalars: looked at here, not stacked
+        kind = type(value)
+        if kind is str:
+            target = by_id.get(value)
+            if target is not None and key not in _NOT_ID_PATHS:
+                found.append((key, target))
+        elif (kind is dict or kind is list) and key not in _NOT_ID_PATHS:
+            stack.append(("", key, value))
     while stack:
         parent, key, value = stack.pop()
         kind = type(value)
