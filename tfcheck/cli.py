@@ -155,7 +155,7 @@ class _Command(typer.core.TyperCommand):
 
 @dataclass(frozen=True)
 class _Plain(RuntimeParam):
-    """A `str` or `Path` parameter (or a list of them), converted without pydantic.
+    """A `str`, `Path` or flag parameter (or a list of them), converted without pydantic.
 
     typer turns click's strings into the annotated types through a pydantic
     TypeAdapter per parameter; importing pydantic for it costs ~0.1 s of every run,
@@ -716,7 +716,10 @@ def run() -> NoReturn:
 
 
 def main() -> None:
-    """Console-script entry point: never a traceback unless --debug."""
+    """The command line in this process: never a traceback unless --debug.
+
+    `run` is the process entry (the console script's): this, tuned for one process.
+    """
     if sys.argv[1:] == ["--version"]:  # answered before typer is imported anywhere else
         print(f"tfcheck {__version__}")
         return
