@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .conftest import REPO
-from .test_cli import cluster_plan, write
+from .cli_builders import cluster_plan, write
 
 HEAVY = ("pydantic", "rich", "networkx", "hcl2", "lark", "typer", "tfcheck.hcl")
 

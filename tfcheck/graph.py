@@ -9,22 +9,26 @@ only "one of these instances", the edge goes to the block (`aws_security_group.b
 once, not to every instance: edges stay linear in the resources. `tfcheck.resolve`
 decides which edges there are; this module only keeps them.
 
-Policies use the typed queries below. The edges are kept in two adjacency maps
-(`source -> target -> attribute -> provenance`, and the same inner maps by target),
-the shape of networkx's MultiDiGraph without its import (0.13 s of every scan) or its
-per-edge attribute dicts: a scan asks only these few questions of the graph.
+Policies use the typed queries below, never networkx itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfcheck.model import Provenance, Resource, Unknown
 
-# attribute -> provenance of every edge between one source and one target
-_Keys = dict[str, Provenance]
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+def _new_graph() -> nx.MultiDiGraph[str]:
+    """A new networkx graph; imported on first use, never by `tfcheck --version`."""
+    import networkx
+
+    return networkx.MultiDiGraph()
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,7 @@ class ResourceGraph:
     # findings their file and line, and tells which instances a reference means where
     # the plan records only the whole block. Never a source of values or verdicts.
     configuration: ResourceGraph | None = None
-    # source -> target -> its edges; and target -> source -> the same inner dicts
-    _succ: dict[str, dict[str, _Keys]] = field(default_factory=dict)
-    _pred: dict[str, dict[str, _Keys]] = field(default_factory=dict)
+    _graph: nx.MultiDiGraph[str] = field(default_factory=_new_graph)
     _resources: dict[str, Resource] = field(default_factory=dict)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict)
     _blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # block -> instances
@@ -75,6 +77,7 @@ class ResourceGraph:
             return
         self._resources[resource.address] = resource
         self._by_type.setdefault(resource.type, []).append(resource)
+        self._graph.add_node(resource.address)
 
     def add_reference(self, source: str, attribute: str, target: str,
                       provenance: Provenance | None = None) -> None:
@@ -87,12 +90,12 @@ class ResourceGraph:
             provenance = Provenance.HCL if self.kind == "hcl" else Provenance.PLAN
         if source == target or target not in self._resources or source not in self._resources:
             return
-        edges = self._succ.get(source, {}).get(target)
+        edges = self._succ[source].get(target)
         if edges is not None and attribute in edges:
-            if provenance.is_fact and not edges[attribute].is_fact:
-                edges[attribute] = provenance
+            if provenance.is_fact and not edges[attribute]["provenance"].is_fact:
+                edges[attribute]["provenance"] = provenance
             return
-        self._add_edge(source, target, attribute, provenance)
+        self._graph.add_edge(source, target, key=attribute, provenance=provenance)
 
     def add_block_reference(self, source: str, attribute: str, block: str,
                             instances: Iterable[str],
@@ -108,24 +111,16 @@ class ResourceGraph:
             return
         if block not in self._blocks:
             self._blocks[block] = chosen
-        if attribute not in self._succ.get(source, {}).get(block, ()):
-            self._add_edge(source, block, attribute, provenance)
+            self._graph.add_node(block, instances=chosen)
+        if not self._graph.has_edge(source, block, key=attribute):
+            self._graph.add_edge(source, block, key=attribute, provenance=provenance)
 
     def drop_references(self, source: str, attribute: str) -> None:
         """Forget what `source` refers to from `attribute` (to replace it by a better answer)."""
-        targets = self._succ.get(source, {})
-        for target, keys in list(targets.items()):
-            if keys.pop(attribute, None) is not None and not keys:
-                del targets[target]
-                del self._pred[target][source]
-
-    def _add_edge(self, source: str, target: str, attribute: str,
-                  provenance: Provenance) -> None:
-        keys = self._succ.setdefault(source, {}).get(target)
-        if keys is None:
-            keys = self._succ[source][target] = {}
-            self._pred.setdefault(target, {})[source] = keys
-        keys[attribute] = provenance
+        doomed = [(source, target, key)
+                  for _, target, key in self._graph.out_edges(source, keys=True)
+                  if key == attribute]
+        self._graph.remove_edges_from(doomed)
 
     def link_known_ids(self) -> None:
         """Edges for literal IDs that equal a resource's known `id`/`arn` (see resolve)."""
@@ -189,8 +184,8 @@ class ResourceGraph:
     ) -> list[Resource]:
         """The instances `resource` refers to *one of* (block-level edges), expanded."""
         found: set[str] = set()
-        for target, keys in self._succ.get(resource.address, {}).items():
-            if target in self._blocks and _any_under(keys, attribute):
+        for _, target, key in self._graph.out_edges(resource.address, keys=True):
+            if target in self._blocks and _under(key, attribute):
                 found.update(self._blocks[target])
         return self._select(found, types)
 
@@ -200,13 +195,17 @@ class ResourceGraph:
         """(block, its instances) for each block-level edge of `resource`, unexpanded."""
         return sorted({
             (target, self._blocks[target])
-            for target, keys in self._succ.get(resource.address, {}).items()
-            if target in self._blocks and _any_under(keys, attribute)
+            for _, target, key in self._graph.out_edges(resource.address, keys=True)
+            if target in self._blocks and _under(key, attribute)
         })
 
     def provenance(self, source: str, target: str, attribute: str) -> Provenance | None:
         """Where the edge `source -attribute-> target` comes from; None if there is none."""
-        return self._succ.get(source, {}).get(target, {}).get(attribute)
+        edges = self._graph.succ.get(source, {}).get(target)
+        if edges is None or attribute not in edges:
+            return None
+        value = edges[attribute].get("provenance")
+        return value if isinstance(value, Provenance) else None
 
     def is_block(self, address: str) -> bool:
         """Whether `address` is a block-level node (`aws_security_group.bulk`)."""
@@ -215,21 +214,28 @@ class ResourceGraph:
     def edges(self) -> Iterator[tuple[str, str, str]]:
         """Every (source, target, attribute) edge between resources, sorted."""
         resources = self._resources
-        yield from sorted(e for e in self._all_edges() if e[1] in resources)
+        yield from sorted(e for e in self._graph.edges(keys=True) if e[1] in resources)
 
     def block_edges(self) -> Iterator[tuple[str, str, str]]:
         """Every block-level (source, block, attribute) edge, sorted (see `candidates`)."""
         blocks = self._blocks
-        yield from sorted(e for e in self._all_edges() if e[1] in blocks)
-
-    def _all_edges(self) -> Iterator[tuple[str, str, str]]:
-        for source, targets in self._succ.items():
-            for target, keys in targets.items():
-                for key in keys:
-                    yield source, target, key
+        yield from sorted(e for e in self._graph.edges(keys=True) if e[1] in blocks)
 
     def _select(self, addresses: Iterable[str], types: tuple[str, ...]) -> list[Resource]:
         return _chosen([self._resources[a] for a in addresses], types)
+
+    @property
+    def _succ(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+        """Per source, its targets and the attributes naming them (networkx adjacency)."""
+        return self._graph._succ  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def _pred(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+        return self._graph._pred  # type: ignore[attr-defined,no-any-return]
+
+
+def _under(key: str, attribute: str | None) -> bool:
+    return attribute is None or key == attribute or key.startswith(attribute + ".")
 
 
 def _any_under(keys: Iterable[str], attribute: str | None) -> bool:
