@@ -50,10 +50,10 @@ def test_help_needs_only_typer() -> None:
     assert loaded_by("scan", "--help") == ["typer"]
 
 
-def test_plan_scan_as_json_loads_no_pydantic_rich_graph_library_or_hcl(tmp_path: Path) -> None:
+def test_plan_scan_as_json_loads_no_pydantic_rich_or_hcl(tmp_path: Path) -> None:
     plan = write(tmp_path / "plan.json", cluster_plan(None, None))
     assert loaded_by("scan", str(plan), "--format", "json", "--policy", "PC101",
-                     "--fail-on-unknown") == ["typer"]
+                     "--fail-on-unknown") == ["networkx", "typer"]
 
 
 def test_warm_hcl_scan_does_not_load_the_parser(tmp_path: Path) -> None:
@@ -65,4 +65,5 @@ def test_warm_hcl_scan_does_not_load_the_parser(tmp_path: Path) -> None:
     env = {"TFCHECK_CACHE_DIR": str(tmp_path / "cache")}
     cold = loaded_by("scan", str(tree), "--format", "json", env=env)
     assert "lark" in cold
-    assert loaded_by("scan", str(tree), "--format", "json", env=env) == ["tfcheck.hcl", "typer"]
+    assert loaded_by("scan", str(tree), "--format", "json", env=env) == [
+        "networkx", "tfcheck.hcl", "typer"]
