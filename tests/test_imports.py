@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO
 from .cli_builders import cluster_plan, write
+from .conftest import REPO
 
 HEAVY = ("pydantic", "rich", "networkx", "hcl2", "lark", "typer", "tfcheck.hcl")
 
