@@ -205,7 +205,7 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
     ## Good: custom networking
     ```hcl
     # fix_override.tf
-    # ... and call the endpoints from there: admit the pod block too
+    # pods call the endpoints from the ENIConfig subnets: admit the pod block too
     resource "aws_security_group" "vpc_endpoints" {
       ingress {
         from_port   = 443
@@ -273,9 +273,9 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
     # fix_override.tf
     resource "aws_security_group" "vpc_endpoints" {
       ingress {
-        from_port   = 443
-        to_port     = 443
-        protocol    = "tcp"
+        from_port        = 443
+        to_port          = 443
+        protocol         = "tcp"
         cidr_blocks      = [aws_vpc.main.cidr_block]
         ipv6_cidr_blocks = [aws_vpc.main.ipv6_cidr_block]
       }

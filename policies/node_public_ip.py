@@ -78,7 +78,7 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
     ```hcl
     # fix_override.tf
     resource "aws_subnet" "private" {
-      map_public_ip_on_launch = false  # the default
+      map_public_ip_on_launch = false # the default
     }
     ```
 
