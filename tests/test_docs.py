@@ -96,7 +96,8 @@ def test_a_good_example_may_be_the_bad_one_changed_by_named_files() -> None:
                                              "fix.tf": "# fix.tf\nc\n"}
     explained = doc_for_readers(doc)
     assert "## Good\nThe Bad example above with this change. `fix_override.tf` is a " \
-        "Terraform override file" in explained and " `fix.tf` adds new blocks.\n\n```hcl" in explained
+        "Terraform override file" in explained
+    assert " `fix.tf` adds new blocks.\n\n```hcl" in explained
     assert explained.count("The Bad example") == 1  # a complete Good example is not announced
 
 
