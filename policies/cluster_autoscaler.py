@@ -64,12 +64,8 @@ def cluster_autoscaler(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
+    # fix_override.tf
     resource "helm_release" "cluster_autoscaler" {
-      name       = "cluster-autoscaler"
-      repository = "https://kubernetes.github.io/autoscaler"
-      chart      = "cluster-autoscaler"
-      namespace  = "kube-system"
-
       set {
         name  = "autoDiscovery.clusterName"
         value = aws_eks_cluster.main.name

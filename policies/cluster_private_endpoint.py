@@ -43,9 +43,8 @@ def cluster_private_endpoint(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
+    # fix_override.tf
     resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
       vpc_config {
         subnet_ids              = aws_subnet.private[*].id
         endpoint_private_access = true

@@ -96,29 +96,14 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
-    resource "aws_vpc" "main" {
-      cidr_block           = "10.0.0.0/16"
-      enable_dns_support   = true
-      enable_dns_hostnames = true
+    # fix_override.tf
+    resource "aws_vpc_endpoint" "ecr_api" {
+      security_group_ids = [aws_security_group.vpc_endpoints.id]
     }
+    ```
 
-    resource "aws_subnet" "private" {
-      count             = 2
-      vpc_id            = aws_vpc.main.id
-      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
-      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-    }
-
+    ```hcl
+    # fix.tf
     resource "aws_security_group" "vpc_endpoints" {
       vpc_id = aws_vpc.main.id
       ingress {
@@ -127,15 +112,6 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
         protocol    = "tcp"
         cidr_blocks = [aws_vpc.main.cidr_block]
       }
-    }
-
-    resource "aws_vpc_endpoint" "ecr_api" {
-      vpc_id              = aws_vpc.main.id
-      service_name        = "com.amazonaws.eu-west-1.ecr.api"
-      vpc_endpoint_type   = "Interface"
-      private_dns_enabled = true
-      subnet_ids          = aws_subnet.private[*].id
-      security_group_ids  = [aws_security_group.vpc_endpoints.id]
     }
     ```
 
@@ -228,88 +204,15 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good: custom networking
     ```hcl
-    resource "aws_vpc" "main" {
-      cidr_block           = "10.0.0.0/16"
-      enable_dns_support   = true
-      enable_dns_hostnames = true
-    }
-
-    resource "aws_subnet" "private" {
-      count             = 2
-      vpc_id            = aws_vpc.main.id
-      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
-      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_vpc_ipv4_cidr_block_association" "pods" {
-      vpc_id     = aws_vpc.main.id
-      cidr_block = "100.64.0.0/16"
-    }
-
-    resource "aws_subnet" "pods" {
-      count             = 2
-      vpc_id            = aws_vpc_ipv4_cidr_block_association.pods.vpc_id
-      cidr_block        = cidrsubnet("100.64.0.0/16", 2, count.index)
-      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-    }
-
-    # Custom networking: pods get interfaces in the ENIConfig subnets ...
-    resource "aws_eks_addon" "vpc_cni" {
-      cluster_name = aws_eks_cluster.main.name
-      addon_name   = "vpc-cni"
-      configuration_values = jsonencode({
-        env = {
-          AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG = "true"
-          ENI_CONFIG_LABEL_DEF               = "topology.kubernetes.io/zone"
-        }
-      })
-    }
-
-    resource "kubernetes_manifest" "eniconfig" {
-      for_each = { "eu-west-1a" = 0, "eu-west-1b" = 1 }
-      manifest = {
-        apiVersion = "crd.k8s.amazonaws.com/v1alpha1"
-        kind       = "ENIConfig"
-        metadata   = { name = each.key }
-        spec = {
-          subnet         = aws_subnet.pods[each.value].id
-          securityGroups = [aws_security_group.pods.id]
-        }
-      }
-    }
-
-    resource "aws_security_group" "pods" {
-      vpc_id = aws_vpc.main.id
-    }
-
-    # ... and call the endpoints from there: admit the pod block too
+    # fix_override.tf
+    # pods call the endpoints from the ENIConfig subnets: admit the pod block too
     resource "aws_security_group" "vpc_endpoints" {
-      vpc_id = aws_vpc.main.id
       ingress {
         from_port   = 443
         to_port     = 443
         protocol    = "tcp"
         cidr_blocks = [aws_vpc.main.cidr_block, aws_vpc_ipv4_cidr_block_association.pods.cidr_block]
       }
-    }
-
-    resource "aws_vpc_endpoint" "ecr_api" {
-      vpc_id              = aws_vpc.main.id
-      service_name        = "com.amazonaws.eu-west-1.ecr.api"
-      vpc_endpoint_type   = "Interface"
-      private_dns_enabled = true
-      subnet_ids          = aws_subnet.private[*].id
-      security_group_ids  = [aws_security_group.vpc_endpoints.id]
     }
     ```
 
@@ -367,54 +270,15 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good: IPv6 cluster
     ```hcl
-    resource "aws_vpc" "main" {
-      cidr_block           = "10.0.0.0/16"
-      ipv6_cidr_block      = "2001:db8:1200::/56"  # from an IPAM pool
-      ipv6_ipam_pool_id    = var.ipv6_pool_id
-      enable_dns_support   = true
-      enable_dns_hostnames = true
-    }
-
-    resource "aws_subnet" "private" {
-      count                           = 2
-      vpc_id                          = aws_vpc.main.id
-      cidr_block                      = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
-      ipv6_cidr_block                 = cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, count.index)
-      assign_ipv6_address_on_creation = true
-      availability_zone               = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-      kubernetes_network_config {
-        ip_family = "ipv6"  # pods call the endpoints from the subnets' IPv6 CIDRs
-      }
-    }
-
+    # fix_override.tf
     resource "aws_security_group" "vpc_endpoints" {
-      vpc_id = aws_vpc.main.id
       ingress {
-        from_port   = 443
-        to_port     = 443
-        protocol    = "tcp"
+        from_port        = 443
+        to_port          = 443
+        protocol         = "tcp"
         cidr_blocks      = [aws_vpc.main.cidr_block]
         ipv6_cidr_blocks = [aws_vpc.main.ipv6_cidr_block]
       }
-    }
-
-    resource "aws_vpc_endpoint" "ecr_api" {
-      vpc_id              = aws_vpc.main.id
-      service_name        = "com.amazonaws.eu-west-1.ecr.api"
-      vpc_endpoint_type   = "Interface"
-      private_dns_enabled = true
-      subnet_ids          = aws_subnet.private[*].id
-      security_group_ids  = [aws_security_group.vpc_endpoints.id]
     }
     ```
 

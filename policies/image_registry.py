@@ -96,15 +96,8 @@ def image_registry(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
-    provider "aws" {
-      region = "eu-west-1"
-    }
-
+    # fix_override.tf
     resource "kubernetes_deployment_v1" "web" {
-      metadata {
-        name      = "web"
-        namespace = "web"
-      }
       spec {
         selector {
           match_labels = { app = "web" }

@@ -77,13 +77,8 @@ def karpenter_isolated_vpc(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
+    # fix_override.tf
     resource "helm_release" "karpenter" {
-      name       = "karpenter"
-      repository = "oci://public.ecr.aws/karpenter"
-      chart      = "karpenter"
-      version    = "1.1.1"
-      namespace  = "kube-system"
-
       values = [yamlencode({
         settings = {
           clusterName       = "main"

@@ -77,22 +77,13 @@ def lb_controller_flags(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
+    # fix_override.tf
     resource "helm_release" "aws_load_balancer_controller" {
-      name       = "aws-load-balancer-controller"
-      repository = "https://aws.github.io/eks-charts"
-      chart      = "aws-load-balancer-controller"
-      namespace  = "kube-system"
-
       values = [yamlencode({
         enableShield = false
         enableWaf    = false
         enableWafv2  = false
       })]
-
-      set {
-        name  = "clusterName"
-        value = aws_eks_cluster.main.name
-      }
     }
     ```
 

@@ -112,55 +112,9 @@ def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
-    resource "aws_vpc" "main" {
-      cidr_block           = "10.0.0.0/16"
-      enable_dns_support   = true
-      enable_dns_hostnames = true
-    }
-
-    resource "aws_subnet" "private" {
-      count             = 2
-      vpc_id            = aws_vpc.main.id
-      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
-      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-    }
-
-    resource "aws_route_table" "private" {
-      vpc_id = aws_vpc.main.id
-    }
-
-    resource "aws_route_table_association" "private" {
-      count          = 2
-      subnet_id      = aws_subnet.private[count.index].id
-      route_table_id = aws_route_table.private.id
-    }
-
+    # fix_override.tf
     resource "aws_vpc_endpoint" "interface" {
       for_each = toset(["ec2", "ecr.api", "ecr.dkr"])
-
-      vpc_id              = aws_vpc.main.id
-      service_name        = "com.amazonaws.eu-west-1.${each.key}"
-      vpc_endpoint_type   = "Interface"
-      private_dns_enabled = true
-      subnet_ids          = aws_subnet.private[*].id
-      security_group_ids  = [aws_security_group.vpc_endpoints.id]
-    }
-
-    resource "aws_vpc_endpoint" "s3" {
-      vpc_id            = aws_vpc.main.id
-      service_name      = "com.amazonaws.eu-west-1.s3"
-      vpc_endpoint_type = "Gateway"
-      route_table_ids   = [aws_route_table.private.id]
     }
     ```
 
@@ -270,101 +224,7 @@ def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good: centralised endpoints
     ```hcl
-    locals {
-      endpoint_names = {
-        "ec2"     = "ec2.eu-west-1.amazonaws.com"
-        "ecr.api" = "api.ecr.eu-west-1.amazonaws.com"
-        "ecr.dkr" = "dkr.ecr.eu-west-1.amazonaws.com"
-      }
-    }
-
-    resource "aws_vpc" "main" {
-      cidr_block           = "10.0.0.0/16"
-      enable_dns_support   = true
-      enable_dns_hostnames = true
-    }
-
-    resource "aws_subnet" "private" {
-      count             = 2
-      vpc_id            = aws_vpc.main.id
-      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
-      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-    }
-
-    resource "aws_route_table" "private" {
-      vpc_id = aws_vpc.main.id
-    }
-
-    resource "aws_route_table_association" "private" {
-      count          = 2
-      subnet_id      = aws_subnet.private[count.index].id
-      route_table_id = aws_route_table.private.id
-    }
-
-    resource "aws_route" "to_hub" {
-      route_table_id         = aws_route_table.private.id
-      destination_cidr_block = aws_vpc.hub.cidr_block
-      transit_gateway_id     = aws_ec2_transit_gateway.main.id
-    }
-
-    resource "aws_vpc_endpoint" "s3" {
-      vpc_id            = aws_vpc.main.id
-      service_name      = "com.amazonaws.eu-west-1.s3"
-      vpc_endpoint_type = "Gateway"
-      route_table_ids   = [aws_route_table.private.id]
-    }
-
-    resource "aws_vpc" "hub" {
-      cidr_block           = "10.100.0.0/16"
-      enable_dns_support   = true
-      enable_dns_hostnames = true
-    }
-
-    resource "aws_ec2_transit_gateway" "main" {}
-
-    resource "aws_vpc_endpoint" "hub" {
-      for_each = local.endpoint_names
-
-      vpc_id              = aws_vpc.hub.id
-      service_name        = "com.amazonaws.eu-west-1.${each.key}"
-      vpc_endpoint_type   = "Interface"
-      private_dns_enabled = false  # the zones below answer for the spokes
-      subnet_ids          = aws_subnet.hub[*].id
-      security_group_ids  = [aws_security_group.hub_endpoints.id]
-    }
-
-    resource "aws_route53_zone" "endpoint" {
-      for_each = local.endpoint_names
-
-      name = each.value
-      vpc {
-        vpc_id = aws_vpc.hub.id
-      }
-    }
-
-    resource "aws_route53_record" "endpoint" {
-      for_each = local.endpoint_names
-
-      zone_id = aws_route53_zone.endpoint[each.key].zone_id
-      name    = each.key == "ecr.dkr" ? "*.${each.value}" : each.value
-      type    = "A"
-      alias {
-        name                   = aws_vpc_endpoint.hub[each.key].dns_entry[0].dns_name
-        zone_id                = aws_vpc_endpoint.hub[each.key].dns_entry[0].hosted_zone_id
-        evaluate_target_health = false
-      }
-    }
-
+    # fix.tf
     # the zones answer for the spoke only once associated with its VPC
     resource "aws_route53_zone_association" "spoke" {
       for_each = local.endpoint_names

@@ -152,86 +152,8 @@ def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
-    resource "aws_vpc" "main" {
-      cidr_block           = "10.0.0.0/16"
-      enable_dns_support   = true
-      enable_dns_hostnames = true
-    }
-
-    resource "aws_subnet" "private" {
-      count             = 2
-      vpc_id            = aws_vpc.main.id
-      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
-      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-    }
-
-    resource "aws_route_table" "private" {
-      vpc_id = aws_vpc.main.id
-    }
-
-    resource "aws_route_table_association" "private" {
-      count          = 2
-      subnet_id      = aws_subnet.private[count.index].id
-      route_table_id = aws_route_table.private.id
-    }
-
-    resource "aws_security_group" "vpc_endpoints" {
-      vpc_id = aws_vpc.main.id
-      ingress {
-        from_port   = 443
-        to_port     = 443
-        protocol    = "tcp"
-        cidr_blocks = [aws_vpc.main.cidr_block]
-      }
-    }
-
-    resource "aws_vpc_endpoint" "ecr_api" {
-      vpc_id              = aws_vpc.main.id
-      service_name        = "com.amazonaws.eu-west-1.ecr.api"
-      vpc_endpoint_type   = "Interface"
-      private_dns_enabled = true
-      subnet_ids          = aws_subnet.private[*].id
-      security_group_ids  = [aws_security_group.vpc_endpoints.id]
-    }
-
-    resource "aws_vpc_endpoint" "s3" {
-      vpc_id            = aws_vpc.main.id
-      service_name      = "com.amazonaws.eu-west-1.s3"
-      vpc_endpoint_type = "Gateway"
-      route_table_ids   = [aws_route_table.private.id]
-    }
-
-    resource "aws_launch_template" "nodes" {
-      vpc_security_group_ids = [aws_security_group.node.id]
-    }
-
-    resource "aws_eks_node_group" "default" {
-      cluster_name  = aws_eks_cluster.main.name
-      node_role_arn = aws_iam_role.node.arn
-      subnet_ids    = aws_subnet.private[*].id
-      launch_template {
-        id      = aws_launch_template.nodes.id
-        version = aws_launch_template.nodes.latest_version
-      }
-      scaling_config {
-        desired_size = 2
-        max_size     = 3
-        min_size     = 2
-      }
-    }
-
+    # fix_override.tf
     resource "aws_security_group" "node" {
-      vpc_id = aws_vpc.main.id
       egress {
         from_port   = 443
         to_port     = 443

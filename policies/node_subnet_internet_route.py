@@ -104,38 +104,11 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
-    resource "aws_vpc" "main" {
-      cidr_block           = "10.0.0.0/16"
-      enable_dns_support   = true
-      enable_dns_hostnames = true
-    }
-
-    resource "aws_subnet" "private" {
-      count             = 2
-      vpc_id            = aws_vpc.main.id
-      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
-      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-    }
-
-    # Only the implicit local route: nodes reach AWS through VPC endpoints.
-    resource "aws_route_table" "private" {
-      vpc_id = aws_vpc.main.id
-    }
-
-    resource "aws_route_table_association" "private" {
-      count          = 2
-      subnet_id      = aws_subnet.private[count.index].id
-      route_table_id = aws_route_table.private.id
+    # fix_override.tf
+    # No default route (`count = 0` removes it), only the implicit local route: nodes
+    # reach AWS through VPC endpoints.
+    resource "aws_route" "nat" {
+      count = 0
     }
     ```
 
@@ -237,82 +210,11 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good: transit gateway egress
     ```hcl
-    resource "aws_vpc" "main" {
-      cidr_block = "10.0.0.0/16"
-    }
-
-    resource "aws_subnet" "private" {
-      count             = 2
-      vpc_id            = aws_vpc.main.id
-      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
-      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-    }
-
-    resource "aws_route_table" "private" {
-      vpc_id = aws_vpc.main.id
-    }
-
-    resource "aws_route_table_association" "private" {
-      count          = 2
-      subnet_id      = aws_subnet.private[count.index].id
-      route_table_id = aws_route_table.private.id
-    }
-
-    # Everything else goes to the transit gateway ...
-    resource "aws_route" "default" {
-      route_table_id         = aws_route_table.private.id
-      destination_cidr_block = "0.0.0.0/0"
-      transit_gateway_id     = aws_ec2_transit_gateway.tg.id
-    }
-
-    resource "aws_ec2_transit_gateway" "tg" {}
-
-    resource "aws_ec2_transit_gateway_vpc_attachment" "spoke" {
-      transit_gateway_id = aws_ec2_transit_gateway.tg.id
-      vpc_id             = aws_vpc.main.id
-      subnet_ids         = aws_subnet.private[*].id
-    }
-
-    # ... whose default route table sends it to the central VPC's attachment
-    resource "aws_ec2_transit_gateway_route" "default" {
-      transit_gateway_route_table_id = aws_ec2_transit_gateway.tg.association_default_route_table_id
-      destination_cidr_block         = "0.0.0.0/0"
-      transit_gateway_attachment_id  = aws_ec2_transit_gateway_vpc_attachment.central.id
-    }
-
-    resource "aws_vpc" "central" {
-      cidr_block = "10.200.0.0/16"
-    }
-
-    resource "aws_subnet" "central" {
-      vpc_id            = aws_vpc.central.id
-      cidr_block = "10.200.0.0/24"
-    }
-
-    resource "aws_ec2_transit_gateway_vpc_attachment" "central" {
-      transit_gateway_id = aws_ec2_transit_gateway.tg.id
-      vpc_id             = aws_vpc.central.id
-      subnet_ids         = [aws_subnet.central.id]
-    }
-
-    # an inspection VPC with no NAT, internet gateway or default route: the path ends here
-    resource "aws_route_table" "central" {
-      vpc_id = aws_vpc.central.id
-    }
-
-    resource "aws_route_table_association" "central" {
-      subnet_id      = aws_subnet.central.id
-      route_table_id = aws_route_table.central.id
+    # fix_override.tf
+    # an inspection VPC: no route on to the NAT gateway (`count = 0` removes it), no
+    # internet gateway or default route: the path ends here
+    resource "aws_route" "central_default" {
+      count = 0
     }
     ```
 

@@ -91,45 +91,9 @@ def s3_gateway_route_tables(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
-    resource "aws_vpc" "main" {
-      cidr_block           = "10.0.0.0/16"
-      enable_dns_support   = true
-      enable_dns_hostnames = true
-    }
-
-    resource "aws_subnet" "private" {
-      count             = 2
-      vpc_id            = aws_vpc.main.id
-      cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 4, count.index)
-      availability_zone = ["eu-west-1a", "eu-west-1b"][count.index]
-    }
-
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-    }
-
-    resource "aws_route_table" "private" {
-      count  = 2
-      vpc_id = aws_vpc.main.id
-    }
-
-    resource "aws_route_table_association" "private" {
-      count          = 2
-      subnet_id      = aws_subnet.private[count.index].id
-      route_table_id = aws_route_table.private[count.index].id
-    }
-
+    # fix_override.tf
     resource "aws_vpc_endpoint" "s3" {
-      vpc_id            = aws_vpc.main.id
-      service_name      = "com.amazonaws.eu-west-1.s3"
-      vpc_endpoint_type = "Gateway"
-      route_table_ids   = aws_route_table.private[*].id
+      route_table_ids = aws_route_table.private[*].id
     }
     ```
 

@@ -110,20 +110,8 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
-    resource "aws_eks_cluster" "main" {
-      name     = "main"
-      role_arn = aws_iam_role.cluster.arn
-      vpc_config {
-        subnet_ids              = aws_subnet.private[*].id
-        endpoint_private_access = true
-        endpoint_public_access  = false
-      }
-    }
-
+    # fix_override.tf
     resource "aws_launch_template" "nodes" {
-      name_prefix   = "nodes-"
-      image_id      = data.aws_ssm_parameter.eks_al2.value
-      instance_type = "m6i.large"
       user_data = base64encode(<<-EOT
         #!/bin/bash
         /etc/eks/bootstrap.sh ${aws_eks_cluster.main.name} \

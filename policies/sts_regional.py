@@ -99,6 +99,7 @@ def sts_regional(ctx: ScanContext) -> Iterator[Result]:
 
     ## Good
     ```hcl
+    # fix_override.tf
     resource "kubernetes_service_account_v1" "orders" {
       metadata {
         name      = "orders"
@@ -106,30 +107,6 @@ def sts_regional(ctx: ScanContext) -> Iterator[Result]:
         annotations = {
           "eks.amazonaws.com/role-arn"               = "arn:aws:iam::111122223333:role/orders"
           "eks.amazonaws.com/sts-regional-endpoints" = "true"
-        }
-      }
-    }
-
-    resource "kubernetes_deployment_v1" "orders" {
-      metadata {
-        name      = "orders"
-        namespace = "shop"
-      }
-      spec {
-        selector {
-          match_labels = { app = "orders" }
-        }
-        template {
-          metadata {
-            labels = { app = "orders" }
-          }
-          spec {
-            service_account_name = kubernetes_service_account_v1.orders.metadata[0].name
-            container {
-              name  = "orders"
-              image = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2"
-            }
-          }
         }
       }
     }

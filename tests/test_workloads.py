@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ from tfcheck.facts.membership import clusters_of_workload, regions_of
 from tfcheck.facts.requirements import endpoint_needs
 from tfcheck.graph import ProviderConfig
 from tfcheck.model import Sensitive, Unknown
-from tfcheck.policy import Policy, ScanContext
+from tfcheck.policy import ScanContext
 from tfcheck.workloads import (
     YamlRefused,
     chart_name,
@@ -475,32 +474,6 @@ class TestClusters:
         assert sa is not None
         (region,) = regions_of(ctx, sa)
         assert isinstance(region.region, Unknown)
-
-
-# -- the documentation's examples are tests ------------------------------------------------
-
-_DOC_POLICIES = [p for p in __import__("tfcheck_policies").ALL_POLICIES
-                 if p.id.startswith(("PC5", "PC6", "PC7"))]
-
-
-@pytest.mark.parametrize("policy", _DOC_POLICIES, ids=lambda p: p.id)
-def test_doc_examples_bad_fails_and_good_passes(policy: Policy, tmp_path: Any) -> None:
-    """Each policy's `## Bad` HCL fails it and its `## Good` HCL passes it."""
-    from tfcheck.engine import scan
-
-    examples = dict(re.findall(r"## (Bad|Good)\n```hcl\n(.*?)```", policy.doc, re.S))
-    assert set(examples) == {"Bad", "Good"}
-    for kind, code in examples.items():
-        directory = tmp_path / kind
-        directory.mkdir()
-        (directory / "main.tf").write_text(code, encoding="utf-8")
-        report = scan([str(directory)], policies=[policy])
-        assert report.input_errors == [] and report.internal_errors == []
-        statuses = {f.status.value for f in report.findings}
-        if kind == "Bad":
-            assert "fail" in statuses, [f.message for f in report.findings]
-        else:
-            assert statuses == {"pass"}, [f.message for f in report.findings]
 
 
 # -- fixtures/workloads: HCL and hand-written plans give the expected findings -------------

@@ -45,32 +45,6 @@ def test_every_case_has_a_plan_or_says_why_not() -> None:
         assert (case / "plan.json").is_file() or (case / "NO_PLAN").is_file(), case.name
 
 
-# -- the documentation's examples are tests --------------------------------------------
-
-
-@pytest.mark.parametrize("policy", MINE, ids=lambda p: p.id)
-def test_doc_examples_bad_fails_and_good_passes(policy: object, tmp_path: Path) -> None:
-    """Each policy's `## Bad` HCL fails it and its `## Good` HCL passes it, as written."""
-    import re
-
-    from tfcheck.engine import scan
-
-    doc = policy.doc  # type: ignore[attr-defined]
-    examples = dict(re.findall(r"## (Bad|Good)\n```hcl\n(.*?)```", doc, re.S))
-    assert set(examples) == {"Bad", "Good"}
-    for kind, code in examples.items():
-        directory = tmp_path / kind
-        directory.mkdir()
-        (directory / "main.tf").write_text(code, encoding="utf-8")
-        report = scan([str(directory)], policies=[policy])  # type: ignore[list-item]
-        assert report.input_errors == [] and report.internal_errors == []
-        statuses = {f.status.value for f in report.findings}
-        if kind == "Bad":
-            assert "fail" in statuses, [f.message for f in report.findings]
-        else:
-            assert statuses == {"pass"}, [f.message for f in report.findings]
-
-
 # -- one thing wrong: the known-good cluster with a single mistake fails one policy ------
 
 GOOD = FIXTURES / "plans" / "good-private-cluster"

@@ -49,6 +49,7 @@ from tfcheck.report.common import (
     related_paths,
     repo_path,
 )
+from tfcheck.report.text import doc_for_readers
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -130,9 +131,10 @@ def _rule(rule: RuleInfo) -> dict[str, Any]:
     }
     if rule.doc:
         reference = f"\n\nReference: {rule.docs_url}" if rule.docs_url else ""
+        doc = doc_for_readers(rule.doc)
         document["help"] = {
-            "text": rule.doc + reference,
-            "markdown": f"# {rule.id} {rule.slug}: {rule.title}\n\n{rule.doc}"
+            "text": doc + reference,
+            "markdown": f"# {rule.id} {rule.slug}: {rule.title}\n\n{doc}"
             + (f"\n\nReference: <{rule.docs_url}>" if rule.docs_url else ""),
         }
     if rule.docs_url:

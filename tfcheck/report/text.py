@@ -20,6 +20,36 @@ SEVERITY_STYLE = {Severity.CRITICAL: "white on red", Severity.HIGH: "bold red",
                   Severity.MEDIUM: "yellow", Severity.LOW: "cyan"}
 MIN_TEXT_WIDTH = 30
 _INLINE_CODE = re.compile(r"`([^`]+)`")
+# A `## Good` HCL block whose first line names one of these files is that file, written next
+# to the Bad example (CONTRIBUTING.md, "Docstring"); what each does, in the reader's words:
+FIX_FILES = {
+    "fix_override.tf": "`fix_override.tf` is a Terraform override file: an attribute it sets "
+                       "replaces the Bad one, a nested block replaces every Bad block of its "
+                       "type.",
+    "fix.tf": "`fix.tf` adds new blocks.",
+}
+_GOOD_HEADING = re.compile(r"^## Good\b.*$", re.M)
+_FILE_LINE = re.compile(r"# (\S+\.tf)[ \t]*(?:\n|$)")
+
+
+def fix_file(code: str) -> str | None:
+    """The file an HCL block is written to when its first line is `# <name>.tf`."""
+    match = _FILE_LINE.match(code)
+    return match[1] if match else None
+
+
+def doc_for_readers(doc: str) -> str:
+    """The doc with each `## Good` given as a change announced as one: no hunting for it."""
+
+    def announce(heading: re.Match[str]) -> str:
+        section = doc[heading.end():].split("\n## ", 1)[0]
+        files = [fix_file(code) for code in re.findall(r"```hcl\n(.*?)```", section, re.S)]
+        said = [FIX_FILES[name] for name in FIX_FILES if name in files]
+        if not said:
+            return heading[0]
+        return f"{heading[0]}\nThe Bad example above with this change. {' '.join(said)}\n"
+
+    return _GOOD_HEADING.sub(announce, doc)
 
 
 def paint(text: str, style: str, color: bool) -> str:
@@ -76,7 +106,7 @@ def policy_table(policies: Iterable[Policy], *, width: int, color: bool) -> str:
 def explain_markdown(policy: Policy) -> str:
     """The rule's documentation as Markdown source (`explain --markdown`)."""
     text = (f"# {policy.id} {policy.slug} ({policy.severity.value}): {policy.title}\n\n"
-            f"{policy.doc}\n")
+            f"{doc_for_readers(policy.doc)}\n")
     if policy.docs_url:
         text += f"\nSee: {policy.docs_url}\n"
     return text
@@ -92,7 +122,7 @@ def explain_text(policy: Policy, *, width: int, color: bool) -> str:
            + paint(policy.severity.value, SEVERITY_STYLE[policy.severity], color)]
     out.extend(paint(line, "bold", color) for line in wrap(policy.title, width))
     previous = ""
-    for kind, body in _blocks(policy.doc):
+    for kind, body in _blocks(doc_for_readers(policy.doc)):
         if not (kind == previous == "item"):
             out.append("")
         previous = kind
