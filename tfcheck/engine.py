@@ -24,6 +24,7 @@ from tfcheck.graph import ResourceGraph
 from tfcheck.inputs import Input, resolve_inputs
 from tfcheck.loaders import LoadFailure
 from tfcheck.loaders.plan import load_plan, load_plan_file, read_plan_document
+from tfcheck.marks import SHOWN, collect, is_marked_scalar, shown
 from tfcheck.model import (
     Finding,
     InputError,
@@ -121,6 +122,7 @@ def scan(
         for number, item in enumerate(inputs, 1):
             if options.progress is not None:
                 options.progress(number, len(inputs), item.display)
+            seen = collect()  # the texts of the marked values made from here on
             graph = _load(item, options, report)
             if graph is None:
                 continue
@@ -130,7 +132,7 @@ def scan(
             report.notes.extend(_suppression_warnings(graph, known_rules))
             source_root = _source_root(item, graph, options)
             context = ScanContext(graph=graph, config=config)
-            redact = _redactor(secrets)
+            redact = _redactor(secrets, seen)
             changed = (_changed_addresses(graph) | _deletions(item, options, graph)
                        if options.changed_only and graph.kind == "plan" else None)
             skipped = {c.address for c in graph.managed("aws_eks_cluster")
@@ -491,37 +493,73 @@ def _secret_pattern(graph: ResourceGraph) -> re.Pattern[str] | None:
 
 
 def _scrub(text: str, pattern: re.Pattern[str] | None) -> str:
-    return text if pattern is None else pattern.sub("(sensitive value)", text)
+    return text if pattern is None else pattern.sub(SHOWN, text)
 
 
-def _redactor(pattern: re.Pattern[str] | None) -> Callable[[Finding], Finding]:
-    """Replaces every sensitive value of the graph in a finding's text and data.
+# a short text counts only as a whole token: not inside a word, an id or a CIDR
+_TOKEN_START = r"(?<!\w)(?<!\w[.:/-])"
+_TOKEN_END = r"(?!\w)(?![.:/-]\w)"
 
-    Policies may decide on sensitive values; this is the one place that makes sure
-    none of them reaches an output, whatever a policy put in its message.
+
+def _redactor(pattern: re.Pattern[str] | None, seen: set[str]) -> Callable[[Finding], Finding]:
+    """Hides every sensitive value in a finding's text and data.
+
+    Policies may decide on sensitive values, which reach them marked: a marked value
+    never formats as its text (`tfcheck.marks`). This is the check behind that, for
+    text a policy copied by hand (`str.join`): the graph's sensitive texts of 4
+    characters or more, and the texts of the marked values policies were handed
+    (`seen`, as they are handed out). A shorter one ("10", "a") counts only as a whole
+    token, so "10.0.0.0/8" stays, and only once some policy received it, so a sensitive
+    value no policy reads blanks nothing.
     """
-    if pattern is None:
-        return lambda finding: finding
+    cached: list[Any] = [-1, []]  # len(seen) when built, patterns
 
-    def scrub(value: Any) -> Any:
+    def patterns() -> list[re.Pattern[str]]:
+        if cached[0] != len(seen):
+            built = [] if pattern is None else [pattern]
+            texts = sorted(seen, key=len, reverse=True)
+            long = [t for t in texts if len(t) >= MIN_REDACTED_LENGTH]
+            short = [t for t in texts if len(t) < MIN_REDACTED_LENGTH]
+            if long:
+                built.append(re.compile(_alternation(long)))
+            if short:
+                built.append(re.compile(
+                    _TOKEN_START + "(?:" + "|".join(map(re.escape, short)) + ")" + _TOKEN_END))
+            cached[:] = [len(seen), built]
+        found: list[re.Pattern[str]] = cached[1]
+        return found
+
+    def scrub(value: Any, using: list[re.Pattern[str]]) -> Any:
+        if is_marked_scalar(value):
+            return SHOWN
         if isinstance(value, str):
-            return _scrub(value, pattern)
+            for each in using:
+                value = each.sub(SHOWN, value)
+            return value
         if isinstance(value, dict):
-            return {key: scrub(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [scrub(item) for item in value]
+            return {scrub(key, using): scrub(item, using) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [scrub(item, using) for item in value]
         return value
 
     def redact(finding: Finding) -> Finding:
+        using = patterns() if seen or pattern is not None else []
+        if not using and not _has_marks(finding):
+            return finding
         return replace(
             finding,
-            message=scrub(finding.message),
-            remediation=scrub(finding.remediation),
-            evidence=tuple(scrub(list(finding.evidence))),
-            data=scrub(dict(finding.data)),
+            message=scrub(finding.message, using),
+            remediation=scrub(finding.remediation, using),
+            evidence=tuple(scrub(list(finding.evidence), using)),
+            data=scrub(dict(finding.data), using),
         )
 
     return redact
+
+
+def _has_marks(finding: Finding) -> bool:
+    """A marked text handed over as a whole message (its characters would be printed)."""
+    return any(map(is_marked_scalar, (finding.message, finding.remediation, *finding.evidence)))
 
 
 _TRIE_DEPTH = 6
@@ -561,10 +599,12 @@ def _filter(findings: Iterable[Finding], options: ScanOptions, report: Report) -
 
 def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
     """Finding data as JSON-safe values (sets sorted, tuples as lists)."""
-    return {str(k): _plain_value(v) for k, v in sorted(data.items())}
+    return {shown(k): _plain_value(v) for k, v in sorted(data.items())}
 
 
 def _plain_value(value: Any) -> Any:
+    if is_marked_scalar(value):
+        return SHOWN
     if isinstance(value, Mapping):
         return _plain(value)
     if isinstance(value, (set, frozenset)):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfcheck.defaults import MISSING, provider_default
+from tfcheck.marks import mark_scalar
 
 
 class Severity(enum.StrEnum):
@@ -93,12 +94,26 @@ def is_unknown(value: object) -> bool:
 
 
 def reveal(value: Any) -> Any:
-    """The value behind a `Sensitive` wrapper, for policy logic only (never for output)."""
-    return value.value if isinstance(value, Sensitive) else value
+    """The value behind a `Sensitive` wrapper, for policy logic only.
+
+    Its strings and numbers (map keys too) come back marked (`tfcheck.marks`): equal to
+    the plain values for every decision, shown as `(sensitive value)` in any message.
+    """
+    return _marked(value.value) if isinstance(value, Sensitive) else value
+
+
+def _marked(value: Any) -> Any:
+    if isinstance(value, Sensitive):
+        return _marked(value.value)
+    if isinstance(value, dict):
+        return {mark_scalar(key): _marked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_marked(item) for item in value]
+    return mark_scalar(value)
 
 
 def reveal_all(value: Any) -> Any:
-    """A copy of a value tree with every `Sensitive` wrapper removed."""
+    """A copy of a value tree with every `Sensitive` wrapper revealed (see `reveal`)."""
     value = reveal(value)
     if isinstance(value, dict):
         return {key: reveal_all(item) for key, item in value.items()}
@@ -183,8 +198,8 @@ class Resource:
         apply), `Unknown`
         where the configuration sets it to something the input cannot give, and `None`
         for an unset attribute without a documented default. Single nested blocks are
-        entered at their first element. Sensitive values come back unwrapped: policies
-        may decide on them, and the engine redacts them from everything it reports.
+        entered at their first element. Sensitive values come back revealed and marked
+        (`reveal`): policies decide on them, messages show `(sensitive value)`.
         """
         value: Any = self.values
         for part in path.split("."):

@@ -359,10 +359,12 @@ def _short(value: Any) -> str:
 
 
 def is_marked(value: Any, budget: int = 10_000) -> bool:
-    """Whether a value holds a `Sensitive` part (bounded walk)."""
+    """Whether a value may hold a `Sensitive` part: past the walk's bound it may."""
     stack = [value]
-    while stack and budget > 0:
+    while stack:
         budget -= 1
+        if budget < 0:
+            return True  # not seen whole: treat as marked, never as safe to show
         item = stack.pop()
         if isinstance(item, Sensitive):
             return True
