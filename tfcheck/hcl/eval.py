@@ -113,7 +113,7 @@ class Evaluator(Expressions):
         except EvalError as exc:
             value = Unknown(str(exc))
         except RecursionError:
-            self.input_error("expression nested too deeply", expr.line)
+            self.input_error("expression nested too deeply", expr.line, expr.column or None)
             value = Unknown("expression nested too deeply")
         except (
             TypeError,

@@ -30,7 +30,8 @@ class EvalError(Exception):
 class BoundExceeded(EvalError):
     """A size or work bound that hostile input reached: an input error at `where`."""
 
-    where: tuple[str, int] | None = None  # (file, line) of the innermost expression
+    # (file, line, column; 0: not known) of the innermost expression
+    where: tuple[str, int, int] | None = None
 
 
 MAX_WALK = 250_000  # values visited or copied by one walk; real ones hold hundreds

@@ -25,6 +25,7 @@ import msgspec
 
 from tfcheck.defaults import MISSING
 from tfcheck.graph import ProviderConfig, ResourceGraph
+from tfcheck.hcl.positions import deepest_bracket
 from tfcheck.loaders import LoadFailure
 from tfcheck.loaders.plan_shape import check_plan_shape
 from tfcheck.marks import mark_scalar
@@ -101,7 +102,8 @@ def _parse_json(data: bytes, path: str) -> Any:
         raise LoadFailure(InputError(path, f"invalid JSON: {error.msg}", error.lineno,
                                      error.colno)) from None
     except RecursionError:
-        raise LoadFailure(InputError(path, "invalid JSON: nested too deeply")) from None
+        raise LoadFailure(InputError(path, "invalid JSON: nested too deeply",
+                                     *deepest_bracket(text))) from None
 
 
 _MSGSPEC_DECODE = msgspec.json.Decoder().decode
