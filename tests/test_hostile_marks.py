@@ -314,3 +314,32 @@ def test_a_mark_past_the_walk_bound_still_counts(tmp_path: Path) -> None:
         '  tags = { v = join(",", flatten([[var.s], range(6000), range(6000)])) }\n}\n')
     resource = load_hcl(tmp_path).graph.get("aws_vpc.x")
     assert resource is not None and is_marked(resource.values["tags"])
+
+
+def test_sensitive_provider_region_module_variable_and_literal_stay_hidden(
+        tmp_path: Path) -> None:
+    """Found by a hostile corpus: a provider region from a sensitive variable (set in
+    terraform.tfvars) was unmarked, and printed in every endpoint's service name."""
+    (tmp_path / "main.tf").write_text(
+        'variable "r" {\n  sensitive = true\n}\n'
+        'provider "aws" {\n  region = var.r\n}\n'
+        'module "inner" {\n  source = "./inner"\n  plain  = "Zk4"\n}\n'
+        'resource "aws_vpc_endpoint" "e" {\n  vpc_id            = "vpc-1"\n'
+        '  service_name      = "com.amazonaws.${var.r}.ecr.api"\n'
+        '  vpc_endpoint_type = "Interface"\n  subnet_ids        = [sensitive("Wj2")]\n}\n'
+        + cluster("a", "module.inner.o") + cluster("b", 'sensitive("Wj2")')
+        + cluster("c", '"${var.r}"'), encoding="utf-8")
+    (tmp_path / "terraform.tfvars").write_text('r = "Rg7"\n', encoding="utf-8")
+    (tmp_path / "inner").mkdir()
+    (tmp_path / "inner" / "main.tf").write_text(
+        'variable "plain" {\n  sensitive = true\n}\n'
+        'output "o" {\n  value     = upper(var.plain)\n  sensitive = true\n}\n', encoding="utf-8")
+    report = scan([tmp_path], options=ScanOptions(pictures="all"))
+    assert not report.input_errors
+    cluster_region = load_hcl(tmp_path).graph.get("aws_eks_cluster.a")
+    assert cluster_region is not None and cluster_region.region == "Rg7"  # decides as it is
+    texts = outputs(report, tmp_path)
+    assert any("com.amazonaws.(sensitive value)" in text for text in texts.values())
+    for name, text in texts.items():
+        for canary in ("Rg7", "RG7", "Zk4", "ZK4", "Wj2"):
+            assert canary not in text, (name, canary)
