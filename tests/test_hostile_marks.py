@@ -343,3 +343,102 @@ def test_sensitive_provider_region_module_variable_and_literal_stay_hidden(
     for name, text in texts.items():
         for canary in ("Rg7", "RG7", "Zk4", "ZK4", "Wj2"):
             assert canary not in text, (name, canary)
+
+
+NETWORK = """\
+variable "s" {
+  default   = "Qx9"
+  sensitive = true
+}
+variable "long" {
+  default   = "LONGzz8CANARYkk"
+  sensitive = true
+}
+variable "cidr" {
+  default   = "10.7.0.0/16"
+  sensitive = true
+}
+resource "aws_vpc" "v" {
+  cidr_block           = var.cidr
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+  tags                 = { Name = var.s }
+}
+resource "aws_subnet" "p" {
+  count             = 2
+  vpc_id            = aws_vpc.v.id
+  cidr_block        = cidrsubnet(var.cidr, 8, count.index)
+  availability_zone = "eu-west-1${substr(var.s, 0, 1)}"
+  tags = {
+    "kubernetes.io/cluster/${var.s}" = "shared"
+    "karpenter.sh/discovery"         = var.long
+  }
+}
+resource "aws_route_table" "r" {
+  vpc_id = aws_vpc.v.id
+  route {
+    cidr_block = "0.0.0.0/0"
+    gateway_id = "igw-${var.s}"
+  }
+}
+resource "aws_route_table_association" "a" {
+  count          = 2
+  subnet_id      = aws_subnet.p[count.index].id
+  route_table_id = aws_route_table.r.id
+}
+resource "aws_security_group" "g" {
+  vpc_id = aws_vpc.v.id
+  name   = var.s
+  ingress {
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = [var.cidr, "${substr(var.s, 0, 2)}.0.0.0/8"]
+    description = var.long
+  }
+}
+resource "aws_eks_cluster" "c" {
+  name     = var.s
+  role_arn = "arn:aws:iam::123456789012:role/${var.s}"
+  vpc_config {
+    subnet_ids              = aws_subnet.p[*].id
+    security_group_ids      = [aws_security_group.g.id]
+    endpoint_private_access = true
+    endpoint_public_access  = false
+  }
+}
+resource "aws_vpc_endpoint" "ecr" {
+  vpc_id              = aws_vpc.v.id
+  service_name        = "com.amazonaws.eu-west-1.ecr.api"
+  vpc_endpoint_type   = "Interface"
+  private_dns_enabled = true
+  subnet_ids          = aws_subnet.p[*].id
+  security_group_ids  = [aws_security_group.g.id]
+}
+resource "aws_eks_node_group" "n" {
+  cluster_name    = aws_eks_cluster.c.name
+  node_group_name = var.s
+  node_role_arn   = "arn:aws:iam::123456789012:role/n"
+  subnet_ids      = aws_subnet.p[*].id
+  scaling_config {
+    desired_size = 1
+    max_size     = 1
+    min_size     = 1
+  }
+}
+"""
+
+
+def test_a_network_built_from_sensitive_values_hides_them_and_nothing_else(
+        tmp_path: Path) -> None:
+    """Found by a hostile corpus: policy code splitting a sensitive CIDR made marked
+    pieces ("0"), whose text then blanked the `[0]` of every instance address."""
+    (tmp_path / "main.tf").write_text(NETWORK, encoding="utf-8")
+    report = scan([tmp_path], options=ScanOptions(pictures="all"))
+    assert not report.input_errors
+    messages = " ".join(f.message for f in report.findings)
+    assert "aws_subnet.p[0]" in messages and "0.0.0.0/0" in messages
+    assert SHOWN in messages
+    for name, text in outputs(report, tmp_path).items():
+        for canary in ("Qx9", "LONGzz8CANARYkk", "10.7.", "igw-Qx9"):
+            assert canary not in text, (name, canary)

@@ -132,7 +132,7 @@ def scan(
             report.notes.extend(_suppression_warnings(graph, known_rules))
             source_root = _source_root(item, graph, options)
             context = ScanContext(graph=graph, config=config)
-            redact = _redactor(secrets, seen)
+            redact = _Redactor(secrets, seen)
             changed = (_changed_addresses(graph) | _deletions(item, options, graph)
                        if options.changed_only and graph.kind == "plan" else None)
             skipped = {c.address for c in graph.managed("aws_eks_cluster")
@@ -148,7 +148,7 @@ def scan(
                     finding = _finding(policy, result, config, item.display, source_root, report)
                     report.findings.append(redact(modules.relocate(finding, result.subject)))
             if options.pictures != "none":
-                _add_pictures(report, context, item.display, options.pictures == "all")
+                _add_pictures(report, context, item.display, options.pictures == "all", redact)
     finally:
         end_parsing(parsing)
     report.unchecked_clusters = sorted(unchecked)
@@ -161,7 +161,8 @@ def scan(
     return report
 
 
-def _add_pictures(report: Report, context: ScanContext, input_path: str, every: bool) -> None:
+def _add_pictures(report: Report, context: ScanContext, input_path: str, every: bool,
+                  redact: _Redactor) -> None:
     """The network picture of each cluster of this input (with a failure, unless `every`)."""
     from tfcheck.picture import cluster_pictures
 
@@ -174,7 +175,7 @@ def _add_pictures(report: Report, context: ScanContext, input_path: str, every: 
             f"network picture of {input_path}", repr(error), traceback.format_exc()))
         return
     for cluster, picture in pictures.items():
-        report.pictures[(input_path, cluster)] = picture
+        report.pictures[(input_path, cluster)] = redact.picture(picture)
 
 
 def _option_errors(options: ScanOptions) -> list[InputError]:
@@ -496,28 +497,36 @@ def _scrub(text: str, pattern: re.Pattern[str] | None) -> str:
     return text if pattern is None else pattern.sub(SHOWN, text)
 
 
-# a short text counts only as a whole token: not inside a word, an id or a CIDR
-_TOKEN_START = r"(?<!\w)(?<!\w[.:/-])"
+# a short text counts only as a whole token: not inside a word, an id, a CIDR or an
+# instance key (`aws_subnet.p[0]`: keys are never sensitive, terraform refuses those)
+_TOKEN_START = r"(?<!\w)(?<!\w[.:/-])(?<!\w\[)(?<!\w\[\")"
 _TOKEN_END = r"(?!\w)(?![.:/-]\w)"
 
 
-def _redactor(pattern: re.Pattern[str] | None, seen: set[str]) -> Callable[[Finding], Finding]:
-    """Hides every sensitive value in a finding's text and data.
+class _Redactor:
+    """Hides every sensitive value in a finding's text and data, and in the pictures.
 
     Policies may decide on sensitive values, which reach them marked: a marked value
     never formats as its text (`tfcheck.marks`). This is the check behind that, for
-    text a policy copied by hand (`str.join`): the graph's sensitive texts of 4
-    characters or more, and the texts of the marked values policies were handed
-    (`seen`, as they are handed out). A shorter one ("10", "a") counts only as a whole
-    token, so "10.0.0.0/8" stays, and only once some policy received it, so a sensitive
-    value no policy reads blanks nothing.
+    text a policy copied by hand (`str.join`, an address parsed from a CIDR): the graph's
+    sensitive texts of 4 characters or more, and the texts of the sensitive values
+    policies were handed (`seen`, as they are handed out). A shorter one ("10", "a")
+    counts only as a whole token, so "10.0.0.0/8" stays, and only once some policy
+    received it, so a sensitive value no policy reads blanks nothing.
     """
-    cached: list[Any] = [-1, []]  # len(seen) when built, patterns
 
-    def patterns() -> list[re.Pattern[str]]:
-        if cached[0] != len(seen):
-            built = [] if pattern is None else [pattern]
-            texts = sorted(seen, key=len, reverse=True)
+    def __init__(self, pattern: re.Pattern[str] | None, seen: set[str]) -> None:
+        self._pattern = pattern
+        self._seen = seen
+        self._built = -1  # len(seen) when the patterns were built
+        self._patterns: list[re.Pattern[str]] = []
+
+    def patterns(self) -> list[re.Pattern[str]]:
+        if not self._seen and self._pattern is None:
+            return []
+        if self._built != len(self._seen):
+            built = [] if self._pattern is None else [self._pattern]
+            texts = sorted(self._seen, key=len, reverse=True)
             long = [t for t in texts if len(t) >= MIN_REDACTED_LENGTH]
             short = [t for t in texts if len(t) < MIN_REDACTED_LENGTH]
             if long:
@@ -525,11 +534,12 @@ def _redactor(pattern: re.Pattern[str] | None, seen: set[str]) -> Callable[[Find
             if short:
                 built.append(re.compile(
                     _TOKEN_START + "(?:" + "|".join(map(re.escape, short)) + ")" + _TOKEN_END))
-            cached[:] = [len(seen), built]
-        found: list[re.Pattern[str]] = cached[1]
-        return found
+            self._built, self._patterns = len(self._seen), built
+        return self._patterns
 
-    def scrub(value: Any, using: list[re.Pattern[str]]) -> Any:
+    def text(self, value: Any, using: list[re.Pattern[str]] | None = None) -> Any:
+        """`value` (a text, or a tree of them) with every sensitive text hidden."""
+        using = self.patterns() if using is None else using
         if is_marked_scalar(value):
             return SHOWN
         if isinstance(value, str):
@@ -537,24 +547,43 @@ def _redactor(pattern: re.Pattern[str] | None, seen: set[str]) -> Callable[[Find
                 value = each.sub(SHOWN, value)
             return value
         if isinstance(value, dict):
-            return {scrub(key, using): scrub(item, using) for key, item in value.items()}
+            return {self.text(k, using): self.text(v, using) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [scrub(item, using) for item in value]
+            return [self.text(item, using) for item in value]
         return value
 
-    def redact(finding: Finding) -> Finding:
-        using = patterns() if seen or pattern is not None else []
+    def __call__(self, finding: Finding) -> Finding:
+        using = self.patterns()
         if not using and not _has_marks(finding):
             return finding
         return replace(
             finding,
-            message=scrub(finding.message, using),
-            remediation=scrub(finding.remediation, using),
-            evidence=tuple(scrub(list(finding.evidence), using)),
-            data=scrub(dict(finding.data), using),
+            message=self.text(finding.message, using),
+            remediation=self.text(finding.remediation, using),
+            evidence=tuple(self.text(list(finding.evidence), using)),
+            data=self.text(dict(finding.data), using),
         )
 
-    return redact
+    def picture(self, picture: Any) -> Any:
+        """A network picture with its labels, keys and zone names checked the same way."""
+        using = self.patterns()
+        if not using:
+            return picture
+
+        def node(item: Any) -> Any:
+            return replace(item, key=self.text(item.key, using), label=self.text(item.label,
+                                                                                using))
+
+        return replace(
+            picture,
+            vpc=self.text(picture.vpc, using),
+            azs={self.text(az, using): [node(n) for n in nodes]
+                 for az, nodes in picture.azs.items()},
+            inside=[node(n) for n in picture.inside],
+            outside=[node(n) for n in picture.outside],
+            edges=[tuple(self.text(list(e), using)) for e in picture.edges],
+            failing={self.text(key, using) for key in picture.failing},
+        )
 
 
 def _has_marks(finding: Finding) -> bool:

@@ -7,9 +7,10 @@ way a message is normally built from it, f-strings, `format`, `repr`, `str` of a
 number, concatenation, slicing and the usual string methods, gives `(sensitive value)`
 or another marked value. Only `str.join` (and `%` with several values) copy the
 characters of a `str` subclass without asking it; `shown` is the helper for those call
-sites. For what slips through, every marked value made while the engine scans an input
-records its text (`collect`), and the engine looks for exactly those texts in the
-findings (`tfcheck.engine`): values no policy received are never searched for.
+sites. For what slips through, every sensitive value revealed while the engine scans an
+input records its text (`collect`; not the pieces policy code cuts from it, which would
+blank every "0"), and the engine looks for exactly those texts in the findings
+(`tfcheck.engine`): values no policy received are never searched for.
 """
 
 from __future__ import annotations
@@ -42,10 +43,6 @@ class MarkedText(str):
     """A sensitive string: equal to its text, shown as `(sensitive value)`."""
 
     __slots__ = ()
-
-    def __new__(cls, text: str) -> MarkedText:
-        _record(text)
-        return super().__new__(cls, text)
 
     def __format__(self, spec: str) -> str:
         return SHOWN
@@ -109,10 +106,6 @@ class MarkedInt(int):
 
     __slots__ = ()
 
-    def __new__(cls, number: int) -> MarkedInt:
-        _record(int.__repr__(number))
-        return super().__new__(cls, number)
-
     def __format__(self, spec: str) -> str:
         return SHOWN
 
@@ -127,12 +120,6 @@ class MarkedFloat(float):
     """A sensitive fractional number: equal to its value, shown as `(sensitive value)`."""
 
     __slots__ = ()
-
-    def __new__(cls, number: float) -> MarkedFloat:
-        _record(float.__repr__(number))
-        if float(number).is_integer():
-            _record(str(int(number)))  # how terraform writes a whole number
-        return super().__new__(cls, number)
 
     def __format__(self, spec: str) -> str:
         return SHOWN
@@ -166,10 +153,15 @@ def mark_scalar(value: Any) -> Any:
     if isinstance(value, bool | MarkedText | MarkedInt | MarkedFloat):
         return value
     if isinstance(value, str):
+        _record(value)
         return MarkedText(value)
     if isinstance(value, int):
+        _record(int.__repr__(value))
         return MarkedInt(value)
     if isinstance(value, float):
+        _record(float.__repr__(value))
+        if value.is_integer():
+            _record(str(int(value)))  # how terraform writes a whole number
         return MarkedFloat(value)
     return value
 
