@@ -99,7 +99,13 @@ def reveal(value: Any) -> Any:
     Its strings and numbers (map keys too) come back marked (`tfcheck.marks`): equal to
     the plain values for every decision, shown as `(sensitive value)` in any message.
     """
-    return _marked(value.value) if isinstance(value, Sensitive) else value
+    if not isinstance(value, Sensitive):
+        return value
+    marked = value.__dict__.get("_marked")
+    if marked is None:  # built once per wrapper: facts reveal the same value many times
+        marked = _marked(value.value)
+        object.__setattr__(value, "_marked", marked)
+    return marked
 
 
 def _marked(value: Any) -> Any:
