@@ -319,6 +319,8 @@ def _check_bomb(expression: str, tmp_path: Path) -> None:
     started = time.process_time()  # CPU time: the bound must hold on a loaded machine too
     evaluator.evaluate(parsed, Scope(evaluator.root))
     assert time.process_time() - started < 30
+    # a bound reached names the place: line and column of the expression that reached it
+    assert all(error.line and error.column for error in evaluator.errors), evaluator.errors
 
 
 @settings(FAST, max_examples=8)
