@@ -127,12 +127,13 @@ def scan(
             if graph is None:
                 continue
             report.inputs.append(ScannedInput(item.display, graph.kind))
-            secrets = _secret_pattern(graph)
+            texts = _secret_texts(graph)
+            secrets = _secret_pattern(texts)
             report.notes.extend(_scrub(note, secrets) for note in graph.notes)
             report.notes.extend(_suppression_warnings(graph, known_rules))
             source_root = _source_root(item, graph, options)
             context = ScanContext(graph=graph, config=config)
-            redact = _Redactor(secrets, seen)
+            redact = _Redactor(secrets, texts, seen)
             changed = (_changed_addresses(graph) | _deletions(item, options, graph)
                        if options.changed_only and graph.kind == "plan" else None)
             skipped = {c.address for c in graph.managed("aws_eks_cluster")
@@ -485,12 +486,16 @@ def _suppression_for(policy: Policy, subject: Resource, report: Report) -> Suppr
 MIN_REDACTED_LENGTH = 4  # shorter values ("true", "443") would garble every message
 
 
-def _secret_pattern(graph: ResourceGraph) -> re.Pattern[str] | None:
-    """One pattern for every sensitive text of the graph (and derived from it)."""
+def _secret_texts(graph: ResourceGraph) -> set[str]:
+    """Every sensitive text of the graph (and derived from it) long enough to look for."""
     found = {text for resource in graph.resources()
              for text in sensitive_strings(resource.values)} | graph.sensitive_values
-    secrets = sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
-    return re.compile(_alternation(secrets)) if secrets else None
+    return {t for t in found if len(t) >= MIN_REDACTED_LENGTH}
+
+
+def _secret_pattern(texts: set[str]) -> re.Pattern[str] | None:
+    """One pattern for `texts`, longest first."""
+    return re.compile(_alternation(sorted(texts, key=len, reverse=True))) if texts else None
 
 
 def _scrub(text: str, pattern: re.Pattern[str] | None) -> str:
@@ -515,8 +520,10 @@ class _Redactor:
     received it, so a sensitive value no policy reads blanks nothing.
     """
 
-    def __init__(self, pattern: re.Pattern[str] | None, seen: set[str]) -> None:
-        self._pattern = pattern
+    def __init__(self, pattern: re.Pattern[str] | None, known: set[str],
+                 seen: set[str]) -> None:
+        self._pattern = pattern  # the graph's sensitive texts (`known`)
+        self._known = known
         self._seen = seen
         self._built = -1  # len(seen) when the patterns were built
         self._patterns: list[re.Pattern[str]] = []
@@ -527,7 +534,7 @@ class _Redactor:
         if self._built != len(self._seen):
             built = [] if self._pattern is None else [self._pattern]
             texts = sorted(self._seen, key=len, reverse=True)
-            long = [t for t in texts if len(t) >= MIN_REDACTED_LENGTH]
+            long = [t for t in texts if len(t) >= MIN_REDACTED_LENGTH and t not in self._known]
             short = [t for t in texts if len(t) < MIN_REDACTED_LENGTH]
             if long:
                 built.append(re.compile(_alternation(long)))
