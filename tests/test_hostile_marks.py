@@ -3,15 +3,18 @@
 A secret of 1-3 characters cannot be found by searching the output for its text without
 blanking every "10" of every CIDR. So the evaluator marks everything derived from a
 sensitive value, `reveal` hands policies marked scalars that format as
-`(sensitive value)`, and the engine checks only the findings that name a resource
-holding such a value for a whole-token copy of it. These tests prove:
+`(sensitive value)`, and the engine looks in findings and pictures for whole-token
+copies of only the sensitive values policies were handed (what `str.join` copied).
+These tests prove:
 
 - every evaluator function (and every expression form) marks a result computed from a
   sensitive argument;
 - a scan's six outputs are the same whichever short secret is configured (nothing of
   it is printed), and contain none of its characters;
 - unrelated findings, and the rest of a related one, keep their "10.0.0.0/8";
-- plans: `after_sensitive` lists in lists and sensitive root variables are marked.
+- plans: `after_sensitive` lists in lists and sensitive root variables are marked;
+- cases a hostile corpus found: a sensitive provider region, a network whose CIDRs
+  and names come from sensitive values (no "(sensitive value)" in `aws_subnet.p[0]`).
 """
 
 from __future__ import annotations
