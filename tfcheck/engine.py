@@ -24,6 +24,7 @@ from tfcheck.graph import ResourceGraph
 from tfcheck.inputs import Input, resolve_inputs
 from tfcheck.loaders import LoadFailure
 from tfcheck.loaders.plan import load_plan, load_plan_file, read_plan_document
+from tfcheck.marks import SHOWN, collect, is_marked_scalar, shown
 from tfcheck.model import (
     Finding,
     InputError,
@@ -125,16 +126,18 @@ def scan(
         for number, item in enumerate(inputs, 1):
             if options.progress is not None:
                 options.progress(number, len(inputs), item.display)
+            seen = collect()  # the texts of the marked values made from here on
             graph = _load(item, options, report)
             if graph is None:
                 continue
             report.inputs.append(ScannedInput(item.display, graph.kind))
-            secrets = _secret_pattern(graph)
+            texts = _secret_texts(graph)
+            secrets = _secret_pattern(texts)
             report.notes.extend(_scrub(note, secrets) for note in graph.notes)
             report.notes.extend(_suppression_warnings(graph, known_rules))
             source_root = _source_root(item, graph, options)
             context = ScanContext(graph=graph, config=config)
-            redact = _redactor(secrets)
+            redact = _Redactor(secrets, texts, seen)
             changed = (_changed_addresses(graph) | _deletions(item, options, graph)
                        if options.changed_only and graph.kind == "plan" else None)
             skipped = {c.address for c in graph.managed("aws_eks_cluster")
@@ -150,7 +153,7 @@ def scan(
                     finding = _finding(policy, result, config, item.display, source_root, report)
                     report.findings.append(redact(modules.relocate(finding, result.subject)))
             if options.pictures != "none":
-                _add_pictures(report, context, item.display, options.pictures == "all")
+                _add_pictures(report, context, item.display, options.pictures == "all", redact)
     finally:
         if parsing is not None:
             from tfcheck.hcl.parsing import end_parsing
@@ -166,7 +169,8 @@ def scan(
     return report
 
 
-def _add_pictures(report: Report, context: ScanContext, input_path: str, every: bool) -> None:
+def _add_pictures(report: Report, context: ScanContext, input_path: str, every: bool,
+                  redact: _Redactor) -> None:
     """The network picture of each cluster of this input (with a failure, unless `every`)."""
     from tfcheck.picture import cluster_pictures
 
@@ -179,7 +183,7 @@ def _add_pictures(report: Report, context: ScanContext, input_path: str, every: 
             f"network picture of {input_path}", repr(error), traceback.format_exc()))
         return
     for cluster, picture in pictures.items():
-        report.pictures[(input_path, cluster)] = picture
+        report.pictures[(input_path, cluster)] = redact.picture(picture)
 
 
 def _option_errors(options: ScanOptions) -> list[InputError]:
@@ -489,46 +493,116 @@ def _suppression_for(policy: Policy, subject: Resource, report: Report) -> Suppr
 MIN_REDACTED_LENGTH = 4  # shorter values ("true", "443") would garble every message
 
 
-def _secret_pattern(graph: ResourceGraph) -> re.Pattern[str] | None:
-    """One pattern for every sensitive text of the graph (and derived from it)."""
+def _secret_texts(graph: ResourceGraph) -> set[str]:
+    """Every sensitive text of the graph (and derived from it) long enough to look for."""
     found = {text for resource in graph.resources()
              for text in sensitive_strings(resource.values)} | graph.sensitive_values
-    secrets = sorted((t for t in found if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
-    return re.compile(_alternation(secrets)) if secrets else None
+    return {t for t in found if len(t) >= MIN_REDACTED_LENGTH}
+
+
+def _secret_pattern(texts: set[str]) -> re.Pattern[str] | None:
+    """One pattern for `texts`, longest first."""
+    return re.compile(_alternation(sorted(texts, key=len, reverse=True))) if texts else None
 
 
 def _scrub(text: str, pattern: re.Pattern[str] | None) -> str:
-    return text if pattern is None else pattern.sub("(sensitive value)", text)
+    return text if pattern is None else pattern.sub(SHOWN, text)
 
 
-def _redactor(pattern: re.Pattern[str] | None) -> Callable[[Finding], Finding]:
-    """Replaces every sensitive value of the graph in a finding's text and data.
+# a short text counts only as a whole token: not inside a word, an id, a CIDR or an
+# instance key (`aws_subnet.p[0]`: keys are never sensitive, terraform refuses those)
+_TOKEN_START = r"(?<!\w)(?<!\w[.:/-])(?<!\w\[)(?<!\w\[\")"
+_TOKEN_END = r"(?!\w)(?![.:/-]\w)"
 
-    Policies may decide on sensitive values; this is the one place that makes sure
-    none of them reaches an output, whatever a policy put in its message.
+
+class _Redactor:
+    """Hides every sensitive value in a finding's text and data, and in the pictures.
+
+    Policies may decide on sensitive values, which reach them marked: a marked value
+    never formats as its text (`tfcheck.marks`). This is the check behind that, for
+    text a policy copied by hand (`str.join`, an address parsed from a CIDR): the graph's
+    sensitive texts of 4 characters or more, and the texts of the sensitive values
+    policies were handed (`seen`, as they are handed out). A shorter one ("10", "a")
+    counts only as a whole token, so "10.0.0.0/8" stays, and only once some policy
+    received it, so a sensitive value no policy reads blanks nothing.
     """
-    if pattern is None:
-        return lambda finding: finding
 
-    def scrub(value: Any) -> Any:
+    def __init__(self, pattern: re.Pattern[str] | None, known: set[str],
+                 seen: set[str]) -> None:
+        self._pattern = pattern  # the graph's sensitive texts (`known`)
+        self._known = known
+        self._seen = seen
+        self._built = -1  # len(seen) when the patterns were built
+        self._patterns: list[re.Pattern[str]] = []
+
+    def patterns(self) -> list[re.Pattern[str]]:
+        if not self._seen and self._pattern is None:
+            return []
+        if self._built != len(self._seen):
+            built = [] if self._pattern is None else [self._pattern]
+            texts = sorted(self._seen, key=len, reverse=True)
+            long = [t for t in texts if len(t) >= MIN_REDACTED_LENGTH and t not in self._known]
+            short = [t for t in texts if len(t) < MIN_REDACTED_LENGTH]
+            if long:
+                built.append(re.compile(_alternation(long)))
+            if short:
+                built.append(re.compile(
+                    _TOKEN_START + "(?:" + "|".join(map(re.escape, short)) + ")" + _TOKEN_END))
+            self._built, self._patterns = len(self._seen), built
+        return self._patterns
+
+    def text(self, value: Any, using: list[re.Pattern[str]] | None = None) -> Any:
+        """`value` (a text, or a tree of them) with every sensitive text hidden."""
+        using = self.patterns() if using is None else using
+        if is_marked_scalar(value):
+            return SHOWN
         if isinstance(value, str):
-            return _scrub(value, pattern)
+            for each in using:
+                value = each.sub(SHOWN, value)
+            return value
         if isinstance(value, dict):
-            return {key: scrub(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [scrub(item) for item in value]
+            return {self.text(k, using): self.text(v, using) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.text(item, using) for item in value]
         return value
 
-    def redact(finding: Finding) -> Finding:
+    def __call__(self, finding: Finding) -> Finding:
+        using = self.patterns()
+        if not using and not _has_marks(finding):
+            return finding
         return replace(
             finding,
-            message=scrub(finding.message),
-            remediation=scrub(finding.remediation),
-            evidence=tuple(scrub(list(finding.evidence))),
-            data=scrub(dict(finding.data)),
+            message=self.text(finding.message, using),
+            remediation=self.text(finding.remediation, using),
+            evidence=tuple(self.text(list(finding.evidence), using)),
+            data=self.text(dict(finding.data), using),
         )
 
-    return redact
+    def picture(self, picture: Any) -> Any:
+        """A network picture with its labels, keys and zone names checked the same way."""
+        using = self.patterns()
+        if not using:
+            return picture
+
+        def node(item: Any) -> Any:
+            return replace(item, key=self.text(item.key, using), label=self.text(item.label,
+                                                                                using))
+
+        return replace(
+            picture,
+            vpc=self.text(picture.vpc, using),
+            azs={self.text(az, using): [node(n) for n in nodes]
+                 for az, nodes in picture.azs.items()},
+            inside=[node(n) for n in picture.inside],
+            outside=[node(n) for n in picture.outside],
+            edges=[tuple(self.text(list(e), using)) for e in picture.edges],
+            failing={self.text(key, using) for key in picture.failing},
+        )
+
+
+def _has_marks(finding: Finding) -> bool:
+    """A marked text handed over as a whole message (its characters would be printed)."""
+    return any(map(is_marked_scalar, (finding.message, finding.remediation, *finding.evidence)))
 
 
 _TRIE_DEPTH = 6
@@ -568,10 +642,12 @@ def _filter(findings: Iterable[Finding], options: ScanOptions, report: Report) -
 
 def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
     """Finding data as JSON-safe values (sets sorted, tuples as lists)."""
-    return {str(k): _plain_value(v) for k, v in sorted(data.items())}
+    return {shown(k): _plain_value(v) for k, v in sorted(data.items())}
 
 
 def _plain_value(value: Any) -> Any:
+    if is_marked_scalar(value):
+        return SHOWN
     if isinstance(value, Mapping):
         return _plain(value)
     if isinstance(value, (set, frozenset)):

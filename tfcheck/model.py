@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfcheck.defaults import MISSING, provider_default
+from tfcheck.marks import mark_scalar
 
 
 class Severity(enum.StrEnum):
@@ -93,12 +94,32 @@ def is_unknown(value: object) -> bool:
 
 
 def reveal(value: Any) -> Any:
-    """The value behind a `Sensitive` wrapper, for policy logic only (never for output)."""
-    return value.value if isinstance(value, Sensitive) else value
+    """The value behind a `Sensitive` wrapper, for policy logic only.
+
+    Its strings and numbers (map keys too) come back marked (`tfcheck.marks`): equal to
+    the plain values for every decision, shown as `(sensitive value)` in any message.
+    """
+    if not isinstance(value, Sensitive):
+        return value
+    marked = value.__dict__.get("_marked")
+    if marked is None:  # built once per wrapper: facts reveal the same value many times
+        marked = _marked(value.value)
+        object.__setattr__(value, "_marked", marked)
+    return marked
+
+
+def _marked(value: Any) -> Any:
+    if isinstance(value, Sensitive):
+        return _marked(value.value)
+    if isinstance(value, dict):
+        return {mark_scalar(key): _marked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_marked(item) for item in value]
+    return mark_scalar(value)
 
 
 def reveal_all(value: Any) -> Any:
-    """A copy of a value tree with every `Sensitive` wrapper removed."""
+    """A copy of a value tree with every `Sensitive` wrapper revealed (see `reveal`)."""
     value = reveal(value)
     if isinstance(value, dict):
         return {key: reveal_all(item) for key, item in value.items()}
@@ -195,8 +216,8 @@ class Resource:
         apply), `Unknown`
         where the configuration sets it to something the input cannot give, and `None`
         for an unset attribute without a documented default. Single nested blocks are
-        entered at their first element. Sensitive values come back unwrapped: policies
-        may decide on them, and the engine redacts them from everything it reports.
+        entered at their first element. Sensitive values come back revealed and marked
+        (`reveal`): policies decide on them, messages show `(sensitive value)`.
         """
         value: Any = self.values
         for part in path.split("."):

@@ -28,9 +28,39 @@ _CHUNK = 1 << 16
 class ReadRefused(Exception):
     """A path tfcheck will not read: outside the root, not a regular file, too large."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.line = line  # where a text file crosses the size limit, when known
+        self.column = column
+
+
+def _too_large(fd: int, limit: int) -> ReadRefused:
+    """The size refusal, at the line and column of the first character past `limit`.
+
+    Reads `limit` bytes from the start (bounded: the limit of a text file is small).
+    """
+    reason = f"is larger than {limit} bytes"
+    if limit > DEFAULT_LIMIT:
+        return ReadRefused(reason)
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        while total < limit:
+            chunk = os.read(fd, min(_CHUNK, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError:
+        return ReadRefused(reason)
+    head = b"".join(chunks)
+    if not head:
+        return ReadRefused(reason)
+    start = head.rfind(b"\n") + 1
+    column = len(head[start:].decode("utf-8", errors="replace")) + 1
+    return ReadRefused(reason, head.count(b"\n") + 1, column)
 
 
 def scan_root(directory: Path) -> Path:
@@ -87,7 +117,7 @@ def read_bytes(
         if not stat.S_ISREG(info.st_mode):
             raise ReadRefused("is not a regular file (FIFO, device, socket or directory)")
         if info.st_size > limit:
-            raise ReadRefused(f"is larger than {limit} bytes")
+            raise _too_large(fd, limit)
         chunks: list[bytes] = []
         total = 0
         while True:
@@ -102,7 +132,7 @@ def read_bytes(
             chunks.append(chunk)
             total += len(chunk)
             if total > limit:
-                raise ReadRefused(f"is larger than {limit} bytes")
+                raise _too_large(fd, limit)
         return b"".join(chunks)
     finally:
         os.close(fd)

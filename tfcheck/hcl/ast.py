@@ -13,10 +13,11 @@ from typing import Any
 
 
 class Expr:
-    """Base of every expression node; `line` is 1-based in the file the node came from."""
+    """Base of every expression node; `line`, `column` (0: not known) 1-based in its file."""
 
     __slots__ = ()
     line: int
+    column: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class Literal(Expr):
 
     value: Any
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class Name(Expr):
 
     name: str
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class GetAttr(Expr):
     obj: Expr
     name: str
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class Index(Expr):
     obj: Expr
     key: Expr
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,7 @@ class SplatItem(Expr):
     """Stands for the current element inside a splat's per-element traversal."""
 
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,7 @@ class Splat(Expr):
     obj: Expr
     each: Expr
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +78,21 @@ class Call(Expr):
     args: tuple[Expr, ...]
     expand_final: bool = False  # `f(a, list...)`
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
 class TupleExpr(Expr):
     items: tuple[Expr, ...]
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
 class ObjectExpr(Expr):
     items: tuple[tuple[Expr, Expr], ...]
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +100,7 @@ class Unary(Expr):
     op: str  # "-" or "!"
     operand: Expr
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +109,7 @@ class Binary(Expr):
     left: Expr
     right: Expr
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +118,7 @@ class Conditional(Expr):
     true: Expr
     false: Expr
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +133,7 @@ class ForExpr(Expr):
     cond: Expr | None
     grouping: bool = False
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +160,7 @@ class Template(Expr):
 
     parts: tuple[TemplatePart, ...]
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +169,7 @@ class Invalid(Expr):
 
     reason: str
     line: int = 0
+    column: int = field(default=0, compare=False)  # not part of what it means
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from tfcheck.hcl.values import (
     unknown_in,
     unmark,
 )
+from tfcheck.marks import mark_scalar
 from tfcheck.model import Sensitive, Unknown, instance_suffix
 from tfcheck.safe_io import ReadRefused, read_bytes, resolve_inside
 
@@ -113,7 +114,7 @@ class Evaluator(Expressions):
         except EvalError as exc:
             value = Unknown(str(exc))
         except RecursionError:
-            self.input_error("expression nested too deeply", expr.line)
+            self.input_error("expression nested too deeply", expr.line, expr.column or None)
             value = Unknown("expression nested too deeply")
         except (
             TypeError,
@@ -725,7 +726,8 @@ class Evaluator(Expressions):
             False,
             f"provider {key} region",
         )
-        region = unmark(region)
+        if isinstance(region, Sensitive):  # decides as the region, prints as sensitive
+            region = mark_scalar(unmark(region))
         if isinstance(region, str | Unknown):
             return region
         return Unknown(f"provider {key} region is not a string")

@@ -234,7 +234,7 @@ class Expressions:
     def _exhausted(self, message: str, expr: Expr) -> _Budget:
         """The bound ran out here: the input error names the innermost expression."""
         budget = _Budget(message)
-        budget.where = (self._file, expr.line)
+        budget.where = (self._file, expr.line, expr.column)
         return budget
 
     def bound_error(self, exc: BoundExceeded, expr: Expr) -> None:
@@ -242,11 +242,11 @@ class Expressions:
 
         An exhausted step budget is reported once: every expression after it runs out too.
         """
-        file, line = exc.where or (self._file, expr.line)
+        file, line, column = exc.where or (self._file, expr.line, expr.column)
         if self._steps > self.max_steps and any("steps exhausted" in e.message
                                                  for e in self.errors):
             return
-        self.input_error(str(exc), line, None, file)
+        self.input_error(str(exc), line, column or None, file)
 
     def mark(self, value: Any) -> Any:
         """`value` marked sensitive; its texts join the ones every output hides."""
@@ -273,7 +273,9 @@ class Expressions:
             return self._eval(expr, scope, narrowed)
         except BoundExceeded as exc:
             if exc.where is None:  # the innermost expression that reached the bound
-                exc.where = (self._file, expr.line)
+                exc.where = (self._file, expr.line, expr.column)
+            elif not exc.where[2] and exc.where[1] == expr.line and exc.where[0] == self._file:
+                exc.where = (self._file, expr.line, expr.column)  # the nearest with a column
             raise
         finally:
             self._depth -= 1

@@ -27,6 +27,7 @@ from tfcheck.hcl.parse import (
     _scan_template,
     parse_expression,
 )
+from tfcheck.hcl.positions import deepest_bracket
 
 
 def parse_json(text: str, path: str) -> ParsedFile:
@@ -36,14 +37,14 @@ def parse_json(text: str, path: str) -> ParsedFile:
     except json.JSONDecodeError as exc:
         raise HclSyntaxError(exc.msg, exc.lineno, exc.colno) from None
     except RecursionError:
-        raise HclSyntaxError("JSON nested too deeply") from None
+        raise HclSyntaxError("JSON nested too deeply", *deepest_bracket(text)) from None
     if not isinstance(data, dict):
         raise HclSyntaxError("a .tf.json file must hold a JSON object", 1, 1)
     finder = _JsonLines(text)
     try:
         body = _json_body(data, finder, top=True)
     except RecursionError:
-        raise HclSyntaxError("JSON nested too deeply") from None
+        raise HclSyntaxError("JSON nested too deeply", *deepest_bracket(text)) from None
     return ParsedFile(path=path, body=body)
 
 

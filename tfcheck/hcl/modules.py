@@ -141,7 +141,7 @@ class ConfigLoader:
         except HclSyntaxError as exc:
             self.errors.append(InputError(shown, exc.message, exc.line, exc.column))
         except ReadRefused as exc:
-            self.errors.append(InputError(shown, f"file {exc.reason}"))
+            self.errors.append(InputError(shown, f"file {exc.reason}", exc.line, exc.column))
         self._parsed[resolved] = parsed
         return parsed
 

@@ -49,6 +49,7 @@ from tfcheck.hcl.ast import (
     TupleExpr,
     Unary,
 )
+from tfcheck.hcl.positions import moved, operator_past
 
 # The grammar parses about 100 KB a second: these bound the time one file can take.
 MAX_FILE_BYTES = 2_000_000
@@ -114,7 +115,9 @@ def parse_hcl(text: str, path: str) -> ParsedFile:
     """Parse one native-syntax file; raises `HclSyntaxError` with line and column."""
     if len(text) > MAX_FILE_BYTES:
         raise HclSyntaxError(f"file larger than {MAX_FILE_BYTES} bytes")
-    _check_operators(text)
+    past = operator_past(text, MAX_OPERATORS)  # operator bombs refused before the slow parse
+    if past is not None:
+        raise HclSyntaxError(f"more than {MAX_OPERATORS} operators in one file", *past)
     text = normalise(text)
     tree = _parse_tree(text + "\n")
     converter = _Converter(text + "\n")
@@ -132,24 +135,6 @@ def parse_hcl(text: str, path: str) -> ParsedFile:
         comments=tuple(sorted(directives, key=lambda d: d.line)),
         comment_lines=_comment_lines(text),
     )
-
-
-_SKIPPED = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|//[^\n]*')
-_OPERATOR = re.compile(r"&&|\|\||[=!<>]=|[-+*/%<>]")
-
-
-def _check_operators(text: str) -> None:
-    """Refuse operator bombs (`1 + 1 + ...` 100,000 times) before the slow parse.
-
-    A cheap upper bound first; strings and comments are left out of the exact count.
-    """
-    if sum(text.count(c) for c in "+-*/%<>=&|") <= MAX_OPERATORS:
-        return
-    code = _SKIPPED.sub("", text)
-    for count, found in enumerate(_OPERATOR.finditer(code), 1):
-        if count > MAX_OPERATORS:
-            line = code.count("\n", 0, found.start()) + 1  # strings never span lines
-            raise HclSyntaxError(f"more than {MAX_OPERATORS} operators in one file", line)
 
 
 def _is_ignore_comment(token: Any) -> bool:
@@ -350,9 +335,14 @@ class _Converter:
         if self.depth > MAX_NESTING:
             raise RecursionError
         try:
-            return self._expr(node)
+            found = self._expr(node)
         finally:
             self.depth -= 1
+        if not found.column:
+            column = _column(node) if _is_tree(node) else getattr(node, "column", None)
+            if column:  # set once, on the node just built (frozen only to everyone else)
+                object.__setattr__(found, "column", int(column))
+        return found
 
     def _expr(self, node: Any) -> Expr:
         data = getattr(node, "data", None)
@@ -423,9 +413,10 @@ class _Converter:
         content = content.rstrip("\n")
         cut = content.rfind("\n")
         content = content[: cut + 1] if cut >= 0 else ""
+        cut = 0
         if trim:
-            content = _trim_indent(content)
-        return _build_template(list(_scan_template(content, line + 1)), line)
+            content, cut = _trim_indent(content)
+        return _build_template(list(_scan_template(content, line + 1, cut)), line)
 
     def _x_tuple(self, node: Any) -> Expr:
         items = tuple(self.expr(c) for c in _children(node))
@@ -665,14 +656,14 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(one, text)
 
 
-def _trim_indent(content: str) -> str:
-    """`<<-` heredocs: remove the smallest indentation of the non-blank lines."""
+def _trim_indent(content: str) -> tuple[str, int]:
+    """`<<-` heredocs: cut the smallest indentation of the non-blank lines (and say how much)."""
     lines = content.split("\n")
     widths = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
     if not widths:
-        return content
+        return content, 0
     cut = min(widths)
-    return "\n".join(line[cut:] if line.strip() else line.lstrip(" \t") for line in lines)
+    return "\n".join(line[cut:] if line.strip() else line.lstrip(" \t") for line in lines), cut
 
 
 # -- templates ----------------------------------------------------------------------
@@ -682,8 +673,11 @@ def _trim_indent(content: str) -> str:
 # ("dir", (keyword, payload, strip_left, strip_right)) a directive.
 
 
-def _scan_template(text: str, line: int) -> Iterator[tuple[str, Any]]:
-    """Split heredoc/templatefile text into segments, parsing each `${...}`."""
+def _scan_template(text: str, line: int, indent: int = 0) -> Iterator[tuple[str, Any]]:
+    """Split heredoc/templatefile text into segments, parsing each `${...}`.
+
+    `indent`: columns a `<<-` heredoc cut from the start of every line.
+    """
     pos = 0
     buf: list[str] = []
     length = len(text)
@@ -711,8 +705,11 @@ def _scan_template(text: str, line: int) -> Iterator[tuple[str, Any]]:
         inner = inner[1 if strip_left else 0 : len(inner) - 1 if strip_right else len(inner)]
         if text[found] == "$":
             yield ("strip", (strip_left, strip_right))
+            start = end - len(inner.lstrip()) - (1 if strip_right else 0)
             try:
-                yield ("expr", parse_expression(inner.strip()))
+                yield ("expr", moved(parse_expression(inner.strip()),
+                                     line + text.count("\n", 0, start),
+                                     start - text.rfind("\n", 0, start) + indent, indent))
             except HclSyntaxError as exc:
                 yield ("expr", Invalid(f"cannot parse interpolation: {exc.message}", here))
         else:

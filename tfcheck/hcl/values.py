@@ -30,7 +30,8 @@ class EvalError(Exception):
 class BoundExceeded(EvalError):
     """A size or work bound that hostile input reached: an input error at `where`."""
 
-    where: tuple[str, int] | None = None  # (file, line) of the innermost expression
+    # (file, line, column; 0: not known) of the innermost expression
+    where: tuple[str, int, int] | None = None
 
 
 MAX_WALK = 250_000  # values visited or copied by one walk; real ones hold hundreds
@@ -359,10 +360,12 @@ def _short(value: Any) -> str:
 
 
 def is_marked(value: Any, budget: int = 10_000) -> bool:
-    """Whether a value holds a `Sensitive` part (bounded walk)."""
+    """Whether a value may hold a `Sensitive` part: past the walk's bound it may."""
     stack = [value]
-    while stack and budget > 0:
+    while stack:
         budget -= 1
+        if budget < 0:
+            return True  # not seen whole: treat as marked, never as safe to show
         item = stack.pop()
         if isinstance(item, Sensitive):
             return True

@@ -25,8 +25,10 @@ import msgspec
 
 from tfcheck.defaults import MISSING
 from tfcheck.graph import ProviderConfig, ResourceGraph
+from tfcheck.hcl.positions import deepest_bracket
 from tfcheck.loaders import LoadFailure
 from tfcheck.loaders.plan_shape import check_plan_shape
+from tfcheck.marks import mark_scalar
 from tfcheck.model import (
     InputError,
     Resource,
@@ -100,7 +102,8 @@ def _parse_json(data: bytes, path: str) -> Any:
         raise LoadFailure(InputError(path, f"invalid JSON: {error.msg}", error.lineno,
                                      error.colno)) from None
     except RecursionError:
-        raise LoadFailure(InputError(path, "invalid JSON: nested too deeply")) from None
+        raise LoadFailure(InputError(path, "invalid JSON: nested too deeply",
+                                     *deepest_bracket(text))) from None
 
 
 _MSGSPEC_DECODE = msgspec.json.Decoder().decode
@@ -444,9 +447,11 @@ def _apply_sensitive(values: dict[str, Any], mask: Any) -> None:
             for position, item_flag in enumerate(flag[: len(items)]):
                 if item_flag is True and not isinstance(items[position], (Sensitive, Unknown)):
                     items[position] = Sensitive(items[position])
-                elif isinstance(item_flag, dict) and isinstance(items[position], dict):
-                    items[position] = dict(items[position])
-                    _apply_sensitive(items[position], item_flag)
+                elif isinstance(item_flag, dict | list) and isinstance(items[position],
+                                                                       dict | list):
+                    box = {"item": items[position]}  # a list in a list: same walk, one level
+                    _apply_sensitive(box, {"item": item_flag})
+                    items[position] = box["item"]
 
 
 # -- configuration expressions -------------------------------------------------------
@@ -518,7 +523,11 @@ def _actions(change: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _root_variables(document: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _as_dict(v).get("value")
+    """Root variable values; those declared `sensitive` (shown plain in the plan) marked."""
+    declared = _as_dict(_as_dict(_as_dict(document.get("configuration")).get("root_module"))
+                        .get("variables"))
+    return {name: mark_scalar(_as_dict(v).get("value"))
+            if _as_dict(declared.get(name)).get("sensitive") is True else _as_dict(v).get("value")
             for name, v in _as_dict(document.get("variables")).items()}
 
 
