@@ -94,7 +94,7 @@ def test_an_entry_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
 
 
 # A well-typed value of each field kind, and one of the wrong type for it.
-_GOOD = {"expr": [1, "x", 1], "expr?": None, "str": "s", "str?": None, "int": 3,
+_GOOD = {"expr": [1, "x", 1, 1], "expr?": None, "str": "s", "str?": None, "int": 3,
          "bool": True, "scalar": 1.5, "exprs": [], "pairs": [], "parts": ["t"]}
 _WRONG = {"expr": "x", "expr?": 3, "str": 3, "str?": 3, "int": True, "bool": 1,
           "scalar": [1], "exprs": "x", "pairs": [[1]], "parts": [3]}
@@ -108,7 +108,7 @@ def test_every_field_of_every_node_is_checked() -> None:
     tags = {cls: tag for tag, cls in enumerate(specs)}
 
     def entry(node: list[object]) -> bytes:
-        template = [tags[cache_module.Template], [node], 1]  # directives live in templates
+        template = [tags[cache_module.Template], [node], 1, 1]  # directives live in templates
         return msgspec.msgpack.encode(["tfcheck-hcl-parse", key, [[["a", "a", template, 1,
                                                                    None]], []], [], []])
 
