@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import attributes, block, render
 from tfcheck.model import Severity, Status, reveal
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.workloads import (
@@ -107,8 +108,8 @@ def efs_csi_region(ctx: ScanContext) -> Iterator[Result]:
                 f"{use.resource.address}: EFS CSI driver {use.where} pulls {use.shown} from "
                 f"{verdict.reason}; its images must come from ECR in the cluster's region",
                 remediation=(f'Use aws_eks_addon "aws-efs-csi-driver", or point the driver\'s '
-                             f'images at ECR in {region}:\nset {{\n  name  = "image.repository"'
-                             f'\n  value = "{target}"\n}}'),
+                             f"images at ECR in {region}:\n" + render(block("set", body=attributes(
+                                 name="image.repository", value=target)))),
                 data=data, evidence=evidence)
         elif verdict.status is Status.UNKNOWN:
             yield Result.unknown(use.resource, f"{use.resource.address}: EFS CSI driver "

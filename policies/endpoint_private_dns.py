@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tfcheck.facts.centralised import Centralised, centralised
+from tfcheck.facts.hcl_snippets import Attribute, Comment, Literal, render
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
     ClusterNetwork,
@@ -157,7 +158,8 @@ def _private_dns_verdicts(net: Network, vpc: str, clusters: list[ClusterNetwork]
                 endpoint.resource, f"private_dns_enabled of interface endpoint "
                                    f"{endpoint.address} ({endpoint.service}) is {how}: "
                                    f"clients resolve the service's public hostname",
-                remediation=f"# in {endpoint.address}\nprivate_dns_enabled = true",
+                remediation=render(Comment(f"in {endpoint.address}"),
+                                   Attribute("private_dns_enabled", Literal(True))),
                 evidence=evidence, attribute="private_dns_enabled")
 
 

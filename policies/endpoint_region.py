@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import Attribute, Comment, Literal, render
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
     ClusterNetwork,
@@ -156,8 +157,8 @@ def _region_verdict(net: Network, endpoint: Endpoint, regions: set[str],
             endpoint.resource, f"{endpoint.address} is for region {endpoint.region} "
                                f"({endpoint.service_name}), but {users} is in {region}: it "
                                f"serves none of the cluster's calls",
-            remediation=(f"# in {endpoint.address}\nservice_name = "
-                         f"\"com.amazonaws.{region}.{endpoint.service}\""),
+            remediation=render(Comment(f"in {endpoint.address}"), Attribute(
+                "service_name", Literal(f"com.amazonaws.{region}.{endpoint.service}"))),
             evidence=evidence, data=data, attribute="service_name")
     return Result.passed(endpoint.resource, f"{endpoint.address} is in the cluster's region "
                                             f"{region}", evidence=evidence, data=data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import Attribute, Comment, render
 from tfcheck.model import Severity
 from tfcheck.network import (
     ZONE_ID_SUFFIX,
@@ -187,8 +188,9 @@ def _coverage_verdict(net: Network, endpoint: Endpoint, node_subnets: list[str],
                                f"interface in {where}, where nodes run"
                                + (f"; it is only in {', '.join(sorted(have))}" if have else
                                   "; it is in no subnet at all"),
-            remediation=(f"# in {endpoint.address}: one subnet per node Availability Zone\n"
-                         f"subnet_ids = {hcl_id_list(net, [*endpoint.subnets.keys, *subnets])}"),
+            remediation=render(
+                Comment(f"in {endpoint.address}: one subnet per node Availability Zone"),
+                Attribute("subnet_ids", hcl_id_list(net, [*endpoint.subnets.keys, *subnets]))),
             evidence=(*evidence, *(needed[z][0] for z in missing)), data=data,
             attribute="subnet_ids")
     if missing or unknown_needed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from tfcheck.facts.hcl_snippets import Attribute, Literal, attributes, block, render
 from tfcheck.images import ACCOUNT_PLACEHOLDER, AWS_REGIONAL, plan_mirror
 from tfcheck.model import Severity, Status, reveal
 from tfcheck.policy import Result, ScanContext, policy
@@ -210,14 +211,14 @@ def _image_remediation(use: ImageUse, region: str) -> str:
         target = repository
         how = f"Copy the image into ECR in {region} and deploy it from there; {plan}"
     if use.value_path is None:
-        return f"{how}:\nimage = \"{target}\""
+        return f"{how}:\n" + render(Attribute("image", Literal(target)))
     sets = {use.value_path: repository if use.value_path.endswith("repository") else target}
     if use.registry_path is not None:  # Bitnami-style: registry and repository apart
         host, _, path = repository.partition("/")
         sets = {use.registry_path: host, use.value_path: path}
-    blocks = [f'set {{\n  name  = "{name}"\n  value = "{value}"\n}}'
+    blocks = [block("set", body=attributes(name=name, value=value))
               for name, value in sets.items()]
-    return f"{how}:\n" + "\n".join(blocks)
+    return f"{how}:\n" + render(*blocks)
 
 
 POLICIES = (image_registry,)

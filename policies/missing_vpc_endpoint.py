@@ -6,6 +6,18 @@ from collections import Counter
 from collections.abc import Iterator
 
 from tfcheck.facts.centralised import Served, centralised
+from tfcheck.facts.hcl_snippets import (
+    BLANK,
+    Item,
+    ListOf,
+    Literal,
+    Reference,
+    Template,
+    Value,
+    attributes,
+    block,
+    render,
+)
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
     ClusterNetwork,
@@ -463,54 +475,37 @@ def _endpoint_block(net: Network, info: ClusterNetwork, service: str,
     """The complete `aws_vpc_endpoint` for a missing service, wired by reference."""
     name = service.replace(".", "_").replace("-", "_")
     vpc = hcl_reference(net, info.vpc or "vpc-REPLACE_ME")
-    region = info.region if isinstance(info.region, str) else "${data.aws_region.current.name}"
-    service_name = f"com.amazonaws.{region}.{service}"
+    service_name: Value = (
+        Literal(f"com.amazonaws.{info.region}.{service}") if isinstance(info.region, str)
+        else Template(("com.amazonaws.", Reference("data.aws_region.current.name"), f".{service}")))
     subnets = list(info.node_subnets())
     if service == "s3":
         tables: list[str] = []
         for subnet in subnets:
             tables.extend(net.effective_route_table(subnet).tables)
         tables = list(dict.fromkeys(tables))
-        return (
-            f'resource "aws_vpc_endpoint" "{name}" {{\n'
-            f"  vpc_id            = {vpc}\n"
-            f'  service_name      = "{service_name}"\n'
-            '  vpc_endpoint_type = "Gateway"\n'
-            f"  route_table_ids   = {hcl_id_list(net, tables) if tables else '[]'}\n"
-            "}"
-        )
+        return render(block("resource", "aws_vpc_endpoint", name, body=attributes(
+            vpc_id=vpc, service_name=service_name, vpc_endpoint_type="Gateway",
+            route_table_ids=hcl_id_list(net, tables) if tables else ListOf(()))))
     group = _endpoint_security_group(endpoints)
-    extra = ""
+    extra: tuple[Item, ...] = ()
     if group is None:
         cidr = (hcl_reference(net, info.vpc, "cidr_block") if info.vpc
-                and net.graph.get(info.vpc) is not None else '"10.0.0.0/16"  # the VPC CIDR')
-        extra = (
-            'resource "aws_security_group" "vpc_endpoints" {\n'
-            '  name_prefix = "vpc-endpoints-"\n'
-            f"  vpc_id      = {vpc}\n"
-            "  ingress {\n"
-            '    description = "HTTPS from the nodes"\n'
-            "    from_port   = 443\n"
-            "    to_port     = 443\n"
-            '    protocol    = "tcp"\n'
-            f"    cidr_blocks = [{cidr.split('  #')[0]}]\n"
-            "  }\n"
-            "}\n\n"
-        )
-        group_ref = "aws_security_group.vpc_endpoints.id"
+                and net.graph.get(info.vpc) is not None else Literal("10.0.0.0/16"))
+        extra = (block("resource", "aws_security_group", "vpc_endpoints", body=(
+            *attributes(name_prefix="vpc-endpoints-", vpc_id=vpc),
+            block("ingress", body=attributes(
+                description="HTTPS from the nodes", from_port=443, to_port=443, protocol="tcp",
+                cidr_blocks=ListOf((cidr,)))),
+        )), BLANK)
+        group_ref: Value = Reference("aws_security_group.vpc_endpoints.id")
     else:
-        group_ref = hcl_reference(net, group).split("  #")[0]
+        group_ref = hcl_reference(net, group)
     chosen = one_subnet_per_zone(net, subnets)
-    return extra + (
-        f'resource "aws_vpc_endpoint" "{name}" {{\n'
-        f"  vpc_id              = {vpc}\n"
-        f'  service_name        = "{service_name}"\n'
-        '  vpc_endpoint_type   = "Interface"\n'
-        "  private_dns_enabled = true\n"
-        f"  subnet_ids          = {hcl_id_list(net, chosen) if chosen else '[]'}\n"
-        f"  security_group_ids  = [{group_ref}]\n"
-        "}"
-    )
+    return render(*extra, block("resource", "aws_vpc_endpoint", name, body=attributes(
+        vpc_id=vpc, service_name=service_name, vpc_endpoint_type="Interface",
+        private_dns_enabled=True, subnet_ids=hcl_id_list(net, chosen) if chosen else ListOf(()),
+        security_group_ids=ListOf((group_ref,)))))
 
 
 def _endpoint_security_group(endpoints: list[Endpoint]) -> str | None:

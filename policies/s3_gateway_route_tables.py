@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import Attribute, block, render
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
     ClusterNetwork,
@@ -213,12 +214,10 @@ def _s3_route_verdict(net: Network, subnet_key: str, owners: list[ClusterNetwork
                 subject, f"node subnet {subnet_key} uses {table}{main}, which the S3 gateway "
                          f"endpoint {names} is not associated with: nodes there cannot pull "
                          f"image layers from ECR",
-                remediation=(
-                    'resource "aws_vpc_endpoint_route_table_association" "s3_'
-                    f'{slug(table)}" {{\n'
-                    f"  vpc_endpoint_id = {hcl_reference(net, gateways[0].address)}\n"
-                    f"  route_table_id  = {hcl_reference(net, table)}\n"
-                    "}"),
+                remediation=render(block(
+                    "resource", "aws_vpc_endpoint_route_table_association", f"s3_{slug(table)}",
+                    body=(Attribute("vpc_endpoint_id", hcl_reference(net, gateways[0].address)),
+                          Attribute("route_table_id", hcl_reference(net, table))))),
                 evidence=chain, data=data)
 
 

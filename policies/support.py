@@ -27,6 +27,8 @@ STS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/configure-sts-endp
 ACCESS_ENTRIES_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html"
 
 EFS_CSI = "aws-efs-csi-driver"
+# over a flag to add to a container's `args`: the snippet lists only the new ones
+KEEP_OTHER_ARGUMENTS = "add to the container's args, keeping the others"
 
 
 def known_region(regions: list[ClusterRegion]) -> str:

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
+from tfcheck.facts.hcl_snippets import ListOf, Literal, Reference, Value
 from tfcheck.facts.records import (
     ClusterNetwork,
     Network,
@@ -78,14 +79,14 @@ _MODULE_OUTPUTS = {
 }
 
 
-def hcl_reference(net: Network, key: str, attribute: str = "id") -> str:
+def hcl_reference(net: Network, key: str, attribute: str = "id") -> Value:
     """An HCL expression for `key`'s attribute, the way the user's code would write it.
 
     Resources of the root module are referred to directly (`aws_vpc.main.id`); the
     implicit things AWS creates through their owner (`aws_vpc.main.main_route_table_id`,
     `aws_eks_cluster.main.vpc_config[0].cluster_security_group_id`); things known only
     by ID as the literal ID; resources inside a module through the output name that
-    terraform-aws-modules uses, with a comment naming the resource.
+    terraform-aws-modules uses, with the resource it stands for as the comment.
     """
     for suffix, owner_attribute in (
         (f" ({CLUSTER_SG})", "vpc_config[0].cluster_security_group_id"),
@@ -98,17 +99,17 @@ def hcl_reference(net: Network, key: str, attribute: str = "id") -> str:
             return hcl_reference(net, key[: -len(suffix)], owner_attribute)
     resource = net.graph.get(key)
     if resource is None:
-        return f'"{key}"'
+        return Literal(key)
     if resource.module:
         output = _MODULE_OUTPUTS.get((resource.type, attribute), attribute)
         call = resource.module.split(".")[1].split("[")[0]
         if output.endswith("s") and isinstance(resource.index, int):
             output = f"{output}[{resource.index}]"  # one element of a list output
-        return f"module.{call}.{output}  # {key}"
-    return f"{key}.{attribute}"
+        return Reference(f"module.{call}.{output}", comment=key)
+    return Reference(f"{key}.{attribute}")
 
 
-def hcl_id_list(net: Network, keys: Iterable[str], attribute: str = "id") -> str:
+def hcl_id_list(net: Network, keys: Iterable[str], attribute: str = "id") -> Value:
     """An HCL list expression of several keys: a splat where it is every instance."""
     keys = list(dict.fromkeys(keys))
     resources = [net.graph.get(k) for k in keys]
@@ -121,17 +122,16 @@ def hcl_id_list(net: Network, keys: Iterable[str], attribute: str = "id") -> str
                         if r.config_address == config]
             if len(siblings) == len(keys) and len(keys) > 1:
                 if all(isinstance(r.index, int) for r in siblings):
-                    return f"{config}[*].{attribute}"
-                return f"[for item in {config} : item.{attribute}]"
+                    return Reference(f"{config}[*].{attribute}")
+                return Reference(f"[for item in {config} : item.{attribute}]")
     modules = {r.module.split(".")[1].split("[")[0] for r in resources
                if r is not None and r.module}
     if modules and len(modules) == 1 and all(r is not None and r.module for r in resources):
         sample = next(r for r in resources if r is not None)
         output = _MODULE_OUTPUTS.get((sample.type, attribute), attribute)
         if output.endswith("s"):
-            return f"module.{modules.pop()}.{output}"
-    items = [hcl_reference(net, k, attribute).split("  #")[0] for k in keys]
-    return "[" + ", ".join(items) + "]"
+            return Reference(f"module.{modules.pop()}.{output}")
+    return ListOf(tuple(hcl_reference(net, k, attribute) for k in keys))
 
 
 def one_subnet_per_zone(net: Network, keys: Iterable[str]) -> list[str]:
