@@ -13,9 +13,9 @@ from tfcheck.network import (
     about,
     cluster_vpcs,
     network,
-    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import A_PLAN
 
 from .endpoint_support import (
     INTERFACE_ENDPOINTS_GUIDE,
@@ -30,7 +30,6 @@ from .endpoint_support import (
     title="Interface endpoints have private DNS enabled",
     docs_url=INTERFACE_ENDPOINTS_GUIDE,
 )
-@polished
 def endpoint_private_dns(ctx: ScanContext) -> Iterator[Result]:
     """Interface endpoints answer the services' usual hostnames only with private DNS on.
 
@@ -136,7 +135,7 @@ def _private_dns_verdicts(net: Network, vpc: str, clusters: list[ClusterNetwork]
         if interface is None:
             yield Result.unknown(
                 endpoint.resource, f"the vpc_endpoint_type of {endpoint.address} is not "
-                                   "known before apply", evidence=evidence,
+                                   "known before apply", evidence=evidence, decided_by=A_PLAN,
                 attribute="vpc_endpoint_type")
             continue
         if not interface:

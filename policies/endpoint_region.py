@@ -13,9 +13,9 @@ from tfcheck.network import (
     about,
     cluster_vpcs,
     network,
-    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import A_PLAN
 
 from .endpoint_support import (
     PRIVATE_CLUSTERS_GUIDE,
@@ -30,7 +30,6 @@ from .endpoint_support import (
     title="VPC endpoints are for the cluster's region",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def endpoint_region(ctx: ScanContext) -> Iterator[Result]:
     """An endpoint for another region's service does not serve the cluster's SDK calls.
 
@@ -149,7 +148,8 @@ def _region_verdict(net: Network, endpoint: Endpoint, regions: set[str],
                "the region of the cluster is not known (no provider region in the input)")
         return Result.unknown(
             endpoint.resource, f"cannot compare {endpoint.address}'s region {endpoint.region} "
-                               f"with the cluster's: {why}", evidence=evidence)
+                               f"with the cluster's: {why}", evidence=evidence,
+            decided_by="" if regions else A_PLAN)
     region = next(iter(regions))
     data = {"endpoint_region": endpoint.region, "cluster_region": region}
     if endpoint.region != region:

@@ -145,7 +145,8 @@ def image_registry(ctx: ScanContext) -> Iterator[Result]:
         release = release_of(found, use.resource) if use.chart_default else None
         data = {"image": use.shown, "where": use.where, "registry": verdict.registry}
         details: dict[str, Any] = {
-            "data": data, "evidence": [use.resource.address, *cluster_evidence(ctx, use.resource)]}
+            "data": data, "identity": ("image", use.shown),
+            "evidence": [use.resource.address, *cluster_evidence(ctx, use.resource)]}
         if verdict.status is Status.FAIL and release is not None and release.problems:
             yield Result.unknown(
                 use.resource,

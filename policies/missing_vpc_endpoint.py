@@ -29,11 +29,10 @@ from tfcheck.network import (
     hcl_reference,
     network,
     one_subnet_per_zone,
-    polished,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
-from tfcheck.unknowns import managed_elsewhere
+from tfcheck.unknowns import A_PLAN, managed_elsewhere
 
 from .endpoint_support import (
     PRIVATE_CLUSTERS_GUIDE,
@@ -48,7 +47,6 @@ from .endpoint_support import (
     title="Every AWS service the cluster needs has a VPC endpoint",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
     """Without internet access, every AWS API the nodes and pods call needs a VPC endpoint.
 
@@ -416,6 +414,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
     service = requirement.service
     vpc = info.vpc or ""
     data = {"service": service, "required_by": requirement.required_by}
+    identity = ("service", service)
     why = "; ".join(requirement.reasons)
     candidates = net.endpoints_for(vpc, service)
     not_counting = []
@@ -425,7 +424,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
         if problem is None:
             return Result.passed(
                 info.cluster, f"{service} is served by {endpoint.address} in VPC {vpc}",
-                data=data, evidence=(info.address, vpc, endpoint.address))
+                data=data, identity=identity, evidence=(info.address, vpc, endpoint.address))
         if isinstance(endpoint.type, Unknown):
             undecided.append(problem)
         else:
@@ -435,8 +434,9 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
             return Result.passed(
                 info.cluster, f"{service} is served by the centralised endpoint "
                               f"{served.why}; Route 53 zone {served.zone} is associated "
-                              f"with VPC {vpc}", data=data,
+                              f"with VPC {vpc}", data=data, identity=identity,
                 evidence=(info.address, vpc, *served.evidence))
+    types_unknown = bool(undecided)  # a vpc_endpoint_type a plan holds
     not_counting.extend(s.why for s in central if s.counts is False)
     undecided.extend(s.why for s in central if s.counts is None)
     evidence = (*info.vpc_evidence, *(e.address for e in candidates),
@@ -446,7 +446,8 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
                                f"({explain_value(e.service_name, net)})" for e in unreadable]
         return Result.unknown(
             info.cluster, f"cannot tell whether VPC {vpc} has a {service} endpoint (needed "
-                          f"for {why}): {'; '.join(reasons)}", data=data, evidence=evidence)
+                          f"for {why}): {'; '.join(reasons)}", data=data, identity=identity,
+            evidence=evidence, decided_by=A_PLAN if types_unknown and not unreadable else "")
     vpc_record = net.vpc(vpc)
     if (vpc_record is None or not vpc_record.managed) and not endpoints:
         # a VPC managed elsewhere, and no endpoint of it here: they are managed elsewhere
@@ -456,7 +457,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
             info.cluster, f"no {service} VPC endpoint for VPC {vpc} in the input (needed "
                           f"for {why}); the VPC is not managed here and neither is any of "
                           f"its endpoints: {managed_elsewhere(f'VPC {vpc}')}",
-            data=data, evidence=evidence,
+            data=data, identity=identity, evidence=evidence,
             remediation=_endpoint_block(net, info, service, endpoints))
     elsewhere = [f"{e.address} is in VPC {', '.join(e.vpc.keys) or 'unknown'}"
                  for e in net.endpoints if e.service == service and vpc not in e.vpc.keys]
@@ -467,7 +468,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
         info.cluster, f"no {service} VPC endpoint in VPC {vpc}{detail}: needed by "
                       f"{', '.join(requirement.required_by)} for {why}",
         remediation=_endpoint_block(net, info, service, endpoints),
-        data=data, evidence=evidence)
+        data=data, identity=identity, evidence=evidence)
 
 
 def _endpoint_block(net: Network, info: ClusterNetwork, service: str,

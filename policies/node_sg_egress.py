@@ -29,7 +29,6 @@ from tfcheck.network import (
     endpoint_counts_for,
     hcl_reference,
     network,
-    polished,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
@@ -45,7 +44,6 @@ from .security_groups import HTTPS, PRIVATE_CLUSTERS_GUIDE, known_cidr
     title="Node security groups allow HTTPS out to the endpoints and S3",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
     """Nodes whose security groups restrict egress still reach the endpoints and S3 on 443.
 

@@ -361,11 +361,13 @@ def _subjects(subnet: Subnet, owners: list[ClusterNetwork]) -> list[Resource]:
 def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
                    subject: Resource, transit: Transit) -> Result:
     data: dict[str, object] = {"subnet": subnet.key}
+    identity = ("subnet", subnet.key)
     if effective.unknown is not None:
         return Result.unknown(
             subject, f"cannot tell the route table of node subnet {subnet.key}: "
                      f"{effective.unknown}",
-            data=data, evidence=(subject.address, subnet.key) if subject.address != subnet.key
+            data=data, identity=identity,
+            evidence=(subject.address, subnet.key) if subject.address != subnet.key
             else (subnet.key,))
     internet: list[tuple[str, Route]] = []
     undecided: list[str] = []
@@ -432,7 +434,7 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
             f"{route.target_label} through {table_key}{main} ({route.hop}){beyond}: nodes "
             f"have an internet path",
             remediation=_route_remediation(subnet, table_key, route),
-            evidence=chain, data=data,
+            evidence=chain, data=data, identity=identity,
         )
     if internet or undecided:
         reasons = undecided or [
@@ -441,7 +443,8 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
         return Result.unknown(
             subject, f"cannot tell whether node subnet {subnet.key} routes to the internet: "
                      f"{'; '.join(reasons)}",
-            data=data, evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
+            data=data, identity=identity,
+            evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
     tables = ", ".join(effective.tables)
     data["route_table"] = tables
     note = ""
@@ -460,7 +463,8 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
     return Result.passed(
         subject, f"node subnet {subnet.key} uses {tables}{main}, which has no default route "
                  f"to the internet{note}",
-        data=data, evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
+        data=data, identity=identity,
+        evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
 
 
 def _route_remediation(subnet: Subnet, table_key: str, route: Route) -> str:
@@ -596,32 +600,34 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
 def _subnet_public_ip(net: Network, subnet: Subnet, sources: list[NodeSource],
                       subject: Resource) -> Result:
     data = {"subnet": subnet.key}
+    identity = ("subnet", subnet.key)
     users = ", ".join(dict.fromkeys(s.address for s in sources))
     value = subnet.map_public_ip
     if subnet.resource is None:
         return Result.unknown(
             subject, f"node subnet {subnet.key} is not in the input: cannot tell whether "
                      f"it maps public IPs on launch; {managed_elsewhere(subnet.key)}",
-            data=data, evidence=(subject.address, subnet.key))
+            data=data, identity=identity, evidence=(subject.address, subnet.key))
     if isinstance(value, Unknown):
         return Result.unknown(
             subject, f"map_public_ip_on_launch of node subnet {subnet.key} is not known "
-                     f"({explain(value, net.graph.kind)})", data=data,
+                     f"({explain(value, net.graph.kind)})", data=data, identity=identity,
             attribute="map_public_ip_on_launch")
     if value is not True:
         return Result.passed(subject, f"node subnet {subnet.key} does not map public IPs on "
-                                      f"launch (used by {users})", data=data)
+                                      f"launch (used by {users})", data=data, identity=identity)
     overriding = [s for s in sources if _template_sets_public_ip(s.launch_template) is False]
     if len(overriding) == len(sources):
         return Result.passed(
             subject, f"node subnet {subnet.key} maps public IPs on launch, but every node "
                      f"launch template in it sets associate_public_ip_address = false",
-            data=data)
+            data=data, identity=identity)
     return Result.fail(
         subject, f"node subnet {subnet.key} has map_public_ip_on_launch = true: nodes of "
                  f"{users} get public IP addresses",
         remediation=f"# in {subnet.key}\nmap_public_ip_on_launch = false",
         evidence=(*dict.fromkeys(s.address for s in sources), subnet.key), data=data,
+        identity=identity,
         attribute="map_public_ip_on_launch")
 
 

@@ -143,7 +143,8 @@ def scan(
                         continue
                     if skipped and _about_skipped_cluster(policy, result, skipped):
                         continue
-                    finding = _finding(policy, result, config, item.display, source_root, report)
+                    finding = _finding(policy, result, config, item.display, source_root, report,
+                                       graph.kind)
                     report.findings.append(redact(modules.relocate(finding, result.subject)))
             if options.pictures != "none":
                 _add_pictures(report, context, item.display, options.pictures == "all")
@@ -443,8 +444,13 @@ def _run(policy: Policy, context: ScanContext, report: Report) -> list[Result]:
 
 
 def _finding(policy: Policy, result: Result, config: Config, input_path: str,
-             source_root: str | None, report: Report) -> Finding:
+             source_root: str | None, report: Report, kind: str) -> Finding:
     subject = result.subject
+    message = result.message
+    if result.status is Status.UNKNOWN and result.decided_by and kind == "hcl":
+        message += f"; {result.decided_by}"  # what the HCL lacks, a plan holds
+    identity = "" if result.identity is None else (
+        f"{result.identity[0]}={_plain_value(result.identity[1])}")
     severity = config.severity_overrides.get(policy.id) or result.severity or policy.severity
     suppression = _suppression_for(policy, subject, report)
     location = subject.location_of(result.attribute) if result.attribute else subject.location
@@ -454,7 +460,7 @@ def _finding(policy: Policy, result: Result, config: Config, input_path: str,
         severity=severity,
         status=result.status,
         address=subject.address,
-        message=result.message,
+        message=message,
         remediation=result.remediation,
         location=location,
         evidence=result.evidence,
@@ -463,6 +469,7 @@ def _finding(policy: Policy, result: Result, config: Config, input_path: str,
         suppression_reason=suppression.reason if suppression else None,
         input_path=input_path,
         source_root=source_root if location.file is not None else None,
+        identity=identity,
     )
 
 
@@ -519,6 +526,7 @@ def _redactor(pattern: re.Pattern[str] | None) -> Callable[[Finding], Finding]:
             remediation=scrub(finding.remediation),
             evidence=tuple(scrub(list(finding.evidence))),
             data=scrub(dict(finding.data)),
+            identity=scrub(finding.identity),
         )
 
     return redact

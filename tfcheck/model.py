@@ -258,6 +258,9 @@ class Finding:
     # Other places that explain the finding (relative to `source_root`): for a resource
     # inside a module, its own block, while `location` is the root `module` block.
     related: tuple[Location, ...] = ()
+    # `name=value` of the policy's declared identity (`Result.identity`): what tells two
+    # findings of one rule on one address apart in the fingerprint.
+    identity: str = ""
 
     @property
     def sort_key(self) -> tuple[str, str, str, str, str]:
@@ -268,16 +271,8 @@ class Finding:
         """Stable across runs and line moves: what baselines and SARIF match on."""
         import hashlib
 
-        basis = "\x1f".join((self.rule_id, self.address, _data_identity(self.data)))
+        basis = "\x1f".join((self.rule_id, self.address, self.identity))
         return hashlib.sha256(basis.encode()).hexdigest()[:32]
-
-
-def _data_identity(data: Mapping[str, Any]) -> str:
-    """The part of a finding's data that tells two findings on one address apart."""
-    for key in ("service", "subnet", "route_table", "image", "security_group"):
-        if key in data:
-            return f"{key}={data[key]}"
-    return ""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ _NOT_ON_DISK = re.compile(r"(?P<module>module\.\S+) is not on disk")
 SCAN_A_PLAN = "scan a plan of this configuration (terraform show -json)"
 WITH_SOURCE = "scan the plan with its configuration beside it (--source DIR), which decides it"
 NOTHING_BEFORE_APPLY = "no scan before apply can decide it"
+# `Result.decided_by` of an unknown that a value of the configuration would decide and
+# whose message names no action: on HCL input the engine adds it to the message.
+A_PLAN = (f"{SCAN_A_PLAN} or pass its variables (--var-file) to decide")
 # phrases of the actions `explain` names: a message holding one needs no generic hint
 _ACTIONS = ("scan a plan", "scan the HCL", "scan the configuration", "--var", "terraform init",
             NOTHING_BEFORE_APPLY, "none can decide it", "the module call must set it",
