@@ -83,9 +83,12 @@ def test_a_call_over_several_lines_and_a_heredoc() -> None:
                                            ("enableWaf", Literal(False)))),))
     assert render(Attribute("values", ListOf((values,)))) == (
         "values = [yamlencode({\n  enableShield = false\n  enableWaf    = false\n})]")
-    user_data = Call("base64encode", (Heredoc("#!/bin/bash\n\n/etc/eks/bootstrap.sh main"),))
+    user_data = Call("base64encode", (Heredoc((
+        "#!/bin/bash\n\n/etc/eks/bootstrap.sh ", Reference("aws_eks_cluster.main.name"),
+        " ${NOT_TERRAFORM}")),))
     assert render(Attribute("user_data", user_data)) == (
-        "user_data = base64encode(<<-EOT\n  #!/bin/bash\n\n  /etc/eks/bootstrap.sh main\nEOT\n)")
+        "user_data = base64encode(<<-EOT\n  #!/bin/bash\n\n"
+        "  /etc/eks/bootstrap.sh ${aws_eks_cluster.main.name} $${NOT_TERRAFORM}\nEOT\n)")
 
 
 def test_only_the_last_item_may_span_lines() -> None:

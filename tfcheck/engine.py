@@ -73,7 +73,9 @@ class ScanOptions:
     # Files a commit deletes or renames away (pre-commit): their root modules are scanned.
     deleted: Sequence[str] = ()
     # Network pictures for the report: "failing" clusters, "all" clusters, or "none".
-    pictures: str = "failing"
+    # As on the command line, none unless asked for (`tfcheck scan -f markdown` asks
+    # for the failing clusters' pictures: the pull-request comment draws them).
+    pictures: str = "none"
     # Parsed .tf files kept in the user's cache directory (`tfcheck.hcl.cache`).
     cache: bool = True
     # Called before each input is loaded, as (number, total, name): a progress display.

@@ -165,10 +165,18 @@ class Resource:
     region: str | Unknown | None = None
     actions: tuple[str, ...] = ()  # plan actions: ("create",), ("update",), ("no-op",) ...
     suppressions: tuple[Suppression, ...] = ()
+    # HCL: the one stand-in for every instance of a block whose count / for_each the
+    # input cannot evaluate (its address has no instance key).
+    every_instance: bool = False
 
     @property
     def is_data(self) -> bool:
         return self.mode == "data"
+
+    @property
+    def shown(self) -> str:
+        """The address as a message names it: a stand-in says that it is every instance."""
+        return f"every instance of {self.address}" if self.every_instance else self.address
 
     @property
     def config_address(self) -> str:

@@ -87,9 +87,9 @@ class Call:
 
 @dataclass(frozen=True)
 class Heredoc:
-    """An indented heredoc (`<<-EOT`): its text is written as is, two spaces in."""
+    """An indented heredoc (`<<-EOT`), its lines two spaces in: text and interpolations."""
 
-    text: str
+    parts: tuple[str | Reference, ...]
     marker: str = "EOT"
 
     @property
@@ -254,7 +254,9 @@ def _value(value: Value, depth: int) -> str | _Opened:
         return _Opened("{", tuple(body), "}")
     if isinstance(value, Heredoc):
         inside = INDENT * (depth + 1)
-        text = [_Line(f"{inside}{line}".rstrip(), raw=True) for line in value.text.split("\n")]
+        written = "".join(f"${{{part.expression}}}" if isinstance(part, Reference)
+                          else _escape_template(part) for part in value.parts)
+        text = [_Line(f"{inside}{line}".rstrip(), raw=True) for line in written.split("\n")]
         marker = _Line(INDENT * depth + value.marker, raw=True)
         return _Opened(f"<<-{value.marker}", (*text, marker), "")
     items = value.items if isinstance(value, ListOf) else value.arguments
@@ -293,6 +295,11 @@ def _string(text: str) -> str:
 def _escape(text: str) -> str:
     text = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
             .replace("\r", "\\r").replace("\t", "\\t"))
+    return _escape_template(text)
+
+
+def _escape_template(text: str) -> str:
+    """Literal text in a template: only `${` and `%{` would mean something else."""
     return text.replace("${", "$${").replace("%{", "%%{")
 
 

@@ -235,6 +235,7 @@ class _Builder:
                 provider=key,
                 region=region,
                 suppressions=_suppressions(parsed, resource.block) if parsed else (),
+                every_instance=info.placeholder,
             )
         )
         self.count += 1
