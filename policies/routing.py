@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from tfcheck.facts import hcl_snippets as hcl
 from tfcheck.facts.transit import FOLLOWED, Onward, Transit, transit
+from tfcheck.facts.wording import node_subnet
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.network import (
     FARGATE_PROFILE,
@@ -21,10 +23,9 @@ from tfcheck.network import (
     internet_verdict,
     iter_node_subnets,
     network,
-    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
-from tfcheck.unknowns import explain, managed_elsewhere, read_from_aws
+from tfcheck.unknowns import A_PLAN, explain, managed_elsewhere, read_from_aws
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
 VPC_DNS_GUIDE = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-dns.html"
@@ -41,7 +42,6 @@ _RESOLVER_LINK_LOCAL = (ipaddress.ip_address("169.254.169.253"),
     title="Node subnets have no default route to the internet",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     """A private cluster's nodes have no path to the internet: no default route to a NAT or IGW.
 
@@ -364,9 +364,10 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
     identity = ("subnet", subnet.key)
     if effective.unknown is not None:
         return Result.unknown(
-            subject, f"cannot tell the route table of node subnet {subnet.key}: "
+            subject, f"cannot tell the route table of {node_subnet(subnet)}: "
                      f"{effective.unknown}",
-            data=data, identity=identity,
+            data=data, identity=identity, decided_by=A_PLAN if subnet.resource is not None
+            and not subnet.resource.is_data else "",  # else managed elsewhere: none decides
             evidence=(subject.address, subnet.key) if subject.address != subnet.key
             else (subnet.key,))
     internet: list[tuple[str, Route]] = []
@@ -430,7 +431,7 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
             chain = (subject.address, *chain)
         return Result.fail(
             subject,
-            f"node subnet {subnet.key} routes {route.destination} to {route.kind} "
+            f"{node_subnet(subnet)} routes {route.destination} to {route.kind} "
             f"{route.target_label} through {table_key}{main} ({route.hop}){beyond}: nodes "
             f"have an internet path",
             remediation=_route_remediation(subnet, table_key, route),
@@ -441,7 +442,7 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
             f"it may use {', '.join(effective.tables)} and only some route to the internet"
         ]
         return Result.unknown(
-            subject, f"cannot tell whether node subnet {subnet.key} routes to the internet: "
+            subject, f"cannot tell whether {node_subnet(subnet)} routes to the internet: "
                      f"{'; '.join(reasons)}",
             data=data, identity=identity,
             evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
@@ -461,36 +462,34 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
             note = (f"; its default route {route.hop} goes to {route.kind} "
                     f"{route.target_label}, not to the internet directly")
     return Result.passed(
-        subject, f"node subnet {subnet.key} uses {tables}{main}, which has no default route "
+        subject, f"{node_subnet(subnet)} uses {tables}{main}, which has no default route "
                  f"to the internet{note}",
         data=data, identity=identity,
         evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
 
 
 def _route_remediation(subnet: Subnet, table_key: str, route: Route) -> str:
+    instead = hcl.Comment(f"or give {subnet.key} a route table without a default route:")
     if route.inline:
-        return (
-            f"# In {route.declared_by.address}, delete the inline route\n"
-            f"route {{\n  cidr_block = \"{route.destination}\"  # -> {route.target_label}\n}}\n"
-            f"# or give {subnet.key} a route table without a default route:\n"
-            + _association_block(subnet)
-        )
-    return (
-        f"# Delete {route.declared_by.address} ({route.destination} -> "
-        f"{route.target_label}) from {table_key},\n"
-        f"# or give {subnet.key} a route table without a default route:\n"
-        + _association_block(subnet)
-    )
+        return hcl.render(
+            hcl.Comment(f"In {route.declared_by.address}, delete the inline route"),
+            hcl.block("route", body=(hcl.Attribute(
+                "cidr_block", hcl.Literal(str(route.destination)),
+                comment=f"-> {route.target_label}"),)),
+            instead, _association_block(subnet))
+    return hcl.render(
+        hcl.Comment(f"Delete {route.declared_by.address} ({route.destination} -> "
+                    f"{route.target_label}) from {table_key},"),
+        instead, _association_block(subnet))
 
 
-def _association_block(subnet: Subnet) -> str:
-    subnet_ref = f"{subnet.key}.id" if subnet.resource is not None else f'"{subnet.key}"'
-    return (
-        'resource "aws_route_table_association" "nodes_private" {\n'
-        f"  subnet_id      = {subnet_ref}\n"
-        "  route_table_id = aws_route_table.private.id  # a table with only the local route\n"
-        "}"
-    )
+def _association_block(subnet: Subnet) -> hcl.Block:
+    subnet_ref = (hcl.Reference(f"{subnet.key}.id") if subnet.resource is not None
+                  else hcl.Literal(subnet.key))
+    return hcl.resource("aws_route_table_association", "nodes_private", (
+        hcl.Attribute("subnet_id", subnet_ref),
+        hcl.Attribute("route_table_id", hcl.Reference("aws_route_table.private.id",
+                                                      "a table with only the local route"))))
 
 
 @policy(
@@ -500,7 +499,6 @@ def _association_block(subnet: Subnet) -> str:
     title="Nodes get no public IP address",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
     """Nodes of a private cluster get no public IP: node subnets and launch templates say so.
 
@@ -610,22 +608,23 @@ def _subnet_public_ip(net: Network, subnet: Subnet, sources: list[NodeSource],
             data=data, identity=identity, evidence=(subject.address, subnet.key))
     if isinstance(value, Unknown):
         return Result.unknown(
-            subject, f"map_public_ip_on_launch of node subnet {subnet.key} is not known "
+            subject, f"map_public_ip_on_launch of {node_subnet(subnet)} is not known "
                      f"({explain(value, net.graph.kind)})", data=data, identity=identity,
             attribute="map_public_ip_on_launch")
     if value is not True:
-        return Result.passed(subject, f"node subnet {subnet.key} does not map public IPs on "
+        return Result.passed(subject, f"{node_subnet(subnet)} does not map public IPs on "
                                       f"launch (used by {users})", data=data, identity=identity)
     overriding = [s for s in sources if _template_sets_public_ip(s.launch_template) is False]
     if len(overriding) == len(sources):
         return Result.passed(
-            subject, f"node subnet {subnet.key} maps public IPs on launch, but every node "
+            subject, f"{node_subnet(subnet)} maps public IPs on launch, but every node "
                      f"launch template in it sets associate_public_ip_address = false",
             data=data, identity=identity)
     return Result.fail(
-        subject, f"node subnet {subnet.key} has map_public_ip_on_launch = true: nodes of "
+        subject, f"{node_subnet(subnet)} has map_public_ip_on_launch = true: nodes of "
                  f"{users} get public IP addresses",
-        remediation=f"# in {subnet.key}\nmap_public_ip_on_launch = false",
+        remediation=hcl.render(hcl.Comment(f"in {subnet.key}"),
+                               hcl.Attribute("map_public_ip_on_launch", hcl.Literal(False))),
         evidence=(*dict.fromkeys(s.address for s in sources), subnet.key), data=data,
         identity=identity,
         attribute="map_public_ip_on_launch")
@@ -675,10 +674,10 @@ def _template_public_ip(net: Network, template: Resource, source: NodeSource
         return Result.fail(
             template, f"{template.address} sets {attribute} = true: nodes of "
                       f"{source.address} get public IP addresses",
-            remediation=(f"# in {template.address}\nnetwork_interfaces {{\n"
-                         "  associate_public_ip_address = false\n}"
-                         if template.type == "aws_launch_template"
-                         else f"# in {template.address}\nassociate_public_ip_address = false"),
+            remediation=hcl.render(hcl.Comment(f"in {template.address}"), hcl.block(
+                "network_interfaces", body=hcl.attributes(associate_public_ip_address=False))
+                if template.type == "aws_launch_template"
+                else hcl.Attribute("associate_public_ip_address", hcl.Literal(False))),
             evidence=(source.address, template.address), attribute=attribute)
     return None
 
@@ -690,7 +689,6 @@ def _template_public_ip(net: Network, template: Resource, source: NodeSource
     title="Cluster VPC has DNS support, DNS hostnames and the Amazon resolver",
     docs_url=VPC_DNS_GUIDE,
 )
-@polished
 def vpc_dns(ctx: ScanContext) -> Iterator[Result]:
     """The cluster VPC resolves private hosted zones: DNS support and hostnames on, Amazon DNS.
 
@@ -811,8 +809,9 @@ def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork]
     evidence = (*clusters[0].vpc_evidence,)
     problems: list[str] = []
     unknowns: list[str] = []
-    remediation: list[str] = []
+    remediation: list[hcl.Item] = []
     undecided: dict[str, list[str]] = {}  # why -> attributes
+    before_apply = False  # a value a plan holds, and nothing here says what decides it
     for attribute in ("enable_dns_support", "enable_dns_hostnames"):
         value = vpc.get(attribute)
         if value is None and vpc.is_data:
@@ -823,7 +822,7 @@ def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork]
             how = ("false" if vpc.is_data or vpc.sets(attribute)
                    else "not set (provider default false)")
             problems.append(f"{attribute} is {how}")
-            remediation.append(f"{attribute} = true")
+            remediation.append(hcl.Attribute(attribute, hcl.Literal(True)))
     for why, attributes in undecided.items():
         verb = "is" if len(attributes) == 1 else "are"
         unknowns.append(f"{' and '.join(attributes)} {verb} not known ({why})")
@@ -838,6 +837,7 @@ def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork]
         if not options:
             unknowns.append(f"dhcp_options_id of {association.address} is not known before "
                             "apply")
+            before_apply = True
             continue
         for option in options:
             servers = option.get("domain_name_servers")
@@ -847,25 +847,27 @@ def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork]
             ):
                 unknowns.append(f"domain_name_servers of {option.address} is not known before "
                                 "apply")
+                before_apply = True
                 continue
             listed = [str(reveal(s)) for s in servers or []]
             if not any(_is_amazon_dns(s, net.vpc_cidrs(vpc.address)) for s in listed):
                 shown = ", ".join(listed) if listed else "no servers"
                 problems.append(f"the associated DHCP options set {option.address} lists "
                                 f"{shown} as domain_name_servers, without AmazonProvidedDNS")
-                remediation.append(f"# in {option.address}\n"
-                                   "domain_name_servers = [\"AmazonProvidedDNS\"]")
+                remediation.extend((hcl.Comment(f"in {option.address}"), hcl.Attribute(
+                    "domain_name_servers", hcl.ListOf((hcl.Literal("AmazonProvidedDNS"),)))))
     users = ", ".join(c.address for c in clusters)
     if problems:
         return Result.fail(
             vpc, f"VPC {vpc.address} of {users}: {'; '.join(problems)}: private endpoint "
                  f"and interface endpoint names do not resolve",
-            remediation="\n".join(remediation), evidence=evidence,
+            remediation=hcl.render(*remediation), evidence=evidence,
             attribute="enable_dns_hostnames" if any("enable_dns_hostnames" in p
                                                     for p in problems) else None)
     if unknowns:
         return Result.unknown(vpc, f"cannot tell whether VPC {vpc.address} resolves private "
-                                   f"DNS names: {'; '.join(unknowns)}", evidence=evidence)
+                                   f"DNS names: {'; '.join(unknowns)}", evidence=evidence,
+                              decided_by=A_PLAN if before_apply and not undecided else "")
     dhcp = " and its DHCP options use AmazonProvidedDNS" if associations else ""
     return Result.passed(vpc, f"VPC {vpc.address} has DNS support and DNS hostnames on{dhcp}",
                          evidence=evidence)

@@ -36,7 +36,6 @@ from tfcheck.network import (
     covers,
     hcl_reference,
     network,
-    polished,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
@@ -53,7 +52,6 @@ HTTPS = 443
     title="Interface endpoint security groups admit HTTPS from every node subnet",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
     """Every interface endpoint admits TCP 443 from every node subnet.
 

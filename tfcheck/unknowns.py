@@ -29,10 +29,7 @@ NOTHING_BEFORE_APPLY = "no scan before apply can decide it"
 # `Result.decided_by` of an unknown that a value of the configuration would decide and
 # whose message names no action: on HCL input the engine adds it to the message.
 A_PLAN = (f"{SCAN_A_PLAN} or pass its variables (--var-file) to decide")
-# phrases of the actions `explain` names: a message holding one needs no generic hint
-_ACTIONS = ("scan a plan", "scan the HCL", "scan the configuration", "--var", "terraform init",
-            NOTHING_BEFORE_APPLY, "none can decide it", "the module call must set it",
-            "--source")
+
 
 
 def managed_elsewhere(what: str) -> str:
@@ -104,8 +101,3 @@ def explain(value: Unknown, kind: str) -> str:
     if _MODULE_INPUT.search(value.reason):
         return f"{missing}: the module call must set it"
     return f"{missing}: {NOTHING_BEFORE_APPLY}"
-
-
-def states_action(message: str) -> bool:
-    """Whether a message already says what decides it (or that nothing can)."""
-    return any(phrase in message for phrase in _ACTIONS)

@@ -1,21 +1,21 @@
-"""How network findings are worded: cluster attribution, HCL hints, HCL snippets.
+"""How network findings are worded: cluster attribution, names, references in snippets.
 
 Policies present what the network facts found; these helpers keep that presentation
-in one place: which cluster a finding concerns (`about`), the general "scan a plan"
-hint on HCL unknowns (`polished`), and remediation snippets that refer to things by
-reference, as a user would write them (`hcl_reference`, `hcl_id_list`).
+in one place: which cluster a finding concerns (`about`), how a node subnet is named
+(`node_subnet`), and references in remediation snippets (`tfcheck.facts.hcl_snippets`)
+written as a user would write them (`hcl_reference`, `hcl_id_list`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
 
 from tfcheck.facts.hcl_snippets import ListOf, Literal, Reference, Value
 from tfcheck.facts.records import (
     ClusterNetwork,
     Network,
+    Subnet,
 )
 from tfcheck.facts.vocabulary import (
     CLUSTER_SG,
@@ -24,30 +24,7 @@ from tfcheck.facts.vocabulary import (
     PREFIX_LIST,
     REMOTE_ACCESS_SG,
 )
-from tfcheck.model import Status
-from tfcheck.policy import Result, ScanContext
-from tfcheck.unknowns import (
-    states_action,
-)
-
-
-def polished(check: Callable[[ScanContext], Iterable[Result]]
-             ) -> Callable[[ScanContext], Iterator[Result]]:
-    """Wrap a policy check so that its `unknown` findings on HCL say how to decide them.
-
-    Messages built with `tfcheck.unknowns.explain` name the action themselves; the
-    others get the general one: a plan gives the values HCL alone cannot. (Sensitive
-    values never reach a finding: the engine scrubs every text.)
-    """
-    @functools.wraps(check)
-    def checked(ctx: ScanContext) -> Iterator[Result]:
-        for result in check(ctx):
-            if (result.status is Status.UNKNOWN and ctx.graph.kind == "hcl"
-                    and "not known" in result.message and not states_action(result.message)):
-                result = replace(result, message=result.message + HCL_UNKNOWN_HINT)
-            yield result
-
-    return checked
+from tfcheck.policy import Result
 
 
 def about(result: Result, clusters: Iterable[ClusterNetwork]) -> Result:
@@ -62,8 +39,15 @@ def about(result: Result, clusters: Iterable[ClusterNetwork]) -> Result:
     return replace(result, data={**result.data, "cluster": owners[0]})
 
 
-HCL_UNKNOWN_HINT = ("; scan a plan of this configuration (terraform show -json) or pass its "
-                    "variables (--var-file) to decide")
+def node_subnet(subnet: Subnet) -> str:
+    """How a message names a node subnet: a stand-in says that it is every instance.
+
+    HCL gives a block whose count is not known one resource without a key
+    (`module.vpc.aws_subnet.private`); a finding on it is about all its instances.
+    """
+    if subnet.resource is not None and subnet.resource.every_instance:
+        return f"every instance of node subnet {subnet.key}"
+    return f"node subnet {subnet.key}"
 
 
 # -- remediation snippets: referring to things by reference, as a user would ----------
