@@ -141,6 +141,7 @@ def attributes(**values: Value | str | int | bool) -> tuple[Attribute, ...]:
 
 
 def block(type_: str, *labels: str, body: Iterable[Item] = ()) -> Block:
+    """`type "label" { body }`: a nested block (`set`, `vpc_config`) or a top-level one."""
     return Block(type_, labels, tuple(body))
 
 
@@ -189,7 +190,6 @@ class _Line:
     lead: str
     assign: str | None = None
     comment: str | None = None
-    raw: bool = False  # heredoc text: written exactly as given
 
     def text(self) -> str:
         text = self.lead + (self.assign or "")
@@ -256,8 +256,8 @@ def _value(value: Value, depth: int) -> str | _Opened:
         inside = INDENT * (depth + 1)
         written = "".join(f"${{{part.expression}}}" if isinstance(part, Reference)
                           else _escape_template(part) for part in value.parts)
-        text = [_Line(f"{inside}{line}".rstrip(), raw=True) for line in written.split("\n")]
-        marker = _Line(INDENT * depth + value.marker, raw=True)
+        text = [_Line(f"{inside}{line}".rstrip()) for line in written.split("\n")]
+        marker = _Line(INDENT * depth + value.marker)
         return _Opened(f"<<-{value.marker}", (*text, marker), "")
     items = value.items if isinstance(value, ListOf) else value.arguments
     opening, closing = ("[", "]") if isinstance(value, ListOf) else (f"{value.function}(", ")")
