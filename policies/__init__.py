@@ -11,18 +11,21 @@ from tfcheck.policy import Policy
 from . import (
     aws_auth_in_vpc,
     cluster_autoscaler,
+    cluster_private_endpoint,
+    cluster_public_endpoint,
     efs_csi_region,
+    endpoint_sg_ingress,
     image_registry,
     karpenter_isolated_vpc,
     lb_controller_flags,
+    node_public_ip,
+    node_subnet_internet_route,
     sts_regional,
     unsupported_in_private,
+    vpc_dns,
 )
-from .cluster import POLICIES as CLUSTER_POLICIES
 from .node_sg_egress import POLICIES as NODE_SG_EGRESS_POLICIES
 from .nodes import POLICIES as NODE_POLICIES
-from .routing import POLICIES as ROUTING_POLICIES
-from .security_groups import POLICIES as SECURITY_GROUP_POLICIES
 from .vpc_endpoints import POLICIES as VPC_ENDPOINT_POLICIES
 
 # one module per workload policy, each readable top to bottom as the rule
@@ -40,10 +43,13 @@ WORKLOAD_POLICIES: tuple[Policy, ...] = (
 ALL_POLICIES: tuple[Policy, ...] = tuple(
     sorted(
         (
-            *CLUSTER_POLICIES,
-            *ROUTING_POLICIES,
+            *cluster_private_endpoint.POLICIES,
+            *cluster_public_endpoint.POLICIES,
+            *node_subnet_internet_route.POLICIES,
+            *node_public_ip.POLICIES,
+            *vpc_dns.POLICIES,
             *VPC_ENDPOINT_POLICIES,
-            *SECURITY_GROUP_POLICIES,
+            *endpoint_sg_ingress.POLICIES,
             *NODE_SG_EGRESS_POLICIES,
             *NODE_POLICIES,
             *WORKLOAD_POLICIES,

@@ -17,7 +17,7 @@ from tfcheck.network import (
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.unknowns import A_PLAN
 
-from .endpoint_support import (
+from .support import (
     PRIVATE_CLUSTERS_GUIDE,
     explain_value,
 )

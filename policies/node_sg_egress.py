@@ -34,7 +34,7 @@ from tfcheck.network import (
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.unknowns import explain
 
-from .security_groups import HTTPS, PRIVATE_CLUSTERS_GUIDE, known_cidr
+from .support import HTTPS, PRIVATE_CLUSTERS_GUIDE, known_cidr
 
 
 @policy(

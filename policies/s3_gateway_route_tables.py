@@ -19,7 +19,7 @@ from tfcheck.network import (
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.unknowns import A_PLAN
 
-from .endpoint_support import (
+from .support import (
     GATEWAY_ENDPOINTS_GUIDE,
     explain_value,
     slug,

@@ -18,7 +18,7 @@ from tfcheck.registry import load_policies
 from tfcheck.report import FORMATS, RenderOptions, renderer
 from tfcheck.unknowns import A_PLAN
 
-from .test_cli import cluster_plan, write
+from .cli_builders import cluster_plan, write
 
 SECRET_CIDR = "198.51.100.0/24"
 

@@ -13,7 +13,6 @@ against it).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from .expectations import MODES, read_expectations
+from .fixture_generator import generator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLANS_DIR = REPO_ROOT / "fixtures" / "plans"
@@ -34,16 +34,6 @@ CATALOG_IDS = {
     "PC305", "PC401", "PC402", "PC501", "PC601", "PC602", "PC603", "PC604", "PC605",
     "PC606", "PC701",
 }
-def _load_generator():
-    spec = importlib.util.spec_from_file_location("generate_fixtures", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate_fixtures", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = _load_generator()
 CASES = generator.list_cases(PLANS_DIR)
 
 

@@ -1,26 +1,22 @@
 """Shared network facts (`tfcheck.network`): how clusters, subnets, routes, endpoints and SGs tie.
 
-Graphs are built here the way the plan loader builds them: values with `Unknown` where a
-plan says "known after apply", `configured` paths from the plan's configuration block,
-and reference edges per attribute. `Plan` and `private_cluster()` are also the building
-blocks of the PC2xx-PC4xx policy tests.
+Graphs are built with tests/network_builders.py (`Plan`, `private_cluster()`), the way
+the plan loader builds them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tfcheck.config import Config
 from tfcheck.facts.hcl_snippets import Literal, Reference, expression
 from tfcheck.graph import ResourceGraph
 from tfcheck.loaders.hcl import load_hcl
-from tfcheck.model import Provenance, Resource, Sensitive, Status, Unknown
+from tfcheck.model import Provenance, Sensitive, Status, Unknown
 from tfcheck.network import (
     CLUSTER_SUBNETS,
     FARGATE_PROFILE,
@@ -30,7 +26,6 @@ from tfcheck.network import (
     NETWORK_INTERFACE,
     SELF_MANAGED,
     TRANSIT_GATEWAY,
-    Network,
     endpoint_counts_for,
     hcl_id_list,
     hcl_reference,
@@ -38,207 +33,21 @@ from tfcheck.network import (
     network,
     required_services,
 )
-from tfcheck.policy import Policy, Result, ScanContext
 from tfcheck.resolve import settle_with_configuration
 
 from .conftest import FIXTURES
-
-AFTER_APPLY = "known after apply"
-SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-
-
-def unknown(*refs: str) -> Unknown:
-    return Unknown(AFTER_APPLY, refs)
-
-
-def _split(address: str) -> tuple[str, str, str, str, int | str | None]:
-    """(module, type, name, mode, index) of an instance address."""
-    module = ""
-    rest = address
-    while rest.startswith("module."):
-        name_end = rest.index(".", len("module."))
-        module = f"{module}.{rest[:name_end]}" if module else rest[:name_end]
-        rest = rest[name_end + 1:]
-    mode = "managed"
-    if rest.startswith("data."):
-        mode, rest = "data", rest[len("data."):]
-    index: int | str | None = None
-    if rest.endswith("]"):
-        rest, raw = rest[:-1].split("[", 1)
-        index = json.loads(raw) if raw.startswith('"') else int(raw)
-    kind, name = rest.split(".", 1)
-    return module, kind, name, mode, index
-
-
-def _paths(values: dict[str, Any], prefix: str = "") -> Iterable[str]:
-    for key, value in values.items():
-        path = f"{prefix}.{key}" if prefix else key
-        yield path
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            if isinstance(item, dict):
-                yield from _paths(item, path)
-
-
-class Plan:
-    """A `ResourceGraph` built the way the plan loader builds one."""
-
-    def __init__(self, region: str | Unknown | None = "eu-west-1") -> None:
-        self.region = region
-        self.resources: dict[str, Resource] = {}
-        self.edges: list[tuple[str, str, str]] = []
-
-    def add(self, address: str, values: dict[str, Any] | None = None, *,
-            refs: dict[str, str | list[str]] | None = None,
-            computed: Iterable[str] = (), region: str | Unknown | None | bool = True
-            ) -> Resource:
-        """Add (or replace) a resource; `computed` paths show unknown without being set."""
-        module, kind, name, mode, index = _split(address)
-        values = dict(values or {})
-        resource = Resource(
-            address=address, type=kind, name=name, mode=mode, module=module, index=index,
-            values=values, configured=frozenset(set(_paths(values)) - set(computed)),
-            region=self.region if region is True else region,  # type: ignore[arg-type]
-        )
-        self.resources[address] = resource
-        self.edges = [e for e in self.edges if e[0] != address]
-        for attribute, targets in (refs or {}).items():
-            for target in [targets] if isinstance(targets, str) else targets:
-                self.edges.append((address, attribute, target))
-        return resource
-
-    def remove(self, *addresses: str) -> None:
-        for address in addresses:
-            self.resources.pop(address, None)
-
-    def ref(self, source: str, attribute: str, *targets: str) -> None:
-        for target in targets:
-            self.edges.append((source, attribute, target))
-
-    def build(self, link_ids: bool = False, source: str = "test.json") -> ResourceGraph:
-        graph = ResourceGraph(source=source, kind="plan")
-        for resource in self.resources.values():
-            graph.add_resource(resource)
-        for source, attribute, target in self.edges:
-            graph.add_reference(source, attribute, target)
-        if link_ids:
-            graph.link_known_ids()
-        return graph
-
-
-SUBNETS = [f"aws_subnet.private[{i}]" for i in range(3)]
-TABLES = [f"aws_route_table.private[{i}]" for i in range(3)]
-ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-CIDRS = ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"]
-INTERFACE_SERVICES = ("ec2", "ecr.api", "ecr.dkr", "sts")
-
-
-def private_cluster(plan: Plan | None = None, *, services: Iterable[str] = INTERFACE_SERVICES,
-                    region: str = "eu-west-1") -> Plan:
-    """A correct private cluster, as a plan of new infrastructure shows it.
-
-    VPC 10.0.0.0/16 with DNS on; three private subnets (one per AZ) each with its own
-    route table holding only the local route; interface endpoints for `services` in all
-    three subnets behind `aws_security_group.vpc_endpoints` (443 from the VPC CIDR); an
-    S3 gateway endpoint on the three route tables; a cluster with private access; a
-    managed node group whose launch template gives nodes `aws_security_group.node`
-    (egress: everything to the VPC CIDR, 443 to the S3 prefix list).
-    """
-    p = plan or Plan(region=region)
-    p.add("aws_vpc.main", {"cidr_block": "10.0.0.0/16", "enable_dns_support": True,
-                           "enable_dns_hostnames": True, "id": unknown()})
-    for i, subnet in enumerate(SUBNETS):
-        p.add(subnet, {"vpc_id": unknown("aws_vpc.main"), "cidr_block": CIDRS[i],
-                       "availability_zone": ZONES[i], "map_public_ip_on_launch": False},
-              refs={"vpc_id": "aws_vpc.main"})
-        p.add(TABLES[i], {"vpc_id": unknown("aws_vpc.main"), "route": unknown()},
-              refs={"vpc_id": "aws_vpc.main"}, computed=["route"])
-        p.add(f"aws_route_table_association.private[{i}]",
-              {"subnet_id": unknown("aws_subnet.private"),
-               "route_table_id": unknown("aws_route_table.private")},
-              refs={"subnet_id": subnet, "route_table_id": TABLES[i]})
-    p.add("aws_security_group.vpc_endpoints", {
-        "vpc_id": unknown("aws_vpc.main"),
-        "ingress": [{"from_port": 443, "to_port": 443, "protocol": "tcp",
-                     "cidr_blocks": ["10.0.0.0/16"], "ipv6_cidr_blocks": [],
-                     "prefix_list_ids": [], "security_groups": [], "self": False}],
-        "egress": unknown(),
-    }, refs={"vpc_id": "aws_vpc.main"}, computed=["egress"])
-    for service in services:
-        p.add(f'aws_vpc_endpoint.interface["{service}"]', {
-            "vpc_id": unknown("aws_vpc.main"),
-            "service_name": f"com.amazonaws.{region}.{service}",
-            "vpc_endpoint_type": "Interface", "private_dns_enabled": True,
-            "subnet_ids": unknown("aws_subnet.private"),
-            "security_group_ids": unknown("aws_security_group.vpc_endpoints"),
-            "route_table_ids": unknown(),
-        }, refs={"vpc_id": "aws_vpc.main", "subnet_ids": SUBNETS,
-                 "security_group_ids": "aws_security_group.vpc_endpoints"},
-            computed=["route_table_ids"])
-    p.add("aws_vpc_endpoint.s3", {
-        "vpc_id": unknown("aws_vpc.main"), "service_name": f"com.amazonaws.{region}.s3",
-        "vpc_endpoint_type": "Gateway", "route_table_ids": unknown("aws_route_table.private"),
-        "prefix_list_id": unknown(), "private_dns_enabled": unknown(),
-        "security_group_ids": unknown(), "subnet_ids": unknown(),
-    }, refs={"vpc_id": "aws_vpc.main", "route_table_ids": TABLES},
-        computed=["prefix_list_id", "private_dns_enabled", "security_group_ids", "subnet_ids"])
-    p.add("aws_eks_cluster.main", {
-        "name": "main",
-        "vpc_config": [{"subnet_ids": unknown("aws_subnet.private"),
-                        "endpoint_private_access": True, "endpoint_public_access": False,
-                        "cluster_security_group_id": unknown()}],
-    }, refs={"vpc_config.subnet_ids": SUBNETS}, computed=["vpc_config.cluster_security_group_id"])
-    p.add("aws_security_group.node", {
-        "vpc_id": unknown("aws_vpc.main"),
-        "ingress": [],
-        "egress": [
-            {"from_port": 0, "to_port": 0, "protocol": "-1", "cidr_blocks": ["10.0.0.0/16"],
-             "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
-             "self": False},
-            {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": [],
-             "ipv6_cidr_blocks": [], "prefix_list_ids": [unknown()], "security_groups": [],
-             "self": False},
-        ],
-    }, refs={"vpc_id": "aws_vpc.main", "egress": "aws_vpc_endpoint.s3"})
-    p.add("aws_launch_template.nodes", {
-        "vpc_security_group_ids": unknown("aws_security_group.node"),
-        "network_interfaces": [],
-    }, refs={"vpc_security_group_ids": "aws_security_group.node"})
-    p.add("aws_eks_node_group.default", {
-        "cluster_name": unknown("aws_eks_cluster.main"), "node_group_name": "default",
-        "subnet_ids": unknown("aws_subnet.private"),
-        "launch_template": [{"id": unknown("aws_launch_template.nodes"), "version": "1"}],
-    }, refs={"cluster_name": "aws_eks_cluster.main", "subnet_ids": SUBNETS,
-             "launch_template.id": "aws_launch_template.nodes"})
-    return p
-
-
-def context(graph: ResourceGraph, **config: Any) -> ScanContext:
-    return ScanContext(graph, Config(**config))
-
-
-def facts(plan: Plan, link_ids: bool = False) -> Network:
-    return network(context(plan.build(link_ids)))
-
-
-def run(policy: Policy, plan: Plan | ResourceGraph, **config: Any) -> list[Result]:
-    graph = plan.build() if isinstance(plan, Plan) else plan
-    return list(policy.check(context(graph, **config)))
-
-
-def verdicts(results: Iterable[Result]) -> list[tuple[str, str]]:
-    """(status, subject address) pairs, sorted: what a finding list says at a glance."""
-    return sorted((r.status.value, r.subject.address) for r in results)
-
-
-def by_subject(results: Iterable[Result]) -> dict[str, Result]:
-    """Results by subject address (for policies with one result per subject)."""
-    return {r.subject.address: r for r in results}
-
-
-def failing(results: Iterable[Result]) -> list[Result]:
-    return [r for r in results if r.status is not Status.PASS]
-
+from .network_builders import (
+    CIDRS,
+    SSM_POLICY,
+    SUBNETS,
+    TABLES,
+    ZONES,
+    Plan,
+    context,
+    facts,
+    private_cluster,
+    unknown,
+)
 
 # -- clusters, VPCs and node subnets ---------------------------------------------------
 

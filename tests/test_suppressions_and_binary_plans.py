@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO, run_tfcheck
-from .test_fixture_generation import generator
+from .fixture_generator import generator
 
 CLUSTER = '''
 {comment}

@@ -28,20 +28,16 @@ from tfcheck.workloads import (
 
 from .conftest import REPO
 
-# builders live in tests/workload_builders.py; test_pc501 still imports them from here
-from .workload_builders import (  # noqa: F401
+# builders live in tests/workload_builders.py
+from .workload_builders import (
     cluster,
     container,
     ctx_of,
     deployment,
-    graph_of,
     helm,
     kubectl,
-    only,
     resource,
-    run,
     service_account,
-    verdicts,
 )
 
 # -- YAML safety -------------------------------------------------------------------------

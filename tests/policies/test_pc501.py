@@ -11,7 +11,7 @@ from typing import Any
 from tfcheck.model import Resource, Status, Unknown
 from tfcheck_policies.nodes import self_managed_bootstrap
 
-from ..test_workloads import cluster, graph_of, only, resource, run, verdicts
+from ..workload_builders import cluster, graph_of, only, resource, run, verdicts
 
 ENDPOINT = "https://ABCD1234.gr7.eu-west-1.eks.amazonaws.com"
 CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM="

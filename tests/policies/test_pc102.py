@@ -1,25 +1,16 @@
-"""PC101 cluster-private-endpoint and PC102 cluster-public-endpoint: unknown leaves."""
+"""PC102 cluster-public-endpoint."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tfcheck.model import Severity, Status, Unknown
-from tfcheck_policies.cluster import cluster_private_endpoint, cluster_public_endpoint
+from tfcheck_policies.cluster_public_endpoint import cluster_public_endpoint
 
-from ..test_network import Plan, run
-
-
-def cluster(**vpc_config: Any) -> Plan:
-    p = Plan()
-    p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
-        {"endpoint_private_access": True, "endpoint_public_access": True, **vpc_config}]})
-    return p
+from ..network_builders import endpoint_cluster, run
 
 
 def test_public_endpoint_with_an_unknown_cidr_is_a_fail_not_unknown() -> None:
     # the endpoint is public whatever the CIDR turns out to be
-    (result,) = run(cluster_public_endpoint, cluster(public_access_cidrs=[
+    (result,) = run(cluster_public_endpoint, endpoint_cluster(public_access_cidrs=[
         Unknown("aws_eip.ci.public_ip is known only after apply")]))
     assert result.status is Status.FAIL
     assert result.severity is None  # the policy's medium: how wide is not known
@@ -29,28 +20,16 @@ def test_public_endpoint_with_an_unknown_cidr_is_a_fail_not_unknown() -> None:
 
 
 def test_a_known_open_cidr_beside_an_unknown_one_is_high() -> None:
-    (result,) = run(cluster_public_endpoint, cluster(public_access_cidrs=[
+    (result,) = run(cluster_public_endpoint, endpoint_cluster(public_access_cidrs=[
         "0.0.0.0/0", Unknown("var.office has no value")]))
     assert (result.status, result.severity) == (Status.FAIL, Severity.HIGH)
     assert result.message == "the public API endpoint is on, open to 0.0.0.0/0"
 
 
 def test_a_cidr_rendered_around_an_unknown_address_is_restricted() -> None:
-    (result,) = run(cluster_public_endpoint, cluster(public_access_cidrs=[
+    (result,) = run(cluster_public_endpoint, endpoint_cluster(public_access_cidrs=[
         Unknown("aws_eip.ci.public_ip is known only after apply",
                 partial="${aws_eip.ci.public_ip}/32")]))
     assert (result.status, result.severity) == (Status.FAIL, None)
     assert result.message == ("the public API endpoint is on, restricted to "
                               "${aws_eip.ci.public_ip}/32")
-
-
-def test_private_access_from_an_unset_variable_names_it() -> None:
-    p = cluster(endpoint_private_access=Unknown("variable private has no value: pass "
-                                                "-var-file or --var"))
-    graph = p.build()
-    graph.kind = "hcl"
-    (result,) = run(cluster_private_endpoint, graph)
-    assert result.status is Status.UNKNOWN
-    assert result.message == (
-        "vpc_config.endpoint_private_access is not known (var.private has no value: pass "
-        "it with --var private=VALUE or --var-file)")

@@ -1,5 +1,4 @@
-"""PC301 missing-vpc-endpoint, PC302 endpoint-region, PC303 endpoint-private-dns,
-PC304 endpoint-subnet-coverage, PC305 s3-gateway-route-tables."""
+"""PC301 missing-vpc-endpoint."""
 
 from __future__ import annotations
 
@@ -7,46 +6,24 @@ from pathlib import Path
 from typing import Any
 
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.vpc_endpoints import (
-    endpoint_private_dns,
-    endpoint_region,
-    endpoint_subnet_coverage,
-    missing_vpc_endpoint,
-    s3_gateway_route_tables,
-)
+from tfcheck_policies.endpoint_region import endpoint_region
+from tfcheck_policies.missing_vpc_endpoint import missing_vpc_endpoint
 
-from ..test_network import (
+from ..network_builders import (
+    CLUSTER,
     SUBNETS,
-    TABLES,
     Plan,
     by_subject,
+    endpoint,
     private_cluster,
     run,
     unknown,
     verdicts,
 )
 
-CLUSTER = "aws_eks_cluster.main"
-
 
 def by_service(results: list[Any]) -> dict[str, Any]:
     return {r.data["service"]: r for r in results}
-
-
-def endpoint(p: Plan, address: str, service: str, *, region: str = "eu-west-1",
-             subnets: list[str] | None = None, **values: Any) -> None:
-    """An interface endpoint in aws_vpc.main (override any attribute with `values`)."""
-    body: dict[str, Any] = {
-        "vpc_id": unknown(), "service_name": f"com.amazonaws.{region}.{service}",
-        "vpc_endpoint_type": "Interface", "private_dns_enabled": True,
-        "subnet_ids": unknown(), "security_group_ids": unknown(),
-    }
-    body.update(values)
-    p.add(address, body, refs={"vpc_id": "aws_vpc.main",
-                               "subnet_ids": SUBNETS if subnets is None else subnets,
-                               "security_group_ids": "aws_security_group.vpc_endpoints"},
-          computed=[k for k, v in values.items() if isinstance(v, Unknown)
-                    and k in ("vpc_endpoint_type", "private_dns_enabled")])
 
 
 class TestPC301:
@@ -217,177 +194,6 @@ def test_privatelink_service_endpoints_are_neither_needed_nor_in_doubt() -> None
              service_name="com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0")
     assert {r.status for r in run(missing_vpc_endpoint, p)} == {Status.PASS}
     assert "aws_vpc_endpoint.partner" not in by_subject(run(endpoint_region, p))
-
-
-class TestPC302:
-    def test_pass_and_fail_by_region(self) -> None:
-        p = private_cluster()
-        endpoint(p, "aws_vpc_endpoint.xray", "xray", region="us-west-2")
-        results = by_subject(run(endpoint_region, p))
-        fail = results["aws_vpc_endpoint.xray"]
-        assert fail.status is Status.FAIL
-        assert fail.data == {"endpoint_region": "us-west-2", "cluster_region": "eu-west-1",
-                             "cluster": CLUSTER}
-        assert fail.remediation == ('# in aws_vpc_endpoint.xray\n'
-                                    'service_name = "com.amazonaws.eu-west-1.xray"')
-        assert results["aws_vpc_endpoint.s3"].status is Status.PASS
-
-    def test_region_from_an_unknown_expression_is_unknown(self) -> None:
-        p = private_cluster()
-        endpoint(p, "aws_vpc_endpoint.xray", "xray",
-                 service_name="com.amazonaws.${var.other_region}.xray")
-        result = by_subject(run(endpoint_region, p))["aws_vpc_endpoint.xray"]
-        assert result.status is Status.UNKNOWN
-        assert result.attribute == "service_name"
-
-    def test_cluster_region_unknown_and_endpoints_disagree(self) -> None:
-        p = private_cluster(Plan(region=None))
-        endpoint(p, "aws_vpc_endpoint.xray", "xray", region="us-west-2")
-        results = run(endpoint_region, p)
-        assert {r.status for r in results} == {Status.UNKNOWN}
-
-
-class TestPC303:
-    def test_private_dns_omitted_fails_false_fails_true_passes(self) -> None:
-        p = private_cluster()
-        endpoint(p, "aws_vpc_endpoint.omitted", "logs", private_dns_enabled=unknown())
-        endpoint(p, "aws_vpc_endpoint.off", "xray", private_dns_enabled=False)
-        results = by_subject(run(endpoint_private_dns, p))
-        omitted = results["aws_vpc_endpoint.omitted"]
-        assert omitted.status is Status.FAIL
-        assert omitted.message == (
-            "private_dns_enabled of interface endpoint aws_vpc_endpoint.omitted (logs) is not "
-            "set (provider default false): clients resolve the service's public hostname")
-        assert omitted.remediation == ("# in aws_vpc_endpoint.omitted\n"
-                                       "private_dns_enabled = true")
-        assert "is false:" in results["aws_vpc_endpoint.off"].message
-        assert results['aws_vpc_endpoint.interface["ec2"]'].status is Status.PASS
-        assert "aws_vpc_endpoint.s3" not in results  # gateway endpoints have no private DNS
-
-    def test_unknown_private_dns(self) -> None:
-        p = private_cluster()
-        endpoint(p, "aws_vpc_endpoint.x", "logs", private_dns_enabled=Unknown("var.dns"))
-        p.resources["aws_vpc_endpoint.x"].configured = frozenset(
-            {"vpc_id", "service_name", "vpc_endpoint_type", "private_dns_enabled"})
-        assert by_subject(run(endpoint_private_dns, p))["aws_vpc_endpoint.x"].status is (
-            Status.UNKNOWN)
-
-
-class TestPC304:
-    def test_every_node_zone_covered_passes(self) -> None:
-        results = run(endpoint_subnet_coverage, private_cluster())
-        assert verdicts(results) == sorted(
-            ("pass", f'aws_vpc_endpoint.interface["{s}"]')
-            for s in ("ec2", "ecr.api", "ecr.dkr"))  # sts is not required here
-        assert results[0].data == {"missing_zones": [],
-                                   "zones": ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
-                                   "cluster": CLUSTER}
-
-    def test_missing_zone_fails_with_the_subnet_to_add(self) -> None:
-        p = private_cluster()
-        endpoint(p, 'aws_vpc_endpoint.interface["ecr.dkr"]', "ecr.dkr", subnets=SUBNETS[:2])
-        result = by_subject(run(endpoint_subnet_coverage, p))[
-            'aws_vpc_endpoint.interface["ecr.dkr"]']
-        assert result.status is Status.FAIL
-        assert result.data == {"missing_zones": ["eu-west-1c"],
-                               "zones": ["eu-west-1a", "eu-west-1b"], "cluster": CLUSTER}
-        assert "has no network interface in eu-west-1c (aws_subnet.private[2])" in (
-            result.message)
-        assert result.remediation.endswith("subnet_ids = aws_subnet.private[*].id")
-
-    def test_subnet_associations_count(self) -> None:
-        p = private_cluster()
-        endpoint(p, 'aws_vpc_endpoint.interface["ec2"]', "ec2", subnets=[SUBNETS[0]])
-        for i in (1, 2):
-            p.add(f"aws_vpc_endpoint_subnet_association.ec2[{i}]", {
-                "vpc_endpoint_id": unknown(), "subnet_id": unknown()},
-                refs={"vpc_endpoint_id": 'aws_vpc_endpoint.interface["ec2"]',
-                      "subnet_id": SUBNETS[i]})
-        result = by_subject(run(endpoint_subnet_coverage, p))['aws_vpc_endpoint.interface["ec2"]']
-        assert result.status is Status.PASS
-
-    def test_unknown_zone_of_a_node_subnet(self) -> None:
-        p = private_cluster()
-        p.resources[SUBNETS[2]].values["availability_zone"] = unknown()
-        p.resources[SUBNETS[2]].configured = frozenset({"vpc_id", "cidr_block"})
-        endpoint(p, 'aws_vpc_endpoint.interface["ec2"]', "ec2", subnets=SUBNETS[:2])
-        result = by_subject(run(endpoint_subnet_coverage, p))['aws_vpc_endpoint.interface["ec2"]']
-        assert result.status is Status.UNKNOWN
-        assert "node subnets aws_subnet.private[2] are not known" in result.message
-
-    def test_node_subnets_that_are_the_endpoint_subnets_need_no_zones(self) -> None:
-        p = Plan()
-        ids = ["subnet-0a", "subnet-0b"]
-        p.add(CLUSTER, {"name": "main", "vpc_config": [{"subnet_ids": ids}]})
-        p.add("aws_vpc_endpoint.ec2", {"vpc_id": "vpc-0abc", "service_name":
-                                       "com.amazonaws.eu-west-1.ec2",
-                                       "vpc_endpoint_type": "Interface", "subnet_ids": ids})
-        (result,) = run(endpoint_subnet_coverage, p)
-        assert result.status is Status.PASS
-
-
-class TestPC305:
-    def test_pass_on_every_node_route_table(self) -> None:
-        results = run(s3_gateway_route_tables, private_cluster())
-        assert verdicts(results) == [("pass", s) for s in SUBNETS]
-
-    def test_fail_where_a_route_table_is_missing(self) -> None:
-        p = private_cluster()
-        p.edges = [e for e in p.edges
-                   if not (e[0] == "aws_vpc_endpoint.s3" and e[2] == TABLES[2])]
-        results = by_subject(run(s3_gateway_route_tables, p))
-        fail = results[SUBNETS[2]]
-        assert fail.status is Status.FAIL
-        assert fail.data == {"subnet": SUBNETS[2], "route_table": TABLES[2],
-                             "cluster": CLUSTER}
-        assert fail.evidence == (SUBNETS[2], "aws_route_table_association.private[2]",
-                                 TABLES[2], "aws_vpc_endpoint.s3")
-        assert fail.remediation == (
-            'resource "aws_vpc_endpoint_route_table_association" "s3_private_2" {\n'
-            "  vpc_endpoint_id = aws_vpc_endpoint.s3.id\n"
-            "  route_table_id  = aws_route_table.private[2].id\n"
-            "}")
-        assert results[SUBNETS[0]].status is Status.PASS
-
-    def test_route_table_association_resources_count(self) -> None:
-        p = private_cluster()
-        p.edges = [e for e in p.edges if e[0] != "aws_vpc_endpoint.s3"
-                   or e[1] != "route_table_ids"]
-        for i, table in enumerate(TABLES):
-            p.add(f"aws_vpc_endpoint_route_table_association.s3[{i}]", {
-                "vpc_endpoint_id": unknown(), "route_table_id": unknown()},
-                refs={"vpc_endpoint_id": "aws_vpc_endpoint.s3", "route_table_id": table})
-        p.resources["aws_vpc_endpoint.s3"].values["route_table_ids"] = unknown()
-        p.resources["aws_vpc_endpoint.s3"].configured = frozenset(
-            {"vpc_id", "service_name", "vpc_endpoint_type"})
-        assert verdicts(run(s3_gateway_route_tables, p)) == [("pass", s) for s in SUBNETS]
-
-    def test_main_route_table_by_reference(self) -> None:
-        p = private_cluster()
-        p.remove(*(f"aws_route_table_association.private[{i}]" for i in range(3)))
-        p.edges = [e for e in p.edges if e[0] != "aws_vpc_endpoint.s3"
-                   or e[1] != "route_table_ids"]
-        p.ref("aws_vpc_endpoint.s3", "route_table_ids", "aws_vpc.main")
-        assert verdicts(run(s3_gateway_route_tables, p)) == [("pass", s) for s in SUBNETS]
-
-    def test_s3_interface_endpoint_or_no_s3_endpoint_is_not_this_policy(self) -> None:
-        p = private_cluster()
-        p.remove("aws_vpc_endpoint.s3")
-        assert run(s3_gateway_route_tables, p) == []
-        endpoint(p, "aws_vpc_endpoint.s3_interface", "s3")
-        assert run(s3_gateway_route_tables, p) == []
-
-
-def test_pc304_zone_ids_and_names_are_not_compared() -> None:
-    p = private_cluster()
-    subnet = p.resources[SUBNETS[2]]
-    subnet.values["availability_zone"] = unknown()
-    subnet.values["availability_zone_id"] = "euw1-az3"
-    subnet.configured = frozenset({"vpc_id", "cidr_block", "availability_zone_id"})
-    endpoint(p, 'aws_vpc_endpoint.interface["ec2"]', "ec2", subnets=SUBNETS[:2])
-    result = by_subject(run(endpoint_subnet_coverage, p))['aws_vpc_endpoint.interface["ec2"]']
-    assert result.status is Status.UNKNOWN
-    assert "availability_zone_id" in result.message
 
 
 def test_pc301_centralised_endpoints_say_why_they_count_or_not() -> None:

@@ -1,4 +1,4 @@
-"""Security groups between nodes and endpoints: HTTPS in at the endpoints, out at the nodes."""
+"""PC401 endpoint-sg-ingress: endpoint security groups admit HTTPS from every node subnet."""
 
 from __future__ import annotations
 
@@ -41,8 +41,7 @@ from tfcheck.network import (
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.unknowns import explain
 
-PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
-HTTPS = 443
+from .support import HTTPS, PRIVATE_CLUSTERS_GUIDE, known_cidr
 
 
 @policy(
@@ -697,10 +696,6 @@ def _cidr_doubt(net: Network, subnet: Subnet, blocks: tuple[IPNetwork, ...],
     return why
 
 
-def known_cidr(subnet: Subnet) -> IPNetwork | None:
-    return None if isinstance(subnet.cidr, Unknown) else subnet.cidr
-
-
 def _describe_subnet(subnet: Subnet) -> str:
     cidr = known_cidr(subnet)
     return subnet.key if cidr is None else f"{subnet.key} ({cidr})"
@@ -743,6 +738,7 @@ def _ingress_remediation(net: Network, endpoint: Endpoint, groups: list[Security
     if blocks and rules:
         blocks.append(BLANK)
     return render(*blocks, *separated(rules))
+
 
 
 POLICIES = (endpoint_sg_ingress,)

@@ -1,4 +1,4 @@
-"""PC201 node-subnet-internet-route, PC202 node-public-ip, PC203 vpc-dns."""
+"""PC201 node-subnet-internet-route."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.routing import node_public_ip, node_subnet_internet_route, vpc_dns
+from tfcheck_policies.node_subnet_internet_route import node_subnet_internet_route
 
-from ..test_network import (
+from ..network_builders import (
+    CLUSTER,
     SUBNETS,
     TABLES,
     Plan,
@@ -18,8 +19,6 @@ from ..test_network import (
     unknown,
     verdicts,
 )
-
-CLUSTER = "aws_eks_cluster.main"
 
 
 def nat_route(p: Plan, table: str = TABLES[0], *, connectivity: Any = None,
@@ -255,167 +254,6 @@ class TestPC201:
         result = by_subject(run(node_subnet_internet_route, p))[SUBNETS[0]]
         assert result.status is Status.UNKNOWN
         assert "inline routes of aws_route_table.private[0]" in result.message
-
-
-class TestPC202:
-    def test_pass_on_private_subnets(self) -> None:
-        results = run(node_public_ip, private_cluster())
-        assert verdicts(results) == [("pass", s) for s in SUBNETS]
-
-    def test_fail_on_a_subnet_mapping_public_ips(self) -> None:
-        p = private_cluster()
-        p.resources[SUBNETS[1]].values["map_public_ip_on_launch"] = True
-        results = run(node_public_ip, p)
-        assert verdicts(results) == [("fail", SUBNETS[1]), ("pass", SUBNETS[0]),
-                                     ("pass", SUBNETS[2])]
-        (fail,) = [r for r in results if r.status is Status.FAIL]
-        assert fail.attribute == "map_public_ip_on_launch"
-        assert fail.remediation == "# in aws_subnet.private[1]\nmap_public_ip_on_launch = false"
-        assert fail.evidence == ("aws_eks_node_group.default", SUBNETS[1])
-
-    def test_fail_on_a_launch_template_giving_public_ips(self) -> None:
-        p = private_cluster()
-        p.add("aws_launch_template.nodes", {
-            "vpc_security_group_ids": [], "network_interfaces": [
-                {"associate_public_ip_address": "true",
-                 "security_groups": [unknown("aws_security_group.node")]}]},
-            refs={"network_interfaces.security_groups": "aws_security_group.node"})
-        results = run(node_public_ip, p)
-        assert ("fail", "aws_launch_template.nodes") in verdicts(results)
-        (fail,) = [r for r in results if r.status is Status.FAIL]
-        assert fail.attribute == "network_interfaces.associate_public_ip_address"
-        assert "associate_public_ip_address = false" in fail.remediation
-
-    def test_launch_template_setting_false_wins_over_the_subnet(self) -> None:
-        p = private_cluster()
-        for subnet in SUBNETS:
-            p.resources[subnet].values["map_public_ip_on_launch"] = True
-        p.add("aws_launch_template.nodes", {"network_interfaces": [
-            {"associate_public_ip_address": "false", "security_groups": ["sg-0n"]}]})
-        results = run(node_public_ip, p)
-        assert verdicts(results) == [("pass", s) for s in SUBNETS]
-
-    def test_fargate_only_subnets_are_not_checked(self) -> None:
-        p = private_cluster()
-        p.remove("aws_eks_node_group.default")
-        p.resources[SUBNETS[0]].values["map_public_ip_on_launch"] = True
-        p.add("aws_eks_fargate_profile.apps", {"cluster_name": "main",
-                                               "subnet_ids": unknown()},
-              refs={"subnet_ids": SUBNETS[0]})
-        assert run(node_public_ip, p) == []
-
-    def test_unknown_flag_and_pre_existing_subnets(self) -> None:
-        p = private_cluster()
-        p.resources[SUBNETS[0]].values["map_public_ip_on_launch"] = Unknown("var.public")
-        p.add("aws_eks_node_group.legacy", {"cluster_name": "main",
-                                            "subnet_ids": ["subnet-0old"]})
-        results = run(node_public_ip, p)
-        assert ("unknown", SUBNETS[0]) in verdicts(results)
-        (old,) = [r for r in results if r.data.get("subnet") == "subnet-0old"]
-        assert (old.status, old.subject.address) == (Status.UNKNOWN, "aws_eks_cluster.main")
-
-
-class TestPC203:
-    def test_pass(self) -> None:
-        (result,) = run(vpc_dns, private_cluster())
-        assert (result.status, result.subject.address) == (Status.PASS, "aws_vpc.main")
-
-    def test_hostnames_omitted_fails_on_the_provider_default(self) -> None:
-        p = private_cluster()
-        vpc = p.resources["aws_vpc.main"]
-        vpc.values["enable_dns_hostnames"] = unknown()
-        vpc.configured = frozenset({"cidr_block", "enable_dns_support"})
-        (result,) = run(vpc_dns, p)
-        assert result.status is Status.FAIL
-        assert result.message.startswith(
-            "VPC aws_vpc.main of aws_eks_cluster.main: enable_dns_hostnames is not set "
-            "(provider default false)")
-        assert result.remediation == "enable_dns_hostnames = true"
-        assert result.attribute == "enable_dns_hostnames"
-
-    def dhcp(self, servers: Any) -> Plan:
-        p = private_cluster()
-        p.add("aws_vpc_dhcp_options.corp", {"domain_name_servers": servers})
-        p.add("aws_vpc_dhcp_options_association.corp", {
-            "vpc_id": unknown(), "dhcp_options_id": unknown()},
-            refs={"vpc_id": "aws_vpc.main", "dhcp_options_id": "aws_vpc_dhcp_options.corp"})
-        return p
-
-    def test_dhcp_options_without_the_amazon_resolver_fail(self) -> None:
-        (result,) = run(vpc_dns, self.dhcp(["10.50.0.10", "10.50.0.11"]))
-        assert result.status is Status.FAIL
-        assert "lists 10.50.0.10, 10.50.0.11 as domain_name_servers" in result.message
-        assert result.evidence[-2:] == ("aws_vpc_dhcp_options_association.corp",
-                                        "aws_vpc_dhcp_options.corp")
-        assert 'domain_name_servers = ["AmazonProvidedDNS"]' in result.remediation
-
-    def test_the_resolver_under_its_other_names_passes(self) -> None:
-        for servers in (["AmazonProvidedDNS"], ["10.0.0.2"], ["169.254.169.253", "10.9.9.9"]):
-            (result,) = run(vpc_dns, self.dhcp(servers))
-            assert result.status is Status.PASS, servers
-
-    def test_unknown_dhcp_servers(self) -> None:
-        (result,) = run(vpc_dns, self.dhcp(Unknown("var.dns")))
-        assert result.status is Status.UNKNOWN
-
-    def test_vpc_known_only_by_id_is_unknown_on_the_cluster(self) -> None:
-        p = Plan()
-        p.add("aws_subnet.a", {"vpc_id": "vpc-0abc", "cidr_block": "10.0.0.0/24"})
-        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
-            {"subnet_ids": unknown()}]}, refs={"vpc_config.subnet_ids": "aws_subnet.a"})
-        (result,) = run(vpc_dns, p)
-        assert (result.status, result.subject.address) == (Status.UNKNOWN,
-                                                           "aws_eks_cluster.main")
-        assert result.data == {"vpc": "vpc-0abc"}
-        assert "VPC vpc-0abc of aws_eks_cluster.main is not in the input" in result.message
-
-    def test_data_source_vpc_is_read_from_its_values(self) -> None:
-        p = Plan()
-        p.add("data.aws_vpc.shared", {"id": "vpc-0abc", "cidr_block": "10.0.0.0/16",
-                                      "enable_dns_support": True,
-                                      "enable_dns_hostnames": False})
-        p.add("aws_subnet.a", {"vpc_id": "vpc-0abc", "cidr_block": "10.0.0.0/24"},
-              refs={"vpc_id": "data.aws_vpc.shared"})
-        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
-            {"subnet_ids": unknown()}]}, refs={"vpc_config.subnet_ids": "aws_subnet.a"})
-        (result,) = run(vpc_dns, p)
-        assert (result.status, result.subject.address) == (Status.FAIL, "data.aws_vpc.shared")
-        assert "enable_dns_hostnames is false" in result.message
-
-    def shared_vpc(self, **attributes: Any) -> Plan:
-        p = Plan()
-        p.add("data.aws_vpc.shared", {"tags": {"Name": "shared"}, **attributes})
-        p.add("aws_subnet.a", {"vpc_id": unknown("data.aws_vpc.shared"),
-                               "cidr_block": "10.0.0.0/24"},
-              refs={"vpc_id": "data.aws_vpc.shared"})
-        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
-            {"subnet_ids": unknown()}]}, refs={"vpc_config.subnet_ids": "aws_subnet.a"})
-        return p
-
-    def test_data_source_vpc_in_hcl_is_read_from_aws_not_defaulted(self) -> None:
-        # provider defaults (hostnames off) never apply to a data source
-        graph = self.shared_vpc().build()
-        graph.kind = "hcl"
-        (result,) = run(vpc_dns, graph)
-        assert (result.status, result.subject.address) == (Status.UNKNOWN,
-                                                           "data.aws_vpc.shared")
-        assert result.message == (
-            "cannot tell whether VPC data.aws_vpc.shared resolves private DNS names: "
-            "enable_dns_support and enable_dns_hostnames are not known "
-            "(data.aws_vpc.shared is read from AWS: scan a plan of this configuration "
-            "(terraform show -json), which holds what AWS returns)")
-
-    def test_data_source_vpc_in_a_plan_passes_on_what_aws_returned(self) -> None:
-        (result,) = run(vpc_dns, self.shared_vpc(enable_dns_support=True,
-                                                 enable_dns_hostnames=True))
-        assert (result.status, result.subject.address) == (Status.PASS, "data.aws_vpc.shared")
-
-    def test_no_cluster_no_findings(self) -> None:
-        p = private_cluster()
-        p.remove("aws_eks_cluster.main", "aws_eks_node_group.default")
-        assert run(vpc_dns, p) == []
-        assert run(node_subnet_internet_route, p) == []
-        assert run(node_public_ip, p) == []
 
 
 def test_pc201_a_guessed_association_carries_its_doubt_in_the_evidence(tmp_path: Path) -> None:

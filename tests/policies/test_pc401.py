@@ -1,4 +1,4 @@
-"""PC401 endpoint-sg-ingress and PC402 node-sg-egress."""
+"""PC401 endpoint-sg-ingress."""
 
 from __future__ import annotations
 
@@ -8,40 +8,27 @@ from typing import Any
 
 from tfcheck.engine import ScanOptions, scan
 from tfcheck.model import Status, Unknown
-from tfcheck_policies.node_sg_egress import node_sg_egress
-from tfcheck_policies.security_groups import endpoint_sg_ingress
+from tfcheck_policies.endpoint_sg_ingress import endpoint_sg_ingress
 
 from ..conftest import FIXTURES
-from ..test_network import (
+from ..network_builders import (
     CIDRS,
+    CLUSTER,
+    INTERFACES,
     SUBNETS,
     Plan,
     by_subject,
+    endpoint_ingress,
+    ipv6_cluster,
     private_cluster,
+    rule,
     run,
+    shared_vpc,
     unknown,
     verdicts,
 )
 
 ECR = 'aws_vpc_endpoint.interface["ecr.api"]'
-INTERFACES = [f'aws_vpc_endpoint.interface["{s}"]' for s in ("ec2", "ecr.api", "ecr.dkr", "sts")]
-
-CLUSTER = "aws_eks_cluster.main"
-
-
-def rule(**values: Any) -> dict[str, Any]:
-    """An inline SG rule block as a plan shows it."""
-    block = {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": [],
-             "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
-             "self": False}
-    block.update(values)
-    return block
-
-
-def endpoint_ingress(p: Plan, *blocks: dict[str, Any], refs: list[str] | None = None) -> None:
-    p.add("aws_security_group.vpc_endpoints", {"vpc_id": unknown(), "ingress": list(blocks),
-                                               "egress": unknown()},
-          refs={"vpc_id": "aws_vpc.main", "ingress": refs or []}, computed=["egress"])
 
 
 class TestPC401:
@@ -90,23 +77,8 @@ class TestPC401:
         assert "aws_subnet.private[2]: the CIDR of aws_subnet.private[2]" in result.message
         assert "aws_subnet.private[0]:" not in result.message
 
-    def ipv6_cluster(self, *blocks: dict[str, Any]) -> Plan:
-        """An IPv6 cluster whose subnets' IPv6 CIDRs AWS assigns from the VPC's /56."""
-        p = private_cluster()
-        p.resources["aws_eks_cluster.main"].values["kubernetes_network_config"] = [
-            {"ip_family": "ipv6"}]
-        for subnet in SUBNETS:
-            resource = p.resources[subnet]
-            resource.values["ipv6_cidr_block"] = unknown(
-                "aws_vpc.main.ipv6_cidr_block", "aws_vpc.main")
-            resource.configured = (resource.configured or frozenset()) | {"ipv6_cidr_block"}
-        p.resources["aws_vpc.main"].values["ipv6_cidr_block"] = unknown()
-        if blocks:
-            endpoint_ingress(p, *blocks, refs=["aws_vpc.main"])
-        return p
-
     def test_ipv6_cluster_needs_the_subnets_ipv6_cidrs_admitted(self) -> None:
-        result = by_subject(run(endpoint_sg_ingress, self.ipv6_cluster()))[ECR]
+        result = by_subject(run(endpoint_sg_ingress, ipv6_cluster()))[ECR]
         assert result.status is Status.FAIL  # 10.0.0.0/16 admits the nodes' IPv4 only
         assert result.data["subnets_not_admitted"] == SUBNETS
         assert ("for their IPv6 CIDRs (the cluster is IPv6: pods call the endpoints from "
@@ -116,7 +88,7 @@ class TestPC401:
     def test_ipv6_cluster_with_the_vpc_ipv6_block_admitted(self) -> None:
         # ipv6_cidr_blocks = [aws_vpc.main.ipv6_cidr_block], subnets carved from it:
         # AWS assigns the block at apply, and it holds them whatever it is
-        p = self.ipv6_cluster(rule(cidr_blocks=["10.0.0.0/16"],
+        p = ipv6_cluster(rule(cidr_blocks=["10.0.0.0/16"],
                                    ipv6_cidr_blocks=[unknown("aws_vpc.main")]))
         result = by_subject(run(endpoint_sg_ingress, p))[ECR]
         assert result.status is Status.PASS
@@ -148,35 +120,17 @@ class TestPC401:
         assert result.status is Status.UNKNOWN
         assert "aws_vpc.main has a secondary CIDR block that is not known" in result.message
 
-    def shared_vpc(self, carved: bool) -> Any:
-        """The VPC is a data source (HCL): its block is read from AWS."""
-        p = private_cluster()
-        p.remove("aws_vpc.main")
-        p.add("data.aws_vpc.main", {"tags": {"Name": "shared"}})
-        p.edges = [(s, a, "data.aws_vpc.main" if t == "aws_vpc.main" else t)
-                   for s, a, t in p.edges]
-        for subnet in SUBNETS if carved else []:
-            p.resources[subnet].values["cidr_block"] = Unknown(
-                "data.aws_vpc.main is read at plan time: cidr_block is not known "
-                "without a plan", ("data.aws_vpc.main",))
-        endpoint_ingress(p, rule(cidr_blocks=[Unknown(
-            "data.aws_vpc.main is read at plan time: cidr_block is not known without a "
-            "plan", ("data.aws_vpc.main",))]))
-        graph = p.build()
-        graph.kind = "hcl"
-        return graph
-
     def test_the_block_of_a_data_source_vpc_admits_subnets_carved_from_it(self) -> None:
         # cidr_blocks = [data.aws_vpc.main.cidr_block], subnets
         # cidrsubnet(data.aws_vpc.main.cidr_block, ...): whatever AWS returns, admitted
-        result = by_subject(run(endpoint_sg_ingress, self.shared_vpc(carved=True)))[ECR]
+        result = by_subject(run(endpoint_sg_ingress, shared_vpc(carved=True)))[ECR]
         assert result.status is Status.PASS
         assert result.message.endswith(
             "(aws_security_group.vpc_endpoints ingress (ingress tcp/443) from the CIDR block "
             "of data.aws_vpc.main, which the subnets are carved from)")
 
     def test_the_block_of_a_data_source_vpc_and_literal_subnet_cidrs(self) -> None:
-        result = by_subject(run(endpoint_sg_ingress, self.shared_vpc(carved=False)))[ECR]
+        result = by_subject(run(endpoint_sg_ingress, shared_vpc(carved=False)))[ECR]
         assert result.status is Status.UNKNOWN
         assert ("aws_security_group.vpc_endpoints ingress admits the CIDR block of "
                 "data.aws_vpc.main, which is not known (data.aws_vpc.main is read from AWS: "
@@ -333,110 +287,6 @@ class TestPC401:
         assert result.status is Status.UNKNOWN
 
 
-def node_egress(p: Plan, *blocks: dict[str, Any], refs: list[str] | None = None) -> None:
-    p.add("aws_security_group.node", {"vpc_id": unknown(), "ingress": [],
-                                      "egress": list(blocks)},
-          refs={"vpc_id": "aws_vpc.main", "egress": refs or []})
-
-
-S3_PREFIX = rule(prefix_list_ids=[unknown()])
-
-
-class TestPC402:
-    def test_pass_with_vpc_cidr_and_s3_prefix_list(self) -> None:
-        (result,) = run(node_sg_egress, private_cluster())
-        assert (result.status, result.subject.address) == (Status.PASS,
-                                                           "aws_security_group.node")
-        assert result.evidence == ("aws_security_group.node", "aws_eks_node_group.default")
-
-    def test_ipv6_cluster_needs_no_ipv6_egress_rule(self) -> None:
-        # IPv6 pods reach the (IPv4) endpoints through the node's IPv4 address (the VPC
-        # CNI's SNAT): the IPv4 egress rules decide, and a missing IPv6 rule is no fail
-        (result,) = run(node_sg_egress, TestPC401().ipv6_cluster())
-        assert result.status is Status.PASS
-
-    def test_egress_to_the_block_of_a_data_source_vpc(self) -> None:
-        # egress to data.aws_vpc.main.cidr_block reaches endpoints in subnets carved from
-        # it, whatever AWS returns for the block
-        graph = TestPC401().shared_vpc(carved=True)
-        node = graph.get("aws_security_group.node")
-        assert node is not None
-        node.values["egress"][0]["cidr_blocks"] = [Unknown(
-            "data.aws_vpc.main is read at plan time: cidr_block is not known without a "
-            "plan", ("data.aws_vpc.main",))]
-        (result,) = run(node_sg_egress, graph)
-        assert result.status is Status.PASS
-
-    def test_no_https_to_the_endpoints_fails(self) -> None:
-        p = private_cluster()
-        node_egress(p, rule(from_port=53, to_port=53, protocol="udp",
-                            cidr_blocks=["10.0.0.0/16"]), S3_PREFIX,
-                    refs=["aws_vpc_endpoint.s3"])
-        (result,) = run(node_sg_egress, p)
-        assert result.status is Status.FAIL
-        # sts has an endpoint but nothing here needs it
-        assert result.data == {"unreachable": INTERFACES[:3], "cluster": CLUSTER}
-        assert result.message.startswith(
-            "nodes of aws_eks_node_group.default carry aws_security_group.node, whose egress "
-            "rules (with their other security groups) allow no TCP 443 to "
-            'aws_vpc_endpoint.interface["ec2"]')
-        assert result.remediation == (
-            'resource "aws_vpc_security_group_egress_rule" "nodes_https_to_endpoints" {\n'
-            "  security_group_id = aws_security_group.node.id\n"
-            "  cidr_ipv4         = aws_vpc.main.cidr_block\n"
-            '  ip_protocol       = "tcp"\n'
-            "  from_port         = 443\n"
-            "  to_port           = 443\n"
-            "}")
-
-    def test_no_s3_prefix_list_fails(self) -> None:
-        p = private_cluster()
-        node_egress(p, rule(cidr_blocks=["10.0.0.0/16"]))
-        (result,) = run(node_sg_egress, p)
-        assert result.status is Status.FAIL
-        assert result.data == {"unreachable": ["the S3 prefix list of aws_vpc_endpoint.s3"],
-                               "cluster": CLUSTER}
-        assert "prefix_list_id    = aws_vpc_endpoint.s3.prefix_list_id" in result.remediation
-
-    def test_egress_rule_resources_and_endpoint_sg_destination(self) -> None:
-        p = private_cluster()
-        node_egress(p)
-        p.add("aws_vpc_security_group_egress_rule.endpoints", {
-            "security_group_id": unknown(), "ip_protocol": "tcp", "from_port": 443,
-            "to_port": 443, "referenced_security_group_id": unknown()},
-            refs={"security_group_id": "aws_security_group.node",
-                  "referenced_security_group_id": "aws_security_group.vpc_endpoints"})
-        p.add("aws_security_group_rule.s3", {
-            "type": "egress", "security_group_id": unknown(), "protocol": "tcp",
-            "from_port": 443, "to_port": 443, "prefix_list_ids": [unknown()]},
-            refs={"security_group_id": "aws_security_group.node",
-                  "prefix_list_ids": "aws_vpc_endpoint.s3"})
-        (result,) = run(node_sg_egress, p)
-        assert result.status is Status.PASS
-
-    def test_open_egress_passes(self) -> None:
-        p = private_cluster()
-        node_egress(p, rule(protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]))
-        assert run(node_sg_egress, p)[0].status is Status.PASS
-
-    def test_nodes_also_carrying_the_cluster_sg_have_open_egress(self) -> None:
-        p = private_cluster()
-        node_egress(p)
-        p.add("aws_launch_template.nodes", {"vpc_security_group_ids": [unknown(), unknown()]},
-              refs={"vpc_security_group_ids": ["aws_security_group.node",
-                                               "aws_eks_cluster.main"]})
-        assert run(node_sg_egress, p)[0].status is Status.PASS
-
-    def test_another_group_outside_the_input_makes_it_unknown(self) -> None:
-        p = private_cluster()
-        node_egress(p)
-        p.add("aws_launch_template.nodes", {"vpc_security_group_ids": [unknown(), "sg-0x"]},
-              refs={"vpc_security_group_ids": "aws_security_group.node"})
-        (result,) = run(node_sg_egress, p)
-        assert result.status is Status.UNKNOWN
-        assert "sg-0x is not in the input" in result.message
-
-
 def test_pc401_remote_access_source_group_is_not_what_nodes_carry() -> None:
     p = private_cluster()
     group = p.resources["aws_eks_node_group.default"]
@@ -454,24 +304,6 @@ def test_pc401_remote_access_source_group_is_not_what_nodes_carry() -> None:
     # the group EKS creates for remote access is one the nodes carry
     endpoint_ingress(p, rule(security_groups=[unknown()]), refs=["aws_eks_node_group.default"])
     assert by_subject(run(endpoint_sg_ingress, p))[ECR].status is Status.PASS
-
-
-def test_pc402_s3_prefix_list_read_by_a_data_source() -> None:
-    p = private_cluster()
-    p.add("data.aws_prefix_list.s3", {"name": "com.amazonaws.eu-west-1.s3",
-                                      "id": "pl-6da54004"})
-    node_egress(p, rule(cidr_blocks=["10.0.0.0/16"]),
-                rule(prefix_list_ids=["pl-6da54004"]))
-    (result,) = run(node_sg_egress, p.build(link_ids=True))
-    assert result.status is Status.PASS
-
-
-def test_pc402_reaching_everything_needs_no_other_group() -> None:
-    p = private_cluster()
-    p.add("aws_launch_template.nodes", {"vpc_security_group_ids": [unknown(), "sg-0x"]},
-          refs={"vpc_security_group_ids": "aws_security_group.node"})
-    (result,) = run(node_sg_egress, p)
-    assert result.status is Status.PASS
 
 
 def test_pc401_rules_of_one_of_several_groups_are_undecided_without_the_configuration(
@@ -494,32 +326,6 @@ def test_pc401_rules_of_one_of_several_groups_are_undecided_without_the_configur
                 "(--source DIR)") in finding.message
     beside = scan([str(bare)], options=ScanOptions(source_dir=case)).findings
     assert {f.status for f in beside if f.rule_id == "PC401"} == {Status.PASS}
-
-
-def test_pc402_egress_rules_of_one_of_several_groups_are_undecided() -> None:
-    """An egress rule block fanned over `aws_security_group.node[...]`: unknown, not fail."""
-    p = private_cluster()
-    node = p.resources.pop("aws_security_group.node")
-    for i in range(2):
-        p.add(f"aws_security_group.node[{i}]", {**node.values, "egress": []},
-              refs={"vpc_id": "aws_vpc.main"})
-    p.add("aws_launch_template.nodes",
-          {"vpc_security_group_ids": unknown("aws_security_group.node")},
-          refs={"vpc_security_group_ids": "aws_security_group.node[0]"})
-    for i in range(4):
-        p.add(f"aws_security_group_rule.egress[{i}]", {
-            "type": "egress", "protocol": "tcp", "from_port": 443, "to_port": 443,
-            "cidr_blocks": ["0.0.0.0/0"],
-            "security_group_id": unknown("aws_security_group.node", "count.index")})
-    graph = p.build()
-    for i in range(4):
-        graph.add_block_reference(f"aws_security_group_rule.egress[{i}]", "security_group_id",
-                                  "aws_security_group.node",
-                                  ("aws_security_group.node[0]", "aws_security_group.node[1]"))
-    (result,) = run(node_sg_egress, graph)
-    assert result.status is Status.UNKNOWN, result.message
-    assert result.message.count("aws_security_group_rule.egress.security_group_id names one "
-                                "instance of aws_security_group.node") == 1
 
 
 def test_pc401_custom_networking_without_eniconfig_is_unknown(tmp_path: Path) -> None:
