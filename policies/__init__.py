@@ -25,7 +25,7 @@ from . import (
     vpc_dns,
 )
 from .node_sg_egress import POLICIES as NODE_SG_EGRESS_POLICIES
-from .nodes import POLICIES as NODE_POLICIES
+from .self_managed_bootstrap import POLICIES as NODE_POLICIES
 from .vpc_endpoints import POLICIES as VPC_ENDPOINT_POLICIES
 
 # one module per workload policy, each readable top to bottom as the rule

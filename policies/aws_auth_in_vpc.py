@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tfcheck.facts.hcl_snippets import Comment, Reference, attributes, block, render
+from tfcheck.facts.membership import cluster_resources
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.workloads import (
     KubeObject,
-    cluster_resources,
     dig,
     workloads,
 )

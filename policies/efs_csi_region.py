@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tfcheck.facts.hcl_snippets import attributes, block, render
+from tfcheck.facts.membership import regions_of
 from tfcheck.model import Severity, Status, reveal
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.workloads import (
     eks_registry,
     image_uses,
     judge_registry,
-    regions_of,
     workloads,
 )
 

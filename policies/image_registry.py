@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tfcheck.facts.hcl_snippets import Attribute, Literal, attributes, block, render
+from tfcheck.facts.membership import regions_of
 from tfcheck.images import ACCOUNT_PLACEHOLDER, AWS_REGIONAL, plan_mirror
 from tfcheck.model import Severity, Status, reveal
 from tfcheck.policy import Result, ScanContext, policy
@@ -14,7 +15,6 @@ from tfcheck.workloads import (
     image_uses,
     judge_registry,
     parse_image,
-    regions_of,
     workloads,
 )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.membership import clusters_of_workload
 from tfcheck.model import Resource, Unknown
 from tfcheck.network import (
     FARGATE_PROFILE,
@@ -29,7 +30,6 @@ from tfcheck.workloads import (
     HelmRelease,
     ImageUse,
     Workloads,
-    clusters_of,
     component_of_container,
     parse_image,
     release_component,
@@ -113,7 +113,7 @@ def known_region(regions: list[ClusterRegion]) -> str:
 
 
 def cluster_evidence(ctx: ScanContext, resource: Resource) -> list[str]:
-    clusters = clusters_of(ctx, resource)
+    clusters = clusters_of_workload(ctx, resource)
     if clusters is None:
         return [c.address for c in ctx.graph.managed("aws_eks_cluster")]
     return list(clusters)

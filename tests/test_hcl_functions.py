@@ -183,6 +183,17 @@ def test_unknown_arguments_propagate_with_their_references() -> None:
     assert ev("[a, b][x]", x=UNKNOWN, a=1, b=2).references == ("aws_vpc.main",)
 
 
+def test_compact_and_flatten_keep_every_unknowns_references() -> None:
+    # `compact(concat([aws_subnet.a.id, aws_subnet.b.id], [""]))`: the result may hold
+    # either subnet, so both stay references (a linker narrows to them), not the first
+    a = Unknown("aws_subnet.a.id is known only after apply", ("aws_subnet.a",))
+    b = Unknown("aws_subnet.b.id is known only after apply", ("aws_subnet.b",))
+    for expression in ('compact(concat([a, b], [""]))', 'flatten([[a], [b, "c"]])'):
+        result = ev(expression, a=a, b=b)
+        assert isinstance(result, Unknown)
+        assert result.references == ("aws_subnet.a", "aws_subnet.b")
+
+
 def test_template_with_unknown_part_keeps_a_partial_rendering() -> None:
     value = ev(
         'base64encode("--apiserver-endpoint ${x.endpoint} --b64 ${y}")',

@@ -7,20 +7,20 @@ from typing import Any
 
 import pytest
 
+from tfcheck.facts.membership import clusters_of_workload, regions_of
+from tfcheck.facts.requirements import endpoint_needs
 from tfcheck.graph import ProviderConfig
 from tfcheck.model import Sensitive, Unknown
 from tfcheck.policy import Policy, ScanContext
 from tfcheck.workloads import (
     YamlRefused,
     chart_name,
-    clusters_of,
     flag_value,
     helm_get,
     helm_path,
     image_uses,
     load_yaml_documents,
     parse_image,
-    regions_of,
     release_images,
     workload_endpoint_needs,
     workloads,
@@ -348,7 +348,7 @@ class TestEndpointNeeds:
             resource("aws_eks_addon.pia", {"addon_name": "eks-pod-identity-agent",
                                            "cluster_name": "b"}),
         )
-        (need,) = workload_endpoint_needs(ctx)
+        (need,) = endpoint_needs(ctx)
         assert need.clusters == ("aws_eks_cluster.b",)
 
     def test_addon_by_reference(self) -> None:
@@ -358,14 +358,14 @@ class TestEndpointNeeds:
                                            "cluster_name": Unknown("after apply")}),
             edges=[("aws_eks_addon.pia", "cluster_name", "aws_eks_cluster.a")],
         )
-        (need,) = workload_endpoint_needs(ctx)
+        (need,) = endpoint_needs(ctx)
         assert need.clusters == ("aws_eks_cluster.a",)
 
     def test_workload_without_provider_information_belongs_to_every_cluster(self) -> None:
         ctx = ctx_of(cluster("a"), service_account(
             "kubernetes_service_account.x", "x", annotations={
                 "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/x"}))
-        (need,) = workload_endpoint_needs(ctx)
+        (need,) = endpoint_needs(ctx)
         assert need.clusters is None
 
     def test_fluent_bit_not_shipping_to_cloudwatch_needs_nothing(self) -> None:
@@ -427,7 +427,7 @@ class TestClusters:
                      providers=[provider])
         sa = ctx.graph.get("kubernetes_service_account.x")
         assert sa is not None
-        assert clusters_of(ctx, sa) == ("aws_eks_cluster.b",)
+        assert clusters_of_workload(ctx, sa) == ("aws_eks_cluster.b",)
         assert [r.region for r in regions_of(ctx, sa)] == ["eu-west-1"]
 
     def test_provider_reference_to_a_module_output(self) -> None:
@@ -438,7 +438,7 @@ class TestClusters:
                      helm("helm_release.x", "metrics-server"), providers=[provider])
         release = ctx.graph.get("helm_release.x")
         assert release is not None
-        assert clusters_of(ctx, release) == ("module.eks.aws_eks_cluster.this[0]",)
+        assert clusters_of_workload(ctx, release) == ("module.eks.aws_eks_cluster.this[0]",)
 
     def test_unknown_provider_values_carry_references(self) -> None:
         provider = ProviderConfig(key="kubernetes", name="kubernetes")
@@ -449,7 +449,7 @@ class TestClusters:
                                                                  "x"), providers=[provider])
         sa = ctx.graph.get("kubernetes_service_account.x")
         assert sa is not None
-        assert clusters_of(ctx, sa) == ("aws_eks_cluster.a",)
+        assert clusters_of_workload(ctx, sa) == ("aws_eks_cluster.a",)
 
     def test_external_cluster_by_data_source_name(self) -> None:
         provider = ProviderConfig(key="kubernetes", name="kubernetes")
@@ -459,7 +459,7 @@ class TestClusters:
                      providers=[provider])
         sa = ctx.graph.get("kubernetes_service_account.x")
         assert sa is not None
-        assert clusters_of(ctx, sa) == ()
+        assert clusters_of_workload(ctx, sa) == ()
 
     def test_region_from_aws_provider_without_cluster(self) -> None:
         ctx = ctx_of(service_account("kubernetes_service_account.x", "x"),

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfcheck.config import Config
+from tfcheck.facts.membership import regions_of
 from tfcheck.graph import ResourceGraph
 from tfcheck.inputs import resolve_inputs
 from tfcheck.loaders import LoadFailure
@@ -37,7 +38,6 @@ from tfcheck.workloads import (
     image_uses,
     judge_registry,
     parse_image,
-    regions_of,
 )
 
 FORMATS = ("table", "json", "hcl", "script")

@@ -43,7 +43,6 @@ from typing import Any
 
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Unknown, reveal
-from tfcheck.policy import ScanContext
 from tfcheck.workloads import YamlRefused, load_yaml_documents
 
 MAX_USER_DATA_BYTES = 1_000_000  # after decompression; EC2 itself allows 16 KB raw
@@ -794,7 +793,7 @@ class UserDataSource:
     problems: tuple[str, ...] = ()
 
 
-def user_data_of(ctx: ScanContext, template: Resource) -> UserDataSource:
+def user_data_source(graph: ResourceGraph, template: Resource) -> UserDataSource:
     """The user data of a launch template (or launch configuration).
 
     In a plan of a new cluster the user data is "known after apply" when it embeds the
@@ -803,19 +802,19 @@ def user_data_of(ctx: ScanContext, template: Resource) -> UserDataSource:
     HCL loader renders templates around unknown values, `Unknown.partial`). A launch
     configuration's `user_data` is a SHA-1 hash in plans; likewise `Unknown`.
     """
-    origin = "HCL" if ctx.graph.kind == "hcl" else "plan"
+    origin = "HCL" if graph.kind == "hcl" else "plan"
     value = template.values.get("user_data")
     if template.type == "aws_launch_configuration":
         plain = reveal(value)
         if plain is None:
             value = template.values.get("user_data_base64")
-        elif ctx.graph.kind == "plan" and isinstance(plain, str) and re.fullmatch(
+        elif graph.kind == "plan" and isinstance(plain, str) and re.fullmatch(
             r"[0-9a-f]{40}", plain
         ):
             value = Unknown("a plan stores a launch configuration's user_data as a SHA-1 "
                             "hash; scan the HCL to read it")
     if _undecodable(value):
-        assembled = _from_cloudinit(ctx.graph, template, value)
+        assembled = _from_cloudinit(graph, template, value)
         if assembled is not None:
             return assembled
     return UserDataSource(value, origin)

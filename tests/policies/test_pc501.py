@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfcheck.model import Resource, Status, Unknown
-from tfcheck_policies.nodes import self_managed_bootstrap
+from tfcheck_policies.self_managed_bootstrap import self_managed_bootstrap
 
 from ..workload_builders import cluster, graph_of, only, resource, run, verdicts
 

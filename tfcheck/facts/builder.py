@@ -4,7 +4,7 @@
 linear passes over the graph: the known IDs (`linking`), VPCs, subnets and route tables
 (`routing`), security groups and rules (`security_groups`), endpoints (`endpoints`),
 the route table each subnet really uses (`routing`), then each cluster's node sources
-(`membership`).
+(`node_sources`, owned as `membership` decides).
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from tfcheck.facts.linking import (
     Linker,
 )
 from tfcheck.facts.membership import (
+    Membership,
+    node_membership,
+)
+from tfcheck.facts.node_sources import (
     add_clusters,
 )
 from tfcheck.facts.records import (
@@ -41,10 +45,10 @@ def network(ctx: ScanContext) -> Network:
 def _build_network(ctx: ScanContext) -> Network:
     configuration = ctx.graph.configuration
     beside = None if configuration is None else (lambda: configuration)
-    return build(Linker(ctx.graph, beside))
+    return build(Linker(ctx.graph, beside), node_membership(ctx))
 
 
-def build(b: Linker) -> Network:
+def build(b: Linker, members: Membership | None = None) -> Network:
     """Fill `b.net` in a few linear passes, indexing as it goes."""
     b._index_ids()
     add_vpcs(b)
@@ -53,5 +57,5 @@ def build(b: Linker) -> Network:
     add_security_groups(b)
     add_endpoints(b)
     add_effective_route_tables(b)
-    add_clusters(b)
+    add_clusters(b, members)
     return b.net

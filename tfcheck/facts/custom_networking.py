@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfcheck.facts.builder import network
+from tfcheck.facts.membership import clusters_of_workload
 from tfcheck.facts.records import ClusterNetwork, Network, NodeSource
 from tfcheck.facts.vocabulary import Link
 from tfcheck.model import Resource, Unknown, reveal
 from tfcheck.policy import ScanContext
 from tfcheck.unknowns import explain
-from tfcheck.workloads.clusters import clusters_of
 from tfcheck.workloads.inventory import workloads
 from tfcheck.workloads.kube import KubeObject
 
@@ -70,7 +70,7 @@ def _build(ctx: ScanContext) -> PodNetworking:
         verdict = custom_networking(addon, kind)
         if verdict is False:
             continue
-        owners = clusters_of(ctx, addon)
+        owners = clusters_of_workload(ctx, addon)
         for owner in owners if owners is not None else tuple(c.address for c in net.clusters):
             if isinstance(verdict, str):
                 doubts.setdefault(owner, []).append(
@@ -83,8 +83,8 @@ def _build(ctx: ScanContext) -> PodNetworking:
     for info in net.clusters:
         if info.address not in enabled:
             continue
-        mine = [o for o in eniconfigs
-                if (owners := clusters_of(ctx, o.resource)) is None or info.address in owners]
+        mine = [o for o in eniconfigs if (owners := clusters_of_workload(ctx, o.resource))
+                is None or info.address in owners]
         if not mine:
             doubts.setdefault(info.address, []).append(
                 f"{', '.join(enabled[info.address])} turns on custom networking, but no "

@@ -253,12 +253,16 @@ class Linker:
                              ) -> list[Resource]:
         """The instances an `Unknown`'s references name (`aws_x.y[0].id` -> `aws_x.y[0]`).
 
-        Empty where any resource reference names no single instance (`aws_x.y` of a
-        resource with `count`): then the references do not say which instances it is.
+        An instance inside a module (`module.vpc.aws_subnet.private[0]`, as the HCL of a
+        module-based configuration names it) counts like any other; a module's output
+        (`module.vpc.private_subnets`) names none. Empty where any resource reference names
+        no single instance (`aws_x.y` of a resource with `count`): then the references
+        do not say which instances it is.
         """
         found: list[Resource] = []
         for text in references:
-            if text.split(".", 1)[0] in _NOT_RESOURCE_REFERENCES:
+            head = text.split(".", 1)[0]
+            if head in _NOT_RESOURCE_REFERENCES:
                 continue
             parts = split_address(text)
             resource = None
@@ -266,6 +270,8 @@ class Linker:
                 resource = self.graph.get(".".join(parts[:end]))
                 if resource is not None:
                     break
+            if resource is None and head == "module":
+                continue  # a module's output (`module.vpc.private_subnets`), not an instance
             if resource is None:
                 return []
             if resource.type in types:
@@ -274,6 +280,6 @@ class Linker:
 
 
 _NOT_RESOURCE_REFERENCES = frozenset(
-    {"var", "local", "count", "each", "path", "terraform", "self", "module"})
+    {"var", "local", "count", "each", "path", "terraform", "self"})
 
 

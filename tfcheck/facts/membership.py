@@ -1,290 +1,433 @@
-"""Membership: which cluster owns each node source, and where those nodes run.
+"""Membership: which cluster owns each node source and each workload, in one place.
 
-Decides once, for every cluster, its managed node groups, Fargate profiles and
-self-managed Auto Scaling groups (by cluster name, tags, user data, node role), their
-subnets and security groups (through launch templates), and settles the cluster's VPC.
+One definition that the network builder (PC2xx-PC4xx), PC501 and the workload policies
+(PC3xx needs, PC6xx, PC7xx) all read:
+
+- a managed node group, Fargate profile, add-on or access entry belongs to the cluster
+  its `cluster_name` names (a reference, a `data.aws_eks_cluster` that reads it, or the
+  name as a literal);
+- a self-managed `aws_autoscaling_group` belongs to the cluster its launch template's
+  user data joins (the bootstrap's cluster name, a reference, the name as a whole word):
+  the kubelet registers with that cluster and no other. Only where the user data names
+  none do the weaker signs count: the tag `kubernetes.io/cluster/<name>`, or an
+  `EC2_LINUX`/`EC2_WINDOWS` access entry for its instance role;
+- a launch template belongs to the cluster its user data joins, else to its users'
+  (Auto Scaling groups, managed node groups);
+- a Kubernetes or Helm resource belongs to the cluster its provider configuration points
+  at; an add-on to the cluster it names. Karpenter's nodes are made by such workloads
+  (its chart, `NodePool`s, `EC2NodeClass`es): they belong where Karpenter runs.
+
+Answers are `Owners`: the managed clusters (None where it cannot be told: any of the
+input's), plus `data.aws_eks_cluster` sources that stand for a cluster not managed in
+the input. Each node source is decided once per scan, through indexes, never by looping
+over clusters and node sources in pairs.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from tfcheck.facts.linking import (
-    Linker,
-)
-from tfcheck.facts.records import (
-    ClusterNetwork,
-    NodeSource,
-)
-from tfcheck.facts.routing import (
-    ensure_vpc,
-)
 from tfcheck.facts.vocabulary import (
-    CLUSTER_SG,
-    CLUSTER_SUBNETS,
     CLUSTER_TAG,
-    DEFAULT_SG,
-    EMPTY,
-    FARGATE_PROFILE,
-    MANAGED_NODE_GROUP,
     NAME_WORD,
-    REMOTE_ACCESS_SG,
-    SELF_MANAGED,
-    Link,
-    input_value,
-    leaves_of,
     names_cluster,
-    pseudo_key,
     read_blocks,
     text_value,
 )
+from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Unknown, reveal
-from tfcheck.unknowns import (
-    explain,
-    managed_elsewhere,
-)
+from tfcheck.policy import ScanContext
+from tfcheck.userdata import UserDataReading, read_user_data, user_data_source
+from tfcheck.workloads import ClusterRegion, workloads
+from tfcheck.workloads.values import blocks, leaves, plain, walk_values
+
+LAUNCH_TYPES = ("aws_launch_template", "aws_launch_configuration")
+NODE_SOURCE_TYPES = ("aws_eks_node_group", "aws_eks_fargate_profile", "aws_autoscaling_group",
+                     *LAUNCH_TYPES)
+EC2_ACCESS_ENTRY_TYPES = ("EC2_LINUX", "EC2_WINDOWS")
+# what user data is commonly assembled in, followed (a few steps) to the cluster it reads
+_USER_DATA_SOURCES = ("cloudinit_config", "template_file", "template_cloudinit_config",
+                      "aws_eks_cluster", "aws_eks_cluster_auth", "aws_ssm_parameter",
+                      "terraform_data", "null_resource")
 
 
-def add_clusters(b: Linker) -> None:
-    graph = b.graph
-    net = b.net
-    cluster_map = {"aws_eks_cluster": lambda r: r.address}
-    names: dict[str, list[str]] = defaultdict(list)
-    for cluster in b.clusters:
-        name = text_value(cluster.get("name"))
-        if isinstance(name, str):
-            names[name].append(cluster.address)
+@dataclass(frozen=True)
+class Owners:
+    """The clusters something belongs to, and why.
 
-    def members(resource: Resource, attribute: str = "cluster_name") -> tuple[str, ...]:
-        return _cluster_members(b, resource, attribute, cluster_map, names)
-
-    node_groups: dict[str, list[Resource]] = defaultdict(list)
-    for group in graph.managed("aws_eks_node_group"):
-        for owner in members(group):
-            node_groups[owner].append(group)
-    fargate: dict[str, list[Resource]] = defaultdict(list)
-    for profile in graph.managed("aws_eks_fargate_profile"):
-        for owner in members(profile):
-            fargate[owner].append(profile)
-    ec2_roles: dict[str, set[str]] = defaultdict(set)  # cluster -> role keys
-    for entry in graph.managed("aws_eks_access_entry"):
-        kind = text_value(entry.get("type"))
-        if not (isinstance(kind, str) and kind.upper() in ("EC2_LINUX", "EC2_WINDOWS")):
-            continue
-        roles = _role_keys(b, entry, "principal_arn")
-        for owner in members(entry):
-            ec2_roles[owner].update(roles)
-    self_managed = _self_managed_members(b, 
-        graph.managed("aws_autoscaling_group"), names, ec2_roles)
-
-    for cluster in b.clusters:
-        info = _cluster_network(b, cluster)
-        for group in node_groups.get(cluster.address, ()):
-            info.nodes.append(_managed_node_group(b, group, info))
-        for profile in fargate.get(cluster.address, ()):
-            subnets = b.link(profile, "subnet_ids", profile.get("subnet_ids"),
-                                b._subnet_map())
-            if not subnets.keys and subnets.unknown is None:
-                subnets = info.subnets  # no subnet_ids: the cluster's private subnets
-            info.nodes.append(NodeSource(profile, FARGATE_PROFILE, subnets,
-                                         Link((info.security_group,))))
-        for asg, reason in self_managed.get(cluster.address, ()):
-            info.nodes.append(_self_managed(b, asg, reason))
-        if not info.nodes:
-            info.nodes.append(NodeSource(cluster, CLUSTER_SUBNETS, info.subnets,
-                                         Link((info.security_group,))))
-        _settle_vpc(b, info)
-        net.clusters.append(info)
-
-def _cluster_members(b: Linker, resource: Resource, attribute: str,
-                     cluster_map: Mapping[str, Callable[[Resource], str | None]],
-                     names: Mapping[str, list[str]]) -> tuple[str, ...]:
-    """The clusters `resource.cluster_name` names; every cluster where it cannot tell."""
-    refs = [r for r in b.graph.references(resource, attribute, "aws_eks_cluster")]
-    found = [r.address for r in refs if not r.is_data]
-    for data in (r for r in refs if r.is_data):
-        name = text_value(data.get("name"))
-        if isinstance(name, str):
-            found.extend(names.get(name, ()))
-    if found:
-        return tuple(dict.fromkeys(found))
-    value = text_value(resource.get(attribute))
-    if isinstance(value, str):
-        return tuple(names.get(value, ()))
-    return tuple(c.address for c in b.clusters)
-
-def _cluster_network(b: Linker, cluster: Resource) -> ClusterNetwork:
-    subnets = b.link(cluster, "vpc_config.subnet_ids",
-                        cluster.get("vpc_config.subnet_ids"), b._subnet_map())
-    name = text_value(cluster.get("name"))
-    family = text_value(cluster.get("kubernetes_network_config.ip_family"))
-    ipv6 = family if isinstance(family, Unknown) else family == "ipv6"
-    return ClusterNetwork(cluster, name, cluster.region, None, (), None, subnets,
-                          pseudo_key(cluster.address, CLUSTER_SG), ipv6=ipv6)
-
-def _launch_templates(b: Linker, resource: Resource) -> list[Resource]:
-    found = b.graph.references(resource, None, "aws_launch_template",
-                                  "aws_launch_configuration")
-    if found:
-        return found
-    for attribute in ("launch_template.id", "launch_template.name", "launch_configuration"):
-        value = text_value(resource.get(attribute))
-        if isinstance(value, str) and value in b.by_id:
-            target = b.graph.get(b.by_id[value])
-            if target is not None:
-                return [target]
-        if isinstance(value, str):
-            by_name = [t for t in b.graph.resources("aws_launch_template",
-                                                       "aws_launch_configuration")
-                       if text_value(t.get("name")) == value]
-            if by_name:
-                return by_name
-    return []
-
-def _launch_template_groups(b: Linker, template: Resource) -> Link:
-    """The SGs a launch template (or launch configuration) gives its instances."""
-    mapping = b._sg_map()
-    if template.type == "aws_launch_configuration":
-        return b.link(template, "security_groups", template.get("security_groups"),
-                         mapping)
-    groups = b.link(template, "vpc_security_group_ids",
-                       template.get("vpc_security_group_ids"), mapping)
-    for block in read_blocks(template.get("network_interfaces")):
-        value = block.get("security_groups")
-        known, unknown = leaves_of(value)
-        if not known and not unknown:
-            continue
-        found = b.link(template, "network_interfaces.security_groups", value, mapping)
-        groups = groups.merged(found)
-    names = b.link(template, "security_group_names",
-                      input_value(template, "security_group_names"), {})
-    if names.keys:
-        groups = groups.merged(Link(tuple(
-            _sg_by_name(b, n) for n in names.keys)))
-    return groups
-
-def _sg_by_name(b: Linker, name: str) -> str:
-    for group in b.graph.resources("aws_security_group"):
-        if text_value(group.get("name")) == name:
-            return group.address
-    return name
-
-def _managed_node_group(b: Linker, group: Resource, info: ClusterNetwork) -> NodeSource:
-    subnets = b.link(group, "subnet_ids", group.get("subnet_ids"), b._subnet_map())
-    templates = [t for t in _launch_templates(b, group)
-                 if t.type == "aws_launch_template"]
-    template = templates[0] if templates else None
-    groups = EMPTY
-    if template is not None:
-        groups = _launch_template_groups(b, template)
-    elif read_blocks(group.get("launch_template")):
-        # a launch template the input cannot tell (`id = local.launch_template_id`,
-        # which a plan does not record, or one managed elsewhere): its security
-        # groups, not the cluster's, may be the nodes'
-        groups = Link((), Unknown(f"the launch template of {group.address} is not "
-                                  "known, so neither are the security groups it gives"))
-    if not groups.keys and groups.unknown is None:
-        # no security groups in the launch template (or none at all): EKS puts the
-        # cluster security group on the nodes
-        groups = Link((info.security_group,))
-    sources: tuple[str, ...] = ()
-    if template is None and read_blocks(group.get("remote_access")):
-        groups = groups.merged(Link((pseudo_key(group.address, REMOTE_ACCESS_SG),)))
-        sources = b.link(group, "remote_access.source_security_group_ids",
-                            group.get("remote_access.source_security_group_ids"),
-                            b._sg_map()).keys
-    roles = _role_keys(b, group, "node_role_arn")
-    return NodeSource(group, MANAGED_NODE_GROUP, subnets, groups, template, roles=roles,
-                      remote_access_sources=sources)
-
-def _self_managed_members(b: Linker, asgs: list[Resource], names: Mapping[str, list[str]],
-                          ec2_roles: Mapping[str, set[str]]
-                          ) -> dict[str, list[tuple[Resource, str]]]:
-    """Cluster -> its self-managed Auto Scaling groups (in address order), and why.
-
-    Each group's facts (launch templates, user data, tags, instance roles) are read
-    once and matched to clusters through indexes, never group by cluster: the user
-    data names a cluster (a reference, or its name as a whole word), the group carries
-    `kubernetes.io/cluster/<name>`, or its instance role has an EC2 access entry.
+    `clusters`: addresses of managed `aws_eks_cluster`s; None where the input cannot
+    tell which (any of its clusters). `outside`: `data.aws_eks_cluster` sources read for
+    a cluster the input does not manage. `reasons`: (cluster, why) for self-managed nodes.
     """
-    by_role: dict[str, list[str]] = defaultdict(list)
-    for owner, roles in ec2_roles.items():
-        for role in roles:
-            by_role[role].append(owner)
-    odd_names = [n for n in names if NAME_WORD.fullmatch(n) is None]
-    unnamed = [c.address for c in b.clusters if not isinstance(text_value(c.get("name")), str)]
-    found: dict[str, list[tuple[Resource, str]]] = defaultdict(list)
-    for asg in asgs:
+
+    clusters: tuple[str, ...] | None
+    outside: tuple[str, ...] = ()
+    reasons: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def joined(self) -> bool:
+        """Whether it belongs to some cluster (of the input or not), or may."""
+        return self.clusters is None or bool(self.clusters) or bool(self.outside)
+
+    def reason(self, cluster: str) -> str:
+        return next((why for c, why in self.reasons if c == cluster), "")
+
+
+NOBODY = Owners(())
+CANNOT_TELL = Owners(None)
+
+
+# -- the public questions -------------------------------------------------------------
+
+
+def node_membership(ctx: ScanContext) -> Membership:
+    """The scan's node-source membership, computed once and shared."""
+    return ctx.fact(_node_membership)
+
+
+def _node_membership(ctx: ScanContext) -> Membership:
+    return Membership(ctx.graph)
+
+
+def clusters_of_node_source(ctx: ScanContext, resource: Resource) -> tuple[str, ...] | None:
+    """Managed clusters a node group, Fargate profile, ASG or launch template belongs to.
+
+    None: cannot tell (any of the input's clusters); empty: none of them.
+    """
+    return node_membership(ctx).owners(resource).clusters
+
+
+def clusters_of_workload(ctx: ScanContext, resource: Resource) -> tuple[str, ...] | None:
+    """Addresses of the `aws_eks_cluster`s a workload is deployed to; None: cannot tell.
+
+    An `aws_eks_addon` belongs to the cluster its `cluster_name` names. Kubernetes and
+    Helm resources belong to the cluster their provider configuration points at: the
+    provider's `host`, `cluster_ca_certificate`, token or `exec` arguments referring to
+    an `aws_eks_cluster` (directly or through `data.aws_eks_cluster[_auth]`), or naming
+    it literally. An empty tuple means a cluster that is not in the input.
+    """
+    index = ctx.fact(_workload_index)
+    if resource.address not in index:
+        index[resource.address] = _workload_owners(node_membership(ctx), resource).clusters
+    return index[resource.address]
+
+
+# -- node sources ------------------------------------------------------------------------
+
+
+class Membership:
+    """Every node source's owners, decided once per graph through name and role indexes."""
+
+    def __init__(self, graph: ResourceGraph) -> None:
+        self.graph = graph
+        self.managed = [c.address for c in graph.managed("aws_eks_cluster")]
+        self._names: dict[str, list[Resource]] = defaultdict(list)
+        for cluster in graph.resources("aws_eks_cluster"):
+            name = text_value(cluster.get("name"))
+            if isinstance(name, str):
+                self._names[name].append(cluster)
+        self._managed_names = {n for n, cs in self._names.items()
+                               if any(not c.is_data for c in cs)}
+        self._odd_names = [n for n in self._managed_names if NAME_WORD.fullmatch(n) is None]
+        self._unnamed = [c.address for c in graph.managed("aws_eks_cluster")
+                         if not isinstance(text_value(c.get("name")), str)]
+        self._readings: dict[str, tuple[UserDataReading, str]] = {}
+        self._owners: dict[str, Owners] = {}
+        self._templates: dict[str, list[Resource]] = {}
+        self._users: dict[str, list[Resource]] = defaultdict(list)
+        self._roles_by_name: dict[str, str] = {}
+        self._roles_by_arn: dict[str, str] = {}
+        for role in graph.resources("aws_iam_role"):
+            name, arn = text_value(role.get("name")), text_value(role.get("arn"))
+            if isinstance(name, str):
+                self._roles_by_name.setdefault(name, role.address)
+            if isinstance(arn, str):
+                self._roles_by_arn.setdefault(arn, role.address)
+        self._entries: dict[str, list[tuple[str, ...] | None]] = defaultdict(list)
+        for entry in graph.managed("aws_eks_access_entry"):
+            kind = text_value(entry.get("type"))
+            if isinstance(kind, str) and kind.upper() in EC2_ACCESS_ENTRY_TYPES:
+                owners = self.named_by(entry).clusters
+                for key in self._principal_roles(entry):
+                    self._entries[key].append(owners)
+        for user in graph.managed("aws_autoscaling_group", "aws_eks_node_group"):
+            for template in self.templates_of(user):
+                self._users[template.address].append(user)
+        for source in graph.managed(*NODE_SOURCE_TYPES):
+            self.owners(source)
+
+    def owners(self, resource: Resource) -> Owners:
+        """Who a node source (or anything with `cluster_name`) belongs to."""
+        found = self._owners.get(resource.address)
+        if found is None:
+            if resource.type == "aws_autoscaling_group":
+                found = self._self_managed(resource)
+            elif resource.type in LAUNCH_TYPES:
+                found = self._launch_template(resource)
+            else:
+                found = self.named_by(resource)
+            self._owners[resource.address] = found
+        return found
+
+    def users_of(self, template: Resource) -> list[Resource]:
+        """The Auto Scaling groups and managed node groups that launch from `template`."""
+        return sorted(self._users.get(template.address, ()), key=lambda r: r.address)
+
+    def reading(self, template: Resource) -> UserDataReading:
+        """The template's user data, decoded and read once (`tfcheck.userdata`)."""
+        return self._read(template)[0]
+
+    def user_data_origin(self, template: Resource) -> str:
+        """Where the user data was read: "plan", "HCL" or the `cloudinit_config`."""
+        return self._read(template)[1]
+
+    def _read(self, template: Resource) -> tuple[UserDataReading, str]:
+        found = self._readings.get(template.address)
+        if found is None:
+            source = user_data_source(self.graph, template)
+            reading = read_user_data(source.value)
+            if source.problems:
+                reading = UserDataReading(reading.decoded, reading.bootstraps,
+                                          (*reading.problems, *source.problems))
+            found = self._readings[template.address] = (reading, source.origin)
+        return found
+
+    def named_by(self, resource: Resource, attribute: str = "cluster_name") -> Owners:
+        """The clusters an attribute names: a reference, a data source, a literal name."""
+        found = self.of_targets(self.graph.references(resource, attribute, "aws_eks_cluster"))
+        if found is not None:
+            return found
+        value = text_value(resource.get(attribute))
+        if isinstance(value, str):
+            return self.by_name(value)
+        return CANNOT_TELL
+
+    def by_name(self, name: str) -> Owners:
+        """The managed clusters of that name; else the data sources reading one."""
+        named = self._names.get(name, [])
+        managed = tuple(c.address for c in named if not c.is_data)
+        if managed:
+            return Owners(managed)
+        return Owners((), tuple(c.address for c in named))
+
+    def of_targets(self, targets: Iterable[Resource]) -> Owners | None:
+        """Clusters among referenced resources, following `data.aws_eks_cluster[_auth]`.
+
+        A data source that reads a managed cluster of the input (by reference or by
+        name) is that cluster; one that reads another cluster stands for it in
+        `outside`. None where no target says.
+        """
+        found: set[str] = set()
+        outside: set[str] = set()
+        for target in targets:
+            if target.type == "aws_eks_cluster" and not target.is_data:
+                found.add(target.address)
+            elif target.type in ("aws_eks_cluster", "aws_eks_cluster_auth") and target.is_data:
+                behind = [c for c in self.graph.references(target, "name", "aws_eks_cluster")
+                          if not c.is_data]
+                if behind:
+                    found.update(c.address for c in behind)
+                    continue
+                name = text_value(target.get("name"))
+                if isinstance(name, str):
+                    named = self.by_name(name)
+                    found.update(named.clusters or ())
+                    if not named.clusters:
+                        outside.add(target.address)
+        if found or outside:
+            return Owners(tuple(sorted(found)), tuple(sorted(outside)))
+        return None
+
+    def named_in_provider(self, literals: set[str]) -> tuple[str, ...]:
+        """Managed clusters a provider block names literally: name, exec args, endpoint."""
+        matched = {c.address for name in self._managed_names for c in self._names[name]
+                   if not c.is_data and (name in literals or any(
+                       f"--cluster-name {name}" in text or f"--cluster-name={name}" in text
+                       for text in literals))}
+        for cluster in self.graph.managed("aws_eks_cluster"):
+            endpoint = cluster.values.get("endpoint")
+            if isinstance(endpoint, str) and endpoint in literals:
+                matched.add(cluster.address)
+        return tuple(sorted(matched))
+
+    def templates_of(self, resource: Resource) -> list[Resource]:
+        """The launch templates (or configurations) an ASG or node group launches from."""
+        if resource.address not in self._templates:
+            self._templates[resource.address] = self._find_templates(resource)
+        return self._templates[resource.address]
+
+    def _find_templates(self, resource: Resource) -> list[Resource]:
+        found = self.graph.references(resource, None, *LAUNCH_TYPES)
+        if found:
+            return found
+        for attribute in ("launch_template.id", "launch_template.name", "launch_configuration",
+                          "mixed_instances_policy.launch_template.launch_template_specification"
+                          ".launch_template_id"):
+            value = text_value(resource.get(attribute))
+            if isinstance(value, str) and value:
+                named = [t for t in self.graph.resources(*LAUNCH_TYPES)
+                         if value in (text_value(t.get("id")), text_value(t.get("arn")),
+                                      text_value(t.get("name")))]
+                if named:
+                    return named
+        return []
+
+    def instance_roles(self, template: Resource) -> tuple[str, ...]:
+        """The IAM roles a launch template's instance profile gives its instances."""
+        graph = self.graph
+        profiles = graph.references(template, "iam_instance_profile", "aws_iam_instance_profile")
+        if not profiles:
+            attribute = ("iam_instance_profile" if template.type == "aws_launch_configuration"
+                         else "iam_instance_profile.name")
+            value = text_value(template.get(attribute))
+            if not isinstance(value, str) and template.type == "aws_launch_template":
+                value = text_value(template.get("iam_instance_profile.arn"))
+            if isinstance(value, str):
+                profiles = [p for p in graph.resources("aws_iam_instance_profile")
+                            if value in (text_value(p.get("name")), text_value(p.get("arn")))]
+        roles: list[str] = []
+        for profile in profiles:
+            refs = graph.references(profile, "role", "aws_iam_role")
+            if refs:
+                roles.extend(r.address for r in refs)
+                continue
+            name = text_value(profile.get("role"))
+            if isinstance(name, str):
+                roles.append(self._roles_by_name.get(name, name))
+        return tuple(roles)
+
+    def _principal_roles(self, entry: Resource) -> list[str]:
+        refs = self.graph.references(entry, "principal_arn", "aws_iam_role")
+        if refs:
+            return [r.address for r in refs]
+        arn = text_value(entry.get("principal_arn"))
+        if not isinstance(arn, str):
+            return []
+        if arn in self._roles_by_arn:
+            return [self._roles_by_arn[arn]]
+        if arn.startswith("arn:") and ":role/" in arn:
+            return [self._roles_by_name.get(arn.rsplit("/", 1)[-1], arn)]
+        return [arn]
+
+    def joined_by_user_data(self, template: Resource) -> Owners | None:
+        """The cluster the user data joins: its bootstrap's name, a reference, a word.
+
+        The bootstrap's cluster name decides; else a reference to the cluster (through
+        `cloudinit_config`, `templatefile` and data sources); else, in user data that runs
+        an EKS bootstrap, the cluster's name as a whole word. None: the user data says not.
+        """
+        why = f"the user data of {template.address} names the cluster"
+        reading = self.reading(template)
+        named = [self.by_name(b.cluster_name) for b in reading.bootstraps if b.cluster_name]
+        clusters = {c for o in named for c in o.clusters or ()}
+        outside = {c for o in named for c in o.outside}
+        if clusters or outside:
+            return _owners(clusters, outside, why)
+        referenced = self.of_targets(self._user_data_references(template))
+        if referenced is not None:
+            return Owners(referenced.clusters, referenced.outside,
+                          tuple((c, why) for c in referenced.clusters or ()))
+        decoded = reading.decoded
+        if isinstance(decoded, Unknown) or not self._managed_names or not reading.mentions_eks:
+            return None
+        text = decoded.text
+        words = set(NAME_WORD.findall(text))
+        names = {n for n in self._managed_names if n in words}
+        names.update(n for n in self._odd_names if names_cluster(text, n))
+        found = {c.address for n in names for c in self._names[n] if not c.is_data}
+        return _owners(found, set(), why) if found else None
+
+    def _user_data_references(self, template: Resource) -> list[Resource]:
+        """Clusters the user data refers to, directly or through data sources (bounded)."""
+        graph = self.graph
+        found: dict[str, Resource] = {}
+        frontier = (graph.references(template, "user_data")
+                    + graph.references(template, "user_data_base64"))
+        seen: set[str] = set()
+        for _ in range(4):
+            following: list[Resource] = []
+            for target in frontier:
+                if target.address in seen:
+                    continue
+                seen.add(target.address)
+                if target.type == "aws_eks_cluster":
+                    found[target.address] = target
+                elif target.is_data or target.type in _USER_DATA_SOURCES:
+                    following.extend(graph.references(target))
+            frontier = following
+        return sorted(found.values(), key=lambda r: r.address)
+
+    def _self_managed(self, asg: Resource) -> Owners:
+        """An Auto Scaling group's cluster: what its user data joins, else tags and roles."""
+        templates = self.templates_of(asg)
+        joined = [o for t in templates if (o := self.joined_by_user_data(t)) is not None]
+        if joined:
+            return _union(joined)
         reasons: dict[str, str] = {}
-        templates = _launch_templates(b, asg)
-        for template in templates:
-            why = f"the user data of {template.address} names the cluster"
-            named = [r.address for r in b.graph.references(
-                template, "user_data", "aws_eks_cluster")]
-            text = _decode_user_data(template.get("user_data"))
-            if text is not None:
-                words = set(NAME_WORD.findall(text))
-                named.extend(a for n in names if n in words for a in names[n])
-                named.extend(a for n in odd_names if names_cluster(text, n)
-                             for a in names[n])
-            for owner in named:
-                reasons.setdefault(owner, why)
-        for key in _asg_tag_keys(b, asg):
+        outside: set[str] = set()
+        for key in _tag_keys(asg):
             if key.startswith(CLUSTER_TAG):
-                for owner in names.get(key[len(CLUSTER_TAG):], ()):
+                named = self.by_name(key[len(CLUSTER_TAG):])
+                for owner in named.clusters or ():
                     reasons.setdefault(owner, f"it carries the tag {key}")
-        if unnamed:
-            tagged = {r.address for r in b.graph.references(asg, "tag", "aws_eks_cluster")}
-            for owner in unnamed:
+                outside.update(named.outside)
+        if self._unnamed:
+            tagged = {r.address for r in self.graph.references(asg, "tag", "aws_eks_cluster")}
+            for owner in self._unnamed:
                 if owner in tagged:
-                    reasons.setdefault(
-                        owner, "it carries the tag kubernetes.io/cluster/<name>")
-        if by_role:
-            for template in templates:
-                for role in _instance_profile_roles(b, template):
-                    for owner in by_role.get(role, ()):
+                    reasons.setdefault(owner, "it carries the tag kubernetes.io/cluster/<name>")
+        for template in templates:
+            for role in self.instance_roles(template):
+                for owners in self._entries.get(role, ()):
+                    for owner in self.managed if owners is None else owners:
                         reasons.setdefault(
-                            owner, "its instance role has an EC2 access entry on the "
-                                   "cluster")
-        for owner, why in reasons.items():
-            found[owner].append((asg, why))
-    return found
+                            owner, "its instance role has an EC2 access entry on the cluster")
+        return _owners(set(reasons), outside, *reasons.items())
 
-def _self_managed(b: Linker, asg: Resource, reason: str) -> NodeSource:
-    templates = _launch_templates(b, asg)
-    roles: tuple[str, ...] = ()
-    for template in templates:
-        roles += _instance_profile_roles(b, template)
-    subnets = b.link(asg, "vpc_zone_identifier", asg.get("vpc_zone_identifier"),
-                        b._subnet_map())
-    first = templates[0] if templates else None
-    groups = EMPTY
-    if first is not None:
-        groups = _launch_template_groups(b, first)
+    def _launch_template(self, template: Resource) -> Owners:
+        """A launch template's cluster: what its user data joins, else its users'."""
+        joined = self.joined_by_user_data(template)
+        if joined is not None:
+            return joined
+        users = [self.owners(u) for u in self.users_of(template)]
+        if users and all(u.clusters is None for u in users):
+            return CANNOT_TELL
+        return _union([u for u in users if u.clusters is not None])
+
+
+def _owners(clusters: Iterable[str], outside: Iterable[str], *why: Any) -> Owners:
+    """Owners from sets; `why` is one reason for every cluster, or (cluster, reason) pairs."""
+    found = tuple(sorted(set(clusters)))
+    if len(why) == 1 and isinstance(why[0], str):
+        reasons = tuple((c, why[0]) for c in found)
     else:
-        # every ASG launches from a template or configuration: one the input cannot
-        # tell (a plan drops `local.launch_template_id`) gives groups not known
-        groups = Link((), Unknown(f"the launch template of {asg.address} is not "
-                                  "known, so neither are the security groups it gives"))
-    if not groups.keys and groups.unknown is None:
-        # an instance launched without security groups gets the VPC's default SG
-        vpcs = {v for s in subnets.keys for v in b.net.subnet(s).vpc.keys}
-        groups = Link(tuple(b.canonical(pseudo_key(v, DEFAULT_SG)) for v in sorted(vpcs)))
-    return NodeSource(asg, SELF_MANAGED, subnets, groups, first, reason, roles)
+        reasons = tuple(sorted(why))
+    return Owners(found, tuple(sorted(set(outside))), reasons)
 
-def _asg_tag_keys(b: Linker, asg: Resource) -> list[str]:
+
+def _union(owners: list[Owners]) -> Owners:
+    clusters = {c for o in owners for c in o.clusters or ()}
+    outside = {c for o in owners for c in o.outside}
+    reasons: dict[str, str] = {}
+    for o in owners:
+        for cluster, why in o.reasons:
+            reasons.setdefault(cluster, why)
+    return _owners(clusters, outside, *reasons.items())
+
+
+def _tag_keys(asg: Resource) -> list[str]:
+    """The keys of an ASG's `tag` blocks (and the old `tags` list of maps)."""
     keys: list[str] = []
     for block in read_blocks(asg.get("tag")):
         key = text_value(block.get("key"))
         if isinstance(key, str):
             keys.append(key)
     tags = reveal(asg.get("tags"))
-    if isinstance(tags, list):  # the old list-of-maps form
+    if isinstance(tags, list):
         for item in tags:
             item = reveal(item)
             if isinstance(item, dict):
@@ -295,143 +438,178 @@ def _asg_tag_keys(b: Linker, asg: Resource) -> list[str]:
         keys.extend(str(k) for k in tags)
     return keys
 
-def _role_keys(b: Linker, resource: Resource, attribute: str) -> tuple[str, ...]:
-    link = b.link(resource, attribute, resource.get(attribute),
-                     {"aws_iam_role": lambda r: r.address})
-    keys = []
-    for key in link.keys:
-        if key.startswith("arn:") and ":role/" in key:
-            name = key.rsplit("/", 1)[-1]
-            keys.append(_role_by_name(b, name) or key)
-        else:
-            keys.append(key)
-    return tuple(keys)
 
-def _role_by_name(b: Linker, name: str) -> str | None:
-    for role in b.graph.resources("aws_iam_role"):
-        if text_value(role.get("name")) == name:
-            return role.address
+# -- workloads ---------------------------------------------------------------------------
+
+
+def _workload_index(ctx: ScanContext) -> dict[str, tuple[str, ...] | None]:
+    """Every workload's clusters, decided once per provider configuration."""
+    members = node_membership(ctx)
+    index: dict[str, tuple[str, ...] | None] = {}
+    by_provider: dict[int, tuple[str, ...] | None] = {}
+    found = workloads(ctx)
+    resources = [*{o.resource.address: o.resource for o in found.objects}.values(),
+                 *(r.resource for r in found.releases), *found.addons]
+    for resource in resources:
+        provider = _provider_of(ctx.graph, resource) if resource.type != "aws_eks_addon" else None
+        if provider is not None and id(provider) in by_provider:
+            index[resource.address] = by_provider[id(provider)]
+            continue
+        index[resource.address] = _workload_owners(members, resource).clusters
+        if provider is not None:
+            by_provider[id(provider)] = index[resource.address]
+    return index
+
+
+def _workload_owners(members: Membership, resource: Resource) -> Owners:
+    graph = members.graph
+    if resource.type == "aws_eks_addon":
+        return members.named_by(resource)
+    provider = _provider_of(graph, resource)
+    if provider is None:
+        return CANNOT_TELL
+    references = [r for ref in _provider_references(provider)
+                  for r in _resolve_reference(graph, ref)]
+    resolved = members.of_targets(references)
+    if resolved is not None:
+        return resolved
+    # literal cluster names or endpoints in the provider block (exec args, host)
+    literals = {v for _, v in leaves(getattr(provider, "values", None)) if isinstance(v, str)}
+    matched = members.named_in_provider(literals)
+    return Owners(matched) if matched else CANNOT_TELL
+
+
+def _provider_of(graph: ResourceGraph, resource: Resource) -> Any:
+    """The provider configuration a resource uses, by the keys a plan or HCL writes."""
+    key = resource.provider
+    candidates = [key]
+    if ":" in key:
+        candidates.append(key.rsplit(":", 1)[1])
+    if resource.module:
+        candidates.insert(0, f"{resource.module}:{key}")
+    for candidate in candidates:
+        provider = graph.providers.get(candidate)
+        if provider is not None:
+            return provider
     return None
 
-def _instance_profile_roles(b: Linker, template: Resource) -> tuple[str, ...]:
-    profiles = b.graph.references(template, "iam_instance_profile",
-                                     "aws_iam_instance_profile")
-    if not profiles:
-        attribute = ("iam_instance_profile" if template.type == "aws_launch_configuration"
-                     else "iam_instance_profile.name")
-        value = text_value(template.get(attribute))
-        if not isinstance(value, str) and template.type == "aws_launch_template":
-            value = text_value(template.get("iam_instance_profile.arn"))
-        if isinstance(value, str):
-            profiles = [p for p in b.graph.resources("aws_iam_instance_profile")
-                        if value in (text_value(p.get("name")), text_value(p.get("arn")))]
-    roles: list[str] = []
-    for profile in profiles:
-        refs = b.graph.references(profile, "role", "aws_iam_role")
-        if refs:
-            roles.extend(r.address for r in refs)
-            continue
-        name = text_value(profile.get("role"))
-        if isinstance(name, str):
-            roles.append(_role_by_name(b, name) or name)
-    return tuple(roles)
 
-def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
-    """The cluster's VPC: through its subnets, else what shares its literal IDs."""
-    net = b.net
-    cluster = info.cluster
-    candidates: dict[str, tuple[str, ...]] = {}
-    for subnet_key in info.subnets.keys:
-        subnet = net.subnet(subnet_key)
-        for vpc in subnet.vpc.keys:
-            candidates.setdefault(vpc, (cluster.address, subnet_key, vpc))
-    if not candidates:
-        vpc_id = text_value(cluster.get("vpc_config.vpc_id"))
-        if isinstance(vpc_id, str) and vpc_id:
-            key = b.canonical(b.by_id.get(vpc_id, vpc_id))
-            candidates[key] = (cluster.address, key)
-    if not candidates:
-        for source in info.nodes:
-            for subnet_key in source.subnets.keys:
-                for vpc in net.subnet(subnet_key).vpc.keys:
-                    candidates.setdefault(vpc, (cluster.address, source.address,
-                                                subnet_key, vpc))
-    if not candidates:
-        # a pre-existing VPC known only by ID: endpoints or security groups that name
-        # the cluster's literal subnet IDs or security groups tell which one
-        wanted = set(info.subnets.keys) | {
-            k for s in info.nodes for k in s.subnets.keys
-        }
-        for endpoint in net.endpoints:
-            if wanted & set(endpoint.subnets.keys):
-                for vpc in endpoint.vpc.keys:
-                    candidates.setdefault(vpc, (cluster.address, endpoint.address, vpc))
-        groups = b.link(cluster, "vpc_config.security_group_ids",
-                           cluster.get("vpc_config.security_group_ids"), b._sg_map())
-        for group in groups.keys:
-            for vpc in net.security_group(group).vpc.keys:
-                candidates.setdefault(vpc, (cluster.address, group, vpc))
-    if len(candidates) == 1:
-        chosen = next(iter(candidates))
-        info.vpc = chosen
-        info.vpc_evidence = candidates[vpc]
-        ensure_vpc(b, vpc)
-        for subnet_key in info.subnets.keys:
-            subnet = net.subnet(subnet_key)
-            if not subnet.vpc.keys and subnet.resource is None:
-                subnet.vpc = Link((vpc,))
-        for source in info.nodes:
-            for subnet_key in source.subnets.keys:
-                subnet = net.subnet(subnet_key)
-                if not subnet.vpc.keys and subnet.resource is None:
-                    subnet.vpc = Link((vpc,))
-    elif len(candidates) > 1:
-        info.vpc_unknown = (f"its subnets are in several VPCs "
-                            f"({', '.join(sorted(candidates))})")
+def _provider_references(provider: Any) -> list[str]:
+    """What a provider block refers to, as written, and what its unknown values name."""
+    references = getattr(provider, "references", None)
+    out: list[str] = []
+    if isinstance(references, Mapping):
+        for refs in references.values():
+            out.extend(str(r) for r in blocks(refs) if isinstance(r, str))
+    elif isinstance(references, (list, tuple, set, frozenset)):
+        out.extend(str(r) for r in references)
+    for _, value in walk_values(getattr(provider, "values", None) or {}):
+        bare = plain(value)
+        if isinstance(bare, Unknown):
+            out.extend(bare.references)
+    return sorted(set(out))
+
+
+def _resolve_reference(graph: ResourceGraph, reference: str) -> list[Resource]:
+    """Resources a reference names: `data.aws_eks_cluster.x.endpoint` -> the data source.
+
+    Trailing attributes and index keys are dropped until an address matches; a module
+    output (`module.eks.cluster_endpoint`) that matches nothing stands for the clusters
+    inside that module.
+    """
+    parts = reference.split(".")
+    for end in range(len(parts), 1, -1):
+        candidate = ".".join(parts[:end])
+        found = graph.get(candidate)
+        if found is not None:
+            return [found]
+        bare = re.sub(r"\[[^\]]*\]$", "", candidate)
+        if bare != candidate:
+            found = graph.get(bare)
+            if found is not None:
+                return [found]
+        instances = [r for r in graph.resources() if r.config_address == bare
+                     and r.address.startswith(bare)]
+        if instances:
+            return instances
+    match = re.match(r"^((?:module\.[\w-]+(?:\[[^\]]*\])?\.)+)", reference + ".")
+    if match:
+        prefix = re.sub(r"\[[^\]]*\]", "", match.group(1))
+        return [c for c in graph.resources("aws_eks_cluster")
+                if re.sub(r"\[[^\]]*\]", "", c.address).startswith(prefix)]
+    return []
+
+
+# -- the cluster resources and regions a workload runs in ----------------------------------
+
+
+def cluster_resources(ctx: ScanContext, resource: Resource) -> list[Resource]:
+    """The cluster resources a workload runs in: managed clusters, else data sources.
+
+    Managed `aws_eks_cluster`s it belongs to (every one where that cannot be told);
+    where the input has none, the `data.aws_eks_cluster` its provider reads, or the
+    input's only `data.aws_eks_cluster` (a workloads-only root module reads its cluster
+    that way). Empty where the cluster is not in the input at all.
+    """
+    cache = ctx.fact(_cluster_resource_cache)
+    if resource.address not in cache:
+        cache[resource.address] = _cluster_resources(ctx, resource)
+    return cache[resource.address]
+
+
+def _cluster_resource_cache(ctx: ScanContext) -> dict[str, list[Resource]]:
+    return {}
+
+
+def _cluster_resources(ctx: ScanContext, resource: Resource) -> list[Resource]:
+    graph = ctx.graph
+    addresses = clusters_of_workload(ctx, resource)
+    if addresses is None:
+        chosen = graph.managed("aws_eks_cluster")
     else:
-        unknown = info.subnets.unknown
-        if unknown is not None:
-            info.vpc_unknown = (f"vpc_config.subnet_ids is not known and refers to no "
-                                f"subnet in the input "
-                                f"({explain(unknown, b.graph.kind)})")
-        elif in_input := [net.subnet(k) for k in info.subnets.keys
-                          if net.subnet(k).resource is not None]:
-            subnet = in_input[0]
-            why = ("" if subnet.vpc.unknown is None else
-                   f" ({explain(subnet.vpc.unknown, b.graph.kind)})")
-            info.vpc_unknown = f"the vpc_id of its subnet {subnet.key} is not known{why}"
-        elif info.subnets.keys:
-            info.vpc_unknown = (f"its subnets ({', '.join(info.subnets.keys)}) are not in "
-                                "the input and nothing in the input names their VPC; "
-                                + managed_elsewhere("their VPC"))
-        else:
-            info.vpc_unknown = "vpc_config.subnet_ids names no subnet"
-    if info.region is None or isinstance(info.region, Unknown):
-        regions = {e.region for e in net.endpoints_in(info.vpc) if isinstance(e.region, str)}
-        if len(regions) == 1:
-            info.region = regions.pop()
+        chosen = [c for a in addresses if (c := graph.get(a)) is not None]
+    if chosen or graph.managed("aws_eks_cluster"):
+        return chosen
+    data = [r for r in _provider_targets(graph, resource)
+            if r.type == "aws_eks_cluster" and r.is_data]
+    if not data:
+        every = [r for r in graph.resources("aws_eks_cluster") if r.is_data]
+        data = every if len(every) == 1 else []
+    return data
 
 
-def _decode_user_data(value: Any) -> str | None:
-    """User data as text: plain, or base64 as plans and `base64encode(...)` hold it."""
-    text = reveal(value)
-    if not isinstance(text, str) or not text:
-        return None
-    compact = "".join(text.split())
-    if compact and re.fullmatch(r"[A-Za-z0-9+/=]+", compact) and len(compact) % 4 == 0:
-        try:
-            decoded = base64.b64decode(compact, validate=True)
-        except (binascii.Error, ValueError):
-            return text
-        if decoded.startswith(b"\x1f\x8b"):
-            import gzip
+def regions_of(ctx: ScanContext, resource: Resource) -> list[ClusterRegion]:
+    """The region(s) of the cluster(s) a workload runs in.
 
-            try:
-                decoded = gzip.decompress(decoded)
-            except (OSError, EOFError):
-                return text
-        try:
-            return decoded.decode("utf-8")
-        except UnicodeDecodeError:
-            return text
-    return text
+    The clusters it belongs to give their regions (a data source's region is its aws
+    provider's); a workload whose cluster is not in the input takes the root module's
+    aws provider region; where that is unknown too, the region is `Unknown` and
+    region-specific checks answer `unknown`.
+    """
+    graph = ctx.graph
+    regions: list[ClusterRegion] = []
+    for cluster in cluster_resources(ctx, resource):
+        region = cluster.region
+        if region is None:
+            region = _provider_region(graph)
+        regions.append(ClusterRegion(region, cluster.address))
+    if regions:
+        return regions
+    return [ClusterRegion(_provider_region(graph), "provider aws")]
+
+
+def _provider_targets(graph: ResourceGraph, resource: Resource) -> list[Resource]:
+    provider = _provider_of(graph, resource)
+    if provider is None:
+        return []
+    return [r for ref in _provider_references(provider) for r in _resolve_reference(graph, ref)]
+
+
+def _provider_region(graph: ResourceGraph) -> str | Unknown:
+    provider = graph.providers.get("aws")
+    if provider is not None and provider.region is not None:
+        return provider.region
+    if provider is None:
+        return Unknown("no aws provider region in the input (no cluster and no provider "
+                       "\"aws\" block)")
+    return Unknown("the aws provider sets no region (it comes from the environment)")

@@ -8,11 +8,12 @@ workloads imply, so PC301 and the pictures read the same requirements.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tfcheck.facts.builder import (
     network,
 )
+from tfcheck.facts.membership import clusters_of_workload, node_membership
 from tfcheck.facts.records import (
     ClusterNetwork,
     Endpoint,
@@ -27,6 +28,7 @@ from tfcheck.facts.vocabulary import (
 from tfcheck.model import Resource, Unknown
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import ScanContext
+from tfcheck.workloads import workload_endpoint_needs
 
 # -- endpoint needs ---------------------------------------------------------------------
 
@@ -62,12 +64,8 @@ def aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
 def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
     graph = ctx.graph
     net = network(ctx)
+    members = node_membership(ctx)
     clusters = graph.managed("aws_eks_cluster")
-    names: dict[str, list[str]] = defaultdict(list)
-    for cluster in clusters:
-        name = text_value(cluster.get("name"))
-        if isinstance(name, str):
-            names[name].append(cluster.address)
     issuers: dict[str, str] = {}
     for cluster in clusters:
         issuer = text_value(cluster.get("identity.oidc.issuer"))
@@ -81,18 +79,17 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
                          EndpointNeed(service, resource, reason, owners))
 
     def owners_of(resource: Resource, attribute: str) -> tuple[str, ...] | None:
+        if attribute == "cluster_name":
+            return members.named_by(resource).clusters
         refs = [r for r in graph.references(resource, attribute, "aws_eks_cluster")
                 if not r.is_data]
         if refs:
             return tuple(r.address for r in refs)
         value = text_value(resource.get(attribute))
-        if isinstance(value, str):
-            if value in names:
-                return tuple(names[value])
-            if attribute == "url" and issuers:
-                # an OIDC provider for a cluster known by its issuer URL (prior state)
-                return tuple(c for i, c in issuers.items()
-                             if i.removeprefix("https://") == value.removeprefix("https://"))
+        if isinstance(value, str) and issuers:
+            # an OIDC provider for a cluster known by its issuer URL (prior state)
+            return tuple(c for i, c in issuers.items()
+                         if i.removeprefix("https://") == value.removeprefix("https://"))
         return None
 
     for provider in graph.managed("aws_iam_openid_connect_provider"):
@@ -166,16 +163,12 @@ def endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
 
 def _endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
     found = list(aws_endpoint_needs(ctx))
-    try:
-        from tfcheck.workloads import workload_endpoint_needs
-    except ImportError:  # pragma: no cover - the workloads reader is optional
-        return found
     seen = {(n.service, n.resource.address) for n in found}
     for need in workload_endpoint_needs(ctx):
         # add-ons are read by both: one reason per (service, resource) is enough
         if (need.service, need.resource.address) not in seen:
             seen.add((need.service, need.resource.address))
-            found.append(need)
+            found.append(replace(need, clusters=clusters_of_workload(ctx, need.resource)))
     return found
 
 

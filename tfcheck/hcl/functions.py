@@ -228,21 +228,24 @@ def _distinct(args: list[Any], ctx: FunctionContext) -> Any:
 def _flatten(args: list[Any], ctx: FunctionContext) -> Any:
     _arity(args, 1)
     out: list[Any] = []
+    unknowns: list[Unknown] = []
 
     def walk(value: Any, depth: int) -> None:
         if depth > 50:
             raise EvalError("nested too deeply")
         for item in value:
             if isinstance(item, Unknown):
-                raise UnknownResult(item)
-            if isinstance(item, list):
+                unknowns.append(item)  # every unknown's references, not the first's
+            elif isinstance(item, list):
                 walk(item, depth + 1)
             else:
                 out.append(item)
-            if len(out) > MAX_ITEMS:
+            if len(out) + len(unknowns) > MAX_ITEMS:
                 raise BoundExceeded(f"result larger than {MAX_ITEMS} elements")
 
     walk(as_list(args[0]), 0)
+    if unknowns:
+        raise UnknownResult(merge_unknowns(unknowns))
     return out
 
 
@@ -312,10 +315,11 @@ def _compact(args: list[Any], ctx: FunctionContext) -> Any:
     if isinstance(args[0], Unknown):
         return args[0]
     items = as_list(args[0])
+    unknowns = [item for item in items if isinstance(item, Unknown)]
+    if unknowns:  # every unknown's references: which instances the list may hold
+        raise UnknownResult(merge_unknowns(unknowns))
     out = []
     for item in items:
-        if isinstance(item, Unknown):
-            raise UnknownResult(item)
         if item is not None and item != "":
             out.append(to_str(item))
     return out

@@ -16,15 +16,15 @@ once per scan (`workloads(ctx)`) into one vocabulary, by concern:
 - `components`: well-known components and their command-line flags;
 - `registries`: image references and whether private nodes can pull them;
 - `images`: every image a scan deploys, chart defaults included;
-- `clusters`: which cluster (and region) a workload belongs to;
 - `needs`: the VPC endpoints workloads need (PC301).
+
+Which cluster a workload belongs to, and its region, is `tfcheck.facts.membership`'s.
 
 Values marked sensitive are used for decisions but never put into messages.
 """
 
 from __future__ import annotations
 
-from .clusters import ClusterRegion, cluster_resources, clusters_of, regions_of
 from .components import (
     COMPONENT_CHARTS,
     component_of_container,
@@ -55,6 +55,7 @@ from .needs import (
 from .registries import (
     EKS_IMAGE_ACCOUNTS,
     MARKETPLACE_REGISTRY,
+    ClusterRegion,
     ImageRef,
     RegistryVerdict,
     allowed_registry,
@@ -98,8 +99,6 @@ __all__ = [
     "allowed_registry",
     "blocks",
     "chart_name",
-    "cluster_resources",
-    "clusters_of",
     "component_of_container",
     "component_of_image",
     "dig",
@@ -117,7 +116,6 @@ __all__ = [
     "object_images",
     "parse_image",
     "read_workloads",
-    "regions_of",
     "release_component",
     "release_images",
     "release_role_annotations",

@@ -9,7 +9,6 @@ from tfcheck.model import Resource
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import ScanContext
 
-from .clusters import clusters_of
 from .components import component_of_container, release_component
 from .helm import HelmRelease
 from .inventory import Workloads, workloads
@@ -65,7 +64,8 @@ def workload_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
       endpoint is not (it calls `eks:DescribeCluster`), `sts` when its service account
       carries an IAM role (with EKS Pod Identity, the association asks for `eks-auth`).
 
-    `clusters` are the clusters each workload is deployed to (None: every cluster).
+    Which cluster each workload is deployed to is `tfcheck.facts.membership`'s question
+    (`tfcheck.facts.requirements` fills `clusters`).
     One need per (service, resource), sorted by service and address.
     """
     return ctx.fact(_workload_endpoint_needs)
@@ -78,7 +78,7 @@ def _workload_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
     def need(service: str, resource: Resource, reason: str) -> None:
         key = (service, resource.address)  # the first (most specific) reason wins
         if key not in needs:
-            needs[key] = EndpointNeed(service, resource, reason, clusters_of(ctx, resource))
+            needs[key] = EndpointNeed(service, resource, reason)
 
     def component_needs(component: str, resource: Resource) -> None:
         for service, reason in _COMPONENT_NEEDS.get(component, ()):

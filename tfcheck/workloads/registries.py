@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 from tfcheck.model import Status, Unknown
 
-from .clusters import ClusterRegion
+
+@dataclass(frozen=True)
+class ClusterRegion:
+    """The region a workload's cluster runs in, and where that came from.
+
+    Which cluster a workload belongs to is `tfcheck.facts.membership`'s question.
+    """
+
+    region: str | Unknown
+    source: str  # "aws_eks_cluster.main", "provider aws"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfcheck.facts import hcl_snippets as hcl
+from tfcheck.facts.membership import LAUNCH_TYPES, Membership, node_membership
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Severity, Status, Unknown, reveal
 from tfcheck.policy import Result, ScanContext, policy
@@ -23,24 +24,10 @@ from tfcheck.userdata import (
     WINDOWS,
     Bootstrap,
     UserDataReading,
-    read_user_data,
-    user_data_of,
 )
 
 PRIVATE_CLUSTERS_GUIDE = "https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html"
 
-LAUNCH_TYPES = ("aws_launch_template", "aws_launch_configuration")
-EC2_ACCESS_ENTRY_TYPES = ("EC2_LINUX", "EC2_WINDOWS")
-CLUSTER_TAG = "kubernetes.io/cluster/"
-# Data sources that user data is commonly assembled in, followed to find the cluster.
-_USER_DATA_SOURCES = (
-    "cloudinit_config",
-    "template_file",
-    "template_cloudinit_config",
-    "aws_eks_cluster",
-    "aws_eks_cluster_auth",
-    "aws_ssm_parameter",
-)
 
 
 @policy(
@@ -81,8 +68,9 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
       plus `cluster-dns-ip` for a custom service CIDR.
 
     Which launch templates are checked: those of an `aws_autoscaling_group` that joins a
-    cluster (its user data names the cluster, it carries the tag
-    `kubernetes.io/cluster/<name>`, or its instance role has an `aws_eks_access_entry`
+    cluster, as `tfcheck.facts.membership` decides for every policy (its user data's EKS
+    bootstrap names the cluster; where it names none, the group carries the tag
+    `kubernetes.io/cluster/<name>` or its instance role has an `aws_eks_access_entry`
     of type `EC2_LINUX`/`EC2_WINDOWS`), any launch template whose user data bootstraps
     EKS, and the launch template of an `aws_eks_node_group` that sets `image_id` — a
     managed node group with a custom AMI gets no bootstrap from EKS, so its user data
@@ -158,11 +146,13 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
     clusters = graph.resources("aws_eks_cluster")
     if not clusters:
         return
+    members = node_membership(ctx)
     for template in graph.managed(*LAUNCH_TYPES):
-        scope = _scope(ctx, template, clusters)
+        scope = _scope(members, template)
         if scope is None:
             continue
-        result = _judge(graph, template, scope, clusters)
+        result = _judge(graph, template, scope, _clusters_joined(members, template, clusters),
+                        clusters)
         if scope.ami_unknown is not None and result.status is Status.FAIL:
             # the AMI may be EKS's own, which needs no bootstrap in user data
             result = Result.unknown(
@@ -173,7 +163,7 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
         yield result
 
 
-# -- which launch templates, which cluster -------------------------------------------
+# -- which launch templates are checked ----------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -184,32 +174,24 @@ class _Scope:
     users: tuple[Resource, ...]  # ASGs / node groups using it
     reason: str
     label: str  # how messages name the launch template
-    cluster_names_from_tags: tuple[str, ...] = ()
     origin: str = "plan"  # where the user data was read
     ami_unknown: Unknown | None = None  # a managed node group's image_id is not known
 
 
-def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _Scope | None:
-    graph = ctx.graph
-    groups = graph.referrers(template, None, "aws_autoscaling_group")
-    node_groups = graph.referrers(template, "launch_template", "aws_eks_node_group")
+def _scope(members: Membership, template: Resource) -> _Scope | None:
+    """Self-managed nodes' templates, custom-AMI node groups', and EKS bootstraps."""
+    users = tuple(members.users_of(template))
+    groups = [u for u in users if u.type == "aws_autoscaling_group"]
+    node_groups = [u for u in users if u.type == "aws_eks_node_group"]
     custom_ami = _custom_ami(template) if node_groups else False
     if node_groups and not groups and custom_ami is False:
         return None  # EKS supplies the bootstrap for managed nodes on its own AMI
-    source = user_data_of(ctx, template)
-    reading = read_user_data(source.value)
-    if source.problems:
-        reading = UserDataReading(reading.decoded, reading.bootstraps,
-                                  (*reading.problems, *source.problems))
-    tag_names = tuple(name for group in groups for name in _cluster_tag_names(group))
-    role_joined = bool(groups) and _has_ec2_access_entry(graph, template)
-    joined = [g for g in groups if role_joined or _cluster_tag_names(g)
-              or _refers_to_cluster(graph, g)]
-    users = tuple(sorted({r.address: r for r in (*groups, *node_groups)}.values(),
-                         key=lambda r: r.address))
+    reading = members.reading(template)
+    joined = [g for g in groups if members.owners(g).joined]
+    origin = members.user_data_origin(template)
 
     def scope(reason: str, label: str = template.address) -> _Scope:
-        return _Scope(reading, users, reason, label, tag_names, source.origin,
+        return _Scope(reading, users, reason, label, origin,
                       custom_ami if isinstance(custom_ami, Unknown) else None)
 
     if custom_ami is not False and not joined:
@@ -228,7 +210,8 @@ def _scope(ctx: ScanContext, template: Resource, clusters: list[Resource]) -> _S
         # a plan may not record the node group's reference to its template (`local.x`)
         return scope("user data that bootstraps an EKS node")
     if isinstance(reading.decoded, Unknown) and (
-        _user_data_clusters(graph, template) or _unknown_refers_to_cluster(reading.decoded)
+        members.joined_by_user_data(template) is not None
+        or _unknown_refers_to_cluster(reading.decoded)
     ):
         return scope("user data built from the cluster's attributes")
     return None
@@ -251,94 +234,24 @@ def _custom_ami(template: Resource) -> bool | Unknown:
     return isinstance(value, str) and value.strip() != ""
 
 
-def _cluster_tag_names(group: Resource) -> list[str]:
-    """Cluster names from `kubernetes.io/cluster/<name>` tags of an Auto Scaling group."""
-    names = []
-    for key in ("tag", "tags"):
-        raw = reveal(group.values.get(key))
-        for item in raw if isinstance(raw, list) else []:
-            item = reveal(item)
-            tag_key = reveal(item.get("key")) if isinstance(item, dict) else None
-            if isinstance(tag_key, str) and tag_key.startswith(CLUSTER_TAG):
-                names.append(tag_key[len(CLUSTER_TAG):])
-    return names
-
-
-def _has_ec2_access_entry(graph: ResourceGraph, template: Resource) -> bool:
-    """The template's instance role has an EC2_LINUX/EC2_WINDOWS access entry."""
-    for profile in graph.references(template, "iam_instance_profile", "aws_iam_instance_profile"):
-        for role in graph.references(profile, "role", "aws_iam_role"):
-            for entry in graph.referrers(role, "principal_arn", "aws_eks_access_entry"):
-                if reveal(entry.values.get("type")) in EC2_ACCESS_ENTRY_TYPES:
-                    return True
-    return False
-
-
-def _refers_to_cluster(graph: ResourceGraph, resource: Resource) -> bool:
-    return bool(graph.references(resource, None, "aws_eks_cluster"))
-
-
-def _user_data_clusters(graph: ResourceGraph, template: Resource) -> list[Resource]:
-    """Clusters the user data refers to, directly or through data sources (bounded)."""
-    found: dict[str, Resource] = {}
-    frontier = graph.references(template, "user_data") + graph.references(
-        template, "user_data_base64")
-    seen: set[str] = set()
-    for _ in range(4):
-        following: list[Resource] = []
-        for target in frontier:
-            if target.address in seen:
-                continue
-            seen.add(target.address)
-            if target.type == "aws_eks_cluster":
-                found[target.address] = target
-                following.extend(graph.references(target, "name", "aws_eks_cluster"))
-            elif target.is_data or target.type in _USER_DATA_SOURCES or target.type in (
-                "terraform_data", "null_resource"
-            ):
-                following.extend(graph.references(target))
-        frontier = following
-    return sorted(found.values(), key=lambda r: r.address)
-
-
 def _unknown_refers_to_cluster(value: Unknown) -> bool:
     return any(ref.split(".")[0] == "aws_eks_cluster" or ".aws_eks_cluster." in ref
                or ref.startswith("data.aws_eks_cluster") for ref in value.references)
 
 
-def _cluster_names(clusters: list[Resource]) -> dict[str, list[Resource]]:
-    names: dict[str, list[Resource]] = {}
-    for cluster in clusters:
-        name = reveal(cluster.values.get("name"))
-        if isinstance(name, str):
-            names.setdefault(name, []).append(cluster)
-    return names
+def _clusters_joined(members: Membership, template: Resource,
+                     clusters: list[Resource]) -> list[Resource]:
+    """The clusters the nodes join (`tfcheck.facts.membership`); with one cluster, it.
 
-
-def _cluster_for(graph: ResourceGraph, template: Resource, scope: _Scope,
-                 clusters: list[Resource]) -> list[Resource]:
-    """The cluster(s) the nodes join: named in user data, referenced, tagged, or the only one."""
-    by_name = _cluster_names(clusters)
-    chosen: dict[str, Resource] = {}
-    for bootstrap in scope.reading.bootstraps:
-        for cluster in by_name.get(bootstrap.cluster_name or "", []):
-            chosen[cluster.address] = cluster
-    if not chosen:
-        for cluster in _user_data_clusters(graph, template):
-            chosen[cluster.address] = cluster
-    if not chosen:
-        for name in scope.cluster_names_from_tags:
-            for cluster in by_name.get(name, []):
-                chosen[cluster.address] = cluster
-    if not chosen:
-        for user in scope.users:
-            for cluster in graph.references(user, None, "aws_eks_cluster"):
-                chosen[cluster.address] = cluster
-    if not chosen and len(clusters) == 1:
-        chosen[clusters[0].address] = clusters[0]
-    # a data source that reads a managed cluster of the input is that cluster
-    managed = {c.address: c for c in chosen.values() if not c.is_data}
-    return sorted((managed or chosen).values(), key=lambda r: r.address)
+    A `data.aws_eks_cluster` stands for a cluster the input does not manage. Where
+    membership cannot tell, every cluster of the input is a candidate and none is named.
+    """
+    owners = members.owners(template)
+    addresses = owners.clusters or owners.outside
+    if not addresses and len(clusters) == 1:
+        return [clusters[0]]
+    graph = members.graph
+    return [c for a in sorted(addresses) if (c := graph.get(a)) is not None]
 
 
 # -- the verdict ------------------------------------------------------------------------
@@ -381,10 +294,9 @@ def _service_cidr(clusters: list[Resource], kind: str) -> _ServiceCidr:
                         "differ in their service CIDR")
 
 
-def _judge(graph: ResourceGraph, template: Resource, scope: _Scope,
+def _judge(graph: ResourceGraph, template: Resource, scope: _Scope, joined: list[Resource],
            clusters: list[Resource]) -> Result:
     reading = scope.reading
-    joined = _cluster_for(graph, template, scope, clusters)
     evidence = [*(u.address for u in scope.users), template.address,
                 *(c.address for c in joined)]
     data: dict[str, Any] = {"clusters": [c.address for c in joined],
