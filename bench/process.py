@@ -18,6 +18,7 @@ Usage:
     bench/process.py --live                           # the working tree as it is
     bench/process.py --version                        # `tfcheck --version` vs `python -c pass`
     bench/process.py --hcl --sizes 100,300,1000       # HCL trees of N .tf files (below)
+    bench/process.py --against 52cb60d --sizes 1000,10000   # before and after, interleaved
 
 `--hcl`: `tfcheck scan TREE --format json` on HCL trees of N files, against the floor
 `python -c "from hcl2.parser import parser; p = parser(); [p.parse(t) for t in <every
@@ -96,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="time `tfcheck --version` against `python -c pass` instead")
     parser.add_argument("--hcl", action="store_true",
                         help="HCL trees of --sizes .tf files against a raw python-hcl2 parse")
+    parser.add_argument("--against", metavar="REV",
+                        help="plans: also scan with REV's code, interleaved (floor, REV, code)")
     args = parser.parse_args(argv)
 
     import generate
@@ -131,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.hcl:
         return _hcl(args, python, env)
 
+    if args.against:
+        return _against(args, python, env)
+
     print("| resources | JSON MB | floor wall / CPU s | scan wall / CPU s | ratio wall / CPU "
           "| CPU µs per resource | marginal CPU µs per resource | floor RSS MB | scan RSS MB "
           "| RSS ratio |")
@@ -154,6 +160,40 @@ def main(argv: list[str] | None = None) -> int:
               f"| {s_wall:.2f} / {s_cpu:.2f} | {s_wall / f_wall:.1f}x / {s_cpu / f_cpu:.1f}x "
               f"| {s_cpu / resources * 1e6:.0f} | {marginal} | {f_rss:.0f} | {s_rss:.0f} "
               f"| {s_rss / f_rss:.1f}x |", flush=True)
+    return 0
+
+
+def _against(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
+    """Plans: the floor, REV's scan and this code's scan, interleaved in one run."""
+    import generate
+    from run import snapshot
+
+    code, commit = snapshot(args.against)
+    subprocess.run([python, "-m", "compileall", "-q", str(code)], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    old_env = {**env, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
+    print(f"before: {commit[:10]}\n")
+    print("| resources | floor wall / CPU s | before wall / CPU s (ratio CPU) "
+          "| after wall / CPU s (ratio CPU) | before / after RSS MB (ratio to floor) |")
+    print("|---:|---:|---:|---:|---:|")
+    for size in (int(s) for s in args.sizes.split(",")):
+        path = generate.make_plan(size, layout=args.layout)
+        resources = generate.info(path.parent)["resources"]
+        floor, before, after = Runs(), Runs(), Runs()
+        scan = [python, "-P", "-m", "tfcheck.cli", "scan", str(path), "--format", "json"]
+        for _ in range(args.repeat):
+            measure([python, "-c", FLOOR, str(path)], env, floor)
+            measure(scan, old_env, before)
+            measure(scan, env, after)
+        f_wall, f_cpu, f_rss = floor.best()
+        b_wall, b_cpu, b_rss = before.best()
+        a_wall, a_cpu, a_rss = after.best()
+        print(f"| {resources:,} | {f_wall:.2f} / {f_cpu:.2f} | {b_wall:.2f} / {b_cpu:.2f} "
+              f"({b_cpu / f_cpu:.1f}x) | {a_wall:.2f} / {a_cpu:.2f} ({a_cpu / f_cpu:.1f}x) "
+              f"| {b_rss:.0f} ({b_rss / f_rss:.1f}x) / {a_rss:.0f} ({a_rss / f_rss:.1f}x) |",
+              flush=True)
+    print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
 

@@ -240,6 +240,8 @@ def _copy_case(source: Path, target: Path) -> None:
             ignored |= {n for n in names if n in NOT_INPUT}
         return ignored
 
+    # symlinks=False: a case's `main.tf -> ../good-private-cluster/main.tf` is copied as
+    # the file it points at (a relative link would dangle in the temporary directory)
     shutil.copytree(source, target, ignore=ignore, symlinks=False)
 
 

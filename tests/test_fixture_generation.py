@@ -101,6 +101,25 @@ def test_good_cluster_expects_no_failures():
     assert {e.rule for e in expected if e.status == "unknown"} <= {"PC501"}
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_case_says_what_is_wrong_with_it(case: str):
+    """A full copy's `main.tf`, or the first file of a case built on the good cluster
+    (fixtures/plans/README.md, "How a case is built"), opens with the header comment."""
+    directory = PLANS_DIR / case
+    main = directory / "main.tf"
+    header = main
+    if main.is_symlink():
+        # relative, so that the checkout can live anywhere
+        assert os.readlink(main) == "../good-private-cluster/main.tf", case
+        templates = directory / "templates"
+        if templates.is_symlink():
+            assert os.readlink(templates) == "../good-private-cluster/templates", case
+        own = [directory / "case_override.tf", directory / "case.tf"]
+        header = next((p for p in own if p.is_file()), main)
+        assert header != main, f"{case}: main.tf links to the base but the case changes nothing"
+    assert header.read_text(encoding="utf-8").startswith("# "), f"{case}: no header comment"
+
+
 def test_no_terraform_working_files_in_the_corpus():
     leftovers = [
         str(p.relative_to(REPO_ROOT))

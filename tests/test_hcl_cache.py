@@ -93,6 +93,34 @@ def test_an_entry_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
         assert decode_entry(msgspec.msgpack.encode(payload), key, "a.tf") is None
 
 
+# A well-typed value of each field kind, and one of the wrong type for it.
+_GOOD = {"expr": [1, "x", 1], "expr?": None, "str": "s", "str?": None, "int": 3,
+         "bool": True, "scalar": 1.5, "exprs": [], "pairs": [], "parts": ["t"]}
+_WRONG = {"expr": "x", "expr?": 3, "str": 3, "str?": 3, "int": True, "bool": 1,
+          "scalar": [1], "exprs": "x", "pairs": [[1]], "parts": [3]}
+
+
+def test_every_field_of_every_node_is_checked() -> None:
+    import msgspec
+
+    key = key_of(b"x")
+    specs = {**cache_module.EXPRESSIONS, **cache_module.TEMPLATE_DIRECTIVES}
+    tags = {cls: tag for tag, cls in enumerate(specs)}
+
+    def entry(node: list[object]) -> bytes:
+        template = [tags[cache_module.Template], [node], 1]  # directives live in templates
+        return msgspec.msgpack.encode(["tfcheck-hcl-parse", key, [[["a", "a", template, 1,
+                                                                   None]], []], [], []])
+
+    for cls, kinds in specs.items():
+        good = [tags[cls], *(_GOOD[kind] for kind in kinds)]
+        assert decode_entry(entry(good), key, "a.tf") is not None, cls.__name__
+        for position, kind in enumerate(kinds, 1):
+            wrong = [*good[:position], _WRONG[kind], *good[position + 1:]]
+            assert decode_entry(entry(wrong), key, "a.tf") is None, (cls.__name__, kind)
+        assert decode_entry(entry(good[:-1]), key, "a.tf") is None, cls.__name__
+
+
 def test_parse_errors_are_not_cached_and_read_the_same(tmp_path: Path) -> None:
     cache = ParseCache(tmp_path)
     bad = b'resource "a" "b" {\n  x = [1,\n}\n'

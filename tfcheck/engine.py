@@ -114,11 +114,15 @@ def scan(
     if options.stdin is None and any(i.kind == "stdin" for i in inputs):
         options = replace(options, stdin=sys.stdin.buffer.read())  # read once, used twice
     unchecked: set[str] = set()
-    from tfcheck.hcl.parsing import begin_parsing, end_parsing
-
     # every configuration the loads will parse, parsed ahead together, on every core
+    # (the parser's modules are not even imported for plans without .tf files)
     sources = [i.path if i.kind == "hcl" else _plan_source_dir(i, options) for i in inputs]
-    parsing = begin_parsing(options.cache, [s for s in sources if s is not None])
+    roots = [s for s in sources if s is not None]
+    parsing = None
+    if roots:
+        from tfcheck.hcl.parsing import begin_parsing
+
+        parsing = begin_parsing(options.cache, roots)
     try:
         for number, item in enumerate(inputs, 1):
             if options.progress is not None:
@@ -151,7 +155,10 @@ def scan(
             if options.pictures != "none":
                 _add_pictures(report, context, item.display, options.pictures == "all")
     finally:
-        end_parsing(parsing)
+        if parsing is not None:
+            from tfcheck.hcl.parsing import end_parsing
+
+            end_parsing(parsing)
     report.unchecked_clusters = sorted(unchecked)
     report.findings = _filter(report.findings, options, report)
     report.findings.sort(key=lambda f: f.sort_key)

@@ -1,7 +1,7 @@
 """The `tfcheck` console script: answers `--version` before the CLI framework loads.
 
 `tfcheck --version` is what scripts and bug reports run first; importing typer (and the
-engine) costs more than the answer. Everything else goes to `tfcheck.cli.main`.
+engine) costs more than the answer. Everything else goes to `tfcheck.cli.run`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,6 @@ def main() -> None:
 
         sys.stdout.write(f"tfcheck {__version__}\n")
         return
-    from tfcheck.cli import main as cli_main
+    from tfcheck.cli import run
 
-    cli_main()
+    run()

@@ -140,6 +140,18 @@ class Location:
 NO_LOCATION = Location()
 
 
+class AttributeLines(dict[str, int]):
+    """Attribute path -> line, in the resource's own file unless `files` names another.
+
+    An override file (`override.tf`, `*_override.tf`) writes some attributes of a block
+    whose other attributes, and its header, are in another file.
+    """
+
+    def __init__(self, lines: Mapping[str, int] = {}, files: Mapping[str, str] = {}) -> None:  # noqa: B006 - read only
+        super().__init__(lines)
+        self.files = dict(files)
+
+
 @dataclass
 class Resource:
     """One resource instance (or data source instance) in the scanned configuration.
@@ -233,7 +245,9 @@ class Resource:
         line = self.attribute_lines.get(path)
         if line is None:
             return self.location
-        return Location(self.location.file, line)
+        lines = self.attribute_lines
+        files = lines.files if isinstance(lines, AttributeLines) else {}
+        return Location(files.get(path, self.location.file), line)
 
 
 @dataclass(frozen=True)

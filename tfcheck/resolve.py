@@ -455,31 +455,45 @@ def link_known_ids(graph: ResourceGraph) -> None:
     if not by_id:
         return
     for resource in graph.resources():
-        for path, value in _string_leaves(resource.values):
-            target = by_id.get(value)
-            if target is not None:
-                graph.add_reference(resource.address, path, target, Provenance.KNOWN_ID)
+        for path, target in _known_id_leaves(resource.values, by_id):
+            graph.add_reference(resource.address, path, target, Provenance.KNOWN_ID)
 
 
 _NOT_ID_PATHS = frozenset({"id", "arn", "tags", "tags_all"})
 
 
-def _string_leaves(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """(dotted path, string) for every plain string of a resource's values.
+def _known_id_leaves(values: Mapping[str, Any], by_id: Mapping[str, str]
+                     ) -> list[tuple[str, str]]:
+    """(dotted path, owner) for every plain string of a resource's values that is a known ID.
 
     Never sensitive or unknown leaves, and not the resource's own `id`/`arn` or tags.
+    A path is spelled out only for a string that matches (few do): the walk is over
+    every string of every resource.
     """
-    stack: list[tuple[str, Any]] = [
-        (key, item) for key, item in values.items() if key not in _NOT_ID_PATHS]
-    while stack:
-        path, value = stack.pop()
+    found: list[tuple[str, str]] = []
+    # (parent path, key, value); a list's items keep their list's path
+    stack: list[tuple[str, str, Any]] = []
+    for key, value in values.items():  # mostly scalars: looked at here, not stacked
         kind = type(value)
         if kind is str:
-            yield path, value
+            target = by_id.get(value)
+            if target is not None and key not in _NOT_ID_PATHS:
+                found.append((key, target))
+        elif (kind is dict or kind is list) and key not in _NOT_ID_PATHS:
+            stack.append(("", key, value))
+    while stack:
+        parent, key, value = stack.pop()
+        kind = type(value)
+        if kind is str:
+            target = by_id.get(value)
+            if target is not None:
+                found.append((f"{parent}.{key}" if parent else key, target))
         elif kind is dict:
-            stack.extend((f"{path}.{key}", item) for key, item in value.items())
+            path = f"{parent}.{key}" if parent else key
+            stack.extend((path, child, item) for child, item in value.items())
         elif kind is list:
-            stack.extend((path, item) for item in value)
+            stack.extend((parent, key, item) for item in value)
+    return found
 
 
 # -- configuration expressions ---------------------------------------------------------

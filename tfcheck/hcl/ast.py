@@ -158,20 +158,30 @@ class Invalid(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Attribute:
+    """One `name = expr` argument.
+
+    `file` is set only where an override file replaced the attribute: its lines are in
+    that file, not in the file of the block around it (`tfcheck.hcl.overrides`).
+    """
+
     name: str
     expr: Expr
     line: int
     column: int | None = None
+    file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Block:
+    """`file`: as for `Attribute`, for a nested block an override file put in place."""
+
     type: str
     labels: tuple[str, ...]
     body: Body
     line: int
     end_line: int
     column: int | None = None
+    file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

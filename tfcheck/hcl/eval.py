@@ -254,13 +254,14 @@ class Evaluator(Expressions):
             if name in self.root_variables:
                 value = self.root_variables[name]
             elif "default" in block.body.attributes:
-                value = self.eval(block.body.attributes["default"].expr, Scope(module))
+                value = self._default(block, module)
             else:
                 return Unknown(f"var.{name} has no value: pass it with --var or --var-file")
         else:
             argument = module.call.block.body.attributes.get(name) if module.call else None
             if argument is not None and name not in MODULE_META:
                 assert module.parent_scope is not None
+                self._file = argument.file or self._file
                 value = self.eval(argument.expr, module.parent_scope)
                 nullable = block.body.attributes.get("nullable")
                 if (
@@ -270,9 +271,9 @@ class Evaluator(Expressions):
                     and nullable.expr.value is False
                     and "default" in block.body.attributes
                 ):
-                    value = self.eval(block.body.attributes["default"].expr, Scope(module))
+                    value = self._default(block, module)
             elif "default" in block.body.attributes:
-                value = self.eval(block.body.attributes["default"].expr, Scope(module))
+                value = self._default(block, module)
             else:
                 return Unknown(f"module input {name} of {module.path} is not set")
         if type_expr is not None:
@@ -280,6 +281,11 @@ class Evaluator(Expressions):
         if _declared_sensitive(block):
             return self.mark(value)
         return value
+
+    def _default(self, block: Block, module: ModuleInstance) -> Any:
+        default = block.body.attributes["default"]
+        self._file = default.file or self._file  # an override file's default: its file
+        return self.eval(default.expr, Scope(module))
 
     def local(self, module: ModuleInstance, name: str, replay: bool = True) -> Any:
         definition = module.definition
@@ -305,7 +311,7 @@ class Evaluator(Expressions):
         value_attr = block.body.attributes.get("value")
         if value_attr is None:
             return None
-        expr = value_attr.expr
+        expr, file = value_attr.expr, value_attr.file or file
         sensitive = _declared_sensitive(block)
         return self._named(
             ("output", module.path, name),
@@ -381,7 +387,8 @@ class Evaluator(Expressions):
         """(instance key, scope) pairs for a block's count / for_each."""
         count_attr = body.attributes.get("count")
         each_attr = body.attributes.get("for_each")
-        self._file = file
+        written = count_attr if count_attr is not None else each_attr
+        self._file = (written.file if written is not None else None) or file
         if count_attr is not None:
             value, refs = self.evaluate(count_attr.expr, base)
             value = unmark(value)  # terraform accepts a sensitive count
@@ -415,7 +422,7 @@ class Evaluator(Expressions):
                     f"invalid for_each argument of {what}: {SENSITIVE_FOR_EACH}",
                     each_attr.line,
                     each_attr.column,
-                    file,
+                    self._file,
                 )
                 unknown = Unknown(f"for_each of {what} is sensitive")
                 yield _PLACEHOLDER, Scope(base.module, each_key=unknown, each_value=unknown)
@@ -444,10 +451,12 @@ class Evaluator(Expressions):
         configured: set[str] = set()
         lines: dict[str, int] = {}
         edges: list[tuple[str, str]] = []
+        files: dict[str, str] = {}
         self._body(
-            info.resource.block.body, info.scope, "", values, configured, lines, edges, top=True
+            info.resource.block.body, info.scope, "", values, configured, lines, edges,
+            top=True, files=files,
         )
-        return EvaluatedInstance(values, frozenset(configured), lines, edges)
+        return EvaluatedInstance(values, frozenset(configured), lines, edges, files)
 
     def _body(
         self,
@@ -460,13 +469,17 @@ class Evaluator(Expressions):
         edges: list[tuple[str, str]],
         *,
         top: bool = False,
+        files: dict[str, str] | None = None,
+        written: str | None = None,
     ) -> None:
+        """Evaluate a body into `values`; `lines` (`files`: override files) say where."""
         for name, attribute in body.attributes.items():
             if top and name in RESOURCE_META:
                 continue
             path = prefix + name
-            lines.setdefault(path, attribute.line)
-            value, refs = self.evaluate(attribute.expr, scope)
+            here = attribute.file or written
+            _note_line(lines, files, path, attribute.line, here)
+            value, refs = self._evaluate_at(here, attribute.expr, scope)
             targets = dict.fromkeys(refs)
             for unknown in unknown_in(value):
                 targets.update(dict.fromkeys(unknown.references))
@@ -478,17 +491,32 @@ class Evaluator(Expressions):
         for block in body.blocks:
             if top and block.type in RESOURCE_META_BLOCKS:
                 continue
+            here = block.file or written
             if block.type == "dynamic" and block.labels:
-                self._dynamic(block, scope, prefix, values, configured, lines, edges)
+                self._dynamic(block, scope, prefix, values, configured, lines, edges, files, here)
                 continue
             path = prefix + block.type
-            lines.setdefault(path, block.line)
+            _note_line(lines, files, path, block.line, here)
             nested: dict[str, Any] = {}
-            self._body(block.body, scope, path + ".", nested, configured, lines, edges)
+            self._body(
+                block.body, scope, path + ".", nested, configured, lines, edges,
+                files=files, written=here,
+            )
             existing = values.setdefault(block.type, [])
             if isinstance(existing, list):
                 existing.append(nested)
             configured.add(path)
+
+    def _evaluate_at(
+        self, file: str | None, expr: Expr, scope: Scope, finish: bool = True
+    ) -> tuple[Any, set[str]]:
+        """`evaluate`, its errors placed in `file` where an override file wrote `expr`."""
+        outer = self._file
+        self._file = file or outer
+        try:
+            return self.evaluate(expr, scope, finish=finish)
+        finally:
+            self._file = outer
 
     def _dynamic(
         self,
@@ -499,10 +527,12 @@ class Evaluator(Expressions):
         configured: set[str],
         lines: dict[str, int],
         edges: list[tuple[str, str]],
+        files: dict[str, str] | None,
+        written: str | None,
     ) -> None:
         name = block.labels[0]
         path = prefix + name
-        lines.setdefault(path, block.line)
+        _note_line(lines, files, path, block.line, written)
         iterator_attr = block.body.attributes.get("iterator")
         iterator = name
         if iterator_attr is not None and isinstance(iterator_attr.expr, Name):
@@ -511,7 +541,7 @@ class Evaluator(Expressions):
         each_attr = block.body.attributes.get("for_each")
         if content is None or each_attr is None:
             return
-        collection, refs = self.evaluate(each_attr.expr, scope, finish=False)
+        collection, refs = self._evaluate_at(written, each_attr.expr, scope, finish=False)
         marked = isinstance(collection, Sensitive)
         pairs = _dynamic_pairs(unmark(collection) if marked else collection)
         if isinstance(pairs, Unknown):
@@ -533,7 +563,10 @@ class Evaluator(Expressions):
                 key, item = self.mark(key), self.mark(item)
             inner_scope = scope.with_names(**{iterator: {"key": key, "value": item}})
             nested: dict[str, Any] = {}
-            self._body(content.body, inner_scope, path + ".", nested, configured, lines, edges)
+            self._body(
+                content.body, inner_scope, path + ".", nested, configured, lines, edges,
+                files=files, written=written,
+            )
             if isinstance(existing, list):
                 existing.append(nested)
 
@@ -843,6 +876,16 @@ __all__ = [
     "ModuleRef",
     "Scope",
 ]
+
+
+def _note_line(
+    lines: dict[str, int], files: dict[str, str] | None, path: str, line: int, file: str | None
+) -> None:
+    """The first place a path is written; its file too where an override file wrote it."""
+    if path not in lines:
+        lines[path] = line
+        if file is not None and files is not None:
+            files[path] = file
 
 
 def _declared_sensitive(block: Block) -> bool:

@@ -149,6 +149,8 @@ class EvaluatedInstance:
     configured: frozenset[str]
     attribute_lines: dict[str, int]
     edges: list[tuple[str, str]]  # (attribute path, target address)
+    # the paths whose line is in an override file, not in the resource's own file
+    attribute_files: dict[str, str] = field(default_factory=dict)
 
 
 class ModuleRef:

@@ -5,7 +5,8 @@ modules are on disk. Nothing is evaluated here. Local sources (`./x`, `../x`) ar
 followed relative to the calling module; anything else (registry, git, ...) only where
 `terraform init` recorded it in `.terraform/modules/modules.json`. Each file is parsed
 once per load; a file that cannot be parsed becomes an `InputError` and the rest of the
-module still loads.
+module still loads. Override files (`override.tf`, `*_override.tf`) are merged into the
+module after its other files (`tfcheck.hcl.overrides`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfcheck.hcl.ast import Attribute, Block, Literal, ParsedFile
+from tfcheck.hcl.ast import Attribute, Block, ParsedFile
 from tfcheck.hcl.json_syntax import parse_json
+from tfcheck.hcl.overrides import apply_override_file, is_override_file, literal_source
 from tfcheck.hcl.parse import MAX_FILE_BYTES, HclSyntaxError, decode
 from tfcheck.hcl.parsing import Parser
 from tfcheck.model import InputError
@@ -30,13 +32,15 @@ MAX_MODULES_JSON = 4_000_000
 
 @dataclass
 class ResourceDef:
-    """One `resource` or `data` block."""
+    """One `resource` or `data` block (with what override files merged into it)."""
 
     mode: str  # "managed" / "data"
     type: str
     name: str
     block: Block
     file: str
+    # the override blocks merged into `block`, each with its file (their comments count)
+    overrides: tuple[tuple[Block, str], ...] = ()
 
     @property
     def address(self) -> str:
@@ -71,7 +75,10 @@ class ModuleDef:
 
 
 def config_files(directory: Path) -> list[Path]:
-    """The `*.tf` and `*.tf.json` files of one module directory, in terraform's order."""
+    """The `*.tf` and `*.tf.json` files of one module directory, in terraform's order.
+
+    Lexical order, override files last (terraform merges them after the others).
+    """
     try:
         entries = sorted(directory.iterdir(), key=lambda p: p.name)
     except OSError:
@@ -83,7 +90,7 @@ def config_files(directory: Path) -> list[Path]:
         and not p.name.startswith(".")
         and p.is_file()
     ]
-    return found
+    return sorted(found, key=lambda p: is_override_file(p.name))
 
 
 def display_path(root: Path, path: Path) -> str:
@@ -163,7 +170,10 @@ class ConfigLoader:
             parsed = self.parse_file(path)
             if parsed is not None:
                 module.files.append(parsed)
-                _index(module, parsed)
+                if is_override_file(path.name):
+                    self.errors.extend(apply_override_file(module, parsed))
+                else:
+                    _index(module, parsed)
         for name, call in module.calls.items():
             child_key = f"{key}.{name}" if key else name
             child_dir, why = self._locate(directory, child_key, call.source)
@@ -247,7 +257,11 @@ def prefetch(loaders: list[ConfigLoader]) -> None:
             for place, resolved, data, shown in batch.get(loader, []):
                 if place == directory:
                     parsed = loader.parser.peek(resolved, data, shown)
-                    if parsed is not None:
+                    if parsed is None:
+                        continue
+                    if is_override_file(shown.rsplit("/", 1)[-1]):
+                        apply_override_file(calls, parsed)  # errors: reported by `load`
+                    else:
                         _index(calls, parsed)
             for name, call in calls.calls.items():
                 child_key = f"{key}.{name}" if key else name
@@ -290,11 +304,7 @@ def _index(module: ModuleDef, parsed: ParsedFile) -> None:
         elif block.type == "output" and labels:
             module.outputs.setdefault(labels[0], (block, parsed.path))
         elif block.type == "module" and labels:
-            source_attr = block.body.attributes.get("source")
-            source = None
-            if source_attr is not None and isinstance(source_attr.expr, Literal):
-                value = source_attr.expr.value
-                source = value if isinstance(value, str) else None
-            module.calls.setdefault(labels[0], ModuleCallDef(labels[0], block, parsed.path, source))
+            call = ModuleCallDef(labels[0], block, parsed.path, literal_source(block))
+            module.calls.setdefault(labels[0], call)
         elif block.type == "provider" and labels:
             module.providers.append((block, parsed.path))

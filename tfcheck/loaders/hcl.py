@@ -51,7 +51,7 @@ from tfcheck.hcl.parse import (
 from tfcheck.hcl.parsing import Parser, current_parser
 from tfcheck.hcl.values import EvalError
 from tfcheck.loaders import LoadFailure
-from tfcheck.model import InputError, Location, Resource, Suppression, Unknown
+from tfcheck.model import AttributeLines, InputError, Location, Resource, Suppression, Unknown
 from tfcheck.safe_io import ReadRefused, read_bytes
 
 RECURSION_LIMIT = 6_000
@@ -141,13 +141,12 @@ def config_locations(root: Path) -> dict[str, ConfigLocation]:
             for prefix, definition in _walk_definitions(module, ""):
                 for resource in definition.resources.values():
                     block = resource.block
-                    parsed = files.get(resource.file)
                     found.setdefault(
                         prefix + resource.address,
                         ConfigLocation(
                             Location(resource.file, block.line),
                             dict(body_lines(block.body)),
-                            _suppressions(parsed, block) if parsed else (),
+                            _resource_suppressions(files, resource),
                         ),
                     )
     except Exception:  # noqa: BLE001 - a location lookup must never break a plan scan
@@ -212,14 +211,14 @@ class _Builder:
         try:
             evaluated = self.evaluator.instance(info)
             values, configured = evaluated.values, evaluated.configured
-            lines, edges = evaluated.attribute_lines, evaluated.edges
+            lines = AttributeLines(evaluated.attribute_lines, evaluated.attribute_files)
+            edges = evaluated.edges
         except EvalError as exc:
-            values, configured, lines, edges = {}, frozenset(), {}, []
+            values, configured, lines, edges = {}, frozenset(), AttributeLines(), []
             self.evaluator.note(f"{info.address}: {exc}")
         local = _provider_local(resource)
         key = self.evaluator.provider_key(module, local)
         region = self.evaluator.provider_region(key) if local.split(".")[0] == "aws" else None
-        parsed = self.files.get(resource.file)
         self.graph.add_resource(
             Resource(
                 address=info.address,
@@ -234,7 +233,7 @@ class _Builder:
                 attribute_lines=lines,
                 provider=key,
                 region=region,
-                suppressions=_suppressions(parsed, resource.block) if parsed else (),
+                suppressions=_resource_suppressions(self.files, resource),
                 every_instance=info.placeholder,
             )
         )
@@ -265,6 +264,17 @@ def _walk_definitions(module: ModuleDef, prefix: str) -> Iterator[tuple[str, Mod
     yield prefix, module
     for name, child in module.children.items():
         yield from _walk_definitions(child, f"{prefix}module.{name}.")
+
+
+def _resource_suppressions(
+    files: Mapping[str, ParsedFile], resource: ResourceDef
+) -> tuple[Suppression, ...]:
+    """The comments of a resource's block and of each override block merged into it."""
+    found: list[Suppression] = []
+    for block, file in ((resource.block, resource.file), *resource.overrides):
+        parsed = files.get(file)
+        found.extend(_suppressions(parsed, block) if parsed else ())
+    return tuple(found)
 
 
 def _suppressions(parsed: ParsedFile, block: Block) -> tuple[Suppression, ...]:

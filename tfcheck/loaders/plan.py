@@ -191,19 +191,14 @@ class _Block:
 
 
 def load_plan(document: Mapping[str, Any], source: str) -> ResourceGraph:
-    """Build the graph of a parsed plan (or state) document.
+    """Build the graph of a parsed plan (or state) document (no cyclic GC meanwhile).
 
-    The graph lives as long as the scan and holds no reference cycles: once built, it
-    is moved out of the cyclic collector's sight (`gc.freeze`), so that the
-    collections that the facts and policies trigger do not walk it again and again
-    (half the network facts' time on a 10,000-resource plan). Reference counting
-    still frees it.
+    How the collector treats the graph afterwards is the process's choice, not this
+    function's (the command line's is in `tfcheck.cli.run`).
     """
     check_plan_shape(document, source)
     with paused_gc():
-        graph = _PlanBuilder(document, source).build()
-        gc.freeze()
-    return graph
+        return _PlanBuilder(document, source).build()
 
 
 class _PlanBuilder:

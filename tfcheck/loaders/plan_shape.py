@@ -72,6 +72,12 @@ def _module(module: Any, where: str, depth: int) -> None:
     _expect(module, dict, "an object", where)
     resources = _optional(module, "resources", list, "a list", where)
     for index, resource in enumerate(resources or ()):
+        if type(resource) is dict:  # the common case in one expression; else say what
+            get = resource.get
+            if (type(get("address")) is str and type(get("type")) in _TEXT
+                    and type(get("name")) in _TEXT and type(get("mode")) in _TEXT
+                    and type(get("provider_name")) in _TEXT and type(get("values")) in _OBJECT):
+                continue
         at = f"{where}.resources[{index}]"
         _expect(resource, dict, "an object", at)
         _required(resource, "address", str, "a string", at)
@@ -84,6 +90,15 @@ def _module(module: Any, where: str, depth: int) -> None:
 
 
 def _change(change: Any, where: str) -> None:
+    if type(change) is dict:  # the common case in one expression; else say what
+        get = change.get
+        body = get("change")
+        if (type(get("address")) is str and type(get("type")) in _TEXT
+                and type(get("name")) in _TEXT and type(get("mode")) in _TEXT
+                and type(get("module_address")) in _TEXT
+                and (body is None or (type(body) is dict and type(body.get("after")) in _OBJECT
+                                      and _strings_or_none(body.get("actions"))))):
+            return
     _expect(change, dict, "an object", where)
     _required(change, "address", str, "a string", where)
     for key in ("type", "name", "mode", "module_address"):
@@ -103,6 +118,10 @@ def _config_module(module: Any, where: str, depth: int) -> None:
     _expect(module, dict, "an object", where)
     resources = _optional(module, "resources", list, "a list", where)
     for index, resource in enumerate(resources or ()):
+        if (type(resource) is dict and type(resource.get("address")) is str
+                and type(resource.get("expressions")) in _OBJECT
+                and type(resource.get("provider_config_key")) in _TEXT):
+            continue
         at = f"{where}.resources[{index}]"
         _expect(resource, dict, "an object", at)
         _required(resource, "address", str, "a string", at)
@@ -115,6 +134,15 @@ def _config_module(module: Any, where: str, depth: int) -> None:
         child = call.get("module")
         if child is not None:
             _config_module(child, f"{at}.module", depth + 1)
+
+
+# Exact types a decoder gives for a plan's levels; None stands for "absent" throughout.
+_TEXT = frozenset({str, type(None)})
+_OBJECT = frozenset({dict, type(None)})
+
+
+def _strings_or_none(value: Any) -> bool:
+    return value is None or (type(value) is list and all(type(v) is str for v in value))
 
 
 def _expect(value: Any, kind: type, expected: str, where: str) -> None:

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Where one `tfcheck scan PLAN --format json` process spends its CPU, phase by phase.
+
+Runs the real command line (`tfcheck.cli.main`) in this process, compiled as an install
+is, with thin timers (`time.process_time`) wrapped around the engine's phases: imports
+before the scan, read and decode, shape check, building the graph (resources and
+masks, references, known IDs), policies with the facts they build, finding building
+and redaction, and what is left (rendering JSON, writing, exit). A phase nested in
+another is subtracted from it, so the rows add up to the process.
+
+Usage:
+    bench/phases.py PLAN [--repeat 3]        # best of N fresh processes per phase
+    bench/phases.py --size 10000             # a generated plan (bench/generate.py)
+
+Like process.py it measures a `git archive` snapshot (`--at REV`, default HEAD) unless
+`--live`. Never a test: nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+# (row name, module, attribute): each is timed as process_time spent inside it, minus
+# the time of the other timed functions it calls.
+TIMED = [
+    ("read and decode", "tfcheck.loaders.plan", "read_plan_document"),
+    ("shape check", "tfcheck.loaders.plan", "check_plan_shape"),
+    ("graph: resources, values, masks", "tfcheck.loaders.plan", "_PlanBuilder.build"),
+    ("graph: references", "tfcheck.loaders.plan", "PlanResolver.resolve"),
+    ("graph: known IDs", "tfcheck.loaders.plan", "link_known_ids"),
+    ("load: rest (reading the file, freeze)", "tfcheck.engine", "_load"),
+    ("policies and facts", "tfcheck.engine", "_run"),
+    ("sensitive values", "tfcheck.engine", "_secret_pattern"),
+    ("findings and redaction", "tfcheck.engine", "_finding"),
+    ("findings and redaction", "tfcheck.engine", "_ModuleBlocks.relocate"),
+    ("scan: rest (inputs, policies loading, sorting, filtering)", "tfcheck.engine", "scan"),
+]
+
+CHILD = r'''
+import json, sys, time
+import importlib
+timed = json.loads(sys.argv[1])
+totals = {}
+stack = []
+
+def wrap(owner, attribute, row):
+    original = getattr(owner, attribute)
+
+    def timer(*args, **kwargs):
+        began = time.process_time()
+        stack.append(0.0)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent = time.process_time() - began
+            inner = stack.pop()
+            totals[row] = totals.get(row, 0.0) + spent - inner
+            if stack:
+                stack[-1] += spent
+    setattr(owner, attribute, timer)
+
+import tfcheck.cli
+imported = time.process_time()
+for row, module, attribute in timed:
+    owner = importlib.import_module(module)
+    *path, name = attribute.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    wrap(owner, name, row)
+sys.argv = ["tfcheck", "scan", sys.argv[2], "--format", "json"]
+import os
+exit_now = os._exit
+
+def report(status):
+    total = time.process_time()  # the whole process: interpreter start included
+    accounted = sum(totals.values()) + imported
+    out = {"interpreter start and imports (before the scan)": imported, **totals,
+           "rendering, writing, exit, lazy imports outside these": total - accounted,
+           "total": total}
+    sys.stderr.write("PHASES " + json.dumps(out) + "\n")
+    sys.stderr.flush()
+    exit_now(status)
+os._exit = report
+getattr(tfcheck.cli, "run", None) and tfcheck.cli.run()
+import atexit  # before cli.run existed: main, and the interpreter's own exit
+atexit.register(lambda: report(0))
+tfcheck.cli.main()
+'''
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("plan", nargs="?")
+    parser.add_argument("--size", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--at", default="HEAD", metavar="REV")
+    parser.add_argument("--live", action="store_true")
+    args = parser.parse_args(argv)
+
+    import generate
+    from run import snapshot
+
+    plan = Path(args.plan) if args.plan else generate.make_plan(args.size)
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    described = "working tree"
+    if not args.live:
+        code, commit = snapshot(args.at)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(code)], check=True,
+                       env=env, stdout=subprocess.DEVNULL)
+        described = commit[:10]
+    best: dict[str, float] = {}
+    timed = [[row, module, attribute] for row, module, attribute in TIMED]
+    with tempfile.TemporaryDirectory() as cwd:  # -P is not enough for `-c`: run elsewhere
+        for _ in range(args.repeat):
+            done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(timed), str(plan)],
+                                  env=env, cwd=cwd, capture_output=True, text=True,
+                                  check=False)
+            line = next((x for x in done.stderr.splitlines() if x.startswith("PHASES ")), None)
+            if line is None:
+                raise SystemExit(done.stderr[-2000:])
+            for row, seconds in json.loads(line[7:]).items():
+                best[row] = min(best.get(row, seconds), seconds)
+    print(f"code: {described}; plan: {plan} ({plan.stat().st_size / 1e6:.1f} MB); best of "
+          f"{args.repeat} per row; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    print("| phase | CPU s |\n|---|---:|")
+    for row, seconds in best.items():
+        print(f"| {row} | {seconds:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
