@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import Comment, Reference, attributes, block, render
 from tfcheck.facts.membership import cluster_resources
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.policy import Result, ScanContext, policy
@@ -123,10 +124,12 @@ def aws_auth_in_vpc(ctx: ScanContext) -> Iterator[Result]:
 
 def _aws_auth_verdict(obj: KubeObject, clusters: list[Resource]) -> Result:
     address = obj.resource.address
-    remediation = ('access_config {\n  authentication_mode = "API"\n}\n# then, per role:\n'
-                   'resource "aws_eks_access_entry" "nodes" {\n'
-                   '  cluster_name  = aws_eks_cluster.main.name\n'
-                   '  principal_arn = aws_iam_role.node.arn\n  type          = "EC2_LINUX"\n}')
+    remediation = render(
+        block("access_config", body=attributes(authentication_mode="API")),
+        Comment("then, per role:"),
+        block("resource", "aws_eks_access_entry", "nodes", body=attributes(
+            cluster_name=Reference("aws_eks_cluster.main.name"),
+            principal_arn=Reference("aws_iam_role.node.arn"), type="EC2_LINUX")))
     evidence = [address, *(c.address for c in clusters)]
     if not clusters:
         return Result.fail(

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import (
+    Attribute,
+    Comment,
+    ListOf,
+    Literal,
+    attributes,
+    block,
+    render,
+)
 from tfcheck.model import Severity, Unknown
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.workloads import (
@@ -16,6 +25,7 @@ from tfcheck.workloads import (
 )
 
 from .support import (
+    KEEP_OTHER_ARGUMENTS,
     PRIVATE_CLUSTERS_GUIDE,
 )
 
@@ -108,7 +118,8 @@ def cluster_autoscaler(ctx: ScanContext) -> Iterator[Result]:
                 release.resource,
                 f"{release.resource.address}: Cluster Autoscaler chart value {path} {said}: it "
                 f"fetches the instance-type list from the internet at start-up",
-                remediation=f'set {{\n  name  = "{path}"\n  value = "true"\n}}', data=data)
+                remediation=render(block("set", body=attributes(name=path, value="true"))),
+                data=data)
     for obj in found.pods():
         assert obj.pod is not None
         for container in obj.pod.containers:
@@ -136,7 +147,8 @@ def _autoscaler_container(obj: KubeObject, container: Container) -> Iterator[Res
             obj.resource,
             f"{where} runs {said} --{STATIC_LIST_FLAG}=true: Cluster Autoscaler fetches the "
             f"instance-type list from the internet at start-up",
-            remediation=f'args = [..., "--{STATIC_LIST_FLAG}=true"]', data=data)
+            remediation=render(Comment(KEEP_OTHER_ARGUMENTS), Attribute(
+                "args", ListOf((Literal(f"--{STATIC_LIST_FLAG}=true"),)))), data=data)
 
 
 POLICIES = (cluster_autoscaler,)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import attributes, block, render
 from tfcheck.model import Severity, Unknown
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.unknowns import explain
@@ -75,7 +76,8 @@ def cluster_private_endpoint(ctx: ScanContext) -> Iterator[Result]:
                 cluster,
                 f"vpc_config.endpoint_private_access is {how}: nodes without internet "
                 f"access cannot register with the API server",
-                remediation="vpc_config {\n  endpoint_private_access = true\n}",
+                remediation=render(block("vpc_config", body=attributes(
+                    endpoint_private_access=True))),
                 attribute="vpc_config.endpoint_private_access",
             )
 

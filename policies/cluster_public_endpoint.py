@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from tfcheck.facts.hcl_snippets import attributes, block, render
 from tfcheck.model import Severity, Unknown
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.unknowns import explain
@@ -76,7 +77,7 @@ def cluster_public_endpoint(ctx: ScanContext) -> Iterator[Result]:
             yield Result.passed(cluster, "vpc_config.endpoint_public_access is false")
             continue
         cidrs = cluster.get("vpc_config.public_access_cidrs")
-        remediation = "vpc_config {\n  endpoint_public_access = false\n}"
+        remediation = render(block("vpc_config", body=attributes(endpoint_public_access=False)))
         undecided = _undecided_cidrs(cidrs)
         if undecided is not None:
             # the endpoint is public whatever the CIDRs are: a fail; only how wide it is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import attributes, block, render
 from tfcheck.facts.membership import regions_of
 from tfcheck.model import Severity, Status, reveal
 from tfcheck.policy import Result, ScanContext, policy
@@ -92,13 +93,15 @@ def efs_csi_region(ctx: ScanContext) -> Iterator[Result]:
         verdict = judge_registry(use.image, regions, allowed)
         region = known_region(regions)
         data = {"image": use.shown, "where": use.where, "registry": verdict.registry}
+        identity = ("image", use.shown)
         evidence = [use.resource.address, *cluster_evidence(ctx, use.resource)]
         release = release_of(found, use.resource) if use.chart_default else None
         if verdict.status is Status.FAIL and release is not None and release.problems:
             yield Result.unknown(
                 use.resource, f"{use.resource.address}: EFS CSI driver {use.where} would pull "
                 f"{use.shown} from {verdict.reason}, but values that may override it are not "
-                f"known ({'; '.join(release.problems)})", data=data, evidence=evidence)
+                f"known ({'; '.join(release.problems)})", data=data, identity=identity,
+                evidence=evidence)
         elif verdict.status is Status.FAIL:
             target = f"{eks_registry(region)}/eks/aws-efs-csi-driver" if region != (
                 "<region>") else "<account>.dkr.ecr.<region>.amazonaws.com/eks/aws-efs-csi-driver"
@@ -107,16 +110,17 @@ def efs_csi_region(ctx: ScanContext) -> Iterator[Result]:
                 f"{use.resource.address}: EFS CSI driver {use.where} pulls {use.shown} from "
                 f"{verdict.reason}; its images must come from ECR in the cluster's region",
                 remediation=(f'Use aws_eks_addon "aws-efs-csi-driver", or point the driver\'s '
-                             f'images at ECR in {region}:\nset {{\n  name  = "image.repository"'
-                             f'\n  value = "{target}"\n}}'),
-                data=data, evidence=evidence)
+                             f"images at ECR in {region}:\n" + render(block("set", body=attributes(
+                                 name="image.repository", value=target)))),
+                data=data, identity=identity, evidence=evidence)
         elif verdict.status is Status.UNKNOWN:
             yield Result.unknown(use.resource, f"{use.resource.address}: EFS CSI driver "
-                                 f"{use.where}: {verdict.reason}", data=data, evidence=evidence)
+                                 f"{use.where}: {verdict.reason}", data=data, identity=identity,
+                                 evidence=evidence)
         else:
             yield Result.passed(use.resource, f"{use.resource.address}: EFS CSI driver "
                                 f"{use.where} pulls {use.shown} from {verdict.reason}",
-                                data=data, evidence=evidence)
+                                data=data, identity=identity, evidence=evidence)
     for addon in found.addons:
         if reveal(addon.values.get("addon_name")) == EFS_CSI:
             yield Result.passed(addon, f"{addon.address}: the aws-efs-csi-driver add-on is "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tfcheck.facts.centralised import Centralised, centralised
+from tfcheck.facts.hcl_snippets import Attribute, Comment, Literal, render
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
     ClusterNetwork,
@@ -12,9 +13,9 @@ from tfcheck.network import (
     about,
     cluster_vpcs,
     network,
-    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import A_PLAN
 
 from .support import (
     INTERFACE_ENDPOINTS_GUIDE,
@@ -29,7 +30,6 @@ from .support import (
     title="Interface endpoints have private DNS enabled",
     docs_url=INTERFACE_ENDPOINTS_GUIDE,
 )
-@polished
 def endpoint_private_dns(ctx: ScanContext) -> Iterator[Result]:
     """Interface endpoints answer the services' usual hostnames only with private DNS on.
 
@@ -109,7 +109,7 @@ def _private_dns_verdicts(net: Network, vpc: str, clusters: list[ClusterNetwork]
         if interface is None:
             yield Result.unknown(
                 endpoint.resource, f"the vpc_endpoint_type of {endpoint.address} is not "
-                                   "known before apply", evidence=evidence,
+                                   "known before apply", evidence=evidence, decided_by=A_PLAN,
                 attribute="vpc_endpoint_type")
             continue
         if not interface:
@@ -131,7 +131,8 @@ def _private_dns_verdicts(net: Network, vpc: str, clusters: list[ClusterNetwork]
                 endpoint.resource, f"private_dns_enabled of interface endpoint "
                                    f"{endpoint.address} ({endpoint.service}) is {how}: "
                                    f"clients resolve the service's public hostname",
-                remediation=f"# in {endpoint.address}\nprivate_dns_enabled = true",
+                remediation=render(Comment(f"in {endpoint.address}"),
+                                   Attribute("private_dns_enabled", Literal(True))),
                 evidence=evidence, attribute="private_dns_enabled")
 
 

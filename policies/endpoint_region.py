@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import Attribute, Comment, Literal, render
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
     ClusterNetwork,
@@ -12,9 +13,9 @@ from tfcheck.network import (
     about,
     cluster_vpcs,
     network,
-    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import A_PLAN
 
 from .support import (
     PRIVATE_CLUSTERS_GUIDE,
@@ -29,7 +30,6 @@ from .support import (
     title="VPC endpoints are for the cluster's region",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def endpoint_region(ctx: ScanContext) -> Iterator[Result]:
     """An endpoint for another region's service does not serve the cluster's SDK calls.
 
@@ -121,7 +121,8 @@ def _region_verdict(net: Network, endpoint: Endpoint, regions: set[str],
                "the region of the cluster is not known (no provider region in the input)")
         return Result.unknown(
             endpoint.resource, f"cannot compare {endpoint.address}'s region {endpoint.region} "
-                               f"with the cluster's: {why}", evidence=evidence)
+                               f"with the cluster's: {why}", evidence=evidence,
+            decided_by="" if regions else A_PLAN)
     region = next(iter(regions))
     data = {"endpoint_region": endpoint.region, "cluster_region": region}
     if endpoint.region != region:
@@ -129,8 +130,8 @@ def _region_verdict(net: Network, endpoint: Endpoint, regions: set[str],
             endpoint.resource, f"{endpoint.address} is for region {endpoint.region} "
                                f"({endpoint.service_name}), but {users} is in {region}: it "
                                f"serves none of the cluster's calls",
-            remediation=(f"# in {endpoint.address}\nservice_name = "
-                         f"\"com.amazonaws.{region}.{endpoint.service}\""),
+            remediation=render(Comment(f"in {endpoint.address}"), Attribute(
+                "service_name", Literal(f"com.amazonaws.{region}.{endpoint.service}"))),
             evidence=evidence, data=data, attribute="service_name")
     return Result.passed(endpoint.resource, f"{endpoint.address} is in the cluster's region "
                                             f"{region}", evidence=evidence, data=data)

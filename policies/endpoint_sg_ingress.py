@@ -6,6 +6,20 @@ from collections.abc import Iterator
 
 from tfcheck.facts.centralised import centralised
 from tfcheck.facts.custom_networking import POD_SUBNETS, PodNetworking, pod_networking
+from tfcheck.facts.hcl_snippets import (
+    BLANK,
+    Attribute,
+    Comment,
+    Item,
+    Literal,
+    Reference,
+    Value,
+    attributes,
+    block,
+    render,
+    separated,
+    uncommented,
+)
 from tfcheck.model import Severity, Status, Unknown
 from tfcheck.network import (
     IPV6_SUFFIX,
@@ -22,7 +36,6 @@ from tfcheck.network import (
     covers,
     hcl_reference,
     network,
-    polished,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
@@ -38,7 +51,6 @@ from .support import HTTPS, PRIVATE_CLUSTERS_GUIDE, known_cidr
     title="Interface endpoint security groups admit HTTPS from every node subnet",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
     """Every interface endpoint admits TCP 443 from every node subnet.
 
@@ -558,44 +570,38 @@ def _ingress_remediation(net: Network, endpoint: Endpoint, groups: list[Security
                          ipv6: set[str]) -> str:
     target = next((g for g in groups if g.resource is not None and not g.resource.is_data),
                   None)
-    blocks: list[str] = []
+    blocks: list[Item] = []
     if target is None:
         vpc = endpoint.vpc.keys[0] if endpoint.vpc.keys else "vpc-REPLACE_ME"
-        blocks.append(
-            'resource "aws_security_group" "vpc_endpoints" {\n'
-            '  name_prefix = "vpc-endpoints-"\n'
-            f"  vpc_id      = {hcl_reference(net, vpc)}\n"
-            "}\n"
-            f"# and in {endpoint.address}:\n"
-            "#   security_group_ids = [aws_security_group.vpc_endpoints.id]"
-        )
-        group_ref = "aws_security_group.vpc_endpoints.id"
+        blocks.append(block("resource", "aws_security_group", "vpc_endpoints", body=attributes(
+            name_prefix="vpc-endpoints-", vpc_id=hcl_reference(net, vpc))))
+        blocks.append(Comment(f"and in {endpoint.address}:\n"
+                              "  security_group_ids = [aws_security_group.vpc_endpoints.id]"))
+        group_ref: Value = Reference("aws_security_group.vpc_endpoints.id")
     else:
-        group_ref = hcl_reference(net, target.key).split("  #")[0]
+        group_ref = uncommented(hcl_reference(net, target.key))
+    rules: list[Item] = []
     for key in refused:
         subnet = net.subnet(key)
         name = "https_from_" + "".join(c if c.isalnum() else "_" for c in
                                        key.split(".", 1)[-1]).strip("_")
+        source: Attribute
         if subnet.resource is not None and key in ipv6 and subnet.ipv6_cidr is not None:
-            source = f"  cidr_ipv6         = {hcl_reference(net, key, 'ipv6_cidr_block')}\n"
+            source = Attribute("cidr_ipv6", hcl_reference(net, key, "ipv6_cidr_block"))
         elif subnet.resource is not None:
-            source = f"  cidr_ipv4         = {hcl_reference(net, key, 'cidr_block')}\n"
+            source = Attribute("cidr_ipv4", hcl_reference(net, key, "cidr_block"))
         elif known_cidr(subnet) is not None:
-            source = f'  cidr_ipv4         = "{subnet.cidr}"\n'
+            source = Attribute("cidr_ipv4", Literal(str(subnet.cidr)))
         else:
             carried = [k for s in subnets.get(key, []) for k in s.security_groups.keys]
-            peer = hcl_reference(net, carried[0]) if carried else '"sg-NODES"'
-            source = f"  referenced_security_group_id = {peer.split('  #')[0]}\n"
-        blocks.append(
-            f'resource "aws_vpc_security_group_ingress_rule" "{name}" {{\n'
-            f"  security_group_id = {group_ref}\n"
-            f"{source}"
-            '  ip_protocol       = "tcp"\n'
-            f"  from_port         = {HTTPS}\n"
-            f"  to_port           = {HTTPS}\n"
-            "}"
-        )
-    return "\n\n".join(blocks)
+            peer = hcl_reference(net, carried[0]) if carried else Literal("sg-NODES")
+            source = Attribute("referenced_security_group_id", uncommented(peer))
+        rules.append(block("resource", "aws_vpc_security_group_ingress_rule", name, body=(
+            Attribute("security_group_id", group_ref), source,
+            *attributes(ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS))))
+    if blocks and rules:
+        blocks.append(BLANK)
+    return render(*blocks, *separated(rules))
 
 
 

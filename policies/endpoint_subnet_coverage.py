@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import Attribute, Comment, render
 from tfcheck.model import Severity
 from tfcheck.network import (
     ZONE_ID_SUFFIX,
@@ -15,10 +16,10 @@ from tfcheck.network import (
     endpoint_counts_for,
     hcl_id_list,
     network,
-    polished,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import A_PLAN
 
 from .support import (
     PRIVATE_CLUSTERS_GUIDE,
@@ -34,7 +35,6 @@ from .support import (
     title="Required interface endpoints reach every node Availability Zone",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def endpoint_subnet_coverage(ctx: ScanContext) -> Iterator[Result]:
     """Each required interface endpoint has a network interface in every AZ with nodes.
 
@@ -161,23 +161,25 @@ def _coverage_verdict(net: Network, endpoint: Endpoint, node_subnets: list[str],
                                f"interface in {where}, where nodes run"
                                + (f"; it is only in {', '.join(sorted(have))}" if have else
                                   "; it is in no subnet at all"),
-            remediation=(f"# in {endpoint.address}: one subnet per node Availability Zone\n"
-                         f"subnet_ids = {hcl_id_list(net, [*endpoint.subnets.keys, *subnets])}"),
+            remediation=render(
+                Comment(f"in {endpoint.address}: one subnet per node Availability Zone"),
+                Attribute("subnet_ids", hcl_id_list(net, [*endpoint.subnets.keys, *subnets]))),
             evidence=(*evidence, *(needed[z][0] for z in missing)), data=data,
             attribute="subnet_ids")
     if missing or unknown_needed:
         reasons = []
+        have_why, needed_why = zone_why(net, unknown_have), zone_why(net, unknown_needed)
         if unknown_have:
             reasons.append(f"the Availability Zones of its subnets {', '.join(unknown_have)} "
-                           f"are not known{zone_why(net, unknown_have)}")
+                           f"are not known{have_why}")
         if unknown_needed:
             reasons.append(f"the Availability Zones of node subnets "
-                           f"{', '.join(unknown_needed)} are not known"
-                           f"{zone_why(net, unknown_needed)}")
+                           f"{', '.join(unknown_needed)} are not known{needed_why}")
         return Result.unknown(
             endpoint.resource, f"cannot tell whether {endpoint.address} reaches every node "
                                f"Availability Zone: {'; '.join(reasons)}",
-            evidence=evidence, data=data)
+            evidence=evidence, data=data,
+            decided_by="" if have_why or needed_why else A_PLAN)  # a why names its action
     zones = f" ({', '.join(sorted(needed))})" if needed else ""
     return Result.passed(
         endpoint.resource, f"{endpoint.address} has a network interface in every node "

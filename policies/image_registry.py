@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from tfcheck.facts.hcl_snippets import Attribute, Literal, attributes, block, render
 from tfcheck.facts.membership import regions_of
 from tfcheck.images import ACCOUNT_PLACEHOLDER, AWS_REGIONAL, plan_mirror
 from tfcheck.model import Severity, Status, reveal
@@ -137,7 +138,8 @@ def image_registry(ctx: ScanContext) -> Iterator[Result]:
         release = release_of(found, use.resource) if use.chart_default else None
         data = {"image": use.shown, "where": use.where, "registry": verdict.registry}
         details: dict[str, Any] = {
-            "data": data, "evidence": [use.resource.address, *cluster_evidence(ctx, use.resource)]}
+            "data": data, "identity": ("image", use.shown),
+            "evidence": [use.resource.address, *cluster_evidence(ctx, use.resource)]}
         if verdict.status is Status.FAIL and release is not None and release.problems:
             yield Result.unknown(
                 use.resource,
@@ -203,14 +205,14 @@ def _image_remediation(use: ImageUse, region: str) -> str:
         target = repository
         how = f"Copy the image into ECR in {region} and deploy it from there; {plan}"
     if use.value_path is None:
-        return f"{how}:\nimage = \"{target}\""
+        return f"{how}:\n" + render(Attribute("image", Literal(target)))
     sets = {use.value_path: repository if use.value_path.endswith("repository") else target}
     if use.registry_path is not None:  # Bitnami-style: registry and repository apart
         host, _, path = repository.partition("/")
         sets = {use.registry_path: host, use.value_path: path}
-    blocks = [f'set {{\n  name  = "{name}"\n  value = "{value}"\n}}'
+    blocks = [block("set", body=attributes(name=name, value=value))
               for name, value in sets.items()]
-    return f"{how}:\n" + "\n".join(blocks)
+    return f"{how}:\n" + render(*blocks)
 
 
 POLICIES = (image_registry,)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import Comment, Reference, attributes, block, render
 from tfcheck.model import Severity, Unknown
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.workloads import truthy
@@ -146,9 +147,8 @@ def _isolated_setting(install: KarpenterInstall) -> Setting:
 
 def _isolated_remediation(install: KarpenterInstall) -> str:
     name = _isolated_setting(install).name
-    if install.release is None:
-        return f'env {{\n  name  = "{name}"\n  value = "true"\n}}'
-    return f'set {{\n  name  = "{name}"\n  value = "true"\n}}'
+    kind = "env" if install.release is None else "set"
+    return render(block(kind, body=attributes(name=name, value="true")))
 
 
 def _node_class_verdict(ctx: ScanContext, node_class: NodeClass) -> Result | None:
@@ -167,10 +167,10 @@ def _node_class_verdict(ctx: ScanContext, node_class: NodeClass) -> Result | Non
             obj.resource,
             f"{where} names {role} (spec.role): Karpenter then creates the "
             f"nodes' instance profile through the IAM API, which has no VPC endpoint",
-            remediation=('resource "aws_iam_instance_profile" "karpenter_node" {\n'
-                         '  name = "karpenter-node"\n  role = aws_iam_role.karpenter_node.name\n'
-                         '}\n# in the EC2NodeClass: instanceProfile: karpenter-node '
-                         '(instead of role)'),
+            remediation=render(
+                block("resource", "aws_iam_instance_profile", "karpenter_node", body=attributes(
+                    name="karpenter-node", role=Reference("aws_iam_role.karpenter_node.name"))),
+                Comment("in the EC2NodeClass: instanceProfile: karpenter-node (instead of role)")),
             data={"field": "spec.role"}, evidence=evidence)
     if node_class.instance_profile is not None:
         return Result.passed(obj.resource, f"{where} names an instance profile "

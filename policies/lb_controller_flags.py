@@ -5,6 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tfcheck.facts.hcl_snippets import (
+    Attribute,
+    Call,
+    Comment,
+    ListOf,
+    Literal,
+    ObjectOf,
+    Reference,
+    render,
+)
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.workloads import (
@@ -22,6 +32,7 @@ from tfcheck.workloads import (
 )
 
 from .support import (
+    KEEP_OTHER_ARGUMENTS,
     PRIVATE_CLUSTERS_GUIDE,
 )
 
@@ -133,8 +144,9 @@ def _lbc_release(release: HelmRelease) -> Result:
             release.resource,
             f"{address}: AWS Load Balancer Controller {'; '.join(wrong)}: the controller calls "
             f"Shield / WAF, which have no VPC endpoint",
-            remediation="values = [yamlencode({\n  enableShield = false\n  enableWaf    = false\n"
-                        "  enableWafv2  = false\n})]",
+            remediation=render(Attribute("values", ListOf((Call("yamlencode", (ObjectOf(tuple(
+                (name, Literal(False)) for name in ("enableShield", "enableWaf", "enableWafv2"))),
+            )),)))),
             data=data)
     if unknown:
         return Result.unknown(release.resource, f"{address}: not known: {', '.join(unknown)}",
@@ -160,8 +172,8 @@ def _lbc_container(obj: KubeObject, container: Container) -> Result:
         return Result.fail(
             obj.resource, f"{where}: {'; '.join(wrong)}: the controller calls Shield / WAF, "
             f"which have no VPC endpoint",
-            remediation='args = [..., "--enable-shield=false", "--enable-waf=false", '
-                        '"--enable-wafv2=false"]', data=data)
+            remediation=render(Comment(KEEP_OTHER_ARGUMENTS), Attribute("args", ListOf(tuple(
+                Literal(f"--{flag}=false") for _, flag in LBC_FLAGS)))), data=data)
     if unknown:
         return Result.unknown(obj.resource, f"{where}: not known: {', '.join(unknown)}",
                               data=data)
@@ -192,8 +204,8 @@ def _ingress_certificates(resource: Resource, label: str, annotations: Mapping[s
             f"{where} has TLS for {', '.join(hosts)} but no {CERTIFICATE_ARN} annotation: the "
             f"controller would discover the certificate in ACM by host name, and ACM has no "
             f"VPC endpoint",
-            remediation=f'annotations = {{\n  "{CERTIFICATE_ARN}" = aws_acm_certificate.'
-                        f'this.arn\n}}',
+            remediation=render(Attribute("annotations", ObjectOf(
+                ((CERTIFICATE_ARN, Reference("aws_acm_certificate.this.arn")),)))),
             data=data)
     return Result.passed(resource, f"{where} has no HTTPS listener that needs certificate "
                          f"discovery", data=data)

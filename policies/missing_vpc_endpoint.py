@@ -6,6 +6,18 @@ from collections import Counter
 from collections.abc import Iterator
 
 from tfcheck.facts.centralised import Served, centralised
+from tfcheck.facts.hcl_snippets import (
+    BLANK,
+    Item,
+    ListOf,
+    Literal,
+    Reference,
+    Template,
+    Value,
+    attributes,
+    block,
+    render,
+)
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
     ClusterNetwork,
@@ -17,11 +29,10 @@ from tfcheck.network import (
     hcl_reference,
     network,
     one_subnet_per_zone,
-    polished,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
-from tfcheck.unknowns import managed_elsewhere
+from tfcheck.unknowns import A_PLAN, managed_elsewhere
 
 from .support import (
     PRIVATE_CLUSTERS_GUIDE,
@@ -36,7 +47,6 @@ from .support import (
     title="Every AWS service the cluster needs has a VPC endpoint",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def missing_vpc_endpoint(ctx: ScanContext) -> Iterator[Result]:
     """Without internet access, every AWS API the nodes and pods call needs a VPC endpoint.
 
@@ -264,6 +274,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
     service = requirement.service
     vpc = info.vpc or ""
     data = {"service": service, "required_by": requirement.required_by}
+    identity = ("service", service)
     why = "; ".join(requirement.reasons)
     candidates = net.endpoints_for(vpc, service)
     not_counting = []
@@ -273,7 +284,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
         if problem is None:
             return Result.passed(
                 info.cluster, f"{service} is served by {endpoint.address} in VPC {vpc}",
-                data=data, evidence=(info.address, vpc, endpoint.address))
+                data=data, identity=identity, evidence=(info.address, vpc, endpoint.address))
         if isinstance(endpoint.type, Unknown):
             undecided.append(problem)
         else:
@@ -283,8 +294,9 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
             return Result.passed(
                 info.cluster, f"{service} is served by the centralised endpoint "
                               f"{served.why}; Route 53 zone {served.zone} is associated "
-                              f"with VPC {vpc}", data=data,
+                              f"with VPC {vpc}", data=data, identity=identity,
                 evidence=(info.address, vpc, *served.evidence))
+    types_unknown = bool(undecided)  # a vpc_endpoint_type a plan holds
     not_counting.extend(s.why for s in central if s.counts is False)
     undecided.extend(s.why for s in central if s.counts is None)
     evidence = (*info.vpc_evidence, *(e.address for e in candidates),
@@ -294,7 +306,8 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
                                f"({explain_value(e.service_name, net)})" for e in unreadable]
         return Result.unknown(
             info.cluster, f"cannot tell whether VPC {vpc} has a {service} endpoint (needed "
-                          f"for {why}): {'; '.join(reasons)}", data=data, evidence=evidence)
+                          f"for {why}): {'; '.join(reasons)}", data=data, identity=identity,
+            evidence=evidence, decided_by=A_PLAN if types_unknown and not unreadable else "")
     vpc_record = net.vpc(vpc)
     if (vpc_record is None or not vpc_record.managed) and not endpoints:
         # a VPC managed elsewhere, and no endpoint of it here: they are managed elsewhere
@@ -304,7 +317,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
             info.cluster, f"no {service} VPC endpoint for VPC {vpc} in the input (needed "
                           f"for {why}); the VPC is not managed here and neither is any of "
                           f"its endpoints: {managed_elsewhere(f'VPC {vpc}')}",
-            data=data, evidence=evidence,
+            data=data, identity=identity, evidence=evidence,
             remediation=_endpoint_block(net, info, service, endpoints))
     elsewhere = [f"{e.address} is in VPC {', '.join(e.vpc.keys) or 'unknown'}"
                  for e in net.endpoints if e.service == service and vpc not in e.vpc.keys]
@@ -315,7 +328,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
         info.cluster, f"no {service} VPC endpoint in VPC {vpc}{detail}: needed by "
                       f"{', '.join(requirement.required_by)} for {why}",
         remediation=_endpoint_block(net, info, service, endpoints),
-        data=data, evidence=evidence)
+        data=data, identity=identity, evidence=evidence)
 
 
 def _endpoint_block(net: Network, info: ClusterNetwork, service: str,
@@ -323,54 +336,37 @@ def _endpoint_block(net: Network, info: ClusterNetwork, service: str,
     """The complete `aws_vpc_endpoint` for a missing service, wired by reference."""
     name = service.replace(".", "_").replace("-", "_")
     vpc = hcl_reference(net, info.vpc or "vpc-REPLACE_ME")
-    region = info.region if isinstance(info.region, str) else "${data.aws_region.current.name}"
-    service_name = f"com.amazonaws.{region}.{service}"
+    service_name: Value = (
+        Literal(f"com.amazonaws.{info.region}.{service}") if isinstance(info.region, str)
+        else Template(("com.amazonaws.", Reference("data.aws_region.current.name"), f".{service}")))
     subnets = list(info.node_subnets())
     if service == "s3":
         tables: list[str] = []
         for subnet in subnets:
             tables.extend(net.effective_route_table(subnet).tables)
         tables = list(dict.fromkeys(tables))
-        return (
-            f'resource "aws_vpc_endpoint" "{name}" {{\n'
-            f"  vpc_id            = {vpc}\n"
-            f'  service_name      = "{service_name}"\n'
-            '  vpc_endpoint_type = "Gateway"\n'
-            f"  route_table_ids   = {hcl_id_list(net, tables) if tables else '[]'}\n"
-            "}"
-        )
+        return render(block("resource", "aws_vpc_endpoint", name, body=attributes(
+            vpc_id=vpc, service_name=service_name, vpc_endpoint_type="Gateway",
+            route_table_ids=hcl_id_list(net, tables) if tables else ListOf(()))))
     group = _endpoint_security_group(endpoints)
-    extra = ""
+    extra: tuple[Item, ...] = ()
     if group is None:
         cidr = (hcl_reference(net, info.vpc, "cidr_block") if info.vpc
-                and net.graph.get(info.vpc) is not None else '"10.0.0.0/16"  # the VPC CIDR')
-        extra = (
-            'resource "aws_security_group" "vpc_endpoints" {\n'
-            '  name_prefix = "vpc-endpoints-"\n'
-            f"  vpc_id      = {vpc}\n"
-            "  ingress {\n"
-            '    description = "HTTPS from the nodes"\n'
-            "    from_port   = 443\n"
-            "    to_port     = 443\n"
-            '    protocol    = "tcp"\n'
-            f"    cidr_blocks = [{cidr.split('  #')[0]}]\n"
-            "  }\n"
-            "}\n\n"
-        )
-        group_ref = "aws_security_group.vpc_endpoints.id"
+                and net.graph.get(info.vpc) is not None else Literal("10.0.0.0/16"))
+        extra = (block("resource", "aws_security_group", "vpc_endpoints", body=(
+            *attributes(name_prefix="vpc-endpoints-", vpc_id=vpc),
+            block("ingress", body=attributes(
+                description="HTTPS from the nodes", from_port=443, to_port=443, protocol="tcp",
+                cidr_blocks=ListOf((cidr,)))),
+        )), BLANK)
+        group_ref: Value = Reference("aws_security_group.vpc_endpoints.id")
     else:
-        group_ref = hcl_reference(net, group).split("  #")[0]
+        group_ref = hcl_reference(net, group)
     chosen = one_subnet_per_zone(net, subnets)
-    return extra + (
-        f'resource "aws_vpc_endpoint" "{name}" {{\n'
-        f"  vpc_id              = {vpc}\n"
-        f'  service_name        = "{service_name}"\n'
-        '  vpc_endpoint_type   = "Interface"\n'
-        "  private_dns_enabled = true\n"
-        f"  subnet_ids          = {hcl_id_list(net, chosen) if chosen else '[]'}\n"
-        f"  security_group_ids  = [{group_ref}]\n"
-        "}"
-    )
+    return render(*extra, block("resource", "aws_vpc_endpoint", name, body=attributes(
+        vpc_id=vpc, service_name=service_name, vpc_endpoint_type="Interface",
+        private_dns_enabled=True, subnet_ids=hcl_id_list(net, chosen) if chosen else ListOf(()),
+        security_group_ids=ListOf((group_ref,)))))
 
 
 def _endpoint_security_group(endpoints: list[Endpoint]) -> str | None:

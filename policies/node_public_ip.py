@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts import hcl_snippets as hcl
+from tfcheck.facts.wording import node_subnet
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.network import (
     FARGATE_PROFILE,
@@ -13,7 +15,6 @@ from tfcheck.network import (
     about,
     iter_node_subnets,
     network,
-    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.unknowns import explain, managed_elsewhere
@@ -32,7 +33,6 @@ from .support import (
     title="Nodes get no public IP address",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
     """Nodes of a private cluster get no public IP: node subnets and launch templates say so.
 
@@ -113,32 +113,35 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
 def _subnet_public_ip(net: Network, subnet: Subnet, sources: list[NodeSource],
                       subject: Resource) -> Result:
     data = {"subnet": subnet.key}
+    identity = ("subnet", subnet.key)
     users = ", ".join(dict.fromkeys(s.address for s in sources))
     value = subnet.map_public_ip
     if subnet.resource is None:
         return Result.unknown(
             subject, f"node subnet {subnet.key} is not in the input: cannot tell whether "
                      f"it maps public IPs on launch; {managed_elsewhere(subnet.key)}",
-            data=data, evidence=(subject.address, subnet.key))
+            data=data, identity=identity, evidence=(subject.address, subnet.key))
     if isinstance(value, Unknown):
         return Result.unknown(
-            subject, f"map_public_ip_on_launch of node subnet {subnet.key} is not known "
-                     f"({explain(value, net.graph.kind)})", data=data,
+            subject, f"map_public_ip_on_launch of {node_subnet(subnet)} is not known "
+                     f"({explain(value, net.graph.kind)})", data=data, identity=identity,
             attribute="map_public_ip_on_launch")
     if value is not True:
-        return Result.passed(subject, f"node subnet {subnet.key} does not map public IPs on "
-                                      f"launch (used by {users})", data=data)
+        return Result.passed(subject, f"{node_subnet(subnet)} does not map public IPs on "
+                                      f"launch (used by {users})", data=data, identity=identity)
     overriding = [s for s in sources if _template_sets_public_ip(s.launch_template) is False]
     if len(overriding) == len(sources):
         return Result.passed(
-            subject, f"node subnet {subnet.key} maps public IPs on launch, but every node "
+            subject, f"{node_subnet(subnet)} maps public IPs on launch, but every node "
                      f"launch template in it sets associate_public_ip_address = false",
-            data=data)
+            data=data, identity=identity)
     return Result.fail(
-        subject, f"node subnet {subnet.key} has map_public_ip_on_launch = true: nodes of "
+        subject, f"{node_subnet(subnet)} has map_public_ip_on_launch = true: nodes of "
                  f"{users} get public IP addresses",
-        remediation=f"# in {subnet.key}\nmap_public_ip_on_launch = false",
+        remediation=hcl.render(hcl.Comment(f"in {subnet.key}"),
+                               hcl.Attribute("map_public_ip_on_launch", hcl.Literal(False))),
         evidence=(*dict.fromkeys(s.address for s in sources), subnet.key), data=data,
+        identity=identity,
         attribute="map_public_ip_on_launch")
 
 
@@ -186,10 +189,10 @@ def _template_public_ip(net: Network, template: Resource, source: NodeSource
         return Result.fail(
             template, f"{template.address} sets {attribute} = true: nodes of "
                       f"{source.address} get public IP addresses",
-            remediation=(f"# in {template.address}\nnetwork_interfaces {{\n"
-                         "  associate_public_ip_address = false\n}"
-                         if template.type == "aws_launch_template"
-                         else f"# in {template.address}\nassociate_public_ip_address = false"),
+            remediation=hcl.render(hcl.Comment(f"in {template.address}"), hcl.block(
+                "network_interfaces", body=hcl.attributes(associate_public_ip_address=False))
+                if template.type == "aws_launch_template"
+                else hcl.Attribute("associate_public_ip_address", hcl.Literal(False))),
             evidence=(source.address, template.address), attribute=attribute)
     return None
 

@@ -5,6 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tfcheck.facts.centralised import centralised
+from tfcheck.facts.hcl_snippets import (
+    Item,
+    Literal,
+    attributes,
+    render,
+    resource,
+    separated,
+    uncommented,
+)
 from tfcheck.model import Resource, Severity, reveal
 from tfcheck.network import (
     ClusterNetwork,
@@ -20,7 +29,6 @@ from tfcheck.network import (
     endpoint_counts_for,
     hcl_reference,
     network,
-    polished,
     required_services,
 )
 from tfcheck.policy import Result, ScanContext, policy
@@ -36,7 +44,6 @@ from .support import HTTPS, PRIVATE_CLUSTERS_GUIDE, known_cidr
     title="Node security groups allow HTTPS out to the endpoints and S3",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def node_sg_egress(ctx: ScanContext) -> Iterator[Result]:
     """Nodes whose security groups restrict egress still reach the endpoints and S3 on 443.
 
@@ -339,8 +346,9 @@ def _egress_result(net: Network, group: Resource,
 
 
 def _egress_remediation(net: Network, group: Resource, missing: list[str]) -> str:
-    group_ref = hcl_reference(net, group.address).split("  #")[0]
-    blocks: list[str] = []
+    # the rules name the group and the CIDR without the comment saying what they stand for
+    group_ref = uncommented(hcl_reference(net, group.address))
+    blocks: list[Item] = []
     vpcs = _vpc_of(net, group)
     by_address = {e.address: e for e in net.endpoints}
     # the VPCs the unreachable endpoints are in: the nodes' own, or a hub's
@@ -349,30 +357,20 @@ def _egress_remediation(net: Network, group: Resource, missing: list[str]) -> st
     wanted = list(dict.fromkeys(endpoint_vpcs)) or vpcs[:1] or [""]
     if any(not m.startswith("the S3 prefix list") for m in missing):
         for number, vpc in enumerate(wanted):
-            target = (f"  cidr_ipv4         = {hcl_reference(net, vpc, 'cidr_block')}\n"
-                      if vpc and net.graph.get(vpc) is not None
-                      else '  cidr_ipv4         = "10.0.0.0/16"  # the VPC CIDR\n')
+            target = (uncommented(hcl_reference(net, vpc, "cidr_block"))
+                      if vpc and net.graph.get(vpc) is not None else Literal("10.0.0.0/16"))
             name = "nodes_https_to_endpoints" + (f"_{number + 1}" if number else "")
-            blocks.append(
-                f'resource "aws_vpc_security_group_egress_rule" "{name}" {{\n'
-                f"  security_group_id = {group_ref}\n"
-                f"{target.split('  #')[0].rstrip()}\n"
-                '  ip_protocol       = "tcp"\n'
-                f"  from_port         = {HTTPS}\n"
-                f"  to_port           = {HTTPS}\n"
-                "}")
+            blocks.append(resource("aws_vpc_security_group_egress_rule", name, attributes(
+                security_group_id=group_ref, cidr_ipv4=target, ip_protocol="tcp",
+                from_port=HTTPS, to_port=HTTPS)))
     for label in missing:
         if label.startswith("the S3 prefix list of "):
             endpoint = label.removeprefix("the S3 prefix list of ")
-            blocks.append(
-                'resource "aws_vpc_security_group_egress_rule" "nodes_https_to_s3" {\n'
-                f"  security_group_id = {group_ref}\n"
-                f"  prefix_list_id    = {hcl_reference(net, endpoint, 'prefix_list_id')}\n"
-                '  ip_protocol       = "tcp"\n'
-                f"  from_port         = {HTTPS}\n"
-                f"  to_port           = {HTTPS}\n"
-                "}")
-    return "\n\n".join(blocks)
+            blocks.append(resource("aws_vpc_security_group_egress_rule", "nodes_https_to_s3",
+                                   attributes(security_group_id=group_ref, prefix_list_id=(
+                                       hcl_reference(net, endpoint, "prefix_list_id")),
+                                       ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS)))
+    return render(*separated(blocks))
 
 
 def _vpc_of(net: Network, group: Resource) -> list[str]:

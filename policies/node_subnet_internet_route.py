@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts import hcl_snippets as hcl
 from tfcheck.facts.transit import FOLLOWED, Onward, Transit, transit
+from tfcheck.facts.wording import node_subnet
 from tfcheck.model import Resource, Severity, Unknown
 from tfcheck.network import (
     NAT_GATEWAY,
@@ -16,10 +18,9 @@ from tfcheck.network import (
     internet_verdict,
     iter_node_subnets,
     network,
-    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
-from tfcheck.unknowns import explain
+from tfcheck.unknowns import A_PLAN, explain
 
 from .support import (
     PRIVATE_CLUSTERS_GUIDE,
@@ -35,7 +36,6 @@ from .support import (
     title="Node subnets have no default route to the internet",
     docs_url=PRIVATE_CLUSTERS_GUIDE,
 )
-@polished
 def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
     """A private cluster's nodes have no path to the internet: no default route to a NAT or IGW.
 
@@ -236,11 +236,14 @@ def node_subnet_internet_route(ctx: ScanContext) -> Iterator[Result]:
 def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
                    subject: Resource, transit: Transit) -> Result:
     data: dict[str, object] = {"subnet": subnet.key}
+    identity = ("subnet", subnet.key)
     if effective.unknown is not None:
         return Result.unknown(
-            subject, f"cannot tell the route table of node subnet {subnet.key}: "
+            subject, f"cannot tell the route table of {node_subnet(subnet)}: "
                      f"{effective.unknown}",
-            data=data, evidence=(subject.address, subnet.key) if subject.address != subnet.key
+            data=data, identity=identity, decided_by=A_PLAN if subnet.resource is not None
+            and not subnet.resource.is_data else "",  # else managed elsewhere: none decides
+            evidence=(subject.address, subnet.key) if subject.address != subnet.key
             else (subnet.key,))
     internet: list[tuple[str, Route]] = []
     undecided: list[str] = []
@@ -303,20 +306,21 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
             chain = (subject.address, *chain)
         return Result.fail(
             subject,
-            f"node subnet {subnet.key} routes {route.destination} to {route.kind} "
+            f"{node_subnet(subnet)} routes {route.destination} to {route.kind} "
             f"{route.target_label} through {table_key}{main} ({route.hop}){beyond}: nodes "
             f"have an internet path",
             remediation=_route_remediation(subnet, table_key, route),
-            evidence=chain, data=data,
+            evidence=chain, data=data, identity=identity,
         )
     if internet or undecided:
         reasons = undecided or [
             f"it may use {', '.join(effective.tables)} and only some route to the internet"
         ]
         return Result.unknown(
-            subject, f"cannot tell whether node subnet {subnet.key} routes to the internet: "
+            subject, f"cannot tell whether {node_subnet(subnet)} routes to the internet: "
                      f"{'; '.join(reasons)}",
-            data=data, evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
+            data=data, identity=identity,
+            evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
     tables = ", ".join(effective.tables)
     data["route_table"] = tables
     note = ""
@@ -333,35 +337,34 @@ def _route_verdict(net: Network, subnet: Subnet, effective: EffectiveRouteTable,
             note = (f"; its default route {route.hop} goes to {route.kind} "
                     f"{route.target_label}, not to the internet directly")
     return Result.passed(
-        subject, f"node subnet {subnet.key} uses {tables}{main}, which has no default route "
+        subject, f"{node_subnet(subnet)} uses {tables}{main}, which has no default route "
                  f"to the internet{note}",
-        data=data, evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
+        data=data, identity=identity,
+        evidence=(subnet.key, *map(net.noted, effective.via), *effective.tables))
 
 
 def _route_remediation(subnet: Subnet, table_key: str, route: Route) -> str:
+    instead = hcl.Comment(f"or give {subnet.key} a route table without a default route:")
     if route.inline:
-        return (
-            f"# In {route.declared_by.address}, delete the inline route\n"
-            f"route {{\n  cidr_block = \"{route.destination}\"  # -> {route.target_label}\n}}\n"
-            f"# or give {subnet.key} a route table without a default route:\n"
-            + _association_block(subnet)
-        )
-    return (
-        f"# Delete {route.declared_by.address} ({route.destination} -> "
-        f"{route.target_label}) from {table_key},\n"
-        f"# or give {subnet.key} a route table without a default route:\n"
-        + _association_block(subnet)
-    )
+        return hcl.render(
+            hcl.Comment(f"In {route.declared_by.address}, delete the inline route"),
+            hcl.block("route", body=(hcl.Attribute(
+                "cidr_block", hcl.Literal(str(route.destination)),
+                comment=f"-> {route.target_label}"),)),
+            instead, _association_block(subnet))
+    return hcl.render(
+        hcl.Comment(f"Delete {route.declared_by.address} ({route.destination} -> "
+                    f"{route.target_label}) from {table_key},"),
+        instead, _association_block(subnet))
 
 
-def _association_block(subnet: Subnet) -> str:
-    subnet_ref = f"{subnet.key}.id" if subnet.resource is not None else f'"{subnet.key}"'
-    return (
-        'resource "aws_route_table_association" "nodes_private" {\n'
-        f"  subnet_id      = {subnet_ref}\n"
-        "  route_table_id = aws_route_table.private.id  # a table with only the local route\n"
-        "}"
-    )
+def _association_block(subnet: Subnet) -> hcl.Block:
+    subnet_ref = (hcl.Reference(f"{subnet.key}.id") if subnet.resource is not None
+                  else hcl.Literal(subnet.key))
+    return hcl.resource("aws_route_table_association", "nodes_private", (
+        hcl.Attribute("subnet_id", subnet_ref),
+        hcl.Attribute("route_table_id", hcl.Reference("aws_route_table.private.id",
+                                                      "a table with only the local route"))))
 
 
 POLICIES = (node_subnet_internet_route,)

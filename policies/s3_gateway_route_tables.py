@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tfcheck.facts.hcl_snippets import Attribute, block, render
 from tfcheck.model import Severity, Unknown
 from tfcheck.network import (
     ClusterNetwork,
@@ -14,9 +15,9 @@ from tfcheck.network import (
     endpoint_counts_for,
     hcl_reference,
     network,
-    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
+from tfcheck.unknowns import A_PLAN
 
 from .support import (
     GATEWAY_ENDPOINTS_GUIDE,
@@ -32,7 +33,6 @@ from .support import (
     title="The S3 gateway endpoint is on every node subnet's route table",
     docs_url=GATEWAY_ENDPOINTS_GUIDE,
 )
-@polished
 def s3_gateway_route_tables(ctx: ScanContext) -> Iterator[Result]:
     """ECR image layers come from S3: the S3 gateway endpoint must be on the nodes' routes.
 
@@ -140,11 +140,14 @@ def _s3_route_verdict(net: Network, subnet_key: str, owners: list[ClusterNetwork
     effective = net.effective_route_table(subnet_key)
     names = ", ".join(e.address for e in gateways)
     data = {"subnet": subnet_key}
+    identity = ("subnet", subnet_key)
     for subject in subjects:
         if effective.unknown is not None:
             yield Result.unknown(
                 subject, f"cannot tell the route table of node subnet {subnet_key}: "
-                         f"{effective.unknown}", data=data)
+                         f"{effective.unknown}", data=data, identity=identity,
+                decided_by=A_PLAN if subnet.resource is not None and not subnet.resource.is_data
+                else "")  # a subnet managed elsewhere: no scan of this input decides it
             continue
         covered = [t for t in effective.tables if t in tables]
         chain = (subnet_key, *effective.via, *effective.tables, *(e.address for e in gateways))
@@ -152,24 +155,24 @@ def _s3_route_verdict(net: Network, subnet_key: str, owners: list[ClusterNetwork
         if covered and len(covered) == len(effective.tables):
             yield Result.passed(subject, f"node subnet {subnet_key} uses {covered[0]}, which "
                                          f"{names} is associated with",
-                                evidence=chain, data=data)
+                                evidence=chain, data=data, identity=identity)
         elif unknown is not None:
             yield Result.unknown(
                 subject, f"cannot tell whether {names} is on the route table of node subnet "
                          f"{subnet_key}: route_table_ids is not known "
                          f"({explain_value(unknown, net)})",
-                evidence=chain, data=data)
+                evidence=chain, data=data, identity=identity)
         elif missing_tables := [t for t in effective.tables
                                 if not net.route_table(t).complete and t not in covered]:
             yield Result.unknown(
                 subject, f"cannot tell whether {names} is on the route table of node subnet "
                          f"{subnet_key}: {', '.join(missing_tables)} is not in the input",
-                evidence=chain, data=data)
+                evidence=chain, data=data, identity=identity)
         elif covered:
             yield Result.unknown(
                 subject, f"node subnet {subnet_key} may use {', '.join(effective.tables)}; "
                          f"only {', '.join(covered)} has the S3 gateway endpoint",
-                evidence=chain, data=data)
+                evidence=chain, data=data, identity=identity)
         else:
             table = effective.tables[0]
             main = " (the VPC's main route table)" if effective.main else ""
@@ -177,13 +180,11 @@ def _s3_route_verdict(net: Network, subnet_key: str, owners: list[ClusterNetwork
                 subject, f"node subnet {subnet_key} uses {table}{main}, which the S3 gateway "
                          f"endpoint {names} is not associated with: nodes there cannot pull "
                          f"image layers from ECR",
-                remediation=(
-                    'resource "aws_vpc_endpoint_route_table_association" "s3_'
-                    f'{slug(table)}" {{\n'
-                    f"  vpc_endpoint_id = {hcl_reference(net, gateways[0].address)}\n"
-                    f"  route_table_id  = {hcl_reference(net, table)}\n"
-                    "}"),
-                evidence=chain, data=data)
+                remediation=render(block(
+                    "resource", "aws_vpc_endpoint_route_table_association", f"s3_{slug(table)}",
+                    body=(Attribute("vpc_endpoint_id", hcl_reference(net, gateways[0].address)),
+                          Attribute("route_table_id", hcl_reference(net, table))))),
+                evidence=chain, data=data, identity=identity)
 
 
 POLICIES = (s3_gateway_route_tables,)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tfcheck.facts import hcl_snippets as hcl
 from tfcheck.facts.membership import LAUNCH_TYPES, Membership, node_membership
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Severity, Status, Unknown, reveal
@@ -477,56 +478,44 @@ def _reference_name(cluster: Resource) -> str:
 
 
 def _remediation(kind: str, cluster: str) -> str:
-    endpoint = f"${{{cluster}.endpoint}}"
-    ca = f"${{{cluster}.certificate_authority[0].data}}"
-    name = f"${{{cluster}.name}}"
-    cidr = f"${{{cluster}.kubernetes_network_config[0].service_ipv4_cidr}}"
+    endpoint = hcl.Reference(f"{cluster}.endpoint")
+    ca = hcl.Reference(f"{cluster}.certificate_authority[0].data")
+    name = hcl.Reference(f"{cluster}.name")
+    cidr = hcl.Reference(f"{cluster}.kubernetes_network_config[0].service_ipv4_cidr")
+    script: tuple[str | hcl.Reference, ...]
     if kind == AL2023:
-        return (
-            "user_data = base64encode(<<-EOT\n"
-            "  MIME-Version: 1.0\n"
-            "  Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n"
-            "  --BOUNDARY\n"
-            "  Content-Type: application/node.eks.aws\n\n"
-            "  apiVersion: node.eks.aws/v1alpha1\n"
-            "  kind: NodeConfig\n"
-            "  spec:\n"
-            "    cluster:\n"
-            f"      name: {name}\n"
-            f"      apiServerEndpoint: {endpoint}\n"
-            f"      certificateAuthority: {ca}\n"
-            f"      cidr: {cidr}\n\n"
-            "  --BOUNDARY--\n"
-            "EOT\n)"
-        )
-    if kind == WINDOWS:
-        return (
-            "user_data = base64encode(<<-EOT\n"
-            "  <powershell>\n"
-            "  & \"$env:ProgramFiles\\Amazon\\EKS\\Start-EKSBootstrap.ps1\" "
-            f"-EKSClusterName \"{name}\" -APIServerEndpoint \"{endpoint}\" "
-            f"-Base64ClusterCA \"{ca}\" -ServiceCIDR \"{cidr}\"\n"
-            "  </powershell>\n"
-            "EOT\n)"
-        )
-    if kind == BOTTLEROCKET:
-        return (
-            "user_data = base64encode(<<-EOT\n"
-            "  [settings.kubernetes]\n"
-            f"  cluster-name = \"{name}\"\n"
-            f"  api-server = \"{endpoint}\"\n"
-            f"  cluster-certificate = \"{ca}\"\n"
-            "EOT\n)"
-        )
-    return (
-        "user_data = base64encode(<<-EOT\n"
-        "  #!/bin/bash\n"
-        f"  /etc/eks/bootstrap.sh {name} \\\n"
-        f"    --apiserver-endpoint {endpoint} \\\n"
-        f"    --b64-cluster-ca {ca} \\\n"
-        f"    --service-ipv4-cidr {cidr}\n"
-        "EOT\n)"
-    )
+        script = (
+            "MIME-Version: 1.0\n"
+            'Content-Type: multipart/mixed; boundary="BOUNDARY"\n\n'
+            "--BOUNDARY\n"
+            "Content-Type: application/node.eks.aws\n\n"
+            "apiVersion: node.eks.aws/v1alpha1\n"
+            "kind: NodeConfig\n"
+            "spec:\n"
+            "  cluster:\n"
+            "    name: ", name, "\n"
+            "    apiServerEndpoint: ", endpoint, "\n"
+            "    certificateAuthority: ", ca, "\n"
+            "    cidr: ", cidr, "\n\n"
+            "--BOUNDARY--")
+    elif kind == WINDOWS:
+        script = (
+            "<powershell>\n"
+            '& "$env:ProgramFiles\\Amazon\\EKS\\Start-EKSBootstrap.ps1" -EKSClusterName "', name,
+            '" -APIServerEndpoint "', endpoint, '" -Base64ClusterCA "', ca, '" -ServiceCIDR "',
+            cidr, '"\n</powershell>')
+    elif kind == BOTTLEROCKET:
+        script = ("[settings.kubernetes]\n"
+                  'cluster-name = "', name, '"\n'
+                  'api-server = "', endpoint, '"\n'
+                  'cluster-certificate = "', ca, '"')
+    else:
+        script = ("#!/bin/bash\n"
+                  "/etc/eks/bootstrap.sh ", name, " \\\n"
+                  "  --apiserver-endpoint ", endpoint, " \\\n"
+                  "  --b64-cluster-ca ", ca, " \\\n"
+                  "  --service-ipv4-cidr ", cidr)
+    return hcl.render(hcl.Attribute("user_data", hcl.Call("base64encode", (hcl.Heredoc(script),))))
 
 
 POLICIES = (self_managed_bootstrap,)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tfcheck.facts.hcl_snippets import Comment, attributes, block, render
 from tfcheck.model import Severity, Unknown, reveal
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.workloads import (
@@ -207,8 +208,8 @@ def _sts_pod(obj: KubeObject, accounts: Mapping[tuple[str, str], KubeObject],
             f"older AWS SDKs call the global STS endpoint (sts.amazonaws.com), which no VPC "
             f"endpoint serves"
             + ("; also set AWS_REGION" if no_region else ""),
-            remediation=f'env {{\n  name  = "{STS_ENV}"\n  value = "regional"\n}}\n'
-                        'env {\n  name  = "AWS_REGION"\n  value = "<region>"\n}',
+            remediation=render(block("env", body=attributes(name=STS_ENV, value="regional")),
+                               block("env", body=attributes(name="AWS_REGION", value="<region>"))),
             evidence=evidence, data=data)
     elif unknown:
         yield Result.unknown(obj.resource, f"{where} uses {how}; {STS_ENV} of "
@@ -272,9 +273,10 @@ def _sts_release(release: HelmRelease, accounts: Mapping[tuple[str, str], KubeOb
 def _sts_release_remediation(annotated: list[str]) -> str:
     """A `set` block adding the regional-STS annotation next to the role annotation."""
     base = annotated[0] if annotated else "serviceAccount.annotations"
-    escaped = STS_REGIONAL_ANNOTATION.replace(".", "\\\\.")
-    return (f'set {{\n  name  = "{base}.{escaped}"\n  value = "true"\n  type  = "string"\n}}\n'
-            f"# or set {STS_ENV}=regional in the chart's env values")
+    escaped = STS_REGIONAL_ANNOTATION.replace(".", "\\.")  # helm reads `\.` as a dot in a key
+    return render(block("set", body=attributes(name=f"{base}.{escaped}", value="true",
+                                               type="string")),
+                  Comment(f"or set {STS_ENV}=regional in the chart's env values"))
 
 
 def _release_uses_accounts(release: HelmRelease,

@@ -49,6 +49,8 @@ GATEWAY_ENDPOINTS_GUIDE = (
 HTTPS = 443
 
 EFS_CSI = "aws-efs-csi-driver"
+# over a flag to add to a container's `args`: the snippet lists only the new ones
+KEEP_OTHER_ARGUMENTS = "add to the container's args, keeping the others"
 
 
 # node subnets (PC201, PC202)

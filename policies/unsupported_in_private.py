@@ -90,7 +90,7 @@ def unsupported_in_private(ctx: ScanContext) -> Iterator[Result]:
                 f"AWS Marketplace registry {MARKETPLACE_REGISTRY}: the product calls the "
                 f"Marketplace Metering Service, which a private cluster cannot reach",
                 remediation="Remove the Marketplace product from the private cluster",
-                data={"image": use.shown})
+                data={"image": use.shown}, identity=("image", use.shown))
     for release in found.releases:
         if release_component(release) == "appmesh-controller":
             yield _appmesh(release.resource, f"Helm chart {release.chart}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from tfcheck.facts import hcl_snippets as hcl
 from tfcheck.model import Resource, Severity, Unknown, reveal
 from tfcheck.network import (
     ClusterNetwork,
@@ -12,10 +13,9 @@ from tfcheck.network import (
     about,
     cluster_vpcs,
     network,
-    polished,
 )
 from tfcheck.policy import Result, ScanContext, policy
-from tfcheck.unknowns import explain, managed_elsewhere, read_from_aws
+from tfcheck.unknowns import A_PLAN, explain, managed_elsewhere, read_from_aws
 
 VPC_DNS_GUIDE = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-dns.html"
 
@@ -31,7 +31,6 @@ _RESOLVER_LINK_LOCAL = (ipaddress.ip_address("169.254.169.253"),
     title="Cluster VPC has DNS support, DNS hostnames and the Amazon resolver",
     docs_url=VPC_DNS_GUIDE,
 )
-@polished
 def vpc_dns(ctx: ScanContext) -> Iterator[Result]:
     """The cluster VPC resolves private hosted zones: DNS support and hostnames on, Amazon DNS.
 
@@ -135,8 +134,9 @@ def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork]
     evidence = (*clusters[0].vpc_evidence,)
     problems: list[str] = []
     unknowns: list[str] = []
-    remediation: list[str] = []
+    remediation: list[hcl.Item] = []
     undecided: dict[str, list[str]] = {}  # why -> attributes
+    before_apply = False  # a value a plan holds, and nothing here says what decides it
     for attribute in ("enable_dns_support", "enable_dns_hostnames"):
         value = vpc.get(attribute)
         if value is None and vpc.is_data:
@@ -147,7 +147,7 @@ def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork]
             how = ("false" if vpc.is_data or vpc.sets(attribute)
                    else "not set (provider default false)")
             problems.append(f"{attribute} is {how}")
-            remediation.append(f"{attribute} = true")
+            remediation.append(hcl.Attribute(attribute, hcl.Literal(True)))
     for why, attributes in undecided.items():
         verb = "is" if len(attributes) == 1 else "are"
         unknowns.append(f"{' and '.join(attributes)} {verb} not known ({why})")
@@ -162,6 +162,7 @@ def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork]
         if not options:
             unknowns.append(f"dhcp_options_id of {association.address} is not known before "
                             "apply")
+            before_apply = True
             continue
         for option in options:
             servers = option.get("domain_name_servers")
@@ -171,25 +172,27 @@ def _vpc_dns_verdict(net: Network, vpc: Resource, clusters: list[ClusterNetwork]
             ):
                 unknowns.append(f"domain_name_servers of {option.address} is not known before "
                                 "apply")
+                before_apply = True
                 continue
             listed = [str(reveal(s)) for s in servers or []]
             if not any(_is_amazon_dns(s, net.vpc_cidrs(vpc.address)) for s in listed):
                 shown = ", ".join(listed) if listed else "no servers"
                 problems.append(f"the associated DHCP options set {option.address} lists "
                                 f"{shown} as domain_name_servers, without AmazonProvidedDNS")
-                remediation.append(f"# in {option.address}\n"
-                                   "domain_name_servers = [\"AmazonProvidedDNS\"]")
+                remediation.extend((hcl.Comment(f"in {option.address}"), hcl.Attribute(
+                    "domain_name_servers", hcl.ListOf((hcl.Literal("AmazonProvidedDNS"),)))))
     users = ", ".join(c.address for c in clusters)
     if problems:
         return Result.fail(
             vpc, f"VPC {vpc.address} of {users}: {'; '.join(problems)}: private endpoint "
                  f"and interface endpoint names do not resolve",
-            remediation="\n".join(remediation), evidence=evidence,
+            remediation=hcl.render(*remediation), evidence=evidence,
             attribute="enable_dns_hostnames" if any("enable_dns_hostnames" in p
                                                     for p in problems) else None)
     if unknowns:
         return Result.unknown(vpc, f"cannot tell whether VPC {vpc.address} resolves private "
-                                   f"DNS names: {'; '.join(unknowns)}", evidence=evidence)
+                                   f"DNS names: {'; '.join(unknowns)}", evidence=evidence,
+                              decided_by=A_PLAN if before_apply and not undecided else "")
     dhcp = " and its DHCP options use AmazonProvidedDNS" if associations else ""
     return Result.passed(vpc, f"VPC {vpc.address} has DNS support and DNS hostnames on{dhcp}",
                          evidence=evidence)

@@ -82,6 +82,7 @@ def pc301(service: str, line: int = 12) -> Finding:
         .replace("ecr_dkr", service.replace(".", "_")),
         location=Location("main.tf", line), evidence=(CLUSTER, "aws_vpc.main"),
         data={"service": service, "required_by": ["aws_eks_node_group.default"]},
+        identity=f"service={service}",
         input_path=HCL_ROOT, source_root=HCL_ROOT,
     )
 
@@ -96,6 +97,7 @@ PC201 = Finding(
               "aws_nat_gateway.this"),
     data={"route_table": "aws_route_table.private", "destination": "0.0.0.0/0",
           "target": "aws_nat_gateway.this"},
+    identity="route_table=aws_route_table.private",
     input_path=HCL_ROOT, source_root=HCL_ROOT,
 )
 

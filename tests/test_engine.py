@@ -16,6 +16,7 @@ from tfcheck.model import Severity, Status
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.registry import load_policies
 from tfcheck.report import FORMATS, RenderOptions, renderer
+from tfcheck.unknowns import A_PLAN
 
 from .cli_builders import cluster_plan, write
 
@@ -310,3 +311,34 @@ def test_changed_only_reports_what_a_deletion_breaks(tmp_path: Path) -> None:
     document["resource_changes"].pop()  # without the deletion: a pre-existing problem
     write(plan, document)
     assert scan(plan, policies=pc301, options=ScanOptions(changed_only=True)).findings == []
+
+
+@policy(id="PC903", slug="declares", severity=Severity.LOW, title="declares")
+def declares(ctx: ScanContext) -> Iterator[Result]:
+    """Unknowns that declare what decides them, and findings that declare their identity."""
+    for cluster in ctx.graph.managed("aws_eks_cluster"):
+        yield Result.unknown(cluster, "the subnet is not known", decided_by=A_PLAN,
+                             data={"subnet": "aws_subnet.a"}, identity=("subnet", "aws_subnet.a"))
+        yield Result.unknown(cluster, "the region is not known", data={"subnet": "aws_subnet.b"},
+                             identity=("subnet", "aws_subnet.b"))
+
+
+def test_the_declared_hint_is_added_on_hcl_and_only_there(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(PRIVATE_OFF.format(name="main"))
+    plain, hinted = scan(tmp_path, policies=[declares]).findings  # sorted by message
+    assert hinted.message == f"the subnet is not known; {A_PLAN}"
+    assert plain.message == "the region is not known"
+    plan = write(tmp_path / "plan.json", cluster_plan(True, True, ["10.0.0.0/8"]))
+    assert [f.message for f in scan(plan, policies=[declares]).findings] == [
+        "the region is not known", "the subnet is not known"]
+
+
+def test_fingerprints_hash_rule_address_and_declared_identity(tmp_path: Path) -> None:
+    import hashlib
+
+    (tmp_path / "main.tf").write_text(PRIVATE_OFF.format(name="main"))
+    findings = scan(tmp_path, policies=[declares]).findings
+    # the formula baselines and SARIF history were written with: it must not change
+    assert [f.fingerprint for f in findings] == [hashlib.sha256(
+        f"PC903\x1faws_eks_cluster.main\x1fsubnet={key}".encode()).hexdigest()[:32]
+        for key in ("aws_subnet.b", "aws_subnet.a")]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tfcheck.facts.hcl_snippets import Literal, Reference, expression
 from tfcheck.graph import ResourceGraph
 from tfcheck.loaders.hcl import load_hcl
 from tfcheck.model import Provenance, Sensitive, Status, Unknown
@@ -724,14 +725,14 @@ class TestRobustness:
 
 def test_hcl_references_as_a_user_writes_them() -> None:
     net = facts(private_cluster())
-    assert hcl_reference(net, "aws_vpc.main") == "aws_vpc.main.id"
-    assert hcl_reference(net, "aws_eks_cluster.main (cluster security group)") == (
+    assert hcl_reference(net, "aws_vpc.main") == Reference("aws_vpc.main.id")
+    assert hcl_reference(net, "aws_eks_cluster.main (cluster security group)") == Reference(
         "aws_eks_cluster.main.vpc_config[0].cluster_security_group_id")
-    assert hcl_reference(net, "aws_vpc.main (main route table)") == (
+    assert hcl_reference(net, "aws_vpc.main (main route table)") == Reference(
         "aws_vpc.main.main_route_table_id")
-    assert hcl_reference(net, "sg-0abc") == '"sg-0abc"'
-    assert hcl_id_list(net, SUBNETS) == "aws_subnet.private[*].id"
-    assert hcl_id_list(net, SUBNETS[:2]) == (
+    assert hcl_reference(net, "sg-0abc") == Literal("sg-0abc")
+    assert hcl_id_list(net, SUBNETS) == Reference("aws_subnet.private[*].id")
+    assert expression(hcl_id_list(net, SUBNETS[:2])) == (
         "[aws_subnet.private[0].id, aws_subnet.private[1].id]")
 
 
@@ -770,9 +771,9 @@ def test_hcl_references_into_a_module_use_its_outputs() -> None:
     for i in range(2):
         p.add(f"module.vpc.aws_route_table.private[{i}]", {})
     net = facts(p)
-    assert hcl_reference(net, "module.vpc.aws_vpc.this[0]") == (
-        "module.vpc.vpc_id  # module.vpc.aws_vpc.this[0]")
-    assert hcl_reference(net, "module.vpc.aws_route_table.private[1]").startswith(
-        "module.vpc.private_route_table_ids[1]  #")
+    assert hcl_reference(net, "module.vpc.aws_vpc.this[0]") == Reference(
+        "module.vpc.vpc_id", comment="module.vpc.aws_vpc.this[0]")
+    assert hcl_reference(net, "module.vpc.aws_route_table.private[1]") == Reference(
+        "module.vpc.private_route_table_ids[1]", comment="module.vpc.aws_route_table.private[1]")
     assert hcl_id_list(net, [f"module.vpc.aws_route_table.private[{i}]" for i in range(2)]) == (
-        "module.vpc.private_route_table_ids")
+        Reference("module.vpc.private_route_table_ids"))

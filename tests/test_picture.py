@@ -61,11 +61,13 @@ def test_a_missing_endpoint_is_a_dashed_box_in_the_vpc() -> None:
 
 
 def test_the_comment_draws_the_picture_and_clean_clusters_get_none() -> None:
-    report = scan(NAT_PLAN)
+    failing = ScanOptions(pictures="failing")  # what `tfcheck scan -f markdown` asks for
+    report = scan(NAT_PLAN, options=failing)
     text = renderer("markdown")(report, RenderOptions())
     assert text.count("```mermaid\nflowchart LR\n") == 1
     assert 'subgraph vpc["VPC aws_vpc.main"]' in text
-    clean = scan(FIXTURES / "plans/good-private-cluster")
+    assert scan(NAT_PLAN).pictures == {}  # the API, like the command line, draws on request
+    clean = scan(FIXTURES / "plans/good-private-cluster", options=failing)
     assert clean.pictures == {}
     assert "```mermaid" not in renderer("markdown")(clean, RenderOptions())
 

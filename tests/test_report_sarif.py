@@ -280,6 +280,19 @@ def test_paths_relative_to_cwd_by_default_and_uri_escaped(
     assert artifact["uri"] == "stacks/eu%20west/main%231.tf"
 
 
+def test_a_file_outside_the_repository_keeps_a_relative_uri(tmp_path: Path) -> None:
+    """JSON and text show it absolute; code scanning rejects an upload with one absolute URI."""
+    root, outside = tmp_path / "repo", tmp_path / "elsewhere"
+    finding = dataclasses.replace(pc301("ecr.dkr"), source_root=str(outside),
+                                  input_path=str(outside))
+    report = Report(version="0.1.0", findings=[finding])
+    result = sarif(report, RenderOptions(repo_root=str(root)))["runs"][0]["results"][0]
+    artifact = result["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact == {"uri": "../elsewhere/main.tf", "uriBaseId": "%SRCROOT%"}
+    document = json.loads(renderer("json")(report, RenderOptions(repo_root=str(root))))
+    assert document["findings"][0]["file"] == f"{outside.as_posix()}/main.tf"
+
+
 def test_errors_become_tool_execution_notifications() -> None:
     invocation = sarif(report_with_errors())["runs"][0]["invocations"][0]
     assert invocation == {

@@ -74,7 +74,9 @@ class ScanOptions:
     # Files a commit deletes or renames away (pre-commit): their root modules are scanned.
     deleted: Sequence[str] = ()
     # Network pictures for the report: "failing" clusters, "all" clusters, or "none".
-    pictures: str = "failing"
+    # As on the command line, none unless asked for (`tfcheck scan -f markdown` asks
+    # for the failing clusters' pictures: the pull-request comment draws them).
+    pictures: str = "none"
     # Parsed .tf files kept in the user's cache directory (`tfcheck.hcl.cache`).
     cache: bool = True
     # Called before each input is loaded, as (number, total, name): a progress display.
@@ -150,7 +152,8 @@ def scan(
                         continue
                     if skipped and _about_skipped_cluster(policy, result, skipped):
                         continue
-                    finding = _finding(policy, result, config, item.display, source_root, report)
+                    finding = _finding(policy, result, config, item.display, source_root, report,
+                                       graph.kind)
                     report.findings.append(redact(modules.relocate(finding, result.subject)))
             if options.pictures != "none":
                 _add_pictures(report, context, item.display, options.pictures == "all", redact)
@@ -454,8 +457,13 @@ def _run(policy: Policy, context: ScanContext, report: Report) -> list[Result]:
 
 
 def _finding(policy: Policy, result: Result, config: Config, input_path: str,
-             source_root: str | None, report: Report) -> Finding:
+             source_root: str | None, report: Report, kind: str) -> Finding:
     subject = result.subject
+    message = result.message
+    if result.status is Status.UNKNOWN and result.decided_by and kind == "hcl":
+        message += f"; {result.decided_by}"  # what the HCL lacks, a plan holds
+    identity = "" if result.identity is None else (
+        f"{result.identity[0]}={_plain_value(result.identity[1])}")
     severity = config.severity_overrides.get(policy.id) or result.severity or policy.severity
     suppression = _suppression_for(policy, subject, report)
     location = subject.location_of(result.attribute) if result.attribute else subject.location
@@ -465,7 +473,7 @@ def _finding(policy: Policy, result: Result, config: Config, input_path: str,
         severity=severity,
         status=result.status,
         address=subject.address,
-        message=result.message,
+        message=message,
         remediation=result.remediation,
         location=location,
         evidence=result.evidence,
@@ -474,6 +482,7 @@ def _finding(policy: Policy, result: Result, config: Config, input_path: str,
         suppression_reason=suppression.reason if suppression else None,
         input_path=input_path,
         source_root=source_root if location.file is not None else None,
+        identity=identity,
     )
 
 
@@ -576,6 +585,7 @@ class _Redactor:
             remediation=self.text(finding.remediation, using),
             evidence=tuple(self.text(list(finding.evidence), using)),
             data=self.text(dict(finding.data), using),
+            identity=self.text(finding.identity, using),
         )
 
     def picture(self, picture: Any) -> Any:

@@ -198,10 +198,18 @@ class Resource:
     region: str | Unknown | None = None
     actions: tuple[str, ...] = ()  # plan actions: ("create",), ("update",), ("no-op",) ...
     suppressions: tuple[Suppression, ...] = ()
+    # HCL: the one stand-in for every instance of a block whose count / for_each the
+    # input cannot evaluate (its address has no instance key).
+    every_instance: bool = False
 
     @property
     def is_data(self) -> bool:
         return self.mode == "data"
+
+    @property
+    def shown(self) -> str:
+        """The address as a message names it: a stand-in says that it is every instance."""
+        return f"every instance of {self.address}" if self.every_instance else self.address
 
     @property
     def config_address(self) -> str:
@@ -293,6 +301,9 @@ class Finding:
     # Other places that explain the finding (relative to `source_root`): for a resource
     # inside a module, its own block, while `location` is the root `module` block.
     related: tuple[Location, ...] = ()
+    # `name=value` of the policy's declared identity (`Result.identity`): what tells two
+    # findings of one rule on one address apart in the fingerprint.
+    identity: str = ""
 
     @property
     def sort_key(self) -> tuple[str, str, str, str, str]:
@@ -303,16 +314,8 @@ class Finding:
         """Stable across runs and line moves: what baselines and SARIF match on."""
         import hashlib
 
-        basis = "\x1f".join((self.rule_id, self.address, _data_identity(self.data)))
+        basis = "\x1f".join((self.rule_id, self.address, self.identity))
         return hashlib.sha256(basis.encode()).hexdigest()[:32]
-
-
-def _data_identity(data: Mapping[str, Any]) -> str:
-    """The part of a finding's data that tells two findings on one address apart."""
-    for key in ("service", "subnet", "route_table", "image", "security_group"):
-        if key in data:
-            return f"{key}={data[key]}"
-    return ""
 
 
 @dataclass(frozen=True)

@@ -72,12 +72,10 @@ from tfcheck.facts.vocabulary import (
     names_cluster,
 )
 from tfcheck.facts.wording import (
-    HCL_UNKNOWN_HINT,
     about,
     hcl_id_list,
     hcl_reference,
     one_subnet_per_zone,
-    polished,
 )
 
 __all__ = [
@@ -94,7 +92,6 @@ __all__ = [
     "Endpoint",
     "FARGATE_PROFILE",
     "GATEWAY_SERVICES",
-    "HCL_UNKNOWN_HINT",
     "INSTANCE",
     "INTERNET_GATEWAY",
     "INTERNET_KINDS",
@@ -138,6 +135,5 @@ __all__ = [
     "names_cluster",
     "network",
     "one_subnet_per_zone",
-    "polished",
     "required_services",
 ]

@@ -48,6 +48,12 @@ class Result:
     data: Mapping[str, Any] = field(default_factory=dict)
     severity: Severity | None = None  # overrides the policy's severity for this finding
     attribute: str | None = None  # points the location at this attribute's line
+    # What tells this finding apart from the policy's others on the same subject, e.g.
+    # ("subnet", key): part of the fingerprint that baselines and SARIF history match on.
+    identity: tuple[str, object] | None = None
+    # For an `unknown` whose message names no action: what decides it on HCL input
+    # (`tfcheck.unknowns.A_PLAN`); the engine adds it there, a plan needs no such hint.
+    decided_by: str = ""
 
     @classmethod
     def fail(cls, subject: Resource, message: str, **details: Any) -> Result:

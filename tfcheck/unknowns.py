@@ -26,10 +26,10 @@ _NOT_ON_DISK = re.compile(r"(?P<module>module\.\S+) is not on disk")
 SCAN_A_PLAN = "scan a plan of this configuration (terraform show -json)"
 WITH_SOURCE = "scan the plan with its configuration beside it (--source DIR), which decides it"
 NOTHING_BEFORE_APPLY = "no scan before apply can decide it"
-# phrases of the actions `explain` names: a message holding one needs no generic hint
-_ACTIONS = ("scan a plan", "scan the HCL", "scan the configuration", "--var", "terraform init",
-            NOTHING_BEFORE_APPLY, "none can decide it", "the module call must set it",
-            "--source")
+# `Result.decided_by` of an unknown that a value of the configuration would decide and
+# whose message names no action: on HCL input the engine adds it to the message.
+A_PLAN = (f"{SCAN_A_PLAN} or pass its variables (--var-file) to decide")
+
 
 
 def managed_elsewhere(what: str) -> str:
@@ -101,8 +101,3 @@ def explain(value: Unknown, kind: str) -> str:
     if _MODULE_INPUT.search(value.reason):
         return f"{missing}: the module call must set it"
     return f"{missing}: {NOTHING_BEFORE_APPLY}"
-
-
-def states_action(message: str) -> bool:
-    """Whether a message already says what decides it (or that nothing can)."""
-    return any(phrase in message for phrase in _ACTIONS)

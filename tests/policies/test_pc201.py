@@ -279,3 +279,72 @@ def test_pc201_a_guessed_association_carries_its_doubt_in_the_evidence(tmp_path:
     assert evidence(ScanOptions(source_dir=case)) == (
         "aws_subnet.private[0]", "aws_route_table.private[0]",
         "aws_route.private_nat[0] (0.0.0.0/0)", "aws_nat_gateway.main")
+
+
+EVERY_INSTANCE = '''
+data "aws_availability_zones" "available" {}
+
+resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+}
+
+resource "aws_subnet" "private" {
+  count             = length(data.aws_availability_zones.available.names)
+  vpc_id            = aws_vpc.main.id
+  cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 8, count.index)
+  availability_zone = data.aws_availability_zones.available.names[count.index]
+}
+
+resource "aws_subnet" "public" {
+  vpc_id     = aws_vpc.main.id
+  cidr_block = "10.0.200.0/24"
+}
+
+resource "aws_eip" "nat" {
+  domain = "vpc"
+}
+
+resource "aws_nat_gateway" "this" {
+  allocation_id = aws_eip.nat.id
+  subnet_id     = aws_subnet.public.id
+}
+
+resource "aws_route_table" "private" {
+  vpc_id = aws_vpc.main.id
+}
+
+resource "aws_route" "nat" {
+  route_table_id         = aws_route_table.private.id
+  destination_cidr_block = "0.0.0.0/0"
+  nat_gateway_id         = aws_nat_gateway.this.id
+}
+
+resource "aws_route_table_association" "private" {
+  count          = length(data.aws_availability_zones.available.names)
+  subnet_id      = aws_subnet.private[count.index].id
+  route_table_id = aws_route_table.private.id
+}
+
+resource "aws_eks_cluster" "main" {
+  name     = "main"
+  role_arn = "arn:aws:iam::111122223333:role/eks"
+  vpc_config {
+    subnet_ids              = aws_subnet.private[*].id
+    endpoint_private_access = true
+    endpoint_public_access  = false
+  }
+}
+'''
+
+
+def test_pc201_names_the_stand_in_for_every_instance_of_a_subnet_block(tmp_path: Path) -> None:
+    """The count of the subnets is read from AWS (terraform-aws-modules/vpc's shape): HCL has
+    one stand-in without a key, and the finding says it is about every instance."""
+    from tfcheck.engine import scan
+
+    (tmp_path / "main.tf").write_text(EVERY_INSTANCE)
+    (finding,) = scan(tmp_path, policies=[node_subnet_internet_route]).findings
+    assert (finding.status, finding.address) == (Status.FAIL, "aws_subnet.private")
+    assert finding.message.startswith(
+        "every instance of node subnet aws_subnet.private routes 0.0.0.0/0 to NAT gateway "
+        "aws_nat_gateway.this")

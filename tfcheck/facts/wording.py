@@ -1,20 +1,21 @@
-"""How network findings are worded: cluster attribution, HCL hints, HCL snippets.
+"""How network findings are worded: cluster attribution, names, references in snippets.
 
 Policies present what the network facts found; these helpers keep that presentation
-in one place: which cluster a finding concerns (`about`), the general "scan a plan"
-hint on HCL unknowns (`polished`), and remediation snippets that refer to things by
-reference, as a user would write them (`hcl_reference`, `hcl_id_list`).
+in one place: which cluster a finding concerns (`about`), how a node subnet is named
+(`node_subnet`), and references in remediation snippets (`tfcheck.facts.hcl_snippets`)
+written as a user would write them (`hcl_reference`, `hcl_id_list`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
 
+from tfcheck.facts.hcl_snippets import ListOf, Literal, Reference, Value
 from tfcheck.facts.records import (
     ClusterNetwork,
     Network,
+    Subnet,
 )
 from tfcheck.facts.vocabulary import (
     CLUSTER_SG,
@@ -23,30 +24,7 @@ from tfcheck.facts.vocabulary import (
     PREFIX_LIST,
     REMOTE_ACCESS_SG,
 )
-from tfcheck.model import Status
-from tfcheck.policy import Result, ScanContext
-from tfcheck.unknowns import (
-    states_action,
-)
-
-
-def polished(check: Callable[[ScanContext], Iterable[Result]]
-             ) -> Callable[[ScanContext], Iterator[Result]]:
-    """Wrap a policy check so that its `unknown` findings on HCL say how to decide them.
-
-    Messages built with `tfcheck.unknowns.explain` name the action themselves; the
-    others get the general one: a plan gives the values HCL alone cannot. (Sensitive
-    values never reach a finding: the engine scrubs every text.)
-    """
-    @functools.wraps(check)
-    def checked(ctx: ScanContext) -> Iterator[Result]:
-        for result in check(ctx):
-            if (result.status is Status.UNKNOWN and ctx.graph.kind == "hcl"
-                    and "not known" in result.message and not states_action(result.message)):
-                result = replace(result, message=result.message + HCL_UNKNOWN_HINT)
-            yield result
-
-    return checked
+from tfcheck.policy import Result
 
 
 def about(result: Result, clusters: Iterable[ClusterNetwork]) -> Result:
@@ -61,8 +39,15 @@ def about(result: Result, clusters: Iterable[ClusterNetwork]) -> Result:
     return replace(result, data={**result.data, "cluster": owners[0]})
 
 
-HCL_UNKNOWN_HINT = ("; scan a plan of this configuration (terraform show -json) or pass its "
-                    "variables (--var-file) to decide")
+def node_subnet(subnet: Subnet) -> str:
+    """How a message names a node subnet: a stand-in says that it is every instance.
+
+    HCL gives a block whose count is not known one resource without a key
+    (`module.vpc.aws_subnet.private`); a finding on it is about all its instances.
+    """
+    if subnet.resource is not None and subnet.resource.every_instance:
+        return f"every instance of node subnet {subnet.key}"
+    return f"node subnet {subnet.key}"
 
 
 # -- remediation snippets: referring to things by reference, as a user would ----------
@@ -78,14 +63,14 @@ _MODULE_OUTPUTS = {
 }
 
 
-def hcl_reference(net: Network, key: str, attribute: str = "id") -> str:
+def hcl_reference(net: Network, key: str, attribute: str = "id") -> Value:
     """An HCL expression for `key`'s attribute, the way the user's code would write it.
 
     Resources of the root module are referred to directly (`aws_vpc.main.id`); the
     implicit things AWS creates through their owner (`aws_vpc.main.main_route_table_id`,
     `aws_eks_cluster.main.vpc_config[0].cluster_security_group_id`); things known only
     by ID as the literal ID; resources inside a module through the output name that
-    terraform-aws-modules uses, with a comment naming the resource.
+    terraform-aws-modules uses, with the resource it stands for as the comment.
     """
     for suffix, owner_attribute in (
         (f" ({CLUSTER_SG})", "vpc_config[0].cluster_security_group_id"),
@@ -98,17 +83,17 @@ def hcl_reference(net: Network, key: str, attribute: str = "id") -> str:
             return hcl_reference(net, key[: -len(suffix)], owner_attribute)
     resource = net.graph.get(key)
     if resource is None:
-        return f'"{key}"'
+        return Literal(key)
     if resource.module:
         output = _MODULE_OUTPUTS.get((resource.type, attribute), attribute)
         call = resource.module.split(".")[1].split("[")[0]
         if output.endswith("s") and isinstance(resource.index, int):
             output = f"{output}[{resource.index}]"  # one element of a list output
-        return f"module.{call}.{output}  # {key}"
-    return f"{key}.{attribute}"
+        return Reference(f"module.{call}.{output}", comment=key)
+    return Reference(f"{key}.{attribute}")
 
 
-def hcl_id_list(net: Network, keys: Iterable[str], attribute: str = "id") -> str:
+def hcl_id_list(net: Network, keys: Iterable[str], attribute: str = "id") -> Value:
     """An HCL list expression of several keys: a splat where it is every instance."""
     keys = list(dict.fromkeys(keys))
     resources = [net.graph.get(k) for k in keys]
@@ -121,17 +106,16 @@ def hcl_id_list(net: Network, keys: Iterable[str], attribute: str = "id") -> str
                         if r.config_address == config]
             if len(siblings) == len(keys) and len(keys) > 1:
                 if all(isinstance(r.index, int) for r in siblings):
-                    return f"{config}[*].{attribute}"
-                return f"[for item in {config} : item.{attribute}]"
+                    return Reference(f"{config}[*].{attribute}")
+                return Reference(f"[for item in {config} : item.{attribute}]")
     modules = {r.module.split(".")[1].split("[")[0] for r in resources
                if r is not None and r.module}
     if modules and len(modules) == 1 and all(r is not None and r.module for r in resources):
         sample = next(r for r in resources if r is not None)
         output = _MODULE_OUTPUTS.get((sample.type, attribute), attribute)
         if output.endswith("s"):
-            return f"module.{modules.pop()}.{output}"
-    items = [hcl_reference(net, k, attribute).split("  #")[0] for k in keys]
-    return "[" + ", ".join(items) + "]"
+            return Reference(f"module.{modules.pop()}.{output}")
+    return ListOf(tuple(hcl_reference(net, k, attribute) for k in keys))
 
 
 def one_subnet_per_zone(net: Network, keys: Iterable[str]) -> list[str]:

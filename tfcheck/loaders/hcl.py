@@ -234,6 +234,7 @@ class _Builder:
                 provider=key,
                 region=region,
                 suppressions=_resource_suppressions(self.files, resource),
+                every_instance=info.placeholder,
             )
         )
         self.count += 1
