@@ -25,7 +25,6 @@ import msgspec
 
 from tfcheck.defaults import MISSING
 from tfcheck.graph import ProviderConfig, ResourceGraph
-from tfcheck.hcl.positions import deepest_bracket
 from tfcheck.loaders import LoadFailure
 from tfcheck.loaders.plan_shape import check_plan_shape
 from tfcheck.marks import mark_scalar
@@ -102,6 +101,8 @@ def _parse_json(data: bytes, path: str) -> Any:
         raise LoadFailure(InputError(path, f"invalid JSON: {error.msg}", error.lineno,
                                      error.colno)) from None
     except RecursionError:
+        from tfcheck.hcl.positions import deepest_bracket  # the HCL modules: only here
+
         raise LoadFailure(InputError(path, "invalid JSON: nested too deeply",
                                      *deepest_bracket(text))) from None
 
