@@ -33,6 +33,7 @@ from tfcheck.model import (
     Sensitive,
     Unknown,
     strip_instance_keys,
+    unknown_leaf,
 )
 from tfcheck.resolve import (
     ModuleConfig,
@@ -393,8 +394,8 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
             continue
         child_path = f"{path}.{key}" if path else key
         if flag is True:
-            values[key] = Unknown(f"{address}.{child_path} is known only after apply",
-                                  tuple(references.get(child_path, ())))
+            values[key] = unknown_leaf(f"{address}.{child_path} is known only after apply",
+                                       tuple(references.get(child_path, ())))
         elif type(flag) is dict:
             current = values.get(key)
             if not flag and type(current) is dict:
@@ -416,7 +417,7 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
                 while len(current_list) <= position:
                     current_list.append(None)
                 if item_flag is True:
-                    current_list[position] = Unknown(
+                    current_list[position] = unknown_leaf(
                         f"{address}.{child_path}[{position}] is known only after apply",
                         shared)
                 elif type(item_flag) is dict:
@@ -514,7 +515,7 @@ def _changes_by_address(document: Mapping[str, Any]) -> dict[str, Mapping[str, A
 
 def _actions(change: Mapping[str, Any]) -> tuple[str, ...]:
     actions = _as_dict(change.get("change")).get("actions")
-    return tuple(str(a) for a in actions) if isinstance(actions, list) else ()
+    return tuple(map(str, actions)) if isinstance(actions, list) else ()
 
 
 def _root_variables(document: Mapping[str, Any]) -> dict[str, Any]:
