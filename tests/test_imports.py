@@ -67,3 +67,14 @@ def test_warm_hcl_scan_does_not_load_the_parser(tmp_path: Path) -> None:
     assert "lark" in cold
     assert loaded_by("scan", str(tree), "--format", "json", env=env) == [
         "networkx", "tfcheck.hcl", "typer"]
+
+
+def test_plan_scan_without_workloads_does_not_load_yaml(tmp_path: Path) -> None:
+    """PyYAML is imported on the first YAML parse, not by the policy pack's imports."""
+    plan = write(tmp_path / "plan.json", cluster_plan(None, None))
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("{module}", "tfcheck.cli"),
+         json.dumps(["yaml"]), "scan", str(plan), "--format", "json"],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    assert "LOADED []" in done.stderr.splitlines()

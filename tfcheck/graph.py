@@ -201,7 +201,7 @@ class ResourceGraph:
 
     def provenance(self, source: str, target: str, attribute: str) -> Provenance | None:
         """Where the edge `source -attribute-> target` comes from; None if there is none."""
-        edges = self._graph.succ.get(source, {}).get(target)
+        edges = self._succ.get(source, {}).get(target)  # no networkx view per call
         if edges is None or attribute not in edges:
             return None
         value = edges[attribute].get("provenance")

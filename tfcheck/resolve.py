@@ -499,10 +499,11 @@ def _known_id_leaves(values: Mapping[str, Any], by_id: Mapping[str, str]
 # -- configuration expressions ---------------------------------------------------------
 
 
+_EXPRESSION_KEYS = frozenset({"constant_value", "references"})
+
+
 def is_expression(value: Any) -> bool:
-    return isinstance(value, dict) and (
-        not value or set(value) <= {"constant_value", "references"}
-    )
+    return isinstance(value, dict) and value.keys() <= _EXPRESSION_KEYS  # no set per call
 
 
 def expression_references(expressions: Mapping[str, Any],

@@ -196,20 +196,21 @@ def required_services(ctx: ScanContext, info: ClusterNetwork) -> list[Requiremen
     `not_required_endpoints`.
     """
     wanted: dict[str, list[EndpointNeed]] = defaultdict(list)
+    address = info.address  # a property: read once, not once per need (issue 10)
     node_resources = [s.resource for s in info.nodes] or [info.cluster]
     for service in ALWAYS_REQUIRED:
         for resource in node_resources:
             wanted[service].append(EndpointNeed(service, resource, _ALWAYS_REASONS[service],
-                                                (info.address,)))
+                                                (address,)))
     for need in endpoint_needs(ctx):
-        if need.clusters is None or info.address in need.clusters:
+        if need.clusters is None or address in need.clusters:
             wanted[need.service].append(need)
     for service in ctx.config.required_endpoints:
         service = service.strip()
         if service and service not in wanted:
             wanted[service].append(EndpointNeed(service, info.cluster,
                                                 "the required_endpoints setting of the "
-                                                "tfcheck configuration", (info.address,)))
+                                                "tfcheck configuration", (address,)))
     for service in ctx.config.not_required_endpoints:
         wanted.pop(service.strip(), None)
     return [Requirement(s, tuple(wanted[s])) for s in sorted(wanted)]

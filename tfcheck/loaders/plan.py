@@ -34,6 +34,7 @@ from tfcheck.model import (
     Sensitive,
     Unknown,
     strip_instance_keys,
+    unknown_leaf,
 )
 from tfcheck.resolve import (
     ModuleConfig,
@@ -189,7 +190,8 @@ class _Block:
     """One resource block of the plan's configuration, read once for all its instances."""
 
     references: list[tuple[str, list[str]]]  # (attribute path, references)
-    unknown_references: dict[str, list[str]]  # what an unknown leaf depends on
+    # what an unknown leaf depends on: one tuple per path, shared by every instance's leaf
+    unknown_references: dict[str, tuple[str, ...]]
     configured: frozenset[str]
     provider: str
 
@@ -359,7 +361,7 @@ class _PlanBuilder:
             block = _Block(
                 references=references,
                 unknown_references={
-                    path: [r for r in refs if not r.startswith(("count.", "each."))]
+                    path: tuple(r for r in refs if not r.startswith(("count.", "each.")))
                     for path, refs in references},
                 configured=frozenset(_configured_paths(expressions)),
                 provider=str(config.get("provider_config_key", "")),
@@ -388,7 +390,7 @@ class _PlanBuilder:
 
 
 def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
-                   references: Mapping[str, list[str]], path: str = "") -> None:
+                   references: Mapping[str, tuple[str, ...]], path: str = "") -> None:
     """Replace every `true` leaf of `after_unknown` with an explicit `Unknown`."""
     if type(mask) is not dict:
         return
@@ -397,8 +399,8 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
             continue
         child_path = f"{path}.{key}" if path else key
         if flag is True:
-            values[key] = Unknown(f"{address}.{child_path} is known only after apply",
-                                  tuple(references.get(child_path, ())))
+            values[key] = unknown_leaf(f"{address}.{child_path} is known only after apply",
+                                       references.get(child_path, ()))
         elif type(flag) is dict:
             current = values.get(key)
             if not flag and type(current) is dict:
@@ -415,12 +417,12 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
                 continue  # nothing unknown below
             current_list = list(current_list) if type(current_list) is list else []
             values[key] = current_list
-            shared = tuple(references.get(child_path, ()))  # one tuple: N elements, not N*N
+            shared = references.get(child_path, ())  # one tuple: N elements, not N*N
             for position, item_flag in enumerate(flag):
                 while len(current_list) <= position:
                     current_list.append(None)
                 if item_flag is True:
-                    current_list[position] = Unknown(
+                    current_list[position] = unknown_leaf(
                         f"{address}.{child_path}[{position}] is known only after apply",
                         shared)
                 elif type(item_flag) is dict:
@@ -520,7 +522,7 @@ def _changes_by_address(document: Mapping[str, Any]) -> dict[str, Mapping[str, A
 
 def _actions(change: Mapping[str, Any]) -> tuple[str, ...]:
     actions = _as_dict(change.get("change")).get("actions")
-    return tuple(str(a) for a in actions) if isinstance(actions, list) else ()
+    return tuple(map(str, actions)) if isinstance(actions, list) else ()
 
 
 def _root_variables(document: Mapping[str, Any]) -> dict[str, Any]:

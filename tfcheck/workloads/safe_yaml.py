@@ -3,15 +3,15 @@
 Parsed with `yaml.safe_load` semantics (no tags that construct Python objects),
 refusing documents larger than `MAX_YAML_BYTES`, with more than `MAX_YAML_ALIASES`
 aliases, or expanding to more than `MAX_YAML_NODES` nodes (alias bombs). Nothing is
-executed.
+executed. PyYAML is imported on the first parse: the policy pack imports this module,
+and a plan without workloads should not pay for it (issue 10).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
-
-import yaml
 
 from tfcheck.model import Unknown
 
@@ -25,19 +25,24 @@ class YamlRefused(ValueError):
     """A YAML text that is too large, malformed, or an alias bomb; the message says which."""
 
 
-class _LimitedLoader(yaml.SafeLoader):
-    """`yaml.SafeLoader` that counts aliases while composing, to refuse alias bombs early."""
+@functools.cache
+def _limited_loader() -> Any:
+    """`yaml.SafeLoader`, counting aliases while composing to refuse alias bombs early."""
+    import yaml
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.alias_count = 0
+    class _LimitedLoader(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.alias_count = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.alias_count += 1
-            if self.alias_count > MAX_YAML_ALIASES:
-                raise YamlRefused(f"more than {MAX_YAML_ALIASES} YAML aliases")
-        return super().compose_node(parent, index)
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.alias_count += 1
+                if self.alias_count > MAX_YAML_ALIASES:
+                    raise YamlRefused(f"more than {MAX_YAML_ALIASES} YAML aliases")
+            return super().compose_node(parent, index)
+
+    return _LimitedLoader
 
 
 def load_yaml_documents(text: str) -> list[Any]:
@@ -49,10 +54,12 @@ def load_yaml_documents(text: str) -> list[Any]:
     """
     if len(text.encode("utf-8", errors="replace")) > MAX_YAML_BYTES:
         raise YamlRefused(f"YAML text larger than {MAX_YAML_BYTES} bytes")
-    loader = _LimitedLoader(text)
+    import yaml
+
+    loader = _limited_loader()(text)
     documents: list[Any] = []
     try:
-        while loader.check_data():  # type: ignore[no-untyped-call]
+        while loader.check_data():
             document = loader.get_data()
             if len(documents) >= MAX_YAML_DOCUMENTS:
                 raise YamlRefused(f"more than {MAX_YAML_DOCUMENTS} YAML documents")
