@@ -9,6 +9,10 @@ from typing import Any
 import pytest
 
 from tfcheck.engine import ScanOptions, scan
+from tfcheck.facts.builder import build
+from tfcheck.facts.linking import Linker
+from tfcheck.facts.vocabulary import IPV6_SUFFIX
+from tfcheck.loaders.hcl import load_hcl
 from tfcheck.model import Status, Unknown
 from tfcheck_policies.endpoint_sg_ingress import endpoint_sg_ingress
 
@@ -368,3 +372,29 @@ def test_pc401_hcl_ipv6_rule_naming_the_vpc_block_itself(
     assert len(findings) == 10 and {f.status for f in findings} == {status}
     if status is Status.UNKNOWN:
         assert "aws_vpc.main.ipv6_cidr_block is known only after apply" in findings[0].message
+
+
+def test_pc401_hcl_ipv6_rule_in_a_module_names_its_own_vpc_block(tmp_path: Path) -> None:
+    """Inside a module the rule writes the module's own address (`aws_vpc.this[0]`)."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "main.tf").write_text('module "vpc" {\n  source = "./m"\n}\n')
+    (tmp_path / "m" / "main.tf").write_text("""
+resource "aws_vpc" "this" {
+  count                            = 1
+  cidr_block                       = "10.0.0.0/16"
+  assign_generated_ipv6_cidr_block = true
+}
+resource "aws_security_group" "endpoints" {
+  vpc_id = aws_vpc.this[0].id
+  ingress {
+    from_port        = 443
+    to_port          = 443
+    protocol         = "tcp"
+    ipv6_cidr_blocks = [aws_vpc.this[0].ipv6_cidr_block]
+  }
+}
+""")
+    net = build(Linker(load_hcl(tmp_path).graph))
+    [ingress] = net.security_groups["module.vpc.aws_security_group.endpoints"].ingress
+    assert ingress.unknown is None
+    assert ingress.blocks_of == ("module.vpc.aws_vpc.this[0]" + IPV6_SUFFIX,)
