@@ -468,14 +468,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.live:
         args.code, commit = snapshot(args.at)
     notes: list[str] = []
-    if any(j.kind == "hcl" for j in jobs) and not hcl_loader_has("load_hcl", args.code):
-        notes.append("HCL sizes skipped: tfcheck.loaders.hcl.load_hcl does not exist yet")
-        jobs = [j for j in jobs if j.kind != "hcl"]
-    if (any(j.kind == "plan+src" for j in jobs)
-            and not hcl_loader_has("config_locations", args.code)):
-        notes.append("plan+src skipped: tfcheck.loaders.hcl.config_locations does not "
-                     "exist yet")
-        jobs = [j for j in jobs if j.kind != "plan+src"]
+    # a plan's configuration is evaluated with load_hcl too (`--source`)
+    needs_hcl = sorted({j.kind for j in jobs} & {"hcl", "plan+src"})
+    if needs_hcl and not hcl_loader_has("load_hcl", args.code):
+        notes.append(f"{' and '.join(needs_hcl)} sizes skipped: "
+                     "tfcheck.loaders.hcl.load_hcl does not exist yet")
+        jobs = [j for j in jobs if j.kind not in needs_hcl]
 
     env = environment(commit)
     print(f"tfcheck {env['commit']}, Python {env['python']}, {env['cpu']}, "

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tfcheck.engine import ScanOptions, scan
 from tfcheck.graph import ResourceGraph
 from tfcheck.loaders import LoadFailure
-from tfcheck.loaders.hcl import HclLoad, config_locations, load_hcl
+from tfcheck.loaders.hcl import HclLoad, load_hcl
 from tfcheck.model import Location, Resource, Suppression, Unknown
 
 from .conftest import FIXTURES
@@ -150,23 +153,73 @@ def test_locations_and_attribute_lines(tree: ResourceGraph) -> None:
     assert subnet.location == Location("modules/vpc/modules/subnet/main.tf", 5)
 
 
-def test_config_locations_for_plans() -> None:
-    found = config_locations(TREE)
-    assert found["aws_eks_cluster.main"].location == Location("main.tf", 64)
-    assert found["aws_eks_cluster.main"].attribute_lines["vpc_config.subnet_ids"] == 67
-    assert found["module.vpc.module.subnets.aws_subnet.this"].location == Location(
-        "modules/vpc/modules/subnet/main.tf", 5
-    )
-    assert found["module.eks.aws_eks_cluster.this"].location.file == (
-        ".terraform/modules/eks/main.tf"
-    )
-    assert "module.regional.aws_vpc.this" in found
+def _plan_of(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A plan whose planned values are `resources` (address -> values), modules nested."""
+    modules: dict[str, dict[str, Any]] = {"": {"resources": []}}
+    for address, values in resources.items():
+        parts = address.split(".")
+        module = ".".join(parts[:-2])
+        local_type, name = parts[-2], parts[-1].split("[", 1)[0]
+        for end in range(2, len(parts) - 1, 2):
+            prefix = ".".join(parts[:end])
+            if prefix not in modules:
+                modules[prefix] = {"address": prefix, "resources": []}
+                parent = ".".join(parts[:end - 2])
+                modules[parent].setdefault("child_modules", []).append(modules[prefix])
+        entry: dict[str, Any] = {
+            "address": address, "mode": "managed", "type": local_type, "name": name,
+            "provider_name": "registry.terraform.io/hashicorp/aws", "values": values}
+        if parts[-1].endswith("]"):
+            entry["index"] = int(parts[-1].split("[", 1)[1].rstrip("]"))
+        modules[module]["resources"].append(entry)
+    return {"format_version": "1.2", "terraform_version": "1.9.0",
+            "planned_values": {"root_module": modules[""]}}
 
 
-def test_config_locations_never_raises(tmp_path: Path) -> None:
-    assert config_locations(tmp_path / "missing") == {}
-    write(tmp_path, {"bad.tf": "resource {", "good.tf": 'resource "aws_vpc" "a" {\n}\n'})
-    assert list(config_locations(tmp_path)) == ["aws_vpc.a"]
+PUBLIC_CLUSTER = {"name": "c", "vpc_config": [{
+    "endpoint_public_access": True, "endpoint_private_access": False,
+    "public_access_cidrs": ["0.0.0.0/0"], "subnet_ids": ["subnet-1"]}]}
+
+
+def test_a_plan_scanned_with_its_source_has_the_locations_of_its_blocks(
+    tmp_path: Path,
+) -> None:
+    """Root blocks, local modules and registry modules under .terraform/modules."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(_plan_of({
+        "aws_eks_cluster.main": PUBLIC_CLUSTER,
+        "module.eks.aws_eks_cluster.this[0]": PUBLIC_CLUSTER,
+        "module.vpc.module.subnets[0].aws_subnet.this": {
+            "id": "subnet-1", "vpc_id": "vpc-1", "cidr_block": "10.0.0.0/24",
+            "map_public_ip_on_launch": True},
+    })))
+    report = scan([str(plan)], options=ScanOptions(source_dir=TREE))
+    assert report.input_errors == [] and report.internal_errors == []
+    found = {(f.rule_id, f.address): f for f in report.findings}
+    assert found["PC101", "aws_eks_cluster.main"].location == Location("main.tf", 64)
+    registry = found["PC101", "module.eks.aws_eks_cluster.this[0]"]
+    assert registry.location == Location("main.tf", 46, 1)  # the `module "eks"` block
+    # its own block's attribute, in the registry module's download
+    assert registry.related == (Location(".terraform/modules/eks/main.tf", 14),)
+    subnet = found["PC202", "module.vpc.module.subnets[0].aws_subnet.this"]
+    assert subnet.location == Location("main.tf", 28, 1)
+    assert subnet.related == (Location("modules/vpc/modules/subnet/main.tf", 5),)
+
+
+def test_a_plan_whose_source_is_partly_unreadable_keeps_the_locations_it_has(
+    tmp_path: Path,
+) -> None:
+    source = write(tmp_path / "src", {
+        "bad.tf": "resource {",
+        "good.tf": 'resource "aws_eks_cluster" "a" {\n  name = "c"\n}\n'})
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(_plan_of({"aws_eks_cluster.a": PUBLIC_CLUSTER})))
+    located = scan([str(plan)], options=ScanOptions(source_dir=source))
+    assert [f.location for f in located.findings if f.rule_id == "PC101"] == [
+        Location("good.tf", 1)]
+    missing = scan([str(plan)], options=ScanOptions(source_dir=tmp_path / "missing"))
+    assert missing.internal_errors == []
+    assert [e.message for e in missing.input_errors] == ["--source: no such directory"]
 
 
 # -- count, for_each, placeholders ---------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from tfcheck.hcl.modules import ConfigLoader
 from tfcheck.hcl.overrides import is_override_file
 from tfcheck.loaders.hcl import HclLoad, load_hcl
-from tfcheck.model import Location, Resource
+from tfcheck.model import Location, Resource, Unknown
 
 from .conftest import run_tfcheck
 
@@ -184,6 +184,47 @@ def test_count_and_for_each_are_replaced_like_any_attribute(tmp_path: Path) -> N
     override = 'resource "aws_subnet" "s" {\n  count = 1\n}\n'
     loaded = load(tmp_path, {"main.tf": base, "count_override.tf": override})
     assert [r.address for r in loaded.graph.resources()] == ["aws_subnet.s[0]"]
+
+
+@pytest.mark.parametrize(("base", "override"), [
+    ("count = 2", 'for_each = toset(["a", "b", "c"])'),
+    ('for_each = toset(["a", "b", "c"])', "count = 2"),
+])
+def test_count_beside_for_each_after_an_override_is_what_expands(
+    tmp_path: Path, base: str, override: str
+) -> None:
+    """An override adds `for_each` to a base with `count` (or the reverse): both stay.
+
+    terraform 1.11 validates and plans it with `count` (two instances, `[0]` and `[1]`)
+    whichever side wrote it, for resources and module calls alike.
+    """
+    files = {
+        "main.tf": PROVIDER + f'resource "aws_subnet" "s" {{\n  {base}\n  vpc_id = "vpc-1"\n}}\n'
+        + f'module "m" {{\n  source = "./m"\n  {base}\n}}\n',
+        "main_override.tf": f'resource "aws_subnet" "s" {{\n  {override}\n}}\n'
+        + f'module "m" {{\n  {override}\n}}\n',
+        "m/main.tf": 'resource "aws_security_group" "g" {\n  vpc_id = "vpc-1"\n}\n',
+    }
+    loaded = load(tmp_path, files)
+    assert loaded.errors == []
+    assert sorted(r.address for r in loaded.graph.resources()) == [
+        "aws_subnet.s[0]", "aws_subnet.s[1]",
+        "module.m[0].aws_security_group.g", "module.m[1].aws_security_group.g"]
+
+
+def test_each_in_a_body_that_count_expands_is_unknown(tmp_path: Path) -> None:
+    """terraform: `Reference to "each" in context without for_each`.
+
+    An error there; the evaluator reads `each` outside `for_each` as unknown, with an
+    override or without, so nothing is decided from it.
+    """
+    files = {
+        "main.tf": PROVIDER + 'resource "aws_subnet" "s" {\n'
+        '  for_each = toset(["a", "b"])\n  vpc_id = each.key\n}\n',
+        "main_override.tf": 'resource "aws_subnet" "s" {\n  count = 1\n}\n',
+    }
+    subnet = only(load(tmp_path, files), "aws_subnet.s[0]")
+    assert isinstance(subnet.values["vpc_id"], Unknown)
 
 
 def test_locals_are_overridden_one_name_at_a_time(tmp_path: Path) -> None:

@@ -241,3 +241,39 @@ def test_a_count_index_into_a_module_output_is_a_guess_until_settled() -> None:
                             "subnet_id") is Provenance.GUESS
     assert graph.provenance("aws_eks_cluster.c", "module.net.aws_subnet.s[0]",
                             "vpc_config.subnet_ids") is Provenance.PLAN
+
+
+def test_each_value_of_a_for_each_over_locals_is_open_until_the_configuration_settles_it(
+    tmp_path: Path,
+) -> None:
+    """`for_each = local.node_egress` + `referenced_security_group_id = each.value.sg`.
+
+    The plan records only `each.value.sg` (no resource at all): the reference is open,
+    and the `.tf` files beside the plan name the group, as an HCL evaluation.
+    """
+    case = FIXTURES / "hcl-policies" / "pc4-rule-resources-count"
+    rule = 'aws_vpc_security_group_egress_rule.nodes["endpoints"]'
+    s3 = 'aws_vpc_security_group_egress_rule.nodes["s3"]'
+    graph = load_plan_file(case / "plan.json")
+    assert _targets(graph, rule, "referenced_security_group_id") == []
+    assert (rule, "referenced_security_group_id") in graph.open_references
+    assert (s3, "prefix_list_id") in graph.open_references
+
+    settle_with_configuration(graph, load_hcl(case).graph)
+    assert _targets(graph, rule, "referenced_security_group_id") == [
+        "aws_security_group.endpoints"]
+    assert graph.provenance(rule, "aws_security_group.endpoints",
+                            "referenced_security_group_id") is Provenance.HCL
+    assert _targets(graph, s3, "prefix_list_id") == ["aws_vpc_endpoint.s3"]
+    assert graph.provenance(s3, "aws_vpc_endpoint.s3", "prefix_list_id") is Provenance.HCL
+    # `sg = null` for s3 names nothing: it stays open, with no edge
+    assert _targets(graph, s3, "referenced_security_group_id") == []
+    assert (s3, "referenced_security_group_id") in graph.open_references
+
+    # the findings: PC402 needs the configuration to tell where the nodes' egress goes
+    bare = tmp_path / "plan.json"
+    shutil.copyfile(case / "plan.json", bare)
+    pc402 = [f.status for f in scan([str(bare)]).findings if f.rule_id == "PC402"]
+    assert pc402 == [Status.UNKNOWN]
+    beside = scan([str(bare)], options=ScanOptions(source_dir=case))
+    assert [f.status for f in beside.findings if f.rule_id == "PC402"] == [Status.PASS]

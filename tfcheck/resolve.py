@@ -14,9 +14,10 @@ edges of the `ResourceGraph`, each with its `Provenance`:
   to every instance;
 - **HCL evaluation**: the `.tf` files beside a plan, evaluated, name the instances
   (`settle_with_configuration`): they settle guesses, block-level edges, a subset
-  picked from a whole block (`slice(...)`) and the locals that a plan's configuration
-  does not record (`vpc_id = local.vpc_id` in terraform-aws-modules/vpc). Only ever
-  wiring between instances the plan has, never a value;
+  picked from a whole block (`slice(...)`), the locals that a plan's configuration
+  does not record (`vpc_id = local.vpc_id` in terraform-aws-modules/vpc) and
+  `each.value.sg` of a `for_each` over a map of locals, for which a plan records no
+  reference at all. Only ever wiring between instances the plan has, never a value;
 - **known ID**: a literal ID that equals a resource's known `id`/`arn`
   (`link_known_ids`).
 
@@ -330,6 +331,9 @@ class PlanResolver:
 
         A plan records no reference for `each.value` (hashicorp/terraform#28346); the
         instance with the same key of the block `for_each` iterates over is the guess.
+        Over anything else (`for_each = local.node_egress`, a map whose values hold
+        `aws_security_group.endpoints.id`) the plan names nothing: the reference is
+        open, for the configuration beside the plan to settle.
         """
         found = _Targets()
         if not isinstance(resource.index, str) or not any(
@@ -341,6 +345,8 @@ class PlanResolver:
             if wanted in self.graph:
                 found.add(wanted, Provenance.GUESS)
                 found.blocks.add(strip_instance_keys(prefix + ref.target))
+        if not found.exact:
+            found.open = True
         return found
 
     def _iterated(self, resource: Resource) -> list[Ref]:

@@ -6,7 +6,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tfcheck.engine import ScanOptions, scan
+from tfcheck.facts.builder import build
+from tfcheck.facts.linking import Linker
+from tfcheck.facts.vocabulary import IPV6_SUFFIX
+from tfcheck.loaders.hcl import load_hcl
 from tfcheck.model import Status, Unknown
 from tfcheck_policies.endpoint_sg_ingress import endpoint_sg_ingress
 
@@ -339,3 +345,56 @@ def test_pc401_custom_networking_without_eniconfig_is_unknown(tmp_path: Path) ->
     assert findings and {f.status for f in findings} == {Status.UNKNOWN}
     assert ("aws_eks_addon.vpc_cni turns on custom networking, but no ENIConfig is in the "
             "input, so not which subnets pods use") in findings[0].message
+
+
+@pytest.mark.parametrize(("written", "status"), [
+    ("[aws_vpc.main.ipv6_cidr_block]", Status.PASS),
+    # a block computed from the VPC's: which part of it, only apply tells
+    ("[cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 0)]", Status.UNKNOWN),
+    # through a local: the expression read is `local.v6`, not the VPC's block itself
+    ("[local.v6]", Status.UNKNOWN),
+])
+def test_pc401_hcl_ipv6_rule_naming_the_vpc_block_itself(
+    tmp_path: Path, written: str, status: Status,
+) -> None:
+    """`ipv6_cidr_blocks = [aws_vpc.main.ipv6_cidr_block]` of a VPC whose IPv6 block AWS
+    assigns at apply: HCL has no value for it, but the block holds every subnet's IPv6
+    CIDR carved from it, so the rule admits them. Only the block itself decides it.
+    """
+    case = shutil.copytree(FIXTURES / "hcl-policies" / "pc4-ipv6-rule-names-vpc-block",
+                           tmp_path / "case", ignore=shutil.ignore_patterns("plan.json"))
+    main = case / "main.tf"
+    text = main.read_text()
+    assert "ipv6_cidr_blocks = [aws_vpc.main.ipv6_cidr_block]" in text
+    main.write_text(text.replace("[aws_vpc.main.ipv6_cidr_block]", written)
+                    + "locals {\n  v6 = aws_vpc.main.ipv6_cidr_block\n}\n")
+    findings = [f for f in scan([str(case)]).findings if f.rule_id == "PC401"]
+    assert len(findings) == 10 and {f.status for f in findings} == {status}
+    if status is Status.UNKNOWN:
+        assert "aws_vpc.main.ipv6_cidr_block is known only after apply" in findings[0].message
+
+
+def test_pc401_hcl_ipv6_rule_in_a_module_names_its_own_vpc_block(tmp_path: Path) -> None:
+    """Inside a module the rule writes the module's own address (`aws_vpc.this[0]`)."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "main.tf").write_text('module "vpc" {\n  source = "./m"\n}\n')
+    (tmp_path / "m" / "main.tf").write_text("""
+resource "aws_vpc" "this" {
+  count                            = 1
+  cidr_block                       = "10.0.0.0/16"
+  assign_generated_ipv6_cidr_block = true
+}
+resource "aws_security_group" "endpoints" {
+  vpc_id = aws_vpc.this[0].id
+  ingress {
+    from_port        = 443
+    to_port          = 443
+    protocol         = "tcp"
+    ipv6_cidr_blocks = [aws_vpc.this[0].ipv6_cidr_block]
+  }
+}
+""")
+    net = build(Linker(load_hcl(tmp_path).graph))
+    [ingress] = net.security_groups["module.vpc.aws_security_group.endpoints"].ingress
+    assert ingress.unknown is None
+    assert ingress.blocks_of == ("module.vpc.aws_vpc.this[0]" + IPV6_SUFFIX,)

@@ -43,9 +43,7 @@ def network(ctx: ScanContext) -> Network:
 
 
 def _build_network(ctx: ScanContext) -> Network:
-    configuration = ctx.graph.configuration
-    beside = None if configuration is None else (lambda: configuration)
-    return build(Linker(ctx.graph, beside), node_membership(ctx))
+    return build(Linker(ctx.graph), node_membership(ctx))
 
 
 def build(b: Linker, members: Membership | None = None) -> Network:

@@ -4,17 +4,16 @@
 filled, the index of known IDs and aliases) and resolves each attribute (`vpc_id`,
 `subnet_ids`, `route_table_id`, `security_group_ids`, ...) to keys in one way (`link`):
 
-1. the graph's reference edges from that attribute to resources of the expected types
-   (an edge the resolver could only guess is noted in `Network.guesses`); where every
-   unknown part of the value names its own instances (`slice(aws_subnet.private[*].id,
-   0, 2)`), those, as a plan records references per configuration block;
+1. the graph's reference edges from that attribute to resources of the expected types,
+   as `tfcheck.resolve` made them (plan references, the configuration beside a plan,
+   which also settles `each.value.sg` of a for_each over a map; an edge the resolver
+   could only guess is noted in `Network.guesses`); where every unknown part of the
+   value names its own instances (`slice(aws_subnet.private[*].id, 0, 2)`), those, as a
+   plan records references per configuration block;
 2. known literal IDs, matched against the known `id`/`arn` of resources in the input
    (a pre-existing VPC in `prior_state`, a data source), or kept as an *external* ID
    (`"vpc-0abc"`) when nothing in the input has it;
-3. with no reference at all (`each.value.sg` of a for_each over a map), the HCL beside
-   the plan (`ResourceGraph.configuration`) evaluates the expression; it never gives a
-   value;
-4. what is left stays `Unknown`, so a policy can say which value was missing.
+3. what is left stays `Unknown`, so a policy can say which value was missing.
 
 In a plan of new infrastructure nearly every ID is "known after apply", so values cannot
 say which VPC an endpoint is in; the configuration's references can. The passes
@@ -58,10 +57,8 @@ SG_TYPES = ("aws_security_group", "aws_default_security_group")
 class Linker:
     """What the builder's passes share, and how they resolve references."""
 
-    def __init__(self, graph: ResourceGraph,
-                 beside: Callable[[], ResourceGraph | None] | None = None) -> None:
+    def __init__(self, graph: ResourceGraph) -> None:
         self.graph = graph
-        self.beside = beside
         self.net = Network(graph)
         self.by_id: dict[str, str] = self.net.ids  # known id/arn -> key
         self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
@@ -147,34 +144,7 @@ class Linker:
                 continue
             keys.append(self.canonical(self.by_id.get(text, text)))
         missing = unknown[0] if unknown and not keyed else None
-        if missing is not None and not keys and self.beside is not None and mapping:
-            # no reference at all (`each.value.sg` of a for_each over a map): the HCL
-            # beside the plan evaluates the expression and names what it points at
-            evaluated = self._narrow_with_hcl(resource, attribute, tuple(mapping))
-            if evaluated:
-                return Link(tuple(dict.fromkeys(
-                    self.canonical(mapping[r.type](r) or r.address) for r in evaluated)))
         return Link(tuple(dict.fromkeys(keys)), missing)
-
-    def _narrow_with_hcl(self, resource: Resource, attribute: str, types: tuple[str, ...]
-                         ) -> list[Resource]:
-        """The instances the HCL beside a plan names where the plan records no reference.
-
-        `each.value.sg` of a for_each over a local map: the resolver finds no reference
-        to settle; evaluating the configuration's copy of the instance names it.
-        """
-        assert self.beside is not None
-        hcl = self.beside()
-        twin = hcl.get(resource.address) if hcl is not None else None
-        if twin is None:
-            return []
-        known, unknown = leaves_of(twin.get(attribute))
-        if known or not unknown:
-            return []
-        named = [self._resources_named(u.references, types) for u in unknown]
-        if not all(named):
-            return []
-        return list({r.address: r for found in named for r in found}.values())
 
     def _read(self, resource: Resource, path: str) -> Any:
         """An attribute; for a data source in HCL that does not set it, `Unknown`.

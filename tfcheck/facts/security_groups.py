@@ -171,6 +171,7 @@ def _cidrs_from_references(b: Linker, source: Resource, attribute: str,
     key: the rule admits that VPC's primary block, that subnet, whatever it is.
     """
     refs = b._resources_named(unknown[0].references, (*VPC_TYPES, *SUBNET_TYPES))
+    own = bool(refs)
     if not refs and siblings <= 1:
         refs = b.graph.references(source, attribute, *VPC_TYPES, *SUBNET_TYPES)
     found: list[IPNetwork] = []
@@ -183,9 +184,29 @@ def _cidrs_from_references(b: Linker, source: Resource, attribute: str,
             blocks.append(ref.address)  # that VPC's primary block, that subnet's CIDR
         elif family == "ipv6_cidr_block" and isinstance(cidr, Unknown):
             blocks.append(ref.address + IPV6_SUFFIX)  # assigned by AWS at apply
+        elif own and cidr is None and _names_vpc_ipv6_block(b, source, ref, unknown):
+            blocks.append(ref.address + IPV6_SUFFIX)  # likewise, as HCL reads it
         else:
             return None
     return (found, blocks) if found or blocks else None
+
+
+def _names_vpc_ipv6_block(b: Linker, source: Resource, vpc: Resource,
+                          unknown: list[Unknown]) -> bool:
+    """Whether every unknown CIDR is, as written, `<this VPC>.ipv6_cidr_block` itself.
+
+    HCL holds no value for a VPC's IPv6 block (AWS assigns it at apply), so only the
+    expression can say what a rule admits: the block itself (which holds every IPv6
+    subnet carved from it), not a value computed from it (`cidrsubnet(...)`). The
+    evaluator keeps a list item's expression text in `partial` (as written in the
+    rule's module); without it, undecided.
+    """
+    if (b.graph.kind != "hcl" or vpc.is_data or vpc.type not in VPC_TYPES
+            or vpc.module != source.module):
+        return False
+    local = vpc.address[len(vpc.module) + 1:] if vpc.module else vpc.address
+    written = "${" + local + ".ipv6_cidr_block}"
+    return all(u.partial == written and u.references == (vpc.address,) for u in unknown)
 
 def _prefix_key(b: Linker, identifier: str) -> str:
     return b.canonical(b.by_id.get(identifier, identifier))

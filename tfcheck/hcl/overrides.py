@@ -6,7 +6,9 @@ every top-level block of an override file is merged into the block of the same h
 (https://developer.hashicorp.com/terraform/language/files/override):
 
 - an attribute replaces the attribute of the same name (meta-arguments too: `count`,
-  `for_each`, `provider`, a module's `source`);
+  `for_each`, `provider`, a module's `source`); `for_each` added over a base `count`
+  (or the reverse) leaves both, and terraform (1.11) expands the block with `count`
+  whichever file wrote it, as the evaluator does;
 - nested blocks of a type (or `dynamic` blocks generating it) replace *all* blocks of
   that type, static or dynamic; their contents are not merged;
 - a resource's `lifecycle` is merged argument by argument;

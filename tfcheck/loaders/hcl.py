@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tfcheck.graph import ProviderConfig, ResourceGraph
-from tfcheck.hcl.ast import Block, Name, ParsedFile, body_lines
+from tfcheck.hcl.ast import Block, Name, ParsedFile
 from tfcheck.hcl.eval import (
     Evaluator,
     InstanceInfo,
@@ -64,15 +64,6 @@ class HclLoad:
 
     graph: ResourceGraph
     errors: list[InputError] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ConfigLocation:
-    """Where a configuration block is written (for findings on plans)."""
-
-    location: Location
-    attribute_lines: dict[str, int]
-    suppressions: tuple[Suppression, ...]
 
 
 def load_hcl(
@@ -125,33 +116,6 @@ def _load_hcl(
     graph.sensitive_values.update(evaluator.sensitive_values)
     errors.extend(evaluator.errors)
     return HclLoad(graph, errors)
-
-
-def config_locations(root: Path) -> dict[str, ConfigLocation]:
-    """Configuration address (no instance keys) -> where its block is written.
-
-    Follows local module sources and `.terraform/modules/modules.json`; never raises.
-    """
-    found: dict[str, ConfigLocation] = {}
-    try:
-        with _deep_recursion():
-            loader = ConfigLoader(Path(root))
-            module = loader.load()
-            files = _files_by_path(module)
-            for prefix, definition in _walk_definitions(module, ""):
-                for resource in definition.resources.values():
-                    block = resource.block
-                    found.setdefault(
-                        prefix + resource.address,
-                        ConfigLocation(
-                            Location(resource.file, block.line),
-                            dict(body_lines(block.body)),
-                            _resource_suppressions(files, resource),
-                        ),
-                    )
-    except Exception:  # noqa: BLE001 - a location lookup must never break a plan scan
-        return found
-    return found
 
 
 # -- building the graph -------------------------------------------------------------
@@ -415,4 +379,4 @@ def _deep_recursion() -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
-__all__ = ["ConfigLocation", "HclLoad", "config_locations", "load_hcl"]
+__all__ = ["HclLoad", "load_hcl"]
