@@ -129,6 +129,25 @@ def test_redaction_pattern_matches_what_a_flat_longest_first_alternation_does() 
             assert tree.sub("#", text) == flat.sub("#", text)
 
 
+def test_redaction_pattern_branches_through_long_shared_prefixes() -> None:
+    """100,000 sensitive `subnet-N` ids must not leave 100,000 alternatives at one place.
+
+    A flat run of alternatives is tried at every position of every finding's text, so
+    findings x secrets; branching until a handful share a prefix keeps each try short.
+    """
+    import re
+
+    from tfcheck.engine import _TRIE_LEAF, _alternation
+
+    secrets = sorted((f"subnet-{i:05d}" for i in range(0, 20000, 3)), key=len, reverse=True)
+    pattern = _alternation(secrets)
+    innermost = re.findall(r"\(\?:([^()]*)\)", pattern)
+    assert innermost and max(len(group.split("|")) for group in innermost) <= _TRIE_LEAF + 1
+    tree, flat = re.compile(pattern), re.compile("|".join(map(re.escape, secrets)))
+    for text in ("subnet-00003, subnet-00004 and subnet-19998x", "subnet-0000", "subnet-"):
+        assert tree.sub("#", text) == flat.sub("#", text)
+
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PRIVATE_OFF = '''
 resource "aws_eks_cluster" "{name}" {{

@@ -615,7 +615,10 @@ def _has_marks(finding: Finding) -> bool:
     return any(map(is_marked_scalar, (finding.message, finding.remediation, *finding.evidence)))
 
 
-_TRIE_DEPTH = 6
+# Branch until a handful of secrets share a prefix (ids share long ones: `subnet-0...`);
+# the depth bound keeps the pattern's nesting within what `re` compiles.
+_TRIE_LEAF = 8
+_TRIE_DEPTH = 96
 
 
 def _alternation(words: Sequence[str], depth: int = 0) -> str:
@@ -625,7 +628,7 @@ def _alternation(words: Sequence[str], depth: int = 0) -> str:
     every string: findings x secrets. Branching on the first characters keeps the
     work per position bounded by the alphabet, so redaction stays linear in findings.
     """
-    if depth == _TRIE_DEPTH or len(words) == 1:
+    if len(words) <= _TRIE_LEAF or depth == _TRIE_DEPTH:
         rests = sorted({w[depth:] for w in words}, key=len, reverse=True)
         return "|".join(re.escape(rest) for rest in rests)
     groups: dict[str, list[str]] = {}

@@ -64,3 +64,20 @@ class TestPC202:
         assert ("unknown", SUBNETS[0]) in verdicts(results)
         (old,) = [r for r in results if r.data.get("subnet") == "subnet-0old"]
         assert (old.status, old.subject.address) == (Status.UNKNOWN, "aws_eks_cluster.main")
+
+
+def test_node_subnets_are_read_once_per_cluster_not_once_per_subnet(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A cluster on 100,000 subnets made PC202 quadratic (hostile plan: 100k subnet ids)."""
+    from tfcheck.facts.records import ClusterNetwork
+
+    calls: list[str] = []
+    original = ClusterNetwork.node_subnets
+
+    def counted(self: ClusterNetwork) -> dict[str, list[object]]:
+        calls.append(self.address)
+        return original(self)  # type: ignore[return-value]
+
+    results = run(node_public_ip, private_cluster())  # builds the network facts first
+    monkeypatch.setattr(ClusterNetwork, "node_subnets", counted)
+    assert run(node_public_ip, private_cluster()) == results
+    assert len(SUBNETS) > 1 and len(calls) <= 2  # the subnet index, and the placement map
