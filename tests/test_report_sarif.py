@@ -280,8 +280,8 @@ def test_paths_relative_to_cwd_by_default_and_uri_escaped(
     assert artifact["uri"] == "stacks/eu%20west/main%231.tf"
 
 
-def test_a_file_outside_the_repository_keeps_a_relative_uri(tmp_path: Path) -> None:
-    """JSON and text show it absolute; code scanning rejects an upload with one absolute URI."""
+def test_a_file_outside_the_repository_keeps_a_relative_path_everywhere(tmp_path: Path) -> None:
+    """The same root-relative path in every format (spec); code scanning rejects absolute URIs."""
     root, outside = tmp_path / "repo", tmp_path / "elsewhere"
     finding = dataclasses.replace(pc301("ecr.dkr"), source_root=str(outside),
                                   input_path=str(outside))
@@ -290,7 +290,7 @@ def test_a_file_outside_the_repository_keeps_a_relative_uri(tmp_path: Path) -> N
     artifact = result["locations"][0]["physicalLocation"]["artifactLocation"]
     assert artifact == {"uri": "../elsewhere/main.tf", "uriBaseId": "%SRCROOT%"}
     document = json.loads(renderer("json")(report, RenderOptions(repo_root=str(root))))
-    assert document["findings"][0]["file"] == f"{outside.as_posix()}/main.tf"
+    assert document["findings"][0]["file"] == "../elsewhere/main.tf"
 
 
 def test_errors_become_tool_execution_notifications() -> None:

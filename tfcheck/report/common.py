@@ -26,17 +26,15 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe
 def repo_path(path: str, repo_root: str | None) -> str:
     """`path` (absolute, or relative to the working directory) from the repo root, `/`-separated.
 
-    A path outside the root is given absolute: `../../tmp/x` from the root names the
-    same file less clearly, and depends on where the root is (SARIF writes it as a
-    `file:` URI, see `tfcheck.report.sarif`).
+    A path outside the root keeps its `..` steps: the interface spec asks for the same
+    root-relative path in every format (SARIF, annotations, JSON, Markdown), and code
+    scanning rejects an upload with an absolute URI.
     """
     root = os.path.abspath(repo_root or os.getcwd())
     absolute = os.path.abspath(path)
     try:
         relative = os.path.relpath(absolute, root)
     except ValueError:  # another drive on Windows: no relative path exists
-        relative = absolute
-    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
         relative = absolute
     return PurePath(relative).as_posix()
 

@@ -35,11 +35,8 @@ Output is deterministic: results in the report's order, no timestamps.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from importlib import metadata
-from pathlib import PurePath, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -169,7 +166,7 @@ def _result(finding: Finding, rule_index: int, options: RenderOptions) -> dict[s
     related = [
         {"id": number, "message": {"text": f"{finding.address} inside its module"},
          "physicalLocation": {
-             "artifactLocation": _artifact(path, options.repo_root),
+             "artifactLocation": {"uri": _uri(path), "uriBaseId": SOURCE_ROOT},
              **({"region": {"startLine": location.line}} if location.line else {})}}
         for number, (location, path) in enumerate(related_paths(finding, options.repo_root))
     ]
@@ -210,7 +207,7 @@ def _kind_and_level(finding: Finding) -> tuple[str, str]:
 def _location(finding: Finding, options: RenderOptions) -> dict[str, Any]:
     path = anchor_path(finding, options.repo_root) or repo_path(".", options.repo_root)
     physical: dict[str, Any] = {
-        "artifactLocation": _artifact(path, options.repo_root),
+        "artifactLocation": {"uri": _uri(path), "uriBaseId": SOURCE_ROOT},
     }
     line = line_of(finding)
     if line is not None and line >= 1:
@@ -222,20 +219,6 @@ def _location(finding: Finding, options: RenderOptions) -> dict[str, Any]:
         "physicalLocation": physical,
         "logicalLocations": [{"fullyQualifiedName": finding.address, "kind": "resource"}],
     }
-
-
-def _artifact(path: str, repo_root: str | None) -> dict[str, str]:
-    """Where a file is, from the repository root.
-
-    A file outside the root (shown absolute elsewhere) keeps its `..` steps here: code
-    scanning rejects a whole upload for one absolute URI.
-    """
-    root = os.path.abspath(repo_root or os.getcwd())
-    # (on Windows a file on another drive has no relative path: it stays as it is)
-    with contextlib.suppress(ValueError):
-        if PurePosixPath(path).is_absolute():
-            path = PurePath(os.path.relpath(path, root)).as_posix()
-    return {"uri": _uri(path), "uriBaseId": SOURCE_ROOT}
 
 
 def _uri(path: str) -> str:
@@ -251,7 +234,7 @@ def _invocation(report: Report, options: RenderOptions) -> dict[str, Any]:
         path = input_file_path(error.path, options.repo_root)
         if path is not None:
             physical: dict[str, Any] = {
-                "artifactLocation": _artifact(path, options.repo_root),
+                "artifactLocation": {"uri": _uri(path), "uriBaseId": SOURCE_ROOT},
             }
             if region:
                 physical["region"] = region
