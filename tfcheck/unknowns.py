@@ -22,6 +22,7 @@ _DATA = re.compile(
     r" is read (?:at plan time|from AWS)")
 _AFTER_APPLY = re.compile(r"(?P<what>\S+) is known only after apply")
 _NOT_ON_DISK = re.compile(r"(?P<module>module\.\S+) is not on disk")
+_WRITTEN_IN_TF = re.compile(r" is written only in the \.tf files$")
 
 SCAN_A_PLAN = "scan a plan of this configuration (terraform show -json)"
 WITH_SOURCE = "scan the plan with its configuration beside it (--source DIR), which decides it"
@@ -49,6 +50,15 @@ def one_of_instances(reference: str, block: str, configuration_read: bool) -> st
         return (f"{said}; the configuration beside the plan does not tell either "
                 "(it cannot be evaluated without the plan's variables)")
     return f"{said}: {WITH_SOURCE}"
+
+
+def written_in_tf_files(what: str, references: tuple[str, ...]) -> Unknown:
+    """What a plan records only by its references: the expression is in the .tf files.
+
+    `aws_vpc.main.ipv6_cidr_block` and `cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 200)`
+    record the same references; only the configuration's text tells them apart.
+    """
+    return Unknown(f"{what} is written only in the .tf files", references)
 
 
 def read_from_aws(resource: Resource, path: str) -> Unknown:
@@ -85,6 +95,8 @@ def deciding_action(value: Unknown, kind: str) -> str | None:
         return None  # the module call must set it: the configuration is incomplete
     if _NOT_ON_DISK.search(reason):
         return "run terraform init, then scan again"
+    if _WRITTEN_IN_TF.search(reason):
+        return WITH_SOURCE if kind == "plan" else None
     if _DATA.search(reason):
         return SCAN_A_PLAN + ", which holds what AWS returns" if kind == "hcl" else None
     if _AFTER_APPLY.search(reason):

@@ -91,14 +91,18 @@ class TestPC401:
                 "IPv6 addresses)") in result.message
         assert "cidr_ipv6         = aws_subnet.private[0].ipv6_cidr_block" in result.remediation
 
-    def test_ipv6_cluster_with_the_vpc_ipv6_block_admitted(self) -> None:
-        # ipv6_cidr_blocks = [aws_vpc.main.ipv6_cidr_block], subnets carved from it:
-        # AWS assigns the block at apply, and it holds them whatever it is
+    def test_ipv6_cluster_with_the_vpc_ipv6_block_admitted_waits_for_the_tf_text(self) -> None:
+        # ipv6_cidr_blocks = [aws_vpc.main.ipv6_cidr_block] would hold every subnet carved
+        # from it, but a plan alone records the same references for a part of the block
+        # (`cidrsubnet(...)`): the .tf text decides (passes with it: fixture
+        # pc4-ipv6-rule-names-vpc-block; not with a part: pc4-ipv6-rule-part-of-vpc-block)
         p = ipv6_cluster(rule(cidr_blocks=["10.0.0.0/16"],
                                    ipv6_cidr_blocks=[unknown("aws_vpc.main")]))
         result = by_subject(run(endpoint_sg_ingress, p))[ECR]
-        assert result.status is Status.PASS
-        assert "from the IPv6 block the subnets are carved from" in result.message
+        assert result.status is Status.UNKNOWN
+        assert ("whether aws_security_group.vpc_endpoints admits the whole IPv6 block of "
+                "aws_vpc.main or a part of it is written only in the .tf files: scan the "
+                "plan with its configuration beside it (--source DIR)") in result.message
 
     def test_a_secondary_block_must_be_admitted_too(self) -> None:
         p = private_cluster()
@@ -398,3 +402,19 @@ resource "aws_security_group" "endpoints" {
     [ingress] = net.security_groups["module.vpc.aws_security_group.endpoints"].ingress
     assert ingress.unknown is None
     assert ingress.blocks_of == ("module.vpc.aws_vpc.this[0]" + IPV6_SUFFIX,)
+
+
+def test_a_plan_alone_cannot_tell_the_vpcs_ipv6_block_from_a_part_of_it(tmp_path: Path) -> None:
+    """`cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 200)` records the block's references.
+
+    Found as a false pass: the plan of pc4-ipv6-rule-part-of-vpc-block passed as if the
+    rule admitted the whole block. Without the .tf files the verdict waits for them.
+    """
+    for case in ("pc4-ipv6-rule-part-of-vpc-block", "pc4-ipv6-rule-names-vpc-block"):
+        alone = tmp_path / case
+        alone.mkdir()
+        shutil.copy(FIXTURES / "hcl-policies" / case / "plan.json", alone / "plan.json")
+        findings = scan([alone / "plan.json"], policies=[endpoint_sg_ingress]).findings
+        assert findings and {f.status for f in findings} == {Status.UNKNOWN}, case
+        assert all("--source DIR" in f.message and "aws_vpc.main" in f.message
+                   for f in findings), findings[0].message

@@ -42,6 +42,7 @@ from tfcheck.facts.vocabulary import (
 from tfcheck.model import Resource, Unknown, reveal
 from tfcheck.unknowns import (
     one_of_instances,
+    written_in_tf_files,
 )
 
 _ALL_ADDRESSES: tuple[IPNetwork, ...] = (
@@ -119,8 +120,8 @@ def _inline_rule(b: Linker, group: Resource, direction: str, block: Mapping[str,
         if unknown_cidrs:
             inferred = _cidrs_from_references(b, group, direction, unknown_cidrs,
                                                    siblings, family)
-            if inferred is None:
-                unknown = first_unknown(unknown, unknown_cidrs[0])
+            if inferred is None or isinstance(inferred, Unknown):
+                unknown = first_unknown(unknown, inferred, unknown_cidrs[0])
             else:
                 cidrs.extend(inferred[0])
                 blocks_of.extend(inferred[1])
@@ -163,12 +164,13 @@ def _inline_peers(b: Linker, group: Resource, direction: str, value: Any, siblin
 
 def _cidrs_from_references(b: Linker, source: Resource, attribute: str,
                            unknown: list[Unknown], siblings: int, family: str = "cidr_block"
-                           ) -> tuple[list[IPNetwork], list[str]] | None:
+                           ) -> tuple[list[IPNetwork], list[str]] | Unknown | None:
     """CIDRs written as `aws_vpc.main.cidr_block` / `aws_subnet.x[*].cidr_block`.
 
     `family` is the attribute the references read (`ipv6_cidr_block` for IPv6
     sources). A VPC or subnet whose IPv4 CIDR the input cannot give is returned by
-    key: the rule admits that VPC's primary block, that subnet, whatever it is.
+    key: the rule admits that VPC's primary block, that subnet, whatever it is. An
+    `Unknown` where the answer is in the .tf files that are not beside the plan.
     """
     refs = b._resources_named(unknown[0].references, (*VPC_TYPES, *SUBNET_TYPES))
     own = bool(refs)
@@ -183,6 +185,12 @@ def _cidrs_from_references(b: Linker, source: Resource, attribute: str,
         elif family == "cidr_block":
             blocks.append(ref.address)  # that VPC's primary block, that subnet's CIDR
         elif family == "ipv6_cidr_block" and isinstance(cidr, Unknown):
+            if ref.type in VPC_TYPES and not _written_as_vpc_ipv6_block(b, source, ref):
+                if b.graph.kind == "plan" and b.graph.configuration is None:
+                    return written_in_tf_files(
+                        f"whether {source.address} admits the whole IPv6 block of "
+                        f"{ref.address} or a part of it", (ref.address,))
+                return None
             blocks.append(ref.address + IPV6_SUFFIX)  # assigned by AWS at apply
         elif own and cidr is None and _names_vpc_ipv6_block(b, source, ref, unknown):
             blocks.append(ref.address + IPV6_SUFFIX)  # likewise, as HCL reads it
@@ -208,6 +216,39 @@ def _names_vpc_ipv6_block(b: Linker, source: Resource, vpc: Resource,
     written = "${" + local + ".ipv6_cidr_block}"
     return all(u.partial == written and u.references == (vpc.address,) for u in unknown)
 
+def _written_as_vpc_ipv6_block(b: Linker, source: Resource, vpc: Resource) -> bool:
+    """Whether the .tf text names the VPC's IPv6 block itself wherever `source` reads it.
+
+    A plan records only an expression's references: `aws_vpc.main.ipv6_cidr_block`
+    and `cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 200)` (one /64 of it) read the
+    same there, and the second admits no node subnet. Only the configuration's text
+    (beside the plan, or the HCL scanned) tells them apart; without it, undecided.
+    """
+    configuration = b.graph if b.graph.kind == "hcl" else b.graph.configuration
+    if configuration is None:
+        return False
+    written, own_vpc = configuration.get(source.address), configuration.get(vpc.address)
+    if written is None or own_vpc is None:
+        return False
+    local = vpc.address[len(vpc.module) + 1:] if vpc.module else vpc.address
+    exact = "${" + local + ".ipv6_cidr_block}"
+    naming = [u for path, u in _unknown_leaves(written.values)
+              if vpc.address in u.references and "ipv6" in path]
+    return bool(naming) and all(u.partial == exact for u in naming)
+
+
+def _unknown_leaves(value: Any, path: str = "") -> list[tuple[str, Unknown]]:
+    value = reveal(value)
+    if isinstance(value, Unknown):
+        return [(path, value)]
+    if isinstance(value, Mapping):
+        return [leaf for key, item in value.items()
+                for leaf in _unknown_leaves(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _unknown_leaves(item, path)]
+    return []
+
+
 def _prefix_key(b: Linker, identifier: str) -> str:
     return b.canonical(b.by_id.get(identifier, identifier))
 
@@ -229,8 +270,8 @@ def _rule_resource(b: Linker, rule: Resource, direction: str | Unknown | None,
         if missing:
             family = "ipv6_cidr_block" if "ipv6" in attribute else "cidr_block"
             inferred = _cidrs_from_references(b, rule, attribute, missing, 1, family)
-            if inferred is None:
-                unknown = first_unknown(unknown, missing[0])
+            if inferred is None or isinstance(inferred, Unknown):
+                unknown = first_unknown(unknown, inferred, missing[0])
             else:
                 cidrs.extend(inferred[0])
                 blocks_of.extend(inferred[1])
