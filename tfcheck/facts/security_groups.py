@@ -44,6 +44,7 @@ from tfcheck.unknowns import (
     one_of_instances,
     written_in_tf_files,
 )
+from tfcheck.workloads import walk_values
 
 _ALL_ADDRESSES: tuple[IPNetwork, ...] = (
     ipaddress.ip_network("0.0.0.0/0"),
@@ -212,9 +213,14 @@ def _names_vpc_ipv6_block(b: Linker, source: Resource, vpc: Resource,
     if (b.graph.kind != "hcl" or vpc.is_data or vpc.type not in VPC_TYPES
             or vpc.module != source.module):
         return False
-    local = vpc.address[len(vpc.module) + 1:] if vpc.module else vpc.address
-    written = "${" + local + ".ipv6_cidr_block}"
+    written = _bare_ipv6_block(vpc)
     return all(u.partial == written and u.references == (vpc.address,) for u in unknown)
+
+
+def _bare_ipv6_block(vpc: Resource) -> str:
+    """`${aws_vpc.main.ipv6_cidr_block}`: the block itself, as its own module writes it."""
+    local = vpc.address[len(vpc.module) + 1:] if vpc.module else vpc.address
+    return "${" + local + ".ipv6_cidr_block}"
 
 def _written_as_vpc_ipv6_block(b: Linker, source: Resource, vpc: Resource) -> bool:
     """Whether the .tf text names the VPC's IPv6 block itself wherever `source` reads it.
@@ -230,23 +236,11 @@ def _written_as_vpc_ipv6_block(b: Linker, source: Resource, vpc: Resource) -> bo
     written, own_vpc = configuration.get(source.address), configuration.get(vpc.address)
     if written is None or own_vpc is None:
         return False
-    local = vpc.address[len(vpc.module) + 1:] if vpc.module else vpc.address
-    exact = "${" + local + ".ipv6_cidr_block}"
-    naming = [u for path, u in _unknown_leaves(written.values)
-              if vpc.address in u.references and "ipv6" in path]
+    exact = _bare_ipv6_block(vpc)
+    leaves = ((path, reveal(value)) for path, value in walk_values(written.values))
+    naming = [u for path, u in leaves
+              if isinstance(u, Unknown) and vpc.address in u.references and "ipv6" in path]
     return bool(naming) and all(u.partial == exact for u in naming)
-
-
-def _unknown_leaves(value: Any, path: str = "") -> list[tuple[str, Unknown]]:
-    value = reveal(value)
-    if isinstance(value, Unknown):
-        return [(path, value)]
-    if isinstance(value, Mapping):
-        return [leaf for key, item in value.items()
-                for leaf in _unknown_leaves(item, f"{path}.{key}")]
-    if isinstance(value, list):
-        return [leaf for item in value for leaf in _unknown_leaves(item, path)]
-    return []
 
 
 def _prefix_key(b: Linker, identifier: str) -> str:
