@@ -424,3 +424,13 @@ def test_redaction_leaves_findings_it_would_not_change_and_changes_the_rest_alik
                     address="aws_eks_cluster.c", message="private endpoint on",
                     evidence=("aws_subnet.p[10]",), data={"cidrs": ["10.0.0.0/8"]})
     assert redact(clean) is clean
+
+
+def test_each_scanned_graph_is_handed_to_the_caller(tmp_path: Path) -> None:
+    """`ScanOptions.scanned`: the command line keeps the last graph to its process's end."""
+    first = write(tmp_path / "a.json", cluster_plan(True, False))
+    second = write(tmp_path / "b.json", cluster_plan(None, None))
+    graphs: list[object] = []
+    scan([first, second], options=ScanOptions(scanned=graphs.append),
+         policies=[p for p in load_policies()[0] if p.id == "PC101"])
+    assert [getattr(g, "source", None) for g in graphs] == [str(first), str(second)]

@@ -299,6 +299,7 @@ def scan_command(
             pictures="failing" if any(name == "markdown" for name, _ in targets) else "none",
             progress=progress,
             cache=not no_cache,
+            scanned=_keep_to_exit,
         )
         policies, pack_errors = load_policies()
         selected = select_policies(policies, config.policies, config.skip_policies)
@@ -313,6 +314,7 @@ def scan_command(
     if pre_commit and not paths and not options.deleted:
         raise typer.Exit(EXIT_OK)  # the commit touches no Terraform
     report = scan(paths, config=config, options=options, policies=selected)
+    _keep_to_exit(report)
     progress.done()
     report.internal_errors[:0] = pack_errors
     _report_problems(report, quiet=quiet, debug=debug)  # first: a terminal shows them on top
@@ -334,6 +336,17 @@ def scan_command(
     if write_baseline is not None and code == EXIT_FAILED:
         code = EXIT_OK  # today's failures are now recorded: that is what was asked
     raise typer.Exit(code)
+
+
+# The last scanned graph and the report, referenced until the process ends: `run` ends
+# it with os._exit, so they are never freed one object at a time (for a 10,000-resource
+# plan ~0.03 s CPU when `engine.scan` returns, more when this command's frame unwinds).
+# One of each: a scan of many inputs frees each graph as the next one comes.
+_KEPT_TO_EXIT: dict[type, object] = {}
+
+
+def _keep_to_exit(value: object) -> None:
+    _KEPT_TO_EXIT[type(value)] = value
 
 
 def _report_problems(report: Report, *, quiet: bool, debug: bool) -> None:

@@ -81,6 +81,10 @@ class ScanOptions:
     cache: bool = True
     # Called before each input is loaded, as (number, total, name): a progress display.
     progress: Callable[[int, int, str], None] | None = field(default=None, compare=False)
+    # Called with each input's graph once its findings are made. `tfcheck.cli` keeps the
+    # last one referenced until its process exits, so that it is never freed object by
+    # object (~0.03 s CPU for the graph of a 10,000-resource plan).
+    scanned: Callable[[ResourceGraph], None] | None = field(default=None, compare=False)
 
 
 def scan(
@@ -157,6 +161,8 @@ def scan(
                     report.findings.append(redact(modules.relocate(finding, result.subject)))
             if options.pictures != "none":
                 _add_pictures(report, context, item.display, options.pictures == "all", redact)
+            if options.scanned is not None:
+                options.scanned(graph)
     finally:
         if parsing is not None:
             from tfcheck.hcl.parsing import end_parsing
