@@ -416,7 +416,7 @@ def render_script(plan: MirrorPlan) -> str:
 # image reference (or a `for_each` key) may hold a newline, `$(...)`, backquotes.
 def _shell_comment(text: str) -> list[str]:
     """`text` as comment lines: a newline in it starts another comment, never a command."""
-    return [f"# {line}".rstrip() for line in text.split("\n")]
+    return [f"# {line}" for line in text.split("\n")]
 
 
 def _in_registry(path: str) -> str:
