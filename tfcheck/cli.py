@@ -345,7 +345,7 @@ def scan_command(
 # it with os._exit, so they are never freed one object at a time (for a 10,000-resource
 # plan ~0.03 s CPU for the graph as `engine.scan` returns, a few ms for the report as
 # this command's frame unwinds). One of each: a scan of many inputs still frees each
-# graph as the next one comes, so peak memory stays that of the largest input.
+# graph once the next one is scanned, so peak memory is what it was.
 _KEPT_TO_EXIT: dict[type, object] = {}
 
 
