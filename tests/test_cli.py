@@ -376,3 +376,20 @@ def test_pre_commit_mode_finds_staged_deletions_and_renames(
     assert sorted(_deleted_files()) == ["envs/prod/endpoints.tf", "envs/prod/nodes.tf"]
     commit = run_tfcheck("scan", "--pre-commit", "-f", "json", cwd=tmp_path)
     assert [i["path"] for i in json.loads(commit.stdout)["inputs"]] == ["envs/prod"]
+
+
+def test_the_scanned_graph_and_report_live_until_the_process_exits(
+    bad: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run` exits with os._exit: what is still referenced is never freed object by object."""
+    from tfcheck import cli
+    from tfcheck.graph import ResourceGraph
+    from tfcheck.model import Report
+
+    monkeypatch.setattr(cli, "_KEPT_TO_EXIT", {})
+    monkeypatch.setattr("sys.argv", ["tfcheck", "scan", str(bad), CLUSTER_POLICIES, "-f", "json"])
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert json.loads(capsys.readouterr().out)["summary"]["fail"] >= 1
+    kept = cli._KEPT_TO_EXIT.values()
+    assert {type(value) for value in kept} == {ResourceGraph, Report}

@@ -361,3 +361,76 @@ def test_fingerprints_hash_rule_address_and_declared_identity(tmp_path: Path) ->
     assert [f.fingerprint for f in findings] == [hashlib.sha256(
         f"PC903\x1faws_eks_cluster.main\x1fsubnet={key}".encode()).hexdigest()[:32]
         for key in ("aws_subnet.b", "aws_subnet.a")]
+
+
+def test_redaction_leaves_findings_it_would_not_change_and_changes_the_rest_alike() -> None:
+    """The one-search check (`engine._hides_nothing`) agrees with the full pass.
+
+    Random findings with sensitive texts at the edges of messages, evidence, data keys
+    and values, instance keys and CIDRs, and marked values anywhere: the result equals
+    the full pass's, text types included; a finding with nothing to hide is returned
+    as it is.
+    """
+    import random
+
+    from tfcheck.engine import _Redactor, _secret_pattern
+    from tfcheck.marks import mark_scalar
+    from tfcheck.model import Finding
+
+    known = {"s3cr3t-value", "subnet-0abc"}
+    redact = _Redactor(_secret_pattern(known), known, {"hunter22", "10", "ab"})
+    words = ["s3cr3t-value", "hunter22", "10", "ab", "10.0.0.0/8", "x-10", "aws_subnet.p[10]",
+             'p["ab"]', "subnet-0abc", "subnet-0ab", "abc", " ", "\x00", ".", "-", "word"]
+    rng = random.Random(11)
+
+    def text() -> str:
+        return "".join(rng.choice(words) for _ in range(rng.randint(0, 3)))
+
+    def leaf() -> object:
+        return rng.choice([text, text, lambda: 10, lambda: True, lambda: None,
+                           lambda: mark_scalar(text() or "x"), lambda: mark_scalar(10)])()
+
+    def tree(depth: int) -> object:
+        if depth == 0 or rng.random() < 0.4:
+            return leaf()
+        if rng.random() < 0.5:
+            return {text(): tree(depth - 1) for _ in range(rng.randint(0, 3))}
+        return [tree(depth - 1) for _ in range(rng.randint(0, 3))]
+
+    def shape(value: object) -> object:  # texts with their type: a marked one must not pass
+        if isinstance(value, str):
+            return type(value).__name__, str.__str__(value)
+        if isinstance(value, dict):
+            return sorted((shape(k), shape(v)) for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return [shape(item) for item in value]
+        return type(value).__name__, value
+
+    left = 0
+    for _ in range(600):
+        finding = Finding(
+            rule_id="PC101", slug="s", severity=Severity.LOW, status=Status.FAIL,
+            address="aws_eks_cluster.c", message=text(), remediation=text(),
+            evidence=tuple(text() for _ in range(rng.randint(0, 3))),
+            data={"d": tree(3)} if rng.random() < 0.7 else {},
+            identity=text() if rng.random() < 0.3 else "")
+        result = redact(finding)
+        full = redact.everywhere(finding, redact.patterns())
+        assert shape(dataclasses.astuple(result)) == shape(dataclasses.astuple(full))
+        left += result is finding
+    assert left > 30
+
+    clean = Finding(rule_id="PC101", slug="s", severity=Severity.LOW, status=Status.PASS,
+                    address="aws_eks_cluster.c", message="private endpoint on",
+                    evidence=("aws_subnet.p[10]",), data={"cidrs": ["10.0.0.0/8"]})
+    assert redact(clean) is clean
+
+
+def test_each_scanned_graph_is_handed_to_the_caller(tmp_path: Path) -> None:
+    """`ScanOptions.scanned`: the command line keeps the last graph to its process's end."""
+    first = write(tmp_path / "a.json", cluster_plan(True, False))
+    second = write(tmp_path / "b.json", cluster_plan(None, None))
+    graphs: list[object] = []
+    scan([first, second], options=ScanOptions(scanned=graphs.append),
+         policies=[p for p in load_policies()[0] if p.id == "PC101"])
+    assert [getattr(g, "source", None) for g in graphs] == [str(first), str(second)]

@@ -138,6 +138,44 @@ class TestRender:
         assert "# docker pull mcr.microsoft.com/x/y" in script
         assert script.startswith("#!/bin/sh\n")
 
+    def test_hcl_is_written_by_the_snippet_renderer_and_comments_hold_any_reference(
+        self,
+    ) -> None:
+        """A newline in an image reference starts another comment line, never HCL."""
+        plan = plan_of(web('nginx:1\nresource "null_resource" "x" {}', "gcr.io/p/a:1\n}"))
+        hcl = render(plan, "hcl")
+        top_level = [line for line in hcl.splitlines()
+                     if line and not line.startswith(("#", " "))]
+        assert top_level == [
+            'resource "aws_secretsmanager_secret" "ecr_pullthroughcache_docker_hub" {', "}",
+            'resource "aws_ecr_pull_through_cache_rule" "docker_hub" {', "}"], hcl
+        assert '# resource "null_resource" "x" {}' in hcl.splitlines()
+
+    def test_script_runs_no_text_of_the_input(self, tmp_path: Path) -> None:
+        """References with `$(...)`, backquotes and newlines: only aws and docker run."""
+        if shutil.which("sh") is None:
+            pytest.skip("needs a POSIX shell")
+        script = render(plan_of(web(
+            "gcr.io/p/a$(touch subst):1", "gcr.io/p/b:1\ntouch newline", "gcr.io/p/`touch bq`:1",
+            "mcr.microsoft.com/x/y\ntouch untagged")), "script")
+        tools = tmp_path / "bin"
+        tools.mkdir()
+        for tool in ("aws", "docker"):
+            (tools / tool).write_text('#!/bin/sh\necho "$0 $*" >> "$LOG"\n', encoding="utf-8")
+            (tools / tool).chmod(0o755)
+        work = tmp_path / "work"
+        work.mkdir()
+        done = subprocess.run(
+            ["sh", "-c", script], cwd=work, capture_output=True, text=True, check=False,
+            env={"PATH": f"{tools}:/usr/bin:/bin", "LOG": str(tmp_path / "log"),
+                 "AWS_REGION": "eu-west-1", "AWS_ACCOUNT_ID": "111122223333"})
+        assert done.returncode == 0, done.stderr
+        assert list(work.iterdir()) == []
+        pushed = [line for line in (tmp_path / "log").read_text(encoding="utf-8").splitlines()
+                  if " push " in line]
+        assert len(pushed) == 3
+        assert any(line.endswith("/p/a$(touch subst):1") for line in pushed)
+
     def test_fixture_plan(self) -> None:
         plan = mirror_plan([CASE])
         expected = json.loads((CASE / "expect-images.json").read_text(encoding="utf-8"))

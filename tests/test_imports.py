@@ -78,3 +78,17 @@ def test_plan_scan_without_workloads_does_not_load_yaml(tmp_path: Path) -> None:
         cwd=REPO, capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode in (0, 1), done.stderr
     assert "LOADED []" in done.stderr.splitlines()
+
+
+def test_command_annotations_are_objects_typer_need_not_evaluate() -> None:
+    """typer reads every command's annotations on each run; strings it compiles and
+    evaluates again each time (~5 ms), so tfcheck/cli.py keeps them as objects."""
+    import inspect
+
+    from tfcheck import cli
+
+    commands = [cli._root, cli.scan_command, cli.policies_command, cli.explain_command,
+                cli.graph_command, cli.images_command]
+    assert not [(command.__name__, name) for command in commands
+                for name, annotation in inspect.get_annotations(command).items()
+                if isinstance(annotation, str)]

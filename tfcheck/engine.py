@@ -81,6 +81,10 @@ class ScanOptions:
     cache: bool = True
     # Called before each input is loaded, as (number, total, name): a progress display.
     progress: Callable[[int, int, str], None] | None = field(default=None, compare=False)
+    # Called with each input's graph once its findings are made. `tfcheck.cli` keeps the
+    # last one referenced until its process exits, so that it is never freed object by
+    # object (~0.03 s CPU for the graph of a 10,000-resource plan).
+    scanned: Callable[[ResourceGraph], None] | None = field(default=None, compare=False)
 
 
 def scan(
@@ -157,6 +161,8 @@ def scan(
                     report.findings.append(redact(modules.relocate(finding, result.subject)))
             if options.pictures != "none":
                 _add_pictures(report, context, item.display, options.pictures == "all", redact)
+            if options.scanned is not None:
+                options.scanned(graph)
     finally:
         if parsing is not None:
             from tfcheck.hcl.parsing import end_parsing
@@ -579,6 +585,12 @@ class _Redactor:
         using = self.patterns()
         if not using and not _has_marks(finding):
             return finding
+        if _hides_nothing(finding, using):
+            return finding
+        return self.everywhere(finding, using)
+
+    def everywhere(self, finding: Finding, using: list[re.Pattern[str]]) -> Finding:
+        """`finding` with each of its texts passed through `text`: the full pass."""
         return replace(
             finding,
             message=self.text(finding.message, using),
@@ -608,6 +620,51 @@ class _Redactor:
             edges=[tuple(self.text(list(e), using)) for e in picture.edges],
             failing={self.text(key, using) for key in picture.failing},
         )
+
+
+def _hides_nothing(finding: Finding, patterns: list[re.Pattern[str]]) -> bool:
+    """Whether redacting `finding` would change nothing: no marked value, no match.
+
+    Nearly every finding is so. One search per pattern over all of the finding's texts
+    joined, instead of one substitution per text and pattern, is what keeps redaction
+    cheap at thousands of findings. The separator is neither a word character nor one
+    that `_TOKEN_START`/`_TOKEN_END` look at, so every match inside one text is still a
+    match in the joined text; a match across the separator only costs the full pass.
+    """
+    texts: list[str] = []
+    if not _gather_texts((finding.message, finding.remediation, finding.identity,
+                          finding.evidence, dict(finding.data)), texts):
+        return False
+    joined = "\x00".join(texts)
+    return not any(pattern.search(joined) for pattern in patterns)
+
+
+def _gather_texts(tree: Any, into: list[str]) -> bool:
+    """Append every text of `tree` (texts in dicts, lists and tuples; keys too) to `into`.
+
+    False as soon as a marked scalar turns up: `_Redactor.text` replaces it whole.
+    """
+    pending = [tree]
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind is str:  # exact types first: nearly every node, and never marked
+            into.append(value)
+        elif kind is dict:
+            pending.extend(value)
+            pending.extend(value.values())
+        elif kind is list or kind is tuple:
+            pending.extend(value)
+        elif is_marked_scalar(value):
+            return False
+        elif isinstance(value, str):
+            into.append(value)
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+    return True
 
 
 def _has_marks(finding: Finding) -> bool:
@@ -658,7 +715,13 @@ def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
     return {shown(k): _plain_value(v) for k, v in sorted(data.items())}
 
 
+# Exactly these types are JSON already; their marked twins are subclasses (`tfcheck.marks`).
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain_value(value: Any) -> Any:
+    if type(value) in _JSON_SCALARS:  # most values: one set lookup
+        return value
     if is_marked_scalar(value):
         return SHOWN
     if isinstance(value, Mapping):

@@ -9,9 +9,13 @@ needs the same translation; it lives here once.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import PurePath
+from typing import Any
 
 from tfcheck.model import Finding, Location
 
@@ -30,7 +34,14 @@ def repo_path(path: str, repo_root: str | None) -> str:
     root-relative path in every format (SARIF, annotations, JSON, Markdown), and code
     scanning rejects an upload with an absolute URI.
     """
-    root = os.path.abspath(repo_root or os.getcwd())
+    return _repo_path(path, repo_root, os.getcwd())
+
+
+# Thousands of findings name a handful of files and inputs: each is worked out once.
+@functools.lru_cache(maxsize=4096)
+def _repo_path(path: str, repo_root: str | None, cwd: str) -> str:
+    """`repo_path` in the working directory `cwd` (the cache key: it makes `path` absolute)."""
+    root = os.path.abspath(repo_root or cwd)
     absolute = os.path.abspath(path)
     try:
         relative = os.path.relpath(absolute, root)
@@ -105,3 +116,21 @@ def cluster_of(finding: Finding) -> str:
             return address.split(" ", 1)[0]
     cluster = finding.data.get("cluster")
     return str(cluster) if cluster else NO_CLUSTER
+
+
+def indented_json(document: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """`json.dumps(document, indent=2, ensure_ascii=False, default=default)`, byte for byte.
+
+    With `indent`, `json` runs its pure-Python encoder (3 ms for the 10,000-resource
+    plan's report, 25 ms with --show-passed); compact, it runs its C encoder, and
+    msgspec re-indents that text the same way without touching a string or number in it.
+    What msgspec refuses goes the pure-Python way: NaN and Infinity (json's extension
+    of JSON) and lone surrogates (not UTF-8).
+    """
+    import msgspec
+
+    compact = json.dumps(document, ensure_ascii=False, default=default)
+    try:
+        return msgspec.json.format(compact.encode(), indent=2).decode()
+    except (UnicodeEncodeError, msgspec.DecodeError):
+        return json.dumps(document, indent=2, ensure_ascii=False, default=default)

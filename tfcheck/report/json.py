@@ -10,16 +10,15 @@ contract: `related` (for a finding inside a module, the resource's own place, wh
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tfcheck.model import Finding, Report
 from tfcheck.report import RenderOptions
-from tfcheck.report.common import input_file_path, related_paths, source_path
+from tfcheck.report.common import indented_json, input_file_path, related_paths, source_path
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(as_document(report, options), indent=2, ensure_ascii=False) + "\n"
+    return indented_json(as_document(report, options)) + "\n"
 
 
 def as_document(report: Report, options: RenderOptions) -> dict[str, Any]:

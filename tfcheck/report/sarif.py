@@ -35,7 +35,6 @@ Output is deterministic: results in the report's order, no timestamps.
 
 from __future__ import annotations
 
-import json
 from importlib import metadata
 from typing import Any
 from urllib.parse import quote
@@ -44,6 +43,7 @@ from tfcheck.model import Finding, Report, RuleInfo, Severity, Status
 from tfcheck.report import RenderOptions
 from tfcheck.report.common import (
     anchor_path,
+    indented_json,
     input_file_path,
     line_of,
     related_paths,
@@ -76,8 +76,7 @@ RULE_TAGS = ("security", "terraform", "aws", "eks")
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(as_document(report, options), indent=2, ensure_ascii=False,
-                      default=str) + "\n"
+    return indented_json(as_document(report, options), default=str) + "\n"
 
 
 def as_document(report: Report, options: RenderOptions) -> dict[str, Any]:
