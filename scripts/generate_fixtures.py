@@ -155,13 +155,16 @@ def toolchain() -> Toolchain:
 
 
 def list_cases(plans_dir: Path = PLANS_DIR) -> list[str]:
-    """Case directories: every directory directly under fixtures/plans with a .tf file."""
+    """Case directories: every directory directly under fixtures/plans with an expect.txt.
+
+    (`shared/` holds files several cases link to; it is not a case of its own.)
+    """
     if not plans_dir.is_dir():
         return []
     return sorted(
         entry.name
         for entry in plans_dir.iterdir()
-        if entry.is_dir() and not entry.name.startswith(".") and any(entry.glob("*.tf"))
+        if entry.is_dir() and not entry.name.startswith(".") and (entry / "expect.txt").is_file()
     )
 
 
