@@ -2,7 +2,10 @@
 """Generate the plan fixtures in fixtures/plans/<case>/plan.json with a real terraform.
 
 Each case directory holds HCL (``main.tf`` and maybe local modules under it) and an
-``expect.txt``. For every case this script copies the HCL to a temporary directory,
+``expect.txt``. ``--plans-dir fixtures/hcl-policies`` does the same for the HCL cases
+that have a plan; a case with a ``NO_PLAN`` file (saying why: a data source, a provider
+not in the mirror) is HCL only and skipped, and ``shared/`` holds files several cases
+link to, not a case. For every case this script copies the HCL to a temporary directory,
 runs ``terraform init -plugin-dir=<mirror>`` against an offline mirror of the
 hashicorp/aws provider, ``terraform plan -refresh=false -out tfplan`` and
 ``terraform show -json tfplan``, and writes the result, normalised for determinism,
@@ -13,6 +16,7 @@ Usage:
     scripts/generate_fixtures.py                 # regenerate every case
     scripts/generate_fixtures.py --case NAME     # one case (repeatable)
     scripts/generate_fixtures.py --check -j 2    # exit 1 if a committed plan is stale
+    scripts/generate_fixtures.py --plans-dir fixtures/hcl-policies [--check]
 
 The provider mirror is found through ``TFCHECK_PROVIDER_MIRROR``, else in the usual
 places (/opt/tf-plugins, ~/.terraform.d/plugins, the XDG data dirs). The terraform
@@ -43,6 +47,9 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLANS_DIR = REPO_ROOT / "fixtures" / "plans"
+HCL_CASES_DIR = REPO_ROOT / "fixtures" / "hcl-policies"  # HCL cases, some with a plan
+SHARED = "shared"  # files several cases link to (as main.tf links the good cluster's)
+NO_PLAN = "NO_PLAN"  # in an HCL-only case: why terraform cannot plan it offline
 
 PLAN_FILE = "plan.json"
 EXPECT_FILE = "expect.txt"
@@ -155,13 +162,14 @@ def toolchain() -> Toolchain:
 
 
 def list_cases(plans_dir: Path = PLANS_DIR) -> list[str]:
-    """Case directories: every directory directly under fixtures/plans with a .tf file."""
+    """Cases with a plan: the directories directly under `plans_dir` with a .tf file."""
     if not plans_dir.is_dir():
         return []
     return sorted(
         entry.name
         for entry in plans_dir.iterdir()
-        if entry.is_dir() and not entry.name.startswith(".") and any(entry.glob("*.tf"))
+        if entry.is_dir() and not entry.name.startswith(".") and entry.name != SHARED
+        and any(entry.glob("*.tf")) and not (entry / NO_PLAN).is_file()
     )
 
 
@@ -498,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-shared-provider", action="store_true",
                         help="let terraform start the provider itself for every command "
                              "(slower; the default shares one provider process per case)")
-    parser.add_argument("--plans-dir", type=Path, default=PLANS_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--plans-dir", type=Path, default=PLANS_DIR,
+                        help="the corpus: fixtures/plans (default) or fixtures/hcl-policies")
     args = parser.parse_args(argv)
 
     known = list_cases(args.plans_dir)

@@ -30,6 +30,7 @@ CENSUS = FIXTURES / "UNKNOWN_CENSUS.md"
 # fixture directories whose cases are scanned, each case as plan (where it has one)
 # and as HCL
 CASE_DIRS = ("plans", "hcl-policies", "hcl", "loader", "workloads")
+SHARED = "shared"  # files several cases link to (fixtures/plans/shared): not an input
 REAL_CONFIGS = (
     "eks-blueprints-fully-private-cluster",
     "terraform-aws-eks-eks-managed-node-group",
@@ -52,7 +53,7 @@ def inputs(shared_configs: Path = SHARED_CONFIGS) -> Iterator[tuple[str, Path]]:
         base = FIXTURES / group
         if not base.is_dir():
             continue
-        for case in sorted(p for p in base.iterdir() if p.is_dir()):
+        for case in sorted(p for p in base.iterdir() if p.is_dir() and p.name != SHARED):
             label = case.relative_to(REPO_ROOT).as_posix()
             if (case / "plan.json").is_file():
                 yield f"{label}/plan.json", case / "plan.json"

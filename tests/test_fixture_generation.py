@@ -144,15 +144,24 @@ def test_case_hcl_is_formatted(tmp_path: Path):
     assert proc.returncode == 0, f"run `terraform fmt -recursive fixtures/plans`:\n{proc.stdout}"
 
 
+def test_hcl_cases_either_have_a_plan_or_say_why_not():
+    """An HCL case is re-planned like the plan corpus unless a NO_PLAN file says why not."""
+    for case in (p for p in generator.HCL_CASES_DIR.iterdir() if p.is_dir()):
+        has_plan = (case / "plan.json").is_file()
+        assert has_plan != (case / generator.NO_PLAN).is_file(), case.name
+        assert (case.name in generator.list_cases(generator.HCL_CASES_DIR)) == has_plan
+
+
 @pytest.mark.slow
-def test_regenerated_plans_match_committed():
+@pytest.mark.parametrize("corpus", [PLANS_DIR, generator.HCL_CASES_DIR], ids=lambda p: p.name)
+def test_regenerated_plans_match_committed(corpus: Path):
     """Re-plan every case with the real terraform and compare with plan.json."""
     reason = generator.missing_toolchain_reason()
     if reason is not None:
         pytest.skip(f"cannot regenerate plan fixtures: {reason}")
     jobs = os.environ.get("TFCHECK_FIXTURE_JOBS", "2")
     proc = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--check", "-j", jobs],
+        [sys.executable, str(SCRIPT), "--check", "-j", jobs, "--plans-dir", str(corpus)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -171,4 +180,4 @@ def test_regenerated_plans_match_committed():
         raise
     assert proc.returncode == 0, stderr[-6000:]
     # Regeneration happens in temporary directories only.
-    assert not list(PLANS_DIR.rglob(".terraform"))
+    assert not list(corpus.rglob(".terraform"))
