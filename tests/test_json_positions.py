@@ -32,7 +32,8 @@ def test_a_nested_value_is_found_by_keys_and_indexes() -> None:
 
 
 def test_an_array_element_and_the_document_itself() -> None:
-    assert _at(PLAN, *locate(PLAN, ["resource_changes", 0])).startswith('{"address": "aws_subnet.a"')
+    first = _at(PLAN, *locate(PLAN, ["resource_changes", 0]))
+    assert first.startswith('{"address": "aws_subnet.a"')
     assert locate(PLAN, []) == (1, 1)
     assert locate("\n\n  [1]", []) == (3, 3)
 
