@@ -46,6 +46,7 @@ class Parser:
         self.cache = cache
         self.workers = available_cores() if workers is None else max(1, workers)
         self._ready: dict[Path, tuple[bytes, Outcome]] = {}
+        self._read: dict[Path, bytes] = {}  # every file `prepare` was given, by resolved path
         self._pool: Any = None
         self.pooled = 0  # files parsed in worker processes (for tests and bench)
 
@@ -61,10 +62,15 @@ class Parser:
         outcome = self._outcome(resolved, data, shown)
         return outcome if isinstance(outcome, ParsedFile) else None
 
+    def read_ahead(self, resolved: Path) -> bytes | None:
+        """The bytes `prepare` was given for this file: a load need not read it again."""
+        return self._read.get(resolved)
+
     def prepare(self, files: Sequence[tuple[Path, bytes, str]]) -> None:
         """Parse ahead, in worker processes when the files the cache lacks are many."""
         todo: list[tuple[Path, bytes, str]] = []
         for resolved, data, shown in files:
+            self._read[resolved] = data
             ready = self._ready.get(resolved)
             if ready is not None and ready[0] == data:
                 continue
