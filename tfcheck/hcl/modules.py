@@ -160,7 +160,7 @@ class ConfigLoader:
             self._bytes += len(data)
             if path.name.endswith(".json"):
                 return parse_json(decode(data), shown)
-            return self.parser.parse(resolved, data, shown)
+            return self.parser.parse(data, shown)
         except HclSyntaxError as exc:
             self.errors.append(InputError(shown, exc.message, exc.line, exc.column))
         except ReadRefused as exc:
@@ -300,8 +300,8 @@ def prefetch(loaders: list[ConfigLoader]) -> None:
 def _calls(parser: Parser, files: list[tuple[Path, bytes, str]]) -> ModuleDef:
     """The module calls in one directory's files (parsed ahead; errors: `load` reports)."""
     module = ModuleDef(Path(), "", "")
-    for resolved, data, shown in files:
-        parsed = parser.peek(resolved, data, shown)
+    for _, data, shown in files:
+        parsed = parser.peek(data, shown)
         if parsed is None:
             continue
         if is_override_file(shown.rsplit("/", 1)[-1]):
