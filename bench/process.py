@@ -259,7 +259,8 @@ def _hcl_tree(args: argparse.Namespace, size: int) -> Path:
         for number in range(args.monorepo):  # copies of one tree, each a root of its own
             copy = top / f"stack-{number:02}"
             shutil.copytree(tree, copy)
-            (copy / "stack.tf").write_text(f'locals {{\n  stack = "stack-{number:02}"\n}}\n')
+            for path in copy.rglob("*.tf"):  # every file its own text: none parsed once for all
+                path.write_text(f"# stack {number}\n{path.read_text()}")
     return top
 
 
