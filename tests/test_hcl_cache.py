@@ -346,3 +346,94 @@ def test_workers_hand_back_trees_the_cache_cannot_hold(tmp_path: Path,
     assert sorted(r.address for r in pooled.graph.resources()) == sorted(
         r.address for r in alone.graph.resources())
     assert pooled.errors == alone.errors
+
+
+@pytest.mark.parametrize("package", ["tfcheck", "python-hcl2", "lark"])
+def test_the_key_depends_on_each_version_it_names(package: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    data = b"locals {\n  a = 1\n}\n"
+    before = key_of(data)
+    real = importlib.metadata.version
+
+    def other(name: str) -> str:
+        return "999.0" if name == package else real(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", other)
+    cache_module._salt.cache_clear()
+    try:
+        assert key_of(data) != before
+    finally:
+        monkeypatch.undo()
+        cache_module._salt.cache_clear()
+    assert key_of(data) == before
+
+
+def test_the_key_depends_on_the_parser_source(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"locals {\n  a = 1\n}\n"
+    before = key_of(data)
+    for name in ("parse.py", "ast.py", "cache.py"):
+        (tmp_path / name).write_bytes(b"# another parser\n")
+    monkeypatch.setattr(cache_module, "__file__", str(tmp_path / "cache.py"))
+    cache_module._salt.cache_clear()
+    try:
+        assert key_of(data) != before
+    finally:
+        monkeypatch.undo()
+        cache_module._salt.cache_clear()
+
+
+def test_prune_keeps_the_directory_within_its_byte_bound(tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path)
+    sizes = []
+    for number in range(10):
+        data = f"locals {{\n  n = {number}\n}}\n".encode()
+        cache.put(data, parse_hcl(decode(data), "a.tf"))
+        path = cache.root / (key_of(data) + ".msgpack")
+        os.utime(path, (1_000_000 + number, 1_000_000 + number))
+        sizes.append(path.stat().st_size)
+    bound = sum(sizes) // 2
+    cache.prune(max_bytes=bound)
+    left = sorted((p.stat().st_mtime, p.stat().st_size) for p in cache.root.iterdir())
+    assert sum(size for _, size in left) <= bound * 0.8
+    assert left[-1][0] == 1_000_009 and len(left) < 10  # the newest kept, the oldest gone
+
+
+def test_closing_the_parser_prunes_after_the_workers_wrote(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _tree(tmp_path, 12)
+    monkeypatch.setattr(parsing, "POOL_MIN_FILES", 4)
+    cache = ParseCache(tmp_path / "cache")
+    pruned: list[int] = []
+    monkeypatch.setattr(ParseCache, "prune", lambda self: pruned.append(self.writes))
+    parser = Parser(cache, workers=2)
+    from tfcheck.hcl.modules import ConfigLoader, prefetch
+
+    prefetch([ConfigLoader(root, parser=parser)])
+    parser.close()
+    assert parser.pooled == 13  # 12 files and the broken one
+    assert pruned == [13]  # the 12 entries the workers stored, and main.tf's
+
+
+def _put_many(directory: str) -> int:
+    cache = ParseCache(Path(directory))
+    for _ in range(20):
+        for number in range(5):
+            data = f"locals {{\n  n = {number}\n}}\n".encode()
+            cache.put(data, parse_hcl(decode(data), "a.tf"))
+    return cache.writes
+
+
+def test_concurrent_writers_of_the_same_entries_leave_whole_entries(tmp_path: Path) -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        writes = pool.map(_put_many, [str(tmp_path)] * 4)
+    assert writes == [100] * 4
+    names = {p.name for p in (tmp_path / "hcl-parse-v1").iterdir()}
+    assert len(names) == 5 and all(n.endswith(".msgpack") for n in names)  # no temporary files
+    for number in range(5):
+        data = f"locals {{\n  n = {number}\n}}\n".encode()
+        assert ParseCache(tmp_path).get(data, "a.tf") == parse_hcl(decode(data), "a.tf")

@@ -149,7 +149,6 @@ class Parser:
             for batch in batches
         ]
         results: list[Outcome | None] = [None] * len(todo)
-        pooled = 0
         for batch, future in zip(batches, futures, strict=True):
             try:
                 outcomes = future.result()
@@ -158,12 +157,11 @@ class Parser:
             for index, outcome in zip(batch, outcomes, strict=True):
                 data, shown = todo[index]
                 if isinstance(outcome, bytes):  # the cache entry: checked as a cache read is
+                    if cache_dir is not None and self.cache is not None:
+                        self.cache.writes += 1  # (the worker stored it)
                     outcome = decode_entry(outcome, key_of(data), shown)
                 results[index] = outcome
-                pooled += outcome is not None
-        self.pooled += pooled
-        if self.cache is not None:
-            self.cache.writes += pooled
+                self.pooled += outcome is not None
         return results
 
 
