@@ -139,7 +139,8 @@ class Parser:
         cache_dir = None
         if self.cache is not None and self.cache.enabled:
             cache_dir = str(self.cache.root)
-        # Large files first, so one big file does not finish last; batches keep IPC low.
+        # Large files first, so one big file does not finish last; batches keep IPC low,
+        # and a small level still makes at least two batches per worker.
         order = sorted(range(len(todo)), key=lambda i: -len(todo[i][0]))
         size = max(1, min(_BATCH_FILES, len(todo) // (2 * self.workers)))
         batches = [order[i : i + size] for i in range(0, len(order), size)]
