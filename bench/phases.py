@@ -11,6 +11,8 @@ another is subtracted from it, so the rows add up to the process.
 Usage:
     bench/phases.py PLAN [--repeat 3]        # best of N fresh processes per phase
     bench/phases.py --size 10000             # a generated plan (bench/generate.py)
+    bench/phases.py --hcl 100                # an HCL tree of 100 files (cache: as set
+                                             # by TFCHECK_CACHE_DIR; --cold: a new one)
 
 Like process.py it measures a `git archive` snapshot (`--at REV`, default HEAD) unless
 `--live`. Never a test: nothing asserts a time.
@@ -44,6 +46,15 @@ TIMED = [
     ("findings and redaction", "tfcheck.engine", "_finding"),
     ("findings and redaction", "tfcheck.engine", "_ModuleBlocks.relocate"),
     ("scan: rest (inputs, policies loading, sorting, filtering)", "tfcheck.engine", "scan"),
+]
+
+# HCL trees (`--hcl N`): the same outer rows, the loader's phases instead of the plan's.
+TIMED_HCL = [
+    ("hcl: prefetch (find, read, cache or parse ahead)", "tfcheck.hcl.parsing", "begin_parsing"),
+    ("hcl: modules (find, read, parse)", "tfcheck.hcl.modules", "ConfigLoader.load"),
+    ("hcl: evaluation and graph", "tfcheck.loaders.hcl", "_Builder.build"),
+    ("load: rest (root variables, imports)", "tfcheck.engine", "_load"),
+    *TIMED[6:],
 ]
 
 CHILD = r'''
@@ -81,7 +92,11 @@ sys.argv = ["tfcheck", "scan", sys.argv[2], "--format", "json"]
 import os
 exit_now = os._exit
 
+main_pid = os.getpid()
+
 def report(status):
+    if os.getpid() != main_pid:  # a forked parse worker ending: not the scan
+        exit_now(status)
     total = time.process_time()  # the whole process: interpreter start included
     accounted = sum(totals.values()) + imported
     out = {"interpreter start and imports (before the scan)": imported, **totals,
@@ -106,12 +121,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--at", default="HEAD", metavar="REV")
     parser.add_argument("--live", action="store_true")
+    parser.add_argument("--hcl", type=int, metavar="FILES",
+                        help="an HCL tree of FILES .tf files instead of a plan")
+    parser.add_argument("--cold", action="store_true",
+                        help="--hcl: an empty parse cache for every run")
     args = parser.parse_args(argv)
 
     import generate
     from run import snapshot
 
-    plan = Path(args.plan) if args.plan else generate.make_plan(args.size)
+    if args.hcl:
+        plan = generate.make_hcl(args.hcl)
+    else:
+        plan = Path(args.plan) if args.plan else generate.make_plan(args.size)
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     described = "working tree"
@@ -122,9 +144,12 @@ def main(argv: list[str] | None = None) -> int:
                        env=env, stdout=subprocess.DEVNULL)
         described = commit[:10]
     best: dict[str, float] = {}
-    timed = [[row, module, attribute] for row, module, attribute in TIMED]
+    rows = TIMED_HCL if plan.is_dir() else TIMED
+    timed = [[row, module, attribute] for row, module, attribute in rows]
     with tempfile.TemporaryDirectory() as cwd:  # -P is not enough for `-c`: run elsewhere
-        for _ in range(args.repeat):
+        for run in range(args.repeat):
+            if args.cold:
+                env["TFCHECK_CACHE_DIR"] = str(Path(cwd) / f"cache-{run}")
             done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(timed), str(plan)],
                                   env=env, cwd=cwd, capture_output=True, text=True,
                                   check=False)
@@ -133,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(done.stderr[-2000:])
             for row, seconds in json.loads(line[7:]).items():
                 best[row] = min(best.get(row, seconds), seconds)
-    print(f"code: {described}; plan: {plan} ({plan.stat().st_size / 1e6:.1f} MB); best of "
+    size = sum(p.stat().st_size for p in plan.rglob("*.tf")) if plan.is_dir() else (
+        plan.stat().st_size)
+    print(f"code: {described}; input: {plan} ({size / 1e6:.1f} MB); best of "
           f"{args.repeat} per row; load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
     print("| phase | CPU s |\n|---|---:|")

@@ -19,6 +19,8 @@ Usage:
     bench/process.py --version                        # `tfcheck --version` vs `python -c pass`
     bench/process.py --hcl --sizes 100,300,1000       # HCL trees of N .tf files (below)
     bench/process.py --against 52cb60d --sizes 1000,10000   # before and after, interleaved
+    bench/process.py --hcl --against 52cb60d --sizes 10,100 # the same for HCL trees
+    bench/process.py --hcl --monorepo 12 --sizes 30         # 12 roots of 30 files, one scan
 
 `--hcl`: `tfcheck scan TREE --format json` on HCL trees of N files, against the floor
 `python -c "from hcl2.parser import parser; p = parser(); [p.parse(t) for t in <every
@@ -98,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hcl", action="store_true",
                         help="HCL trees of --sizes .tf files against a raw python-hcl2 parse")
     parser.add_argument("--against", metavar="REV",
-                        help="plans: also scan with REV's code, interleaved (floor, REV, code)")
+                        help="also scan with REV's code, interleaved (floor, REV, code)")
+    parser.add_argument("--monorepo", type=int, metavar="ROOTS", default=0,
+                        help="--hcl: a directory of ROOTS root modules of --sizes files each")
     args = parser.parse_args(argv)
 
     import generate
@@ -130,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             wall, cpu, rss = runs.best()
             print(f"| {name} | {wall:.3f} | {cpu:.3f} | {rss:.0f} |")
         return 0
+
+    if args.hcl and args.against:
+        return _hcl_against(args, python, env)
 
     if args.hcl:
         return _hcl(args, python, env)
@@ -202,7 +209,6 @@ def _hcl(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
     import shutil
     import tempfile
 
-    import generate
 
     help_text = subprocess.run([python, "-P", "-m", "tfcheck.cli", "scan", "--help"], env=env,
                                cwd=REPO, capture_output=True, text=True, check=False).stdout
@@ -211,7 +217,7 @@ def _hcl(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
           "| warm wall / CPU s | --no-cache wall / CPU s (ratio wall) | cold RSS MB |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for size in (int(s) for s in args.sizes.split(",")):
-        tree = generate.make_hcl(size)
+        tree = _hcl_tree(args, size)
         kb = sum(p.stat().st_size for p in tree.rglob("*.tf")) / 1024
         floor, cold, warm, uncached = Runs(), Runs(), Runs(), Runs()
         scan = [python, "-P", "-m", "tfcheck.cli", "scan", str(tree), "--format", "json"]
@@ -236,6 +242,68 @@ def _hcl(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
         print(f"| {size:,} | {kb:,.0f} | {f_wall:.2f} / {f_cpu:.2f} | {c_wall:.2f} / {c_cpu:.2f} "
               f"({c_wall / f_wall:.2f}x) | {w_wall:.2f} / {w_cpu:.2f} | {no_cache} "
               f"| {c_rss:.0f} |", flush=True)
+    return 0
+
+
+def _hcl_tree(args: argparse.Namespace, size: int) -> Path:
+    """The HCL input of one size: a generated tree, or a monorepo of copies of it."""
+    import generate
+
+    tree = generate.make_hcl(size)
+    if not args.monorepo:
+        return tree
+    import shutil
+
+    top = tree.parent / f"monorepo-{args.monorepo}x{size}"
+    if not top.is_dir():
+        for number in range(args.monorepo):  # copies of one tree, each a root of its own
+            copy = top / f"stack-{number:02}"
+            shutil.copytree(tree, copy)
+            for path in copy.rglob("*.tf"):  # every file its own text: none parsed once for all
+                path.write_text(f"# stack {number}\n{path.read_text()}")
+    return top
+
+
+def _hcl_against(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
+    """HCL trees: the floor, REV's cold and warm scans, this code's, interleaved in one run."""
+    import shutil
+    import tempfile
+
+    from run import snapshot
+
+    code, commit = snapshot(args.against)
+    subprocess.run([python, "-m", "compileall", "-q", str(code)], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    old_env = {**env, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
+    print(f"before: {commit[:10]}\n")
+    print("| .tf files | floor wall / CPU s | before cold wall / CPU s (ratio wall) "
+          "| after cold wall / CPU s (ratio wall) | before warm wall / CPU s "
+          "| after warm wall / CPU s |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for size in (int(s) for s in args.sizes.split(",")):
+        tree = _hcl_tree(args, size)
+        files = sum(1 for _ in tree.rglob("*.tf"))
+        runs = {name: Runs() for name in ("floor", "b-cold", "b-warm", "a-cold", "a-warm")}
+        scan = [python, "-P", "-m", "tfcheck.cli", "scan", str(tree), "--format", "json"]
+        for _ in range(args.repeat):
+            measure([python, "-c", HCL_FLOOR, str(tree)], env, runs["floor"])
+            for side, side_env in (("b", old_env), ("a", env)):
+                cache = tempfile.mkdtemp(prefix="tfcheck-bench-cache-")
+                try:
+                    cached_env = {**side_env, "TFCHECK_CACHE_DIR": cache}
+                    measure(scan, cached_env, runs[f"{side}-cold"])
+                    measure(scan, cached_env, runs[f"{side}-warm"])
+                finally:
+                    shutil.rmtree(cache, ignore_errors=True)
+        f_wall, f_cpu, _ = runs["floor"].best()
+        cells = []
+        for name in ("b-cold", "a-cold", "b-warm", "a-warm"):
+            wall, cpu, _ = runs[name].best()
+            ratio = f" ({wall / f_wall:.2f}x)" if name.endswith("cold") else ""
+            cells.append(f"{wall:.2f} / {cpu:.2f}{ratio}")
+        print(f"| {files:,} | {f_wall:.2f} / {f_cpu:.2f} | {' | '.join(cells)} |", flush=True)
+    print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
 

@@ -78,7 +78,7 @@ def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path: Path, damage: str) -
     if damage != "wrong-type":
         assert ParseCache(tmp_path).get(data, "a.tf") is None
     fresh = Parser(ParseCache(tmp_path), workers=1)
-    assert fresh.parse(entry, data, "a.tf") == parsed
+    assert fresh.parse(data, "a.tf") == parsed
     assert ParseCache(tmp_path).get(data, "a.tf") == parsed  # rewritten
 
 
@@ -125,10 +125,10 @@ def test_parse_errors_are_not_cached_and_read_the_same(tmp_path: Path) -> None:
     cache = ParseCache(tmp_path)
     bad = b'resource "a" "b" {\n  x = [1,\n}\n'
     with pytest.raises(HclSyntaxError) as first:
-        Parser(cache, workers=1).parse(tmp_path / "bad.tf", bad, "bad.tf")
+        Parser(cache, workers=1).parse(bad, "bad.tf")
     assert not cache.root.exists() or not list(cache.root.iterdir())
     with pytest.raises(HclSyntaxError) as second:
-        Parser(cache, workers=1).parse(tmp_path / "bad.tf", bad, "bad.tf")
+        Parser(cache, workers=1).parse(bad, "bad.tf")
     assert (first.value.message, first.value.line, first.value.column) == (
         second.value.message, second.value.line, second.value.column)
     assert first.value.line is not None
@@ -138,7 +138,7 @@ def test_an_unwritable_cache_directory_degrades_to_no_cache(tmp_path: Path) -> N
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     cache = ParseCache(blocker)
-    parsed = Parser(cache, workers=1).parse(tmp_path / "a.tf", b"locals {\n a = 1\n}\n", "a.tf")
+    parsed = Parser(cache, workers=1).parse(b"locals {\n a = 1\n}\n", "a.tf")
     assert "a" in parsed.body.blocks[0].body.attributes
     assert not cache.enabled
 
@@ -279,3 +279,161 @@ def test_concurrent_runs_share_a_cache_safely(tmp_path: Path) -> None:
     warm = run_tfcheck("scan", tree, "--format", "json", env={"TFCHECK_CACHE_DIR": str(
         tmp_path / "cache")})
     assert warm.stdout.encode() == outputs[0][0]
+
+
+def test_once_the_workers_run_later_levels_go_to_them_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "tree"
+    (root / "modules" / "m").mkdir(parents=True)
+    monkeypatch.setattr(parsing, "POOL_MIN_FILES", 4)
+    for number in range(6):  # the root level: over the bar
+        (root / f"r{number}.tf").write_text(f'locals {{\n  r{number} = {number}\n}}\n')
+    (root / "main.tf").write_text('module "m" {\n  source = "./modules/m"\n}\n')
+    for number in range(3):  # the module's level: under it, but the workers are running
+        (root / "modules" / "m" / f"m{number}.tf").write_text(
+            f'resource "aws_sqs_queue" "q{number}" {{\n  name = "q{number}"\n}}\n')
+    parser = Parser(workers=2)
+    from tfcheck.hcl.modules import ConfigLoader, prefetch
+
+    prefetch([ConfigLoader(root, parser=parser)])
+    loaded = load_hcl(root, parser=parser)
+    parser.close()
+    assert parser.pooled == 10 and len(loaded.graph.resources()) == 3
+
+
+def test_copies_of_a_file_are_parsed_once(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    roots = []
+    for number in range(4):
+        root = tmp_path / f"stack{number}"
+        (root / "modules" / "copy").mkdir(parents=True)
+        (root / "main.tf").write_text('module "copy" {\n  source = "./modules/copy"\n}\n')
+        for index in range(5):  # the same five files in every root and in its module
+            for place in (root, root / "modules" / "copy"):
+                (place / f"f{index}.tf").write_text(
+                    f'resource "aws_sqs_queue" "q{index}" {{\n  name = "q{index}"\n}}\n')
+        roots.append(root)
+    monkeypatch.setattr(parsing, "POOL_MIN_FILES", 2)
+    monkeypatch.setattr(parsing, "available_cores", lambda: 2)
+    token = parsing.begin_parsing(False, roots)
+    parser = parsing.current_parser()
+    assert parser is not None
+    loads = [load_hcl(root) for root in roots]
+    parsing.end_parsing(token)
+    assert parser.pooled == 6  # main.tf and f0-f4
+    for load in loads:  # each copy shown where it is
+        assert {(r.address, r.location.file) for r in load.graph.resources()} == {
+            *((f"aws_sqs_queue.q{index}", f"f{index}.tf") for index in range(5)),
+            *((f"module.copy.aws_sqs_queue.q{index}", f"modules/copy/f{index}.tf")
+              for index in range(5))}
+
+
+def test_workers_hand_back_trees_the_cache_cannot_hold(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _tree(tmp_path, 8)
+    (root / "modules" / "m" / "big.tf").write_text(
+        'locals {\n  big = 12345678901234567890123\n}\n')  # no msgpack integer holds it
+    alone = load_hcl(root, parser=Parser(workers=1))
+    monkeypatch.setattr(parsing, "POOL_MIN_FILES", 4)
+    parser = Parser(ParseCache(tmp_path / "cache"), workers=2)
+    from tfcheck.hcl.modules import ConfigLoader, prefetch
+
+    prefetch([ConfigLoader(root, parser=parser)])
+    pooled = load_hcl(root, parser=parser)
+    parser.close()
+    assert parser.pooled == 10  # 8 files, the broken one (an error) and the big literal
+    assert len(list((tmp_path / "cache").rglob("*.msgpack"))) == 9  # the 8 and main.tf
+    assert sorted(r.address for r in pooled.graph.resources()) == sorted(
+        r.address for r in alone.graph.resources())
+    assert pooled.errors == alone.errors
+
+
+@pytest.mark.parametrize("package", ["tfcheck", "python-hcl2", "lark"])
+def test_the_key_depends_on_each_version_it_names(package: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    data = b"locals {\n  a = 1\n}\n"
+    before = key_of(data)
+    real = importlib.metadata.version
+
+    def other(name: str) -> str:
+        return "999.0" if name == package else real(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", other)
+    cache_module._salt.cache_clear()
+    try:
+        assert key_of(data) != before
+    finally:
+        monkeypatch.undo()
+        cache_module._salt.cache_clear()
+    assert key_of(data) == before
+
+
+def test_the_key_depends_on_the_parser_source(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"locals {\n  a = 1\n}\n"
+    before = key_of(data)
+    for name in ("parse.py", "ast.py", "cache.py"):
+        (tmp_path / name).write_bytes(b"# another parser\n")
+    monkeypatch.setattr(cache_module, "__file__", str(tmp_path / "cache.py"))
+    cache_module._salt.cache_clear()
+    try:
+        assert key_of(data) != before
+    finally:
+        monkeypatch.undo()
+        cache_module._salt.cache_clear()
+
+
+def test_prune_keeps_the_directory_within_its_byte_bound(tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path)
+    sizes = []
+    for number in range(10):
+        data = f"locals {{\n  n = {number}\n}}\n".encode()
+        cache.put(data, parse_hcl(decode(data), "a.tf"))
+        path = cache.root / (key_of(data) + ".msgpack")
+        os.utime(path, (1_000_000 + number, 1_000_000 + number))
+        sizes.append(path.stat().st_size)
+    bound = sum(sizes) // 2
+    cache.prune(max_bytes=bound)
+    left = sorted((p.stat().st_mtime, p.stat().st_size) for p in cache.root.iterdir())
+    assert sum(size for _, size in left) <= bound * 0.8
+    assert left[-1][0] == 1_000_009 and len(left) < 10  # the newest kept, the oldest gone
+
+
+def test_closing_the_parser_prunes_after_the_workers_wrote(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _tree(tmp_path, 12)
+    monkeypatch.setattr(parsing, "POOL_MIN_FILES", 4)
+    cache = ParseCache(tmp_path / "cache")
+    pruned: list[int] = []
+    monkeypatch.setattr(ParseCache, "prune", lambda self: pruned.append(self.writes))
+    parser = Parser(cache, workers=2)
+    from tfcheck.hcl.modules import ConfigLoader, prefetch
+
+    prefetch([ConfigLoader(root, parser=parser)])
+    parser.close()
+    assert parser.pooled == 13  # 12 files and the broken one
+    assert pruned == [13]  # the 12 entries the workers stored, and main.tf's
+
+
+def _put_many(directory: str) -> int:
+    cache = ParseCache(Path(directory))
+    for _ in range(20):
+        for number in range(5):
+            data = f"locals {{\n  n = {number}\n}}\n".encode()
+            cache.put(data, parse_hcl(decode(data), "a.tf"))
+    return cache.writes
+
+
+def test_concurrent_writers_of_the_same_entries_leave_whole_entries(tmp_path: Path) -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        writes = pool.map(_put_many, [str(tmp_path)] * 4)
+    assert writes == [100] * 4
+    names = {p.name for p in (tmp_path / "hcl-parse-v1").iterdir()}
+    assert len(names) == 5 and all(n.endswith(".msgpack") for n in names)  # no temporary files
+    for number in range(5):
+        data = f"locals {{\n  n = {number}\n}}\n".encode()
+        assert ParseCache(tmp_path).get(data, "a.tf") == parse_hcl(decode(data), "a.tf")

@@ -83,7 +83,7 @@ def resolve_inside(path: Path, roots: set[Path] | frozenset[Path]) -> Path:
         raise ReadRefused("does not exist") from None
     except (OSError, RuntimeError):
         raise ReadRefused("cannot be resolved (symlink loop or unreadable)") from None
-    if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+    if not lies_inside(resolved, roots):
         raise ReadRefused("is outside the scanned root: not read")
     return resolved
 
@@ -94,6 +94,11 @@ def is_inside(path: Path, roots: set[Path] | frozenset[Path]) -> bool:
         resolved = Path(path).resolve()
     except (OSError, RuntimeError):
         return False
+    return lies_inside(resolved, roots)
+
+
+def lies_inside(resolved: Path, roots: set[Path] | frozenset[Path]) -> bool:
+    """Whether an already resolved path is one of `roots` or below one (no file access)."""
     return any(resolved == root or resolved.is_relative_to(root) for root in roots)
 
 
@@ -101,9 +106,23 @@ def read_bytes(
     path: Path, roots: set[Path] | frozenset[Path] | None = None, limit: int = DEFAULT_LIMIT
 ) -> bytes:
     """The content of a regular file inside `roots` (any place if None), at most `limit`."""
-    target = resolve_inside(path, roots) if roots is not None else Path(path)
+    if roots is None:
+        return _read_regular(Path(path), limit, follow=True)
+    return _read_regular(resolve_inside(path, roots), limit, follow=False)
+
+
+def read_resolved(target: Path, limit: int = DEFAULT_LIMIT) -> bytes:
+    """`read_bytes` of a path `resolve_inside` already returned (confined; not resolved again).
+
+    For a caller that needs the resolved path itself (as a key) and the content: one
+    resolution instead of two. A symlink put in its place since is not followed.
+    """
+    return _read_regular(target, limit, follow=False)
+
+
+def _read_regular(target: Path, limit: int, follow: bool) -> bytes:
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    flags |= getattr(os, "O_NOFOLLOW", 0) if roots is not None else 0
+    flags |= 0 if follow else getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(target, flags)
     except FileNotFoundError:
@@ -176,7 +195,9 @@ __all__ = [
     "DEFAULT_LIMIT",
     "ReadRefused",
     "is_inside",
+    "lies_inside",
     "read_bytes",
+    "read_resolved",
     "read_stream",
     "regular_file_size",
     "resolve_inside",

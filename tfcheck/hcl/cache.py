@@ -134,15 +134,17 @@ class ParseCache:
         """Store a parse; a tree the format cannot hold is simply not stored."""
         if not self.enabled:
             return
-        try:
-            raw = encode_entry(key_of(data), parsed)
-        except (BadEntry, TypeError, ValueError, OverflowError, RecursionError):
-            return
-        self._write(key_of(data), raw)
+        key = key_of(data)
+        raw = entry_of(key, parsed)
+        if raw is not None:
+            self.write(key, raw)
 
-    def _write(self, key: str, raw: bytes) -> None:
+    def write(self, key: str, raw: bytes) -> None:
+        """Store an entry `entry_of` made (atomically: never half an entry on disk)."""
         import tempfile  # (and shutil, random, ... with it) only when there is a write
 
+        if not self.enabled:
+            return
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.root)
@@ -189,6 +191,14 @@ class ParseCache:
 
 
 # -- encoding: nodes as [tag, field, ...] ------------------------------------------------
+
+
+def entry_of(key: str, parsed: ParsedFile) -> bytes | None:
+    """The entry of one parse under `key`; None for a tree the format cannot hold."""
+    try:
+        return encode_entry(key, parsed)
+    except (BadEntry, TypeError, ValueError, OverflowError, RecursionError):
+        return None
 
 
 def encode_entry(key: str, parsed: ParsedFile) -> bytes:
@@ -455,4 +465,4 @@ def _dec_comment(value: Any) -> CommentDirective:
     return CommentDirective(tuple(_str(r) for r in _list(rules)), _str(reason), _int(line))
 
 
-__all__ = ["ParseCache", "default_directory", "key_of"]
+__all__ = ["ParseCache", "decode_entry", "default_directory", "entry_of", "key_of"]

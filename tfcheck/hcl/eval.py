@@ -480,11 +480,15 @@ class Evaluator(Expressions):
             path = prefix + name
             here = attribute.file or written
             _note_line(lines, files, path, attribute.line, here)
-            value, refs = self._evaluate_at(here, attribute.expr, scope)
+            if here is None:  # (most attributes: no override file wrote them)
+                value, refs = self.evaluate(attribute.expr, scope)
+            else:
+                value, refs = self._evaluate_at(here, attribute.expr, scope)
             targets = dict.fromkeys(refs)
             for unknown in unknown_in(value):
                 targets.update(dict.fromkeys(unknown.references))
-            edges.extend((path, target) for target in targets)
+            if targets:
+                edges.extend((path, target) for target in targets)
             if value is None or (isinstance(value, Sensitive) and value.value is None):
                 continue  # null: the argument is unset
             values[name] = value

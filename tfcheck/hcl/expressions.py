@@ -43,6 +43,7 @@ from tfcheck.hcl.functions import call_function
 from tfcheck.hcl.modules import ModuleCallDef, ModuleDef, ResourceDef
 from tfcheck.hcl.values import (
     MAX_STRING,
+    SCALAR_TYPES,
     BoundExceeded,
     EvalError,
     InstanceDict,
@@ -310,7 +311,10 @@ class Expressions:
 
         Bounded: values may share structure, and the stored value is a tree.
         """
-        walk = walk or Walk()
+        if walk is None:
+            if type(value) in SCALAR_TYPES:  # most values: stored as they are
+                return value
+            walk = Walk()
         walk.tick()
         if isinstance(value, ModuleRef):
             return self._finish(value.materialize(), walk)

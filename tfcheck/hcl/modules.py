@@ -22,7 +22,14 @@ from tfcheck.hcl.overrides import apply_override_file, is_override_file, literal
 from tfcheck.hcl.parse import MAX_FILE_BYTES, HclSyntaxError, decode
 from tfcheck.hcl.parsing import Parser
 from tfcheck.model import InputError
-from tfcheck.safe_io import ReadRefused, is_inside, read_bytes, scan_root
+from tfcheck.safe_io import (
+    ReadRefused,
+    lies_inside,
+    read_bytes,
+    read_resolved,
+    resolve_inside,
+    scan_root,
+)
 
 MAX_MODULE_DEPTH = 20
 MAX_FILES_PER_MODULE = 2_000
@@ -118,32 +125,47 @@ class ConfigLoader:
         self.confine = (confine or scan_root(root)).resolve()
         self.errors: list[InputError] = []
         self.notes: list[str] = []
-        self._parsed: dict[Path, ParsedFile | None] = {}
+        self._parsed: dict[Path, ParsedFile | None] = {}  # by resolved path
+        self._resolved: dict[Path, Path] = {}  # a module called many times: resolved once
+        self._listed: dict[Path, list[Path]] = {}  # config_files by resolved directory
         self._bytes = 0
         self._modules_json = _read_modules_json(root, self.confine)
-        self.directories: set[Path] = {root.resolve()}
 
     def parse_file(self, path: Path) -> ParsedFile | None:
-        resolved = path.resolve()
-        if resolved in self._parsed:
-            return self._parsed[resolved]
+        """The file at `path`, parsed once per load (None, and one error, if it cannot be)."""
+        resolved = self._resolved.get(path)
+        refused: ReadRefused | None = None
+        if resolved is None:
+            try:
+                resolved = resolve_inside(path, {self.confine})
+            except ReadRefused as exc:
+                resolved, refused = path, exc  # keyed by its own path: reported once
+            self._resolved[path] = resolved
+        if resolved not in self._parsed:
+            self._parsed[resolved] = self._read_and_parse(path, resolved, refused)
+        return self._parsed[resolved]
+
+    def _read_and_parse(
+        self, path: Path, resolved: Path, refused: ReadRefused | None
+    ) -> ParsedFile | None:
         shown = display_path(self.root, path)
-        parsed: ParsedFile | None = None
         try:
             if self._bytes > MAX_TOTAL_BYTES:
                 raise ReadRefused(f"not read: the configuration is over {MAX_TOTAL_BYTES} bytes")
-            data = read_bytes(path, {self.confine}, MAX_FILE_BYTES)
+            if refused is not None:
+                raise refused
+            data = self.parser.read_ahead(resolved)
+            if data is None:  # not read ahead (`prefetch`): a JSON file, a single-core scan
+                data = read_resolved(resolved, MAX_FILE_BYTES)
             self._bytes += len(data)
             if path.name.endswith(".json"):
-                parsed = parse_json(decode(data), shown)
-            else:
-                parsed = self.parser.parse(resolved, data, shown)
+                return parse_json(decode(data), shown)
+            return self.parser.parse(data, shown)
         except HclSyntaxError as exc:
             self.errors.append(InputError(shown, exc.message, exc.line, exc.column))
         except ReadRefused as exc:
             self.errors.append(InputError(shown, f"file {exc.reason}", exc.line, exc.column))
-        self._parsed[resolved] = parsed
-        return parsed
+        return None
 
     @property
     def bytes_read(self) -> int:
@@ -151,12 +173,16 @@ class ConfigLoader:
         return self._bytes
 
     def load(self) -> ModuleDef:
-        return self._load(self.root, "", 0, ())
+        return self._load(self.root, self.root.resolve(), "", 0, ())
 
-    def _load(self, directory: Path, key: str, depth: int, chain: tuple[Path, ...]) -> ModuleDef:
+    def _load(
+        self, directory: Path, resolved: Path, key: str, depth: int, chain: tuple[Path, ...]
+    ) -> ModuleDef:
+        """The module in `directory` (`resolved`: the same, resolved) and its children."""
         module = ModuleDef(directory, key, display_path(self.root, directory))
-        self.directories.add(directory.resolve())
-        files = config_files(directory)
+        files = self._listed.get(resolved)
+        if files is None:
+            files = self._listed[resolved] = config_files(directory)
         if len(files) > MAX_FILES_PER_MODULE:
             self.errors.append(
                 InputError(
@@ -184,12 +210,11 @@ class ConfigLoader:
                     line, column = call.block.line, call.block.column
                     self.errors.append(InputError(call.file, why, line, column))
                 continue
-            resolved = child_dir.resolve()
-            if depth >= MAX_MODULE_DEPTH or resolved in chain:
+            if depth >= MAX_MODULE_DEPTH or child_dir in chain:  # (`_locate` resolved it)
                 module.missing[name] = f"module {child_key} calls itself or nests too deeply"
                 continue
             module.children[name] = self._load(
-                child_dir, child_key, depth + 1, (*chain, directory.resolve())
+                child_dir, child_dir, child_key, depth + 1, (*chain, resolved)
             )
         return module
 
@@ -198,7 +223,7 @@ class ConfigLoader:
             return None, f"module {key} has no literal source"
         if source.startswith(("./", "../")) or source in (".", ".."):
             directory = (parent / source).resolve()
-            if not is_inside(directory, {self.confine}):
+            if not lies_inside(directory, {self.confine}):
                 return None, f"module {key}: local source {source} is outside the scanned root"
             if directory.is_dir():
                 return directory, ""
@@ -206,7 +231,7 @@ class ConfigLoader:
         recorded = self._modules_json.get(key)
         if recorded is not None:
             directory = (self.root / recorded).resolve()
-            if not is_inside(directory, {self.confine}):
+            if not lies_inside(directory, {self.confine}):
                 return None, f"module {key}: .terraform/modules places it outside the scanned root"
             if directory.is_dir():
                 return directory, ""
@@ -230,40 +255,39 @@ def prefetch(loaders: list[ConfigLoader]) -> None:
     seen: set[Path] = set()
     total = 0  # the loads' own bound on bytes read, here for all of them together
     level = [(loader, loader.root, "") for loader in loaders]
+    explored: set[Path] = set()  # a module called from many places is read once
     for _ in range(MAX_MODULE_DEPTH + 1):
-        batch: dict[ConfigLoader, list[tuple[Path, Path, bytes, str]]] = {}
+        # each new directory's files: (resolved path, bytes, path shown), under its loader
+        batch: dict[tuple[ConfigLoader, Path], list[tuple[Path, bytes, str]]] = {}
         for loader, directory, _key in level:
+            if directory in explored:
+                continue
+            explored.add(directory)
+            files = batch.setdefault((loader, directory), [])
             paths = config_files(directory)
             for path in paths if len(paths) <= MAX_FILES_PER_MODULE else []:
-                resolved = path.resolve()
-                if resolved in seen or path.name.endswith(".json") or total > MAX_TOTAL_BYTES:
+                if path.name.endswith(".json") or total > MAX_TOTAL_BYTES:
                     continue
-                seen.add(resolved)
                 try:
-                    data = read_bytes(path, {loader.confine}, MAX_FILE_BYTES)
+                    resolved = resolve_inside(path, {loader.confine})
+                    if resolved in seen:
+                        continue
+                    seen.add(resolved)
+                    data = read_resolved(resolved, MAX_FILE_BYTES)
                 except ReadRefused:
                     continue
                 total += len(data)
-                shown = display_path(loader.root, path)
-                batch.setdefault(loader, []).append((directory, resolved, data, shown))
+                files.append((resolved, data, display_path(loader.root, path)))
         by_parser: dict[Parser, list[tuple[Path, bytes, str]]] = {}
-        for loader, files in batch.items():
-            by_parser.setdefault(loader.parser, []).extend((r, d, s) for _, r, d, s in files)
+        for (loader, _), files in batch.items():
+            by_parser.setdefault(loader.parser, []).extend(files)
         for parser, prepared in by_parser.items():
             parser.prepare(prepared)
+        calls_in = {place: _calls(loader.parser, files) for (loader, place), files in batch.items()}
         following = []
         for loader, directory, key in level:
-            calls = ModuleDef(directory, key, "")
-            for place, resolved, data, shown in batch.get(loader, []):
-                if place == directory:
-                    parsed = loader.parser.peek(resolved, data, shown)
-                    if parsed is None:
-                        continue
-                    if is_override_file(shown.rsplit("/", 1)[-1]):
-                        apply_override_file(calls, parsed)  # errors: reported by `load`
-                    else:
-                        _index(calls, parsed)
-            for name, call in calls.calls.items():
+            calls = calls_in.get(directory)
+            for name, call in calls.calls.items() if calls is not None else ():
                 child_key = f"{key}.{name}" if key else name
                 child, _ = loader._locate(directory, child_key, call.source)
                 if child is not None:
@@ -271,6 +295,20 @@ def prefetch(loaders: list[ConfigLoader]) -> None:
         if not following:
             return
         level = following
+
+
+def _calls(parser: Parser, files: list[tuple[Path, bytes, str]]) -> ModuleDef:
+    """The module calls in one directory's files (parsed ahead; errors: `load` reports)."""
+    module = ModuleDef(Path(), "", "")
+    for _, data, shown in files:
+        parsed = parser.peek(data, shown)
+        if parsed is None:
+            continue
+        if is_override_file(shown.rsplit("/", 1)[-1]):
+            apply_override_file(module, parsed)
+        else:
+            _index(module, parsed)
+    return module
 
 
 def _read_modules_json(root: Path, confine: Path) -> dict[str, str]:

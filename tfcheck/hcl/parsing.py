@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tfcheck.hcl.ast import ParsedFile
-from tfcheck.hcl.cache import ParseCache
+from tfcheck.hcl.cache import ParseCache, decode_entry, entry_of, key_of
 from tfcheck.hcl.parse import HclSyntaxError, decode, parse_hcl
 
 # A pool pays for itself past this many files or bytes not in the cache (workers are
@@ -45,40 +45,53 @@ class Parser:
     def __init__(self, cache: ParseCache | None = None, workers: int | None = None) -> None:
         self.cache = cache
         self.workers = available_cores() if workers is None else max(1, workers)
-        self._ready: dict[Path, tuple[bytes, Outcome]] = {}
+        # Outcomes by content: a file copied into several modules or roots is parsed once.
+        self._outcomes: dict[bytes, Outcome] = {}
+        self._read: dict[Path, bytes] = {}  # every file `prepare` was given, by resolved path
         self._pool: Any = None
         self.pooled = 0  # files parsed in worker processes (for tests and bench)
 
-    def parse(self, resolved: Path, data: bytes, shown: str) -> ParsedFile:
+    def parse(self, data: bytes, shown: str) -> ParsedFile:
         """The parse of `data` shown as `shown`; raises `HclSyntaxError`."""
-        outcome = self._outcome(resolved, data, shown)
+        outcome = self._outcome(data, shown)
         if isinstance(outcome, HclSyntaxError):
             raise HclSyntaxError(outcome.message, outcome.line, outcome.column)
         return outcome if outcome.path == shown else dataclasses.replace(outcome, path=shown)
 
-    def peek(self, resolved: Path, data: bytes, shown: str) -> ParsedFile | None:
+    def peek(self, data: bytes, shown: str) -> ParsedFile | None:
         """Like `parse`, None for a file that does not parse."""
-        outcome = self._outcome(resolved, data, shown)
+        outcome = self._outcome(data, shown)
         return outcome if isinstance(outcome, ParsedFile) else None
 
+    def read_ahead(self, resolved: Path) -> bytes | None:
+        """The bytes `prepare` was given for this file: a load need not read it again."""
+        return self._read.get(resolved)
+
     def prepare(self, files: Sequence[tuple[Path, bytes, str]]) -> None:
-        """Parse ahead, in worker processes when the files the cache lacks are many."""
-        todo: list[tuple[Path, bytes, str]] = []
+        """Parse ahead, in worker processes when the files the cache lacks are many.
+
+        Once the workers run (a large first level), every later level with more than one
+        file to parse goes to them too.
+        """
+        todo: dict[bytes, str] = {}  # content -> the path shown for it (copies: once)
         for resolved, data, shown in files:
-            ready = self._ready.get(resolved)
-            if ready is not None and ready[0] == data:
+            self._read[resolved] = data
+            if data in self._outcomes or data in todo:
                 continue
             hit = self.cache.get(data, shown) if self.cache is not None else None
             if hit is not None:
-                self._ready[resolved] = (data, hit)
+                self._outcomes[data] = hit
             else:
-                todo.append((resolved, data, shown))
-        size = sum(len(data) for _, data, _ in todo)
-        if self.workers < 2 or (len(todo) <= POOL_MIN_FILES and size <= POOL_MIN_BYTES):
+                todo[data] = shown
+        size = sum(len(data) for data in todo)
+        if self.workers < 2 or len(todo) < 2:
             return
-        for (resolved, data, _), outcome in zip(todo, self._in_workers(todo), strict=True):
+        if self._pool is None and len(todo) <= POOL_MIN_FILES and size <= POOL_MIN_BYTES:
+            return
+        pending = list(todo.items())
+        for (data, _), outcome in zip(pending, self._in_workers(pending), strict=True):
             if outcome is not None:
-                self._ready[resolved] = (data, outcome)
+                self._outcomes[data] = outcome
 
     def close(self) -> None:
         if self._pool is not None:
@@ -87,22 +100,19 @@ class Parser:
         if self.cache is not None:
             self.cache.prune()
 
-    def _outcome(self, resolved: Path, data: bytes, shown: str) -> Outcome:
-        ready = self._ready.get(resolved)
-        if ready is not None and ready[0] == data:
-            return ready[1]
-        hit = self.cache.get(data, shown) if self.cache is not None else None
-        outcome: Outcome
-        if hit is not None:
-            outcome = hit
-        else:
+    def _outcome(self, data: bytes, shown: str) -> Outcome:
+        outcome = self._outcomes.get(data)
+        if outcome is not None:
+            return outcome
+        outcome = self.cache.get(data, shown) if self.cache is not None else None
+        if outcome is None:
             outcome = _parse_one(data, shown)
             if self.cache is not None and isinstance(outcome, ParsedFile):
                 self.cache.put(data, outcome)
-        self._ready[resolved] = (data, outcome)
+        self._outcomes[data] = outcome
         return outcome
 
-    def _in_workers(self, todo: list[tuple[Path, bytes, str]]) -> list[Outcome | None]:
+    def _in_workers(self, todo: list[tuple[bytes, str]]) -> list[Outcome | None]:
         """Outcomes in `todo`'s order; None where a worker failed (parsed in process later)."""
         try:
             return self._submit(todo)
@@ -113,7 +123,7 @@ class Parser:
             self.workers = 1
             return [None] * len(todo)
 
-    def _submit(self, todo: list[tuple[Path, bytes, str]]) -> list[Outcome | None]:
+    def _submit(self, todo: list[tuple[bytes, str]]) -> list[Outcome | None]:
         from concurrent.futures import ProcessPoolExecutor
 
         from tfcheck.hcl.parse import _lark
@@ -129,14 +139,14 @@ class Parser:
         cache_dir = None
         if self.cache is not None and self.cache.enabled:
             cache_dir = str(self.cache.root)
-        # Large files first, so one big file does not finish last; batches keep IPC low.
-        order = sorted(range(len(todo)), key=lambda i: -len(todo[i][1]))
-        batches = [order[i : i + _BATCH_FILES] for i in range(0, len(order), _BATCH_FILES)]
+        # Large files first, so one big file does not finish last; batches keep IPC low,
+        # and a small level still makes at least two batches per worker.
+        order = sorted(range(len(todo)), key=lambda i: -len(todo[i][0]))
+        size = max(1, min(_BATCH_FILES, len(todo) // (2 * self.workers)))
+        batches = [order[i : i + size] for i in range(0, len(order), size)]
         limit = sys.getrecursionlimit()
         futures = [
-            self._pool.submit(
-                _parse_batch, [(todo[i][1], todo[i][2]) for i in batch], cache_dir, limit
-            )
+            self._pool.submit(_parse_batch, [todo[i] for i in batch], cache_dir, limit)
             for batch in batches
         ]
         results: list[Outcome | None] = [None] * len(todo)
@@ -146,10 +156,13 @@ class Parser:
             except Exception:  # noqa: BLE001 - a broken worker: parse in process instead
                 continue
             for index, outcome in zip(batch, outcomes, strict=True):
+                data, shown = todo[index]
+                if isinstance(outcome, bytes):  # the cache entry: checked as a cache read is
+                    if cache_dir is not None and self.cache is not None:
+                        self.cache.writes += 1  # (the worker stored it)
+                    outcome = decode_entry(outcome, key_of(data), shown)
                 results[index] = outcome
                 self.pooled += outcome is not None
-        if self.cache is not None:
-            self.cache.writes += self.pooled
         return results
 
 
@@ -200,21 +213,31 @@ def _parse_one(data: bytes, shown: str) -> Outcome:
 
 def _parse_batch(
     batch: list[tuple[bytes, str]], cache_dir: str | None, limit: int
-) -> list[Outcome | None]:
-    """In a worker: parse each file (and store it in the cache); None where it broke."""
+) -> list[bytes | Outcome | None]:
+    """In a worker: each file's cache entry (stored, if caching), else its outcome.
+
+    The entry is what the parent reads back (smaller and quicker than a pickled tree);
+    a parse error, or a tree the entry format cannot hold, comes back as it is. None
+    where the worker broke: the parent parses that file itself.
+    """
     if sys.getrecursionlimit() < limit:
         sys.setrecursionlimit(limit)
     cache = ParseCache(Path(cache_dir), subdir=False) if cache_dir is not None else None
-    outcomes: list[Outcome | None] = []
+    outcomes: list[bytes | Outcome | None] = []
     for data, shown in batch:
         try:
             outcome = _parse_one(data, shown)
         except Exception:  # noqa: BLE001 - the parent parses it again and sees the error
             outcomes.append(None)
             continue
-        if cache is not None and isinstance(outcome, ParsedFile):
-            cache.put(data, outcome)
-        outcomes.append(outcome)
+        if isinstance(outcome, HclSyntaxError):
+            outcomes.append(outcome)
+            continue
+        key = key_of(data)
+        entry = entry_of(key, outcome)
+        if entry is not None and cache is not None:
+            cache.write(key, entry)
+        outcomes.append(outcome if entry is None else entry)
     return outcomes
 
 

@@ -97,8 +97,14 @@ def partial_of(value: Any) -> str | None:
     return value.partial if isinstance(value, Unknown) else None
 
 
+# The types of values with nothing inside (null included): what walks stop at.
+SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def unknown_in(value: Any, budget: int = 10_000) -> list[Unknown]:
     """Every `Unknown` inside a value (bounded walk), instance objects counted as whole."""
+    if type(value) in SCALAR_TYPES:  # most values: nothing to walk
+        return []
     found: list[Unknown] = []
     stack = [value]
     while stack and budget > 0:
@@ -137,7 +143,10 @@ def need_known(*values: Any) -> None:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool)
+
+
+_NUMBER_TYPES = (int, float)  # (`int | float` would build a union object on every call)
 
 
 def normal_number(value: int | float) -> int | float:
