@@ -84,12 +84,16 @@ def find_config_file(start: Path) -> Path | None:
             candidate = directory / name
             if not candidate.is_file():
                 continue
-            if name == "pyproject.toml" and "tool" not in _read_toml(candidate):
-                continue
-            if name == "pyproject.toml" and "tfcheck" not in _read_toml(candidate)["tool"]:
+            if name == "pyproject.toml" and "tfcheck" not in _tool_tables(candidate):
                 continue
             return candidate
     return None
+
+
+def _tool_tables(pyproject: Path) -> Any:
+    """The `[tool]` table of a pyproject.toml (empty where it has none)."""
+    tool = _read_toml(pyproject).get("tool", {})
+    return tool if isinstance(tool, dict) else {}
 
 
 def load_config(path: Path) -> Config:
