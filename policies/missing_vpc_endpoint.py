@@ -320,7 +320,7 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
             data=data, identity=identity, evidence=evidence,
             remediation=_endpoint_block(net, info, service, endpoints))
     elsewhere = [f"{e.address} is in VPC {', '.join(e.vpc.keys) or 'unknown'}"
-                 for e in net.endpoints if e.service == service and vpc not in e.vpc.keys]
+                 for e in net.endpoints_serving(service) if vpc not in e.vpc.keys]
     if len(elsewhere) > 2:
         elsewhere = [*elsewhere[:2], f"{len(elsewhere) - 2} more in other VPCs"]
     detail = f" ({'; '.join(not_counting + elsewhere)})" if not_counting or elsewhere else ""

@@ -95,10 +95,9 @@ def add_endpoints(b: Linker) -> None:
             not resource.sets("vpc_endpoint_type"), subnets, tables, groups,
             uses_default, private_dns,
         )
-        net.endpoints.append(endpoint)
+        net.add_endpoint(endpoint)
         for key in vpc.keys:
             ensure_vpc(b, key)
-            net._endpoints_by_vpc.setdefault(key, []).append(endpoint)
 
 def _service_of(b: Linker, resource: Resource, name: str | Unknown | None
                 ) -> tuple[str | None, str | Unknown | None]:

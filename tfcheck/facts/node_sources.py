@@ -61,20 +61,22 @@ def add_clusters(b: Linker, members: Membership | None = None) -> None:
     for cluster in b.clusters:
         info = _cluster_network(b, cluster)
         mine = sources.get(cluster.address, [])
+        nodes: list[NodeSource] = []
         for group, _ in (s for s in mine if s[0].type == "aws_eks_node_group"):
-            info.nodes.append(_managed_node_group(b, members, group, info))
+            nodes.append(_managed_node_group(b, members, group, info))
         for profile, _ in (s for s in mine if s[0].type == "aws_eks_fargate_profile"):
             subnets = b.link(profile, "subnet_ids", profile.get("subnet_ids"),
                              b._subnet_map())
             if not subnets.keys and subnets.unknown is None:
                 subnets = info.subnets  # no subnet_ids: the cluster's private subnets
-            info.nodes.append(NodeSource(profile, FARGATE_PROFILE, subnets,
-                                         Link((info.security_group,))))
+            nodes.append(NodeSource(profile, FARGATE_PROFILE, subnets,
+                                    Link((info.security_group,))))
         for asg, reason in (s for s in mine if s[0].type == "aws_autoscaling_group"):
-            info.nodes.append(_self_managed(b, members, asg, reason))
-        if not info.nodes:
-            info.nodes.append(NodeSource(cluster, CLUSTER_SUBNETS, info.subnets,
-                                         Link((info.security_group,))))
+            nodes.append(_self_managed(b, members, asg, reason))
+        if not nodes:
+            nodes.append(NodeSource(cluster, CLUSTER_SUBNETS, info.subnets,
+                                    Link((info.security_group,))))
+        info.place_nodes(nodes)
         _settle_vpc(b, info)
         b.net.clusters.append(info)
 
@@ -210,10 +212,9 @@ def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
         wanted = set(info.subnets.keys) | {
             k for s in info.nodes for k in s.subnets.keys
         }
-        for endpoint in net.endpoints:
-            if wanted & set(endpoint.subnets.keys):
-                for vpc in endpoint.vpc.keys:
-                    candidates.setdefault(vpc, (cluster.address, endpoint.address, vpc))
+        for endpoint in net.endpoints_in_subnets(sorted(wanted)):
+            for vpc in endpoint.vpc.keys:
+                candidates.setdefault(vpc, (cluster.address, endpoint.address, vpc))
         groups = b.link(cluster, "vpc_config.security_group_ids",
                            cluster.get("vpc_config.security_group_ids"), b._sg_map())
         for group in groups.keys:
@@ -222,17 +223,17 @@ def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
     if len(candidates) == 1:
         chosen = next(iter(candidates))
         info.vpc = chosen
-        info.vpc_evidence = candidates[vpc]
-        ensure_vpc(b, vpc)
+        info.vpc_evidence = candidates[chosen]
+        ensure_vpc(b, chosen)
         for subnet_key in info.subnets.keys:
             subnet = net.subnet(subnet_key)
             if not subnet.vpc.keys and subnet.resource is None:
-                subnet.vpc = Link((vpc,))
+                subnet.vpc = Link((chosen,))
         for source in info.nodes:
             for subnet_key in source.subnets.keys:
                 subnet = net.subnet(subnet_key)
                 if not subnet.vpc.keys and subnet.resource is None:
-                    subnet.vpc = Link((vpc,))
+                    subnet.vpc = Link((chosen,))
     elif len(candidates) > 1:
         info.vpc_unknown = (f"its subnets are in several VPCs "
                             f"({', '.join(sorted(candidates))})")

@@ -7,6 +7,7 @@ workloads imply, so PC301 and the pictures read the same requirements.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
@@ -193,8 +194,21 @@ def required_services(ctx: ScanContext, info: ClusterNetwork) -> list[Requiremen
 
     Always `ec2`, `ecr.api`, `ecr.dkr`, `s3` (needed by the nodes); plus what the input's
     features need; plus `required_endpoints` from the configuration, minus
-    `not_required_endpoints`.
+    `not_required_endpoints`. Computed once per cluster: four policies ask.
     """
+    known = ctx.fact(_requirements_by_cluster)
+    found = known.get(info.address)
+    if found is None or found[0] is not info:
+        found = known[info.address] = (info, _required_services(ctx, info))
+    return list(found[1])
+
+
+def _requirements_by_cluster(ctx: ScanContext
+                             ) -> dict[str, tuple[ClusterNetwork, tuple[Requirement, ...]]]:
+    return {}
+
+
+def _required_services(ctx: ScanContext, info: ClusterNetwork) -> tuple[Requirement, ...]:
     wanted: dict[str, list[EndpointNeed]] = defaultdict(list)
     address = info.address  # a property: read once, not once per need (issue 10)
     node_resources = [s.resource for s in info.nodes] or [info.cluster]
@@ -202,9 +216,8 @@ def required_services(ctx: ScanContext, info: ClusterNetwork) -> list[Requiremen
         for resource in node_resources:
             wanted[service].append(EndpointNeed(service, resource, _ALWAYS_REASONS[service],
                                                 (address,)))
-    for need in endpoint_needs(ctx):
-        if need.clusters is None or address in need.clusters:
-            wanted[need.service].append(need)
+    for need in _needs_of(ctx, address):
+        wanted[need.service].append(need)
     for service in ctx.config.required_endpoints:
         service = service.strip()
         if service and service not in wanted:
@@ -213,7 +226,26 @@ def required_services(ctx: ScanContext, info: ClusterNetwork) -> list[Requiremen
                                                 "tfcheck configuration", (address,)))
     for service in ctx.config.not_required_endpoints:
         wanted.pop(service.strip(), None)
-    return [Requirement(s, tuple(wanted[s])) for s in sorted(wanted)]
+    return tuple(Requirement(s, tuple(wanted[s])) for s in sorted(wanted))
+
+
+def _needs_of(ctx: ScanContext, cluster: str) -> list[EndpointNeed]:
+    """The endpoint needs of one cluster (its own and everyone's), in `endpoint_needs` order.
+
+    Through an index of the needs by cluster, not a pass over every need per cluster.
+    """
+    index = ctx.fact(_needs_by_cluster)
+    everyone, own = index.get(None, []), index.get(cluster, [])
+    return [need for _, need in heapq.merge(everyone, own, key=lambda item: item[0])]
+
+
+def _needs_by_cluster(ctx: ScanContext) -> dict[str | None, list[tuple[int, EndpointNeed]]]:
+    """Cluster address (None: any cluster) -> (position, need), in `endpoint_needs` order."""
+    index: dict[str | None, list[tuple[int, EndpointNeed]]] = defaultdict(list)
+    for position, need in enumerate(endpoint_needs(ctx)):
+        for cluster in (None,) if need.clusters is None else dict.fromkeys(need.clusters):
+            index[cluster].append((position, need))
+    return index
 
 
 def endpoint_counts_for(endpoint: Endpoint, service: str, region: str | Unknown | None

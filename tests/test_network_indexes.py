@@ -1,0 +1,169 @@
+"""The network facts answer per cluster through indexes, never per pair (issue 10).
+
+Clusters x endpoints, clusters x endpoint needs and subnets x clusters were passes over
+everything for each one: quadratic on a 50,000-resource plan. These tests count the
+passes (never time), and check the indexed answers against the plain definitions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from tfcheck.facts import requirements
+from tfcheck.facts.builder import build
+from tfcheck.facts.linking import Linker
+from tfcheck.facts.records import NodeSource
+from tfcheck.network import network, required_services
+from tfcheck_policies.missing_vpc_endpoint import missing_vpc_endpoint
+
+from .network_builders import SUBNETS, Plan, context, private_cluster, unknown
+
+
+class CountingList(list[Any]):
+    """A list that counts the passes over it."""
+
+    def __init__(self, items: Any = ()) -> None:
+        super().__init__(items)
+        self.passes = 0
+
+    def __iter__(self) -> Any:
+        self.passes += 1
+        return super().__iter__()
+
+
+def clusters_in_pre_existing_vpcs(count: int) -> Plan:
+    """`count` clusters on literal subnet IDs, each VPC told only by its endpoint."""
+    p = Plan()
+    for n in range(count):
+        ids = [f"subnet-{n}a", f"subnet-{n}b"]
+        p.add(f"aws_eks_cluster.c{n}", {"name": f"c{n}", "vpc_config": [{"subnet_ids": ids}]})
+        p.add(f"aws_vpc_endpoint.ecr_{n}", {
+            "vpc_id": f"vpc-{n}", "service_name": "com.amazonaws.eu-west-1.ecr.api",
+            "vpc_endpoint_type": "Interface", "subnet_ids": ids})
+    return p
+
+
+class TestClusterVpc:
+    def test_the_vpc_of_each_cluster_without_a_pass_over_every_endpoint(self) -> None:
+        b = Linker(clusters_in_pre_existing_vpcs(4).build())
+        b.net.endpoints = CountingList()
+        net = build(b)
+        assert [(c.vpc, c.vpc_evidence[1]) for c in net.clusters] == [
+            (f"vpc-{n}", f"aws_vpc_endpoint.ecr_{n}") for n in range(4)]
+        assert b.net.endpoints.passes == 0  # was one pass per cluster
+
+    def test_endpoints_in_subnets_in_input_order(self) -> None:
+        p = clusters_in_pre_existing_vpcs(3)
+        p.add("aws_vpc_endpoint.shared", {
+            "vpc_id": "vpc-0", "service_name": "com.amazonaws.eu-west-1.sts",
+            "vpc_endpoint_type": "Interface", "subnet_ids": ["subnet-0b", "subnet-2a"]})
+        net = network(context(p.build()))
+        found = net.endpoints_in_subnets(["subnet-2a", "subnet-0a", "subnet-0b", "subnet-9"])
+        assert [e.address for e in found] == [
+            e.address for e in net.endpoints
+            if {"subnet-2a", "subnet-0a", "subnet-0b"} & set(e.subnets.keys)]
+
+    def test_a_cluster_vpc_told_by_its_literal_vpc_id(self) -> None:
+        # a cluster of prior state on subnets outside the input: vpc_config.vpc_id is
+        # known (this raised UnboundLocalError: the evidence read a loop variable)
+        p = Plan()
+        p.add("aws_eks_cluster.main", {"name": "main", "vpc_config": [
+            {"subnet_ids": ["subnet-0aaa"], "vpc_id": "vpc-0123"}]})
+        (info,) = network(context(p.build())).clusters
+        assert (info.vpc, info.vpc_evidence) == ("vpc-0123", ("aws_eks_cluster.main",
+                                                              "vpc-0123"))
+
+
+class TestNodePlacement:
+    def test_computed_when_built_and_the_same_for_every_later_caller(self) -> None:
+        (info,) = network(context(private_cluster().build())).clusters
+        placement = info.node_subnets()
+        assert info.node_subnets() is placement
+        assert list(placement) == SUBNETS
+        assert all(sources == info.nodes for sources in placement.values())
+        with pytest.raises(TypeError):
+            placement["subnet-0new"] = ()  # type: ignore[index]
+
+    def test_the_node_sources_are_frozen(self) -> None:
+        (info,) = network(context(private_cluster().build())).clusters
+        (source,) = info.nodes
+        assert isinstance(info.nodes, tuple)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            source.subnets = source.subnets  # type: ignore[misc]
+
+    def test_new_node_sources_are_placed_anew(self) -> None:
+        (info,) = network(context(private_cluster().build())).clusters
+        (source,) = info.nodes
+        moved = dataclasses.replace(source, subnets=dataclasses.replace(
+            source.subnets, keys=("subnet-0other",)))
+        info.nodes = (moved,)
+        assert dict(info.node_subnets()) == {"subnet-0other": (moved,)}
+        assert isinstance(moved, NodeSource)
+
+
+class TestRequiredServices:
+    @staticmethod
+    def three_clusters() -> Plan:
+        p = Plan()
+        for name in ("a", "b", "c"):
+            p.add(f"aws_eks_cluster.{name}", {"name": name, "vpc_config": [
+                {"subnet_ids": [f"subnet-{name}"]}]})
+            p.add(f"aws_iam_openid_connect_provider.{name}", {"url": unknown()},
+                  refs={"url": f"aws_eks_cluster.{name}"})
+        # a pod identity association whose cluster cannot be told: every cluster's need
+        p.add("aws_eks_pod_identity_association.app", {"cluster_name": unknown()})
+        return p
+
+    def test_needs_are_read_once_not_once_per_cluster(self, monkeypatch: Any) -> None:
+        ctx = context(self.three_clusters().build())
+        needs = CountingList(requirements.endpoint_needs(ctx))
+        assert {n.clusters for n in needs} >= {None, ("aws_eks_cluster.a",)}
+        clusters = network(ctx).clusters
+        plain = {info.address: [n for n in needs
+                                if n.clusters is None or info.address in n.clusters]
+                 for info in clusters}  # the definition: a pass per cluster
+        needs.passes = 0
+        monkeypatch.setattr(requirements, "endpoint_needs", lambda _: needs)
+        for info in clusters:
+            found = required_services(ctx, info)
+            assert required_services(ctx, info) == found  # answered from the cache
+            mine = [n for r in found for n in r.needs if n.resource.address != info.address]
+            assert mine == sorted(plain[info.address], key=lambda n: n.service)
+        assert needs.passes == 1  # the index
+
+    def test_the_always_required_services_are_made_once_per_cluster(
+            self, monkeypatch: Any) -> None:
+        made: list[str] = []
+        original = requirements.EndpointNeed
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            made.append(args[0])
+            return original(*args, **kwargs)
+
+        ctx = context(private_cluster().build())
+        (info,) = network(ctx).clusters
+        requirements.endpoint_needs(ctx)
+        monkeypatch.setattr(requirements, "EndpointNeed", counted)
+        first = required_services(ctx, info)
+        assert required_services(ctx, info) == first
+        assert len(made) == len(requirements.ALWAYS_REQUIRED)  # one node group, once
+
+
+def test_pc301_names_endpoints_elsewhere_without_a_pass_per_cluster() -> None:
+    p = clusters_in_pre_existing_vpcs(3)
+    for n in (1, 2):
+        p.add(f"aws_vpc_endpoint.ec2_{n}", {
+            "vpc_id": f"vpc-{n}", "service_name": "com.amazonaws.eu-west-1.ec2",
+            "vpc_endpoint_type": "Interface", "subnet_ids": [f"subnet-{n}a"]})
+    ctx = context(p.build())
+    net = network(ctx)
+    net.endpoints = CountingList(net.endpoints)
+    results = list(missing_vpc_endpoint.check(ctx))
+    assert net.endpoints.passes == 0  # was one per failing requirement
+    (fail,) = [r for r in results if r.subject.address == "aws_eks_cluster.c0"
+               and r.message.startswith("no ec2 VPC endpoint")]
+    assert ("(aws_vpc_endpoint.ec2_1 is in VPC vpc-1; aws_vpc_endpoint.ec2_2 is in VPC "
+            "vpc-2)") in fail.message
