@@ -153,8 +153,8 @@ class TestRequiredServices:
 
 
 def test_pc301_names_endpoints_elsewhere_without_a_pass_per_cluster() -> None:
-    p = clusters_in_pre_existing_vpcs(3)
-    for n in (1, 2):
+    p = clusters_in_pre_existing_vpcs(4)
+    for n in (1, 2, 3):
         p.add(f"aws_vpc_endpoint.ec2_{n}", {
             "vpc_id": f"vpc-{n}", "service_name": "com.amazonaws.eu-west-1.ec2",
             "vpc_endpoint_type": "Interface", "subnet_ids": [f"subnet-{n}a"]})
@@ -166,4 +166,4 @@ def test_pc301_names_endpoints_elsewhere_without_a_pass_per_cluster() -> None:
     (fail,) = [r for r in results if r.subject.address == "aws_eks_cluster.c0"
                and r.message.startswith("no ec2 VPC endpoint")]
     assert ("(aws_vpc_endpoint.ec2_1 is in VPC vpc-1; aws_vpc_endpoint.ec2_2 is in VPC "
-            "vpc-2)") in fail.message
+            "vpc-2; 1 more in other VPCs)") in fail.message
