@@ -315,12 +315,13 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
             if all(u is not info for u in users):
                 users.append(info)
     pods = pod_networking(ctx)
+    admitted: dict[_AdmitsKey, tuple[bool | None, str]] = {}  # a VPC's endpoints share groups
     for address in sorted(served):
         endpoint, clusters = served[address]
         subnets = _node_subnets(clusters, pods)
         if not subnets:
             continue
-        result = _ingress_verdict(net, endpoint, subnets, clusters)
+        result = _ingress_verdict(net, endpoint, subnets, clusters, admitted)
         doubts = [d for info in clusters for d in pods.doubts.get(info.address, ())]
         if result.status is Status.PASS and doubts:
             result = Result.unknown(
@@ -344,8 +345,13 @@ def _node_subnets(clusters: list[ClusterNetwork], pods: PodNetworking
     return dict(sorted(found.items()))
 
 
+# what `_admits` answers from: the groups, the subnet, its node sources, IPv6 or not
+_AdmitsKey = tuple[tuple[str, ...], str, tuple[int, ...], bool]
+
+
 def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[NodeSource]],
-                     clusters: list[ClusterNetwork]) -> Result:
+                     clusters: list[ClusterNetwork],
+                     admitted: dict[_AdmitsKey, tuple[bool | None, str]]) -> Result:
     groups = [net.security_group(k) for k in endpoint.security_groups.keys]
     group_names = ", ".join(shown(g.key) for g in groups) or "none"
     evidence_base = (endpoint.address, *(g.key for g in groups))
@@ -358,9 +364,12 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
     doubts: dict[str, list[str]] = {}  # why -> subnets
     admitted_by: list[str] = []
     ipv6 = {k for info in clusters if info.ipv6 is True for k in info.node_subnets()}
+    group_keys = tuple(g.key for g in groups)
     for key, sources in subnets.items():
-        subnet = net.subnet(key)
-        verdict, why = _admits(net, groups, subnet, sources, key in ipv6)
+        asked = (group_keys, key, tuple(map(id, sources)), key in ipv6)
+        if asked not in admitted:
+            admitted[asked] = _admits(net, groups, net.subnet(key), sources, key in ipv6)
+        verdict, why = admitted[asked]
         if verdict is True:
             admitted_by.append(why)
         elif verdict is None:

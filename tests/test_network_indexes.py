@@ -167,3 +167,103 @@ def test_pc301_names_endpoints_elsewhere_without_a_pass_per_cluster() -> None:
                and r.message.startswith("no ec2 VPC endpoint")]
     assert ("(aws_vpc_endpoint.ec2_1 is in VPC vpc-1; aws_vpc_endpoint.ec2_2 is in VPC "
             "vpc-2; 1 more in other VPCs)") in fail.message
+
+
+class TestWorkloadClusters:
+    """A fleet's providers name their clusters through module outputs and addresses."""
+
+    @staticmethod
+    def fleet() -> Any:
+        from tfcheck.graph import ProviderConfig
+
+        from .workload_builders import cluster, ctx_of, helm
+
+        resources, providers = [], []
+        for name in ("a", "b", "c"):
+            module = f"module.eks_{name}"
+            resources.append(cluster(name, f"{module}.aws_eks_cluster.this"))
+            resources.append(helm(f"{module}.helm_release.lb", "aws-load-balancer-controller"))
+            reference = (f"{module}.cluster_endpoint" if name != "c"
+                         else f"{module}.aws_eks_cluster.this.endpoint")
+            providers.append(ProviderConfig(key=f"{module}:helm", name="helm", module=module,
+                                            references=(reference,)))
+        return ctx_of(*resources, providers=providers)
+
+    def test_each_release_belongs_to_its_module_cluster(self) -> None:
+        from tfcheck.facts.membership import clusters_of_workload
+
+        ctx = self.fleet()
+        for name in ("a", "b", "c"):
+            release = ctx.graph.get(f"module.eks_{name}.helm_release.lb")
+            assert clusters_of_workload(ctx, release) == (
+                f"module.eks_{name}.aws_eks_cluster.this",)
+
+    def test_through_indexes_not_a_pass_over_every_resource_per_reference(
+            self, monkeypatch: Any) -> None:
+        from tfcheck.facts.membership import clusters_of_workload, node_membership
+        from tfcheck.graph import ResourceGraph
+
+        ctx = self.fleet()
+        passes: list[tuple[str, ...]] = []
+        original = ResourceGraph.resources
+
+        def counted(graph: ResourceGraph, *types: str) -> Any:
+            passes.append(types)
+            return original(graph, *types)
+
+        node_membership(ctx)
+        monkeypatch.setattr(ResourceGraph, "resources", counted)
+        for name in ("a", "b", "c"):
+            clusters_of_workload(ctx, ctx.graph.get(f"module.eks_{name}.helm_release.lb"))
+        # each index built once: was a pass over every resource per reference and part
+        # of it, and over every cluster per module output
+        assert passes.count(()) == 1
+        assert passes.count(("aws_eks_cluster",)) == 1
+
+
+def test_unknown_references_are_resolved_once_per_text(monkeypatch: Any) -> None:
+    from tfcheck.facts.linking import Linker as Counted
+
+    asked: list[tuple[str, ...]] = []
+    original = Counted._find_named
+
+    def counted(self: Counted, references: tuple[str, ...], types: tuple[str, ...]) -> Any:
+        asked.append(references)
+        return original(self, references, types)
+
+    monkeypatch.setattr(Counted, "_find_named", counted)
+    network(context(private_cluster().build()))
+    assert asked and len(asked) == len(set(asked))  # each endpoint's `aws_subnet.private`
+
+
+def test_workloads_are_found_by_type_not_among_every_resource(monkeypatch: Any) -> None:
+    from tfcheck.graph import ResourceGraph
+    from tfcheck.workloads.inventory import WORKLOAD_TYPES, read_workloads
+
+    graph = private_cluster().build()
+    passes: list[tuple[str, ...]] = []
+    original = ResourceGraph.resources
+
+    def counted(self: ResourceGraph, *types: str) -> Any:
+        passes.append(types)
+        return original(self, *types)
+
+    monkeypatch.setattr(ResourceGraph, "resources", counted)
+    read_workloads(graph)
+    assert () not in passes and WORKLOAD_TYPES in passes
+
+
+def test_pc401_reads_a_shared_group_once_per_subnet(monkeypatch: Any) -> None:
+    from tfcheck_policies import endpoint_sg_ingress as pc401
+
+    asked: list[str] = []
+    original = pc401._admits
+
+    def counted(net: Any, groups: Any, subnet: Any, *rest: Any) -> Any:
+        asked.append(subnet.key)
+        return original(net, groups, subnet, *rest)
+
+    monkeypatch.setattr(pc401, "_admits", counted)
+    results = list(pc401.endpoint_sg_ingress.check(context(private_cluster().build())))
+    assert len(results) == 4  # four interface endpoints behind one group
+    assert sorted(asked) == SUBNETS  # was once per endpoint and subnet

@@ -24,7 +24,7 @@ Nothing here reaches into networkx: only `ResourceGraph` queries.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tfcheck.facts.records import (
@@ -64,6 +64,8 @@ class Linker:
         self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
         self.alias: dict[str, str] = {}  # pseudo key -> key of the resource that is it
         self.clusters = graph.managed("aws_eks_cluster")
+        # `_resources_named` by (references, types): a fleet's modules repeat a handful
+        self._named: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Resource, ...]] = {}
 
     # -- identities -----------------------------------------------------------------
 
@@ -117,7 +119,8 @@ class Linker:
             # where every unknown part names its own instances (an evaluated
             # `slice(aws_subnet.private[*].id, 0, 2)`), those are more precise than the
             # attribute's references, which a plan records per configuration block
-            named = [self._resources_named(u.references, tuple(mapping)) for u in unknown]
+            types = tuple(mapping)
+            named = [self._resources_named(u.references, types) for u in unknown]
             if all(named):
                 refs = list({r.address: r for found in named for r in found}.values())
         keyed: list[tuple[str, Resource]] = []
@@ -220,7 +223,7 @@ class Linker:
         }
 
     def _resources_named(self, references: Iterable[str], types: tuple[str, ...]
-                             ) -> list[Resource]:
+                             ) -> Sequence[Resource]:
         """The instances an `Unknown`'s references name (`aws_x.y[0].id` -> `aws_x.y[0]`).
 
         An instance inside a module (`module.vpc.aws_subnet.private[0]`, as the HCL of a
@@ -229,6 +232,14 @@ class Linker:
         no single instance (`aws_x.y` of a resource with `count`): then the references
         do not say which instances it is.
         """
+        key = (tuple(references), types)
+        found = self._named.get(key)
+        if found is None:
+            found = self._named[key] = tuple(self._find_named(key[0], types))
+        return found
+
+    def _find_named(self, references: tuple[str, ...], types: tuple[str, ...]
+                    ) -> list[Resource]:
         found: list[Resource] = []
         for text in references:
             head = text.split(".", 1)[0]
