@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from tfcheck.facts.records import (
@@ -134,18 +135,17 @@ class Linker:
                         f"guessed: the plan records its {attribute} only as "
                         f"{target.config_address} with an index expression; --source "
                         "decides it"))
-        strings = [s for s in (reveal(k) for k in known) if isinstance(s, str) and s]
+        strings = [s for k in known if isinstance(s := reveal(k), str) and s]
         if keyed and strings and not unknown:
             # every value is known: keep only the references that the values confirm
             confirmed = [(k, t) for k, t in keyed
                          if not self.ids_of.get(k) or self.ids_of[k] & set(strings)]
             keyed = confirmed or keyed
         keys: list[str] = [k for k, _ in keyed]
-        covered = {i for k, _ in keyed for i in self.ids_of.get(k, ())}
-        for text in strings:
-            if text in covered:
-                continue
-            keys.append(self.canonical(self.by_id.get(text, text)))
+        if strings:
+            covered = {i for k, _ in keyed for i in self.ids_of.get(k, ())}
+            keys.extend(self.canonical(self.by_id.get(text, text))
+                        for text in strings if text not in covered)
         missing = unknown[0] if unknown and not keyed else None
         return Link(tuple(dict.fromkeys(keys)), missing)
 
@@ -160,15 +160,19 @@ class Linker:
             return read_from_aws(resource, path)
         return value
 
-    # mappings from a referenced resource type to the key it stands for
+    # mappings from a referenced resource type to the key it stands for (made once: every
+    # link of a scan passes one)
 
-    def _vpc_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def vpc_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         return {t: (lambda r: r.address) for t in VPC_TYPES}
 
-    def _subnet_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def subnet_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         return {t: (lambda r: r.address) for t in SUBNET_TYPES}
 
-    def _route_table_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def route_table_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         mapping: dict[str, Callable[[Resource], str | None]] = {
             t: (lambda r: r.address) for t in ROUTE_TABLE_TYPES
         }
@@ -177,7 +181,8 @@ class Linker:
             mapping[vpc_type] = lambda r: pseudo_key(r.address, MAIN_ROUTE_TABLE)
         return mapping
 
-    def _sg_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def sg_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         mapping: dict[str, Callable[[Resource], str | None]] = {
             t: (lambda r: r.address) for t in SG_TYPES
         }
@@ -215,7 +220,8 @@ class Linker:
             return pseudo_key(read[0].address, CLUSTER_SG)
         return None
 
-    def _prefix_list_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def prefix_list_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         return {
             "aws_vpc_endpoint": lambda r: pseudo_key(r.address, PREFIX_LIST),
             "aws_prefix_list": lambda r: r.address,

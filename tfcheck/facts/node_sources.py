@@ -66,7 +66,7 @@ def add_clusters(b: Linker, members: Membership | None = None) -> None:
             nodes.append(_managed_node_group(b, members, group, info))
         for profile, _ in (s for s in mine if s[0].type == "aws_eks_fargate_profile"):
             subnets = b.link(profile, "subnet_ids", profile.get("subnet_ids"),
-                             b._subnet_map())
+                             b.subnet_map)
             if not subnets.keys and subnets.unknown is None:
                 subnets = info.subnets  # no subnet_ids: the cluster's private subnets
             nodes.append(NodeSource(profile, FARGATE_PROFILE, subnets,
@@ -83,7 +83,7 @@ def add_clusters(b: Linker, members: Membership | None = None) -> None:
 
 def _cluster_network(b: Linker, cluster: Resource) -> ClusterNetwork:
     subnets = b.link(cluster, "vpc_config.subnet_ids",
-                        cluster.get("vpc_config.subnet_ids"), b._subnet_map())
+                        cluster.get("vpc_config.subnet_ids"), b.subnet_map)
     name = text_value(cluster.get("name"))
     family = text_value(cluster.get("kubernetes_network_config.ip_family"))
     ipv6 = family if isinstance(family, Unknown) else family == "ipv6"
@@ -92,7 +92,7 @@ def _cluster_network(b: Linker, cluster: Resource) -> ClusterNetwork:
 
 def _launch_template_groups(b: Linker, template: Resource) -> Link:
     """The SGs a launch template (or launch configuration) gives its instances."""
-    mapping = b._sg_map()
+    mapping = b.sg_map
     if template.type == "aws_launch_configuration":
         return b.link(template, "security_groups", template.get("security_groups"),
                          mapping)
@@ -120,7 +120,7 @@ def _sg_by_name(b: Linker, name: str) -> str:
 
 def _managed_node_group(b: Linker, members: Membership, group: Resource,
                         info: ClusterNetwork) -> NodeSource:
-    subnets = b.link(group, "subnet_ids", group.get("subnet_ids"), b._subnet_map())
+    subnets = b.link(group, "subnet_ids", group.get("subnet_ids"), b.subnet_map)
     templates = [t for t in members.templates_of(group) if t.type == "aws_launch_template"]
     template = templates[0] if templates else None
     groups = EMPTY
@@ -141,7 +141,7 @@ def _managed_node_group(b: Linker, members: Membership, group: Resource,
         groups = groups.merged(Link((pseudo_key(group.address, REMOTE_ACCESS_SG),)))
         sources = b.link(group, "remote_access.source_security_group_ids",
                             group.get("remote_access.source_security_group_ids"),
-                            b._sg_map()).keys
+                            b.sg_map).keys
     roles = _role_keys(b, group, "node_role_arn")
     return NodeSource(group, MANAGED_NODE_GROUP, subnets, groups, template, roles=roles,
                       remote_access_sources=sources)
@@ -152,7 +152,7 @@ def _self_managed(b: Linker, members: Membership, asg: Resource, reason: str) ->
     for template in templates:
         roles += members.instance_roles(template)
     subnets = b.link(asg, "vpc_zone_identifier", asg.get("vpc_zone_identifier"),
-                        b._subnet_map())
+                        b.subnet_map)
     first = templates[0] if templates else None
     groups = EMPTY
     if first is not None:
@@ -216,7 +216,7 @@ def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
             for vpc in endpoint.vpc.keys:
                 candidates.setdefault(vpc, (cluster.address, endpoint.address, vpc))
         groups = b.link(cluster, "vpc_config.security_group_ids",
-                           cluster.get("vpc_config.security_group_ids"), b._sg_map())
+                           cluster.get("vpc_config.security_group_ids"), b.sg_map)
         for group in groups.keys:
             for vpc in net.security_group(group).vpc.keys:
                 candidates.setdefault(vpc, (cluster.address, group, vpc))

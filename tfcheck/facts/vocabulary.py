@@ -109,6 +109,10 @@ def int_value(value: Any) -> int | Unknown | None:
 
 def leaves_of(value: Any) -> tuple[list[Any], list[Unknown]]:
     """Known scalar leaves and unknown parts of a scalar-or-list value."""
+    if isinstance(value, Unknown):  # the usual cases, without the walk
+        return [], [value]
+    if isinstance(value, str):
+        return [value], []
     known: list[Any] = []
     unknown: list[Unknown] = []
 
