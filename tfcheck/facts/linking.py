@@ -44,7 +44,7 @@ from tfcheck.facts.vocabulary import (
     text_value,
 )
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Provenance, Resource, reveal, split_address
+from tfcheck.model import Provenance, Resource, Unknown, reveal, split_address
 from tfcheck.unknowns import (
     read_from_aws,
 )
@@ -78,8 +78,11 @@ class Linker:
 
     def _index_ids(self) -> None:
         for resource in self.graph.resources():
-            self._remember(resource.values.get("id"), resource.address)
-            self._remember(resource.values.get("arn"), resource.address)
+            values = resource.values
+            for attribute in ("id", "arn"):
+                identifier = values.get(attribute)
+                if identifier is not None and not isinstance(identifier, Unknown):
+                    self._remember(identifier, resource.address)  # most are after apply
         for cluster in self.graph.resources("aws_eks_cluster"):
             if cluster.is_data:
                 continue
