@@ -29,6 +29,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tfcheck.facts.vocabulary import (
@@ -141,14 +142,6 @@ class Membership:
         self._owners: dict[str, Owners] = {}
         self._templates: dict[str, list[Resource]] = {}
         self._users: dict[str, list[Resource]] = defaultdict(list)
-        self._roles_by_name: dict[str, str] = {}
-        self._roles_by_arn: dict[str, str] = {}
-        for role in graph.resources("aws_iam_role"):
-            name, arn = text_value(role.get("name")), text_value(role.get("arn"))
-            if isinstance(name, str):
-                self._roles_by_name.setdefault(name, role.address)
-            if isinstance(arn, str):
-                self._roles_by_arn.setdefault(arn, role.address)
         self._entries: dict[str, list[tuple[str, ...] | None]] = defaultdict(list)
         for entry in graph.managed("aws_eks_access_entry"):
             kind = text_value(entry.get("type"))
@@ -161,6 +154,26 @@ class Membership:
                 self._users[template.address].append(user)
         for source in graph.managed(*NODE_SOURCE_TYPES):
             self.owners(source)
+
+    @cached_property
+    def _roles_by_name(self) -> dict[str, str]:
+        """IAM roles by name, for roles named rather than referred to (read when asked)."""
+        found: dict[str, str] = {}
+        for role in self.graph.resources("aws_iam_role"):
+            name = text_value(role.get("name"))
+            if isinstance(name, str):
+                found.setdefault(name, role.address)
+        return found
+
+    @cached_property
+    def _roles_by_arn(self) -> dict[str, str]:
+        """IAM roles by known ARN (read when asked)."""
+        found: dict[str, str] = {}
+        for role in self.graph.resources("aws_iam_role"):
+            arn = text_value(role.get("arn"))
+            if isinstance(arn, str):
+                found.setdefault(arn, role.address)
+        return found
 
     def owners(self, resource: Resource) -> Owners:
         """Who a node source (or anything with `cluster_name`) belongs to."""

@@ -26,6 +26,7 @@ from tfcheck.facts.vocabulary import (
     read_blocks,
     text_value,
 )
+from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Unknown
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import ScanContext
@@ -125,11 +126,7 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
             for role in source.roles:
                 node_roles[role].add(info.address)
     if node_roles:
-        role_names: dict[str, str] = {}
-        for role in graph.resources("aws_iam_role"):
-            name = text_value(role.get("name"))
-            if isinstance(name, str):
-                role_names[name] = role.address
+        role_names: dict[str, str] | None = None  # read when an attachment names a role
         for attachment in graph.managed("aws_iam_role_policy_attachment",
                                         "aws_iam_policy_attachment"):
             policy = text_value(attachment.get("policy_arn"))
@@ -138,7 +135,10 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
             attribute = "role" if attachment.type == "aws_iam_role_policy_attachment" else "roles"
             roles = {r.address for r in graph.references(attachment, attribute, "aws_iam_role")}
             known, _ = leaves_of(attachment.get(attribute))
-            roles |= {role_names.get(str(k), str(k)) for k in known if isinstance(k, str)}
+            if role_names is None and any(isinstance(k, str) for k in known):
+                role_names = _roles_by_name(graph)
+            roles |= {(role_names or {}).get(str(k), str(k)) for k in known
+                      if isinstance(k, str)}
             users = tuple(sorted({c for r in roles for c in node_roles.get(r, ())}))
             if users:
                 for service in ("ssm", "ssmmessages"):
@@ -155,6 +155,16 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
                          "(AmazonSSMManagedInstanceCore on the node role)",
                          tuple(sorted(node_roles[role.address])))
     return sorted(needs.values(), key=lambda n: (n.service, n.resource.address))
+
+
+def _roles_by_name(graph: ResourceGraph) -> dict[str, str]:
+    """IAM role name -> address (the last of a name wins, as it always has here)."""
+    found: dict[str, str] = {}
+    for role in graph.resources("aws_iam_role"):
+        name = text_value(role.get("name"))
+        if isinstance(name, str):
+            found[name] = role.address
+    return found
 
 
 def endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
