@@ -11,6 +11,8 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tfcheck.facts import requirements
 from tfcheck.facts.builder import build
@@ -267,3 +269,61 @@ def test_pc401_reads_a_shared_group_once_per_subnet(monkeypatch: Any) -> None:
     results = list(pc401.endpoint_sg_ingress.check(context(private_cluster().build())))
     assert len(results) == 4  # four interface endpoints behind one group
     assert sorted(asked) == SUBNETS  # was once per endpoint and subnet
+
+
+def test_eniconfigs_are_grouped_by_cluster_once(monkeypatch: Any) -> None:
+    import json
+
+    from tfcheck.facts import custom_networking
+
+    p = private_cluster()
+    p.add("aws_eks_cluster.other", {"name": "other", "vpc_config": [
+        {"subnet_ids": ["subnet-0other"]}]})
+    for name in ("main", "other"):
+        p.add(f"aws_eks_addon.cni_{name}", {
+            "cluster_name": name, "addon_name": "vpc-cni", "configuration_values":
+                json.dumps({"env": {custom_networking.CUSTOM_NETWORK: "true"}})})
+    for zone in ("a", "b", "c"):
+        p.add(f"kubernetes_manifest.eni_{zone}", {"manifest": {
+            "apiVersion": "crd.k8s.amazonaws.com/v1alpha1", "kind": "ENIConfig",
+            "metadata": {"name": f"eu-west-1{zone}"},
+            "spec": {"subnet": f"subnet-0pods{zone}", "securityGroups": ["sg-0pods"]}}})
+    ctx = context(p.build())
+    asked: list[str] = []
+    original = custom_networking.clusters_of_workload
+
+    def counted(ctx: Any, resource: Any) -> Any:
+        asked.append(resource.address)
+        return original(ctx, resource)
+
+    monkeypatch.setattr(custom_networking, "clusters_of_workload", counted)
+    pods = custom_networking.pod_networking(ctx)
+    # the ENIConfigs name no cluster: each is every cluster's, in input order
+    for cluster in ("aws_eks_cluster.main", "aws_eks_cluster.other"):
+        assert [s.address for s in pods.sources[cluster]] == [
+            f"kubernetes_manifest.eni_{zone}" for zone in "abc"]
+    assert sorted(a for a in asked if a.startswith("kubernetes_manifest")) == [
+        f"kubernetes_manifest.eni_{zone}" for zone in "abc"]  # was once per cluster too
+
+
+NAMES = ["main", "main-2", "prod", "a", "", "x.y"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.sampled_from([
+    "main", "prod", "--cluster-name main", "eks get-token --cluster-name=main-2 --region x",
+    "--cluster-name prodx", "--cluster-name", "--cluster-name --cluster-name a",
+    "https://MAIN.eks.amazonaws.com", "x.y", "--cluster-name=", "", "a b"]), max_size=5))
+def test_named_in_provider_is_the_substring_test_through_an_index(literals: set[str]) -> None:
+    from tfcheck.facts.membership import node_membership
+
+    from .workload_builders import cluster, ctx_of
+
+    clusters = [cluster(n, f"aws_eks_cluster.c{i}") for i, n in enumerate(NAMES)]
+    clusters[0].values["endpoint"] = "https://MAIN.eks.amazonaws.com"
+    members = node_membership(ctx_of(*clusters))
+    plain = {c.address for c in clusters
+             if (name := c.values["name"]) in literals or any(
+                 f"--cluster-name {name}" in t or f"--cluster-name={name}" in t
+                 for t in literals) or c.values.get("endpoint") in literals}
+    assert members.named_in_provider(literals) == tuple(sorted(plain))

@@ -258,16 +258,31 @@ class Membership:
         return None
 
     def named_in_provider(self, literals: set[str]) -> tuple[str, ...]:
-        """Managed clusters a provider block names literally: name, exec args, endpoint."""
-        matched = {c.address for name in self._managed_names for c in self._names[name]
-                   if not c.is_data and (name in literals or any(
-                       f"--cluster-name {name}" in text or f"--cluster-name={name}" in text
-                       for text in literals))}
+        """Managed clusters a provider block names literally: name, exec args, endpoint.
+
+        A name counts as a whole literal or right after `--cluster-name ` /
+        `--cluster-name=` in one (a prefix of what follows, as a substring test reads
+        it); looked up per literal, not tested per cluster name.
+        """
+        names = set(literals & self._managed_names)
+        lengths = {len(name) for name in self._managed_names}
+        for text in literals:
+            for flag in _CLUSTER_NAME_FLAG.finditer(text):
+                after = text[flag.end():]
+                names.update(after[:n] for n in lengths if after[:n] in self._managed_names)
+        matched = {c.address for name in names for c in self._names[name] if not c.is_data}
+        matched.update(c for text in literals for c in self._by_endpoint.get(text, ()))
+        return tuple(sorted(matched))
+
+    @cached_property
+    def _by_endpoint(self) -> dict[str, list[str]]:
+        """Managed clusters by their known API endpoint (a provider's `host`)."""
+        found: dict[str, list[str]] = defaultdict(list)
         for cluster in self.graph.managed("aws_eks_cluster"):
             endpoint = cluster.values.get("endpoint")
-            if isinstance(endpoint, str) and endpoint in literals:
-                matched.add(cluster.address)
-        return tuple(sorted(matched))
+            if isinstance(endpoint, str):
+                found[endpoint].append(cluster.address)
+        return found
 
     def instances_of(self, config_address: str) -> list[Resource]:
         """The instances of a configuration block (`aws_x.y` -> `aws_x.y["a"]`), by address.
@@ -380,7 +395,7 @@ class Membership:
             return None
         text = decoded.text
         words = set(NAME_WORD.findall(text))
-        names = {n for n in self._managed_names if n in words}
+        names = words & self._managed_names  # a set operation: no pass over every name
         names.update(n for n in self._odd_names if names_cluster(text, n))
         found = {c.address for n in names for c in self._names[n] if not c.is_data}
         return _owners(found, set(), why) if found else None
@@ -582,6 +597,7 @@ def _resolve_reference(members: Membership, reference: str) -> list[Resource]:
     return []
 
 
+_CLUSTER_NAME_FLAG = re.compile(r"--cluster-name[ =]")
 _INSTANCE_KEYS = re.compile(r"\[[^\]]*\]")
 _MODULE_PATH = re.compile(r"(?:module\.[\w-]+\.)+")
 
