@@ -327,3 +327,37 @@ def test_named_in_provider_is_the_substring_test_through_an_index(literals: set[
                  f"--cluster-name {name}" in t or f"--cluster-name={name}" in t
                  for t in literals) or c.values.get("endpoint") in literals}
     assert members.named_in_provider(literals) == tuple(sorted(plain))
+
+
+def test_a_cluster_is_looked_up_without_a_pass_over_every_cluster() -> None:
+    net = network(context(clusters_in_pre_existing_vpcs(3).build()))
+    every = list(net.clusters)
+    net.clusters = CountingList(every)
+    assert [net.cluster(f"aws_eks_cluster.c{n}") for n in range(3)] == every
+    assert net.cluster("aws_eks_cluster.nope") is None
+    assert net.clusters.passes == 0
+
+
+def test_roles_given_by_arn_are_found_by_name_through_one_index(monkeypatch: Any) -> None:
+    from tfcheck.graph import ResourceGraph
+
+    p = private_cluster()
+    for n in range(3):
+        p.add(f"aws_iam_role.nodes_{n}", {"name": f"nodes-{n}"})
+        p.add(f"aws_eks_node_group.g{n}", {
+            "cluster_name": "main", "subnet_ids": ["subnet-0a"],
+            "node_role_arn": f"arn:aws:iam::111122223333:role/nodes-{n}"})
+    graph = p.build()
+    passes: list[tuple[str, ...]] = []
+    original = ResourceGraph.resources
+
+    def counted(self: ResourceGraph, *types: str) -> Any:
+        passes.append(types)
+        return original(self, *types)
+
+    monkeypatch.setattr(ResourceGraph, "resources", counted)
+    (info,) = network(context(graph)).clusters
+    roles = {s.address: s.roles for s in info.nodes}
+    assert [roles[f"aws_eks_node_group.g{n}"] for n in range(3)] == [
+        (f"aws_iam_role.nodes_{n}",) for n in range(3)]
+    assert passes.count(("aws_iam_role",)) == 1  # was one per node group

@@ -102,6 +102,19 @@ class Linker:
             self._remember(endpoint.values.get("prefix_list_id"),
                            pseudo_key(endpoint.address, PREFIX_LIST))
 
+    @cached_property
+    def security_groups_by_name(self) -> dict[str, str]:
+        """Security groups by known name (the first by address), read when asked.
+
+        For launch templates that name their groups (`security_group_names`).
+        """
+        return _by_name(self.graph, "aws_security_group")
+
+    @cached_property
+    def roles_by_name(self) -> dict[str, str]:
+        """IAM roles by known name (the first by address), for roles given by ARN."""
+        return _by_name(self.graph, "aws_iam_role")
+
     def canonical(self, key: str) -> str:
         seen = 0
         while key in self.alias and seen < 8:
@@ -267,6 +280,15 @@ class Linker:
             if resource.type in types:
                 found.append(resource)
         return found
+
+
+def _by_name(graph: ResourceGraph, kind: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for resource in graph.resources(kind):
+        name = text_value(resource.get("name"))
+        if isinstance(name, str):
+            found.setdefault(name, resource.address)
+    return found
 
 
 _NOT_RESOURCE_REFERENCES = frozenset(

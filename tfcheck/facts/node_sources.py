@@ -78,7 +78,7 @@ def add_clusters(b: Linker, members: Membership | None = None) -> None:
                                     Link((info.security_group,))))
         info.place_nodes(nodes)
         _settle_vpc(b, info)
-        b.net.clusters.append(info)
+        b.net.add_cluster(info)
 
 
 def _cluster_network(b: Linker, cluster: Resource) -> ClusterNetwork:
@@ -113,10 +113,7 @@ def _launch_template_groups(b: Linker, template: Resource) -> Link:
     return groups
 
 def _sg_by_name(b: Linker, name: str) -> str:
-    for group in b.graph.resources("aws_security_group"):
-        if text_value(group.get("name")) == name:
-            return group.address
-    return name
+    return b.security_groups_by_name.get(name, name)
 
 def _managed_node_group(b: Linker, members: Membership, group: Resource,
                         info: ClusterNetwork) -> NodeSource:
@@ -181,10 +178,7 @@ def _role_keys(b: Linker, resource: Resource, attribute: str) -> tuple[str, ...]
     return tuple(keys)
 
 def _role_by_name(b: Linker, name: str) -> str | None:
-    for role in b.graph.resources("aws_iam_role"):
-        if text_value(role.get("name")) == name:
-            return role.address
-    return None
+    return b.roles_by_name.get(name)
 
 def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
     """The cluster's VPC: through its subnets, else what shares its literal IDs."""

@@ -356,6 +356,7 @@ class Network:
     guesses: dict[str, str] = field(default_factory=dict)
     _effective: dict[str, EffectiveRouteTable] = field(default_factory=dict)
     _endpoints_by_vpc: dict[str, list[Endpoint]] = field(default_factory=dict)
+    _clusters_by_address: dict[str, ClusterNetwork] = field(default_factory=dict)
     _endpoints_by_service: dict[str | None, list[Endpoint]] = field(default_factory=dict)
     _endpoints_by_address: dict[str, Endpoint] = field(default_factory=dict)
     _endpoints_by_subnet: dict[str, list[Endpoint]] = field(default_factory=dict)
@@ -366,8 +367,13 @@ class Network:
 
     # -- lookups ---------------------------------------------------------------------
 
+    def add_cluster(self, info: ClusterNetwork) -> None:
+        """Record a cluster in the list and in the index `cluster` answers from."""
+        self.clusters.append(info)
+        self._clusters_by_address.setdefault(info.address, info)
+
     def cluster(self, address: str) -> ClusterNetwork | None:
-        return next((c for c in self.clusters if c.address == address), None)
+        return self._clusters_by_address.get(address)
 
     def subnet(self, key: str) -> Subnet:
         """The subnet with this key; a placeholder for an ID that nothing in the input has."""
