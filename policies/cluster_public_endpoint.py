@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tfcheck.facts.hcl_snippets import attributes, block, render
+from tfcheck.marks import shown
 from tfcheck.model import Severity, Unknown
 from tfcheck.policy import Result, ScanContext, policy
 from tfcheck.unknowns import explain
@@ -87,7 +88,7 @@ def cluster_public_endpoint(ctx: ScanContext) -> Iterator[Result]:
             yield Result.fail(
                 cluster,
                 "the public API endpoint is on"
-                + (f", open to {', '.join(open_cidrs)}" if open_cidrs else
+                + (f", open to {', '.join(map(shown, open_cidrs))}" if open_cidrs else
                    f"; how wide is not known: {explain(undecided, ctx.graph.kind)}"),
                 remediation=remediation,
                 severity=Severity.HIGH if open_cidrs else None,
@@ -99,20 +100,20 @@ def cluster_public_endpoint(ctx: ScanContext) -> Iterator[Result]:
         if open_cidrs:
             yield Result.fail(
                 cluster,
-                f"the public API endpoint is on and open to {', '.join(open_cidrs)}",
+                f"the public API endpoint is on and open to {', '.join(map(shown, open_cidrs))}",
                 remediation=remediation,
                 severity=Severity.HIGH,
                 attribute="vpc_config.endpoint_public_access",
                 data={"public_access_cidrs": list(cidrs or ["0.0.0.0/0"])},
             )
         else:
-            shown = [c.partial if isinstance(c, Unknown) else str(c) for c in cidrs]
+            listed = [c.partial if isinstance(c, Unknown) else str(c) for c in cidrs]
             yield Result.fail(
                 cluster,
-                f"the public API endpoint is on, restricted to {', '.join(map(str, shown))}",
+                f"the public API endpoint is on, restricted to {', '.join(map(shown, listed))}",
                 remediation=remediation,
                 attribute="vpc_config.endpoint_public_access",
-                data={"public_access_cidrs": shown},
+                data={"public_access_cidrs": listed},
             )
 
 

@@ -20,6 +20,7 @@ from tfcheck.facts.hcl_snippets import (
     separated,
     uncommented,
 )
+from tfcheck.marks import shown
 from tfcheck.model import Severity, Status, Unknown
 from tfcheck.network import (
     IPV6_SUFFIX,
@@ -314,12 +315,13 @@ def endpoint_sg_ingress(ctx: ScanContext) -> Iterator[Result]:
             if all(u is not info for u in users):
                 users.append(info)
     pods = pod_networking(ctx)
+    admitted: dict[_AdmitsKey, tuple[bool | None, str]] = {}  # a VPC's endpoints share groups
     for address in sorted(served):
         endpoint, clusters = served[address]
         subnets = _node_subnets(clusters, pods)
         if not subnets:
             continue
-        result = _ingress_verdict(net, endpoint, subnets, clusters)
+        result = _ingress_verdict(net, endpoint, subnets, clusters, admitted)
         doubts = [d for info in clusters for d in pods.doubts.get(info.address, ())]
         if result.status is Status.PASS and doubts:
             result = Result.unknown(
@@ -343,10 +345,15 @@ def _node_subnets(clusters: list[ClusterNetwork], pods: PodNetworking
     return dict(sorted(found.items()))
 
 
+# what `_admits` answers from: the groups, the subnet, its node sources, IPv6 or not
+_AdmitsKey = tuple[tuple[str, ...], str, tuple[int, ...], bool]
+
+
 def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[NodeSource]],
-                     clusters: list[ClusterNetwork]) -> Result:
+                     clusters: list[ClusterNetwork],
+                     admitted: dict[_AdmitsKey, tuple[bool | None, str]]) -> Result:
     groups = [net.security_group(k) for k in endpoint.security_groups.keys]
-    group_names = ", ".join(g.key for g in groups) or "none"
+    group_names = ", ".join(shown(g.key) for g in groups) or "none"
     evidence_base = (endpoint.address, *(g.key for g in groups))
     if endpoint.security_groups.unknown is not None and not groups:
         return Result.unknown(
@@ -357,16 +364,19 @@ def _ingress_verdict(net: Network, endpoint: Endpoint, subnets: dict[str, list[N
     doubts: dict[str, list[str]] = {}  # why -> subnets
     admitted_by: list[str] = []
     ipv6 = {k for info in clusters if info.ipv6 is True for k in info.node_subnets()}
+    group_keys = tuple(g.key for g in groups)
     for key, sources in subnets.items():
-        subnet = net.subnet(key)
-        verdict, why = _admits(net, groups, subnet, sources, key in ipv6)
+        asked = (group_keys, key, tuple(map(id, sources)), key in ipv6)
+        if asked not in admitted:
+            admitted[asked] = _admits(net, groups, net.subnet(key), sources, key in ipv6)
+        verdict, why = admitted[asked]
         if verdict is True:
             admitted_by.append(why)
         elif verdict is None:
             doubts.setdefault(why, []).append(key)
         else:
             refused.append(key)
-    undecided = [f"{', '.join(keys)}: {why}" for why, keys in doubts.items()]
+    undecided = [f"{', '.join(map(shown, keys))}: {why}" for why, keys in doubts.items()]
     if endpoint.security_groups.unknown is not None and refused:
         undecided.append(f"some security groups of {endpoint.address} are not known "
                          f"({explain(endpoint.security_groups.unknown, net.graph.kind)})")
@@ -434,7 +444,8 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
                 continue
             if ports is True:
                 found = True
-                admitted_hop = f"{rule.hop} from {', '.join(sorted(carried & set(rule.peers)))}"
+                peers = sorted(carried & set(rule.peers))
+                admitted_hop = f"{rule.hop} from {', '.join(map(shown, peers))}"
                 break
             found = None
         if found is False and source.security_groups.unknown is not None:
@@ -446,7 +457,8 @@ def _admits(net: Network, groups: list[SecurityGroup], subnet: Subnet,
                                   if r.allows_tcp(HTTPS) is not False):
             found = None
             doubts.append(
-                f"an ingress rule admits {', '.join(sorted(ssh_sources))}, the remote access "
+                f"an ingress rule admits {', '.join(map(shown, sorted(ssh_sources)))}, the "
+                f"remote access "
                 f"source group of {source.address}; its nodes carry the remote access group "
                 "EKS creates (resources[0].remote_access_security_group_id), not the source")
         per_source.append(found)
@@ -496,10 +508,10 @@ def _cidr_admits(rules: list[Rule], subnet: Subnet, blocks: tuple[IPNetwork, ...
         if ports is False:
             continue
         if cidr is not None and any(covers(c, cidr) for c in rule.cidrs):
-            why = f"{rule.hop} from {', '.join(map(str, rule.cidrs))}"
+            why = f"{rule.hop} from {', '.join(map(shown, rule.cidrs))}"
         elif blocks and all(any(covers(c, b) for c in rule.cidrs) for b in blocks):
-            why = (f"{rule.hop} from {', '.join(map(str, rule.cidrs))}, which holds every "
-                   f"subnet of {subnet.vpc.keys[0]} ({', '.join(map(str, blocks))})")
+            why = (f"{rule.hop} from {', '.join(map(shown, rule.cidrs))}, which holds every "
+                   f"subnet of {subnet.vpc.keys[0]} ({', '.join(map(shown, blocks))})")
         elif cidr is None and subnet.key in rule.blocks_of:
             why = f"{rule.hop} from the CIDRs of the node subnets themselves"
         elif cidr is None and subnet.carved_from in rule.blocks_of:
@@ -528,7 +540,7 @@ def _ipv6_admits(net: Network, rules: list[Rule], subnet: Subnet, doubts: list[s
             continue
         if cidr is not None and not isinstance(cidr, Unknown) and any(
                 covers(c, cidr) for c in rule.cidrs):
-            why = f"{rule.hop} from {', '.join(map(str, rule.cidrs))} (IPv6)"
+            why = f"{rule.hop} from {', '.join(map(shown, rule.cidrs))} (IPv6)"
         elif named & set(rule.blocks_of):
             why = f"{rule.hop} from the IPv6 block the subnets are carved from"
         else:
@@ -556,13 +568,13 @@ def _cidr_doubt(net: Network, subnet: Subnet, blocks: tuple[IPNetwork, ...],
         return f"{why}, and {blocks_doubt}"
     if blocks:
         return (f"{why}, and no rule admits every CIDR block of its VPC "
-                f"({', '.join(map(str, blocks))})")
+                f"({', '.join(map(shown, blocks))})")
     return why
 
 
 def _describe_subnet(subnet: Subnet) -> str:
     cidr = known_cidr(subnet)
-    return subnet.key if cidr is None else f"{subnet.key} ({cidr})"
+    return shown(subnet.key) if cidr is None else f"{subnet.key} ({cidr})"
 
 
 def _ingress_remediation(net: Network, endpoint: Endpoint, groups: list[SecurityGroup],

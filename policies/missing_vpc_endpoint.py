@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from itertools import islice
 
 from tfcheck.facts.centralised import Served, centralised
 from tfcheck.facts.hcl_snippets import (
@@ -319,10 +320,14 @@ def _requirement_verdict(net: Network, info: ClusterNetwork, requirement: Requir
                           f"its endpoints: {managed_elsewhere(f'VPC {vpc}')}",
             data=data, identity=identity, evidence=evidence,
             remediation=_endpoint_block(net, info, service, endpoints))
-    elsewhere = [f"{e.address} is in VPC {', '.join(e.vpc.keys) or 'unknown'}"
-                 for e in net.endpoints if e.service == service and vpc not in e.vpc.keys]
-    if len(elsewhere) > 2:
-        elsewhere = [*elsewhere[:2], f"{len(elsewhere) - 2} more in other VPCs"]
+    # the first two endpoints of the service in other VPCs, and how many more: counted
+    # from the indexes, not formatted one by one (a fleet has one per VPC)
+    serving = net.endpoints_serving(service)
+    shown = list(islice((e for e in serving if vpc not in e.vpc.keys), 2))
+    elsewhere = [f"{e.address} is in VPC {', '.join(e.vpc.keys) or 'unknown'}" for e in shown]
+    more = len(serving) - len(net.endpoints_for(vpc, service)) - len(shown)
+    if more > 0:
+        elsewhere.append(f"{more} more in other VPCs")
     detail = f" ({'; '.join(not_counting + elsewhere)})" if not_counting or elsewhere else ""
     return Result.fail(
         info.cluster, f"no {service} VPC endpoint in VPC {vpc}{detail}: needed by "

@@ -88,10 +88,9 @@ def node_public_ip(ctx: ScanContext) -> Iterator[Result]:
     interfaces.
     """
     net = network(ctx)
-    placed = {info.address: info.node_subnets() for info in net.clusters}  # once, not per subnet
     for subnet_key, owners in iter_node_subnets(net):
         subnet = net.subnet(subnet_key)
-        sources = [s for info in owners for s in placed[info.address].get(subnet_key, [])]
+        sources = [s for info in owners for s in info.node_subnets().get(subnet_key, ())]
         ec2_sources = [s for s in sources if s.kind != FARGATE_PROFILE]
         if not ec2_sources:
             continue  # Fargate pods never get a public IP

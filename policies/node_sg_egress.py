@@ -350,10 +350,9 @@ def _egress_remediation(net: Network, group: Resource, missing: list[str]) -> st
     group_ref = uncommented(hcl_reference(net, group.address))
     blocks: list[Item] = []
     vpcs = _vpc_of(net, group)
-    by_address = {e.address: e for e in net.endpoints}
     # the VPCs the unreachable endpoints are in: the nodes' own, or a hub's
-    endpoint_vpcs = [by_address[m].vpc.keys[0] for m in missing
-                     if m in by_address and len(by_address[m].vpc.keys) == 1]
+    endpoint_vpcs = [e.vpc.keys[0] for m in missing
+                     if (e := net.endpoint(m)) is not None and len(e.vpc.keys) == 1]
     wanted = list(dict.fromkeys(endpoint_vpcs)) or vpcs[:1] or [""]
     if any(not m.startswith("the S3 prefix list") for m in missing):
         for number, vpc in enumerate(wanted):

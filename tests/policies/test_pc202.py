@@ -5,7 +5,7 @@ from __future__ import annotations
 from tfcheck.model import Status, Unknown
 from tfcheck_policies.node_public_ip import node_public_ip
 
-from ..network_builders import SUBNETS, private_cluster, run, unknown, verdicts
+from ..network_builders import SUBNETS, context, private_cluster, run, unknown, verdicts
 
 
 class TestPC202:
@@ -66,18 +66,24 @@ class TestPC202:
         assert (old.status, old.subject.address) == (Status.UNKNOWN, "aws_eks_cluster.main")
 
 
-def test_node_subnets_are_read_once_per_cluster_not_once_per_subnet(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A cluster on 100,000 subnets made PC202 quadratic (hostile plan: 100k subnet ids)."""
-    from tfcheck.facts.records import ClusterNetwork
+def test_node_placement_is_computed_once_per_cluster_not_once_per_subnet(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A cluster on 100,000 subnets made PC202 quadratic (hostile plan: 100k subnet ids).
 
-    calls: list[str] = []
-    original = ClusterNetwork.node_subnets
+    The placement (subnet -> node sources) is computed when the network is built, on the
+    record: PC202 and the other policies read it, none rebuilds it.
+    """
+    from tfcheck.facts import records
+    from tfcheck_policies import ALL_POLICIES
 
-    def counted(self: ClusterNetwork) -> dict[str, list[object]]:
-        calls.append(self.address)
-        return original(self)  # type: ignore[return-value]
+    calls: list[int] = []
+    original = records._placement
 
-    results = run(node_public_ip, private_cluster())  # builds the network facts first
-    monkeypatch.setattr(ClusterNetwork, "node_subnets", counted)
-    assert run(node_public_ip, private_cluster()) == results
-    assert len(SUBNETS) > 1 and len(calls) <= 2  # the subnet index, and the placement map
+    def counted(nodes: tuple[records.NodeSource, ...]) -> object:
+        calls.append(len(nodes))
+        return original(nodes)
+
+    monkeypatch.setattr(records, "_placement", counted)
+    ctx = context(private_cluster().build())
+    for policy in ALL_POLICIES:
+        list(policy.check(ctx))
+    assert len(SUBNETS) > 1 and calls == [1]  # one cluster, one node group: once

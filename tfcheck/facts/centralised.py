@@ -123,8 +123,8 @@ class Centralised:
                 record: Resource) -> Served | None:
         graph = self.net.graph
         name = _fqdn(record, zone.name)
-        endpoints = [e for e in self.net.endpoints
-                     if e.resource in graph.references(record, None, "aws_vpc_endpoint")]
+        endpoints = [e for r in graph.references(record, None, "aws_vpc_endpoint")
+                     if (e := self.net.endpoint(r.address)) is not None]
         evidence = (zone.associated_by, zone.key, record.address)
         if region is not None and name != service_dns_name(service, region):
             if (name is None or zone.name is None) and any(

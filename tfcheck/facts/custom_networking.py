@@ -79,12 +79,18 @@ def _build(ctx: ScanContext) -> PodNetworking:
                 enabled.setdefault(owner, []).append(addon.address)
     if not enabled:
         return PodNetworking(sources, doubts)
-    eniconfigs = workloads(ctx).of_kind("ENIConfig")
+    # each cluster's ENIConfigs (all of them where their cluster cannot be told), in
+    # input order: grouped once, not looked for among every ENIConfig per cluster
+    eniconfigs: dict[str, list[KubeObject]] = {address: [] for address in enabled}
+    for obj in workloads(ctx).of_kind("ENIConfig"):
+        owners = clusters_of_workload(ctx, obj.resource)
+        for owner in eniconfigs if owners is None else dict.fromkeys(owners):
+            if owner in eniconfigs:
+                eniconfigs[owner].append(obj)
     for info in net.clusters:
         if info.address not in enabled:
             continue
-        mine = [o for o in eniconfigs if (owners := clusters_of_workload(ctx, o.resource))
-                is None or info.address in owners]
+        mine = eniconfigs[info.address]
         if not mine:
             doubts.setdefault(info.address, []).append(
                 f"{', '.join(enabled[info.address])} turns on custom networking, but no "

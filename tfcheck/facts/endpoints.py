@@ -44,12 +44,12 @@ def add_endpoints(b: Linker) -> None:
         "aws_vpc_endpoint": lambda r: r.address
     }
     for kind, attribute, mapping, into in (
-        ("aws_vpc_endpoint_subnet_association", "subnet_id", b._subnet_map(),
+        ("aws_vpc_endpoint_subnet_association", "subnet_id", b.subnet_map,
          extra_subnets),
         ("aws_vpc_endpoint_route_table_association", "route_table_id",
-         b._route_table_map(), extra_tables),
+         b.route_table_map, extra_tables),
         ("aws_vpc_endpoint_security_group_association", "security_group_id",
-         b._sg_map(), extra_groups),
+         b.sg_map, extra_groups),
     ):
         for association in graph.managed(kind):
             targets = b.link(association, "vpc_endpoint_id",
@@ -62,23 +62,23 @@ def add_endpoints(b: Linker) -> None:
                         and flag_value(association.get("replace_default_association")) is True):
                     replaces_default.add(endpoint_key)
     for resource in graph.managed("aws_vpc_endpoint"):
-        vpc = b.link(resource, "vpc_id", resource.get("vpc_id"), b._vpc_map())
+        vpc = b.link(resource, "vpc_id", resource.get("vpc_id"), b.vpc_map)
         service_name = text_value(resource.get("service_name"))
         service, region = _service_of(b, resource, service_name)
         raw_type = text_value(resource.get("vpc_endpoint_type"))
         endpoint_type: str | Unknown = raw_type if raw_type is not None else "Gateway"
         subnets = b.link(resource, "subnet_ids", resource.get("subnet_ids"),
-                            b._subnet_map())
+                            b.subnet_map)
         for block in read_blocks(resource.values.get("subnet_configuration")):
             subnets = subnets.merged(Link(tuple(
                 b.canonical(b.by_id.get(s, s))
                 for s in leaves_of(block.get("subnet_id"))[0] if isinstance(s, str) and s)))
         subnets = subnets.merged(extra_subnets.get(resource.address, EMPTY))
         tables = b.link(resource, "route_table_ids", resource.get("route_table_ids"),
-                           b._route_table_map())
+                           b.route_table_map)
         tables = tables.merged(extra_tables.get(resource.address, EMPTY))
         groups = b.link(resource, "security_group_ids",
-                           resource.get("security_group_ids"), b._sg_map())
+                           resource.get("security_group_ids"), b.sg_map)
         associated = extra_groups.get(resource.address, EMPTY)
         uses_default = (
             isinstance(endpoint_type, str) and endpoint_type.lower() == "interface"
@@ -95,10 +95,9 @@ def add_endpoints(b: Linker) -> None:
             not resource.sets("vpc_endpoint_type"), subnets, tables, groups,
             uses_default, private_dns,
         )
-        net.endpoints.append(endpoint)
+        net.add_endpoint(endpoint)
         for key in vpc.keys:
             ensure_vpc(b, key)
-            net._endpoints_by_vpc.setdefault(key, []).append(endpoint)
 
 def _service_of(b: Linker, resource: Resource, name: str | Unknown | None
                 ) -> tuple[str | None, str | Unknown | None]:

@@ -24,7 +24,8 @@ Nothing here reaches into networkx: only `ResourceGraph` queries.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from tfcheck.facts.records import (
@@ -43,7 +44,7 @@ from tfcheck.facts.vocabulary import (
     text_value,
 )
 from tfcheck.graph import ResourceGraph
-from tfcheck.model import Provenance, Resource, reveal, split_address
+from tfcheck.model import Provenance, Resource, Unknown, reveal, split_address
 from tfcheck.unknowns import (
     read_from_aws,
 )
@@ -64,6 +65,8 @@ class Linker:
         self.ids_of: dict[str, set[str]] = defaultdict(set)  # key -> known ids
         self.alias: dict[str, str] = {}  # pseudo key -> key of the resource that is it
         self.clusters = graph.managed("aws_eks_cluster")
+        # `_resources_named` by (references, types): a fleet's modules repeat a handful
+        self._named: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Resource, ...]] = {}
 
     # -- identities -----------------------------------------------------------------
 
@@ -75,8 +78,11 @@ class Linker:
 
     def _index_ids(self) -> None:
         for resource in self.graph.resources():
-            self._remember(resource.values.get("id"), resource.address)
-            self._remember(resource.values.get("arn"), resource.address)
+            values = resource.values
+            for attribute in ("id", "arn"):
+                identifier = values.get(attribute)
+                if identifier is not None and not isinstance(identifier, Unknown):
+                    self._remember(identifier, resource.address)  # most are after apply
         for cluster in self.graph.resources("aws_eks_cluster"):
             if cluster.is_data:
                 continue
@@ -95,6 +101,19 @@ class Linker:
         for endpoint in self.graph.resources("aws_vpc_endpoint"):
             self._remember(endpoint.values.get("prefix_list_id"),
                            pseudo_key(endpoint.address, PREFIX_LIST))
+
+    @cached_property
+    def security_groups_by_name(self) -> dict[str, str]:
+        """Security groups by known name (the first by address), read when asked.
+
+        For launch templates that name their groups (`security_group_names`).
+        """
+        return _by_name(self.graph, "aws_security_group")
+
+    @cached_property
+    def roles_by_name(self) -> dict[str, str]:
+        """IAM roles by known name (the first by address), for roles given by ARN."""
+        return _by_name(self.graph, "aws_iam_role")
 
     def canonical(self, key: str) -> str:
         seen = 0
@@ -117,7 +136,8 @@ class Linker:
             # where every unknown part names its own instances (an evaluated
             # `slice(aws_subnet.private[*].id, 0, 2)`), those are more precise than the
             # attribute's references, which a plan records per configuration block
-            named = [self._resources_named(u.references, tuple(mapping)) for u in unknown]
+            types = tuple(mapping)
+            named = [self._resources_named(u.references, types) for u in unknown]
             if all(named):
                 refs = list({r.address: r for found in named for r in found}.values())
         keyed: list[tuple[str, Resource]] = []
@@ -131,18 +151,17 @@ class Linker:
                         f"guessed: the plan records its {attribute} only as "
                         f"{target.config_address} with an index expression; --source "
                         "decides it"))
-        strings = [s for s in (reveal(k) for k in known) if isinstance(s, str) and s]
+        strings = [s for k in known if isinstance(s := reveal(k), str) and s]
         if keyed and strings and not unknown:
             # every value is known: keep only the references that the values confirm
             confirmed = [(k, t) for k, t in keyed
                          if not self.ids_of.get(k) or self.ids_of[k] & set(strings)]
             keyed = confirmed or keyed
         keys: list[str] = [k for k, _ in keyed]
-        covered = {i for k, _ in keyed for i in self.ids_of.get(k, ())}
-        for text in strings:
-            if text in covered:
-                continue
-            keys.append(self.canonical(self.by_id.get(text, text)))
+        if strings:
+            covered = {i for k, _ in keyed for i in self.ids_of.get(k, ())}
+            keys.extend(self.canonical(self.by_id.get(text, text))
+                        for text in strings if text not in covered)
         missing = unknown[0] if unknown and not keyed else None
         return Link(tuple(dict.fromkeys(keys)), missing)
 
@@ -157,15 +176,19 @@ class Linker:
             return read_from_aws(resource, path)
         return value
 
-    # mappings from a referenced resource type to the key it stands for
+    # mappings from a referenced resource type to the key it stands for (made once: every
+    # link of a scan passes one)
 
-    def _vpc_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def vpc_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         return {t: (lambda r: r.address) for t in VPC_TYPES}
 
-    def _subnet_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def subnet_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         return {t: (lambda r: r.address) for t in SUBNET_TYPES}
 
-    def _route_table_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def route_table_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         mapping: dict[str, Callable[[Resource], str | None]] = {
             t: (lambda r: r.address) for t in ROUTE_TABLE_TYPES
         }
@@ -174,7 +197,8 @@ class Linker:
             mapping[vpc_type] = lambda r: pseudo_key(r.address, MAIN_ROUTE_TABLE)
         return mapping
 
-    def _sg_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def sg_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         mapping: dict[str, Callable[[Resource], str | None]] = {
             t: (lambda r: r.address) for t in SG_TYPES
         }
@@ -212,7 +236,8 @@ class Linker:
             return pseudo_key(read[0].address, CLUSTER_SG)
         return None
 
-    def _prefix_list_map(self) -> dict[str, Callable[[Resource], str | None]]:
+    @cached_property
+    def prefix_list_map(self) -> Mapping[str, Callable[[Resource], str | None]]:
         return {
             "aws_vpc_endpoint": lambda r: pseudo_key(r.address, PREFIX_LIST),
             "aws_prefix_list": lambda r: r.address,
@@ -220,7 +245,7 @@ class Linker:
         }
 
     def _resources_named(self, references: Iterable[str], types: tuple[str, ...]
-                             ) -> list[Resource]:
+                             ) -> Sequence[Resource]:
         """The instances an `Unknown`'s references name (`aws_x.y[0].id` -> `aws_x.y[0]`).
 
         An instance inside a module (`module.vpc.aws_subnet.private[0]`, as the HCL of a
@@ -229,6 +254,14 @@ class Linker:
         no single instance (`aws_x.y` of a resource with `count`): then the references
         do not say which instances it is.
         """
+        key = (tuple(references), types)
+        found = self._named.get(key)
+        if found is None:
+            found = self._named[key] = tuple(self._find_named(key[0], types))
+        return found
+
+    def _find_named(self, references: tuple[str, ...], types: tuple[str, ...]
+                    ) -> list[Resource]:
         found: list[Resource] = []
         for text in references:
             head = text.split(".", 1)[0]
@@ -247,6 +280,15 @@ class Linker:
             if resource.type in types:
                 found.append(resource)
         return found
+
+
+def _by_name(graph: ResourceGraph, kind: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for resource in graph.resources(kind):
+        name = text_value(resource.get("name"))
+        if isinstance(name, str):
+            found.setdefault(name, resource.address)
+    return found
 
 
 _NOT_RESOURCE_REFERENCES = frozenset(

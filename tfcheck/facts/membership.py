@@ -29,6 +29,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tfcheck.facts.vocabulary import (
@@ -136,17 +137,11 @@ class Membership:
         self._unnamed = [c.address for c in graph.managed("aws_eks_cluster")
                          if not isinstance(text_value(c.get("name")), str)]
         self._readings: dict[str, tuple[UserDataReading, str]] = {}
+        self._instances: dict[str, list[Resource]] | None = None  # `instances_of`
+        self._clusters_in: dict[str, list[Resource]] | None = None  # `clusters_in_module`
         self._owners: dict[str, Owners] = {}
         self._templates: dict[str, list[Resource]] = {}
         self._users: dict[str, list[Resource]] = defaultdict(list)
-        self._roles_by_name: dict[str, str] = {}
-        self._roles_by_arn: dict[str, str] = {}
-        for role in graph.resources("aws_iam_role"):
-            name, arn = text_value(role.get("name")), text_value(role.get("arn"))
-            if isinstance(name, str):
-                self._roles_by_name.setdefault(name, role.address)
-            if isinstance(arn, str):
-                self._roles_by_arn.setdefault(arn, role.address)
         self._entries: dict[str, list[tuple[str, ...] | None]] = defaultdict(list)
         for entry in graph.managed("aws_eks_access_entry"):
             kind = text_value(entry.get("type"))
@@ -159,6 +154,26 @@ class Membership:
                 self._users[template.address].append(user)
         for source in graph.managed(*NODE_SOURCE_TYPES):
             self.owners(source)
+
+    @cached_property
+    def _roles_by_name(self) -> dict[str, str]:
+        """IAM roles by name, for roles named rather than referred to (read when asked)."""
+        found: dict[str, str] = {}
+        for role in self.graph.resources("aws_iam_role"):
+            name = text_value(role.get("name"))
+            if isinstance(name, str):
+                found.setdefault(name, role.address)
+        return found
+
+    @cached_property
+    def _roles_by_arn(self) -> dict[str, str]:
+        """IAM roles by known ARN (read when asked)."""
+        found: dict[str, str] = {}
+        for role in self.graph.resources("aws_iam_role"):
+            arn = text_value(role.get("arn"))
+            if isinstance(arn, str):
+                found.setdefault(arn, role.address)
+        return found
 
     def owners(self, resource: Resource) -> Owners:
         """Who a node source (or anything with `cluster_name`) belongs to."""
@@ -243,16 +258,60 @@ class Membership:
         return None
 
     def named_in_provider(self, literals: set[str]) -> tuple[str, ...]:
-        """Managed clusters a provider block names literally: name, exec args, endpoint."""
-        matched = {c.address for name in self._managed_names for c in self._names[name]
-                   if not c.is_data and (name in literals or any(
-                       f"--cluster-name {name}" in text or f"--cluster-name={name}" in text
-                       for text in literals))}
+        """Managed clusters a provider block names literally: name, exec args, endpoint.
+
+        A name counts as a whole literal or right after `--cluster-name ` /
+        `--cluster-name=` in one (a prefix of what follows, as a substring test reads
+        it); looked up per literal, not tested per cluster name.
+        """
+        names = set(literals & self._managed_names)
+        lengths = {len(name) for name in self._managed_names}
+        for text in literals:
+            for flag in _CLUSTER_NAME_FLAG.finditer(text):
+                after = text[flag.end():]
+                names.update(after[:n] for n in lengths if after[:n] in self._managed_names)
+        matched = {c.address for name in names for c in self._names[name] if not c.is_data}
+        matched.update(c for text in literals for c in self._by_endpoint.get(text, ()))
+        return tuple(sorted(matched))
+
+    @cached_property
+    def _by_endpoint(self) -> dict[str, list[str]]:
+        """Managed clusters by their known API endpoint (a provider's `host`)."""
+        found: dict[str, list[str]] = defaultdict(list)
         for cluster in self.graph.managed("aws_eks_cluster"):
             endpoint = cluster.values.get("endpoint")
-            if isinstance(endpoint, str) and endpoint in literals:
-                matched.add(cluster.address)
-        return tuple(sorted(matched))
+            if isinstance(endpoint, str):
+                found[endpoint].append(cluster.address)
+        return found
+
+    def instances_of(self, config_address: str) -> list[Resource]:
+        """The instances of a configuration block (`aws_x.y` -> `aws_x.y["a"]`), by address.
+
+        Through an index of every resource by its address without instance keys, built
+        on the first question: providers ask per reference.
+        """
+        if self._instances is None:
+            self._instances = defaultdict(list)
+            for resource in self.graph.resources():
+                self._instances[resource.config_address].append(resource)
+        return [r for r in self._instances.get(config_address, ())
+                if r.address.startswith(config_address)]
+
+    def clusters_in_module(self, path: str) -> list[Resource]:
+        """The `aws_eks_cluster`s (data sources too) inside a module path (`module.eks.`).
+
+        `path` is written without instance keys, and so are the clusters' module paths:
+        a module output stands for every instance of the module. Indexed by every
+        module path of each cluster, on the first question.
+        """
+        if self._clusters_in is None:
+            self._clusters_in = defaultdict(list)
+            for cluster in self.graph.resources("aws_eks_cluster"):
+                modules = _MODULE_PATH.match(_INSTANCE_KEYS.sub("", cluster.address))
+                words = modules.group(0).split(".")[:-1] if modules else []
+                for end in range(2, len(words) + 1, 2):  # "module.a.", "module.a.module.b."
+                    self._clusters_in[".".join(words[:end]) + "."].append(cluster)
+        return list(self._clusters_in.get(path, ()))
 
     def templates_of(self, resource: Resource) -> list[Resource]:
         """The launch templates (or configurations) an ASG or node group launches from."""
@@ -336,7 +395,7 @@ class Membership:
             return None
         text = decoded.text
         words = set(NAME_WORD.findall(text))
-        names = {n for n in self._managed_names if n in words}
+        names = words & self._managed_names  # a set operation: no pass over every name
         names.update(n for n in self._odd_names if names_cluster(text, n))
         found = {c.address for n in names for c in self._names[n] if not c.is_data}
         return _owners(found, set(), why) if found else None
@@ -469,7 +528,7 @@ def _workload_owners(members: Membership, resource: Resource) -> Owners:
     if provider is None:
         return CANNOT_TELL
     references = [r for ref in _provider_references(provider)
-                  for r in _resolve_reference(graph, ref)]
+                  for r in _resolve_reference(members, ref)]
     resolved = members.of_targets(references)
     if resolved is not None:
         return resolved
@@ -510,13 +569,14 @@ def _provider_references(provider: Any) -> list[str]:
     return sorted(set(out))
 
 
-def _resolve_reference(graph: ResourceGraph, reference: str) -> list[Resource]:
+def _resolve_reference(members: Membership, reference: str) -> list[Resource]:
     """Resources a reference names: `data.aws_eks_cluster.x.endpoint` -> the data source.
 
     Trailing attributes and index keys are dropped until an address matches; a module
     output (`module.eks.cluster_endpoint`) that matches nothing stands for the clusters
     inside that module.
     """
+    graph = members.graph
     parts = reference.split(".")
     for end in range(len(parts), 1, -1):
         candidate = ".".join(parts[:end])
@@ -528,16 +588,18 @@ def _resolve_reference(graph: ResourceGraph, reference: str) -> list[Resource]:
             found = graph.get(bare)
             if found is not None:
                 return [found]
-        instances = [r for r in graph.resources() if r.config_address == bare
-                     and r.address.startswith(bare)]
+        instances = members.instances_of(bare)
         if instances:
             return instances
     match = re.match(r"^((?:module\.[\w-]+(?:\[[^\]]*\])?\.)+)", reference + ".")
     if match:
-        prefix = re.sub(r"\[[^\]]*\]", "", match.group(1))
-        return [c for c in graph.resources("aws_eks_cluster")
-                if re.sub(r"\[[^\]]*\]", "", c.address).startswith(prefix)]
+        return members.clusters_in_module(_INSTANCE_KEYS.sub("", match.group(1)))
     return []
+
+
+_CLUSTER_NAME_FLAG = re.compile(r"--cluster-name[ =]")
+_INSTANCE_KEYS = re.compile(r"\[[^\]]*\]")
+_MODULE_PATH = re.compile(r"(?:module\.[\w-]+\.)+")
 
 
 # -- the cluster resources and regions a workload runs in ----------------------------------
@@ -563,14 +625,13 @@ def _cluster_resource_cache(ctx: ScanContext) -> dict[str, list[Resource]]:
 
 def _cluster_resources(ctx: ScanContext, resource: Resource) -> list[Resource]:
     graph = ctx.graph
+    members = node_membership(ctx)
     addresses = clusters_of_workload(ctx, resource)
-    if addresses is None:
-        chosen = graph.managed("aws_eks_cluster")
-    else:
-        chosen = [c for a in addresses if (c := graph.get(a)) is not None]
-    if chosen or graph.managed("aws_eks_cluster"):
+    chosen = [c for a in (members.managed if addresses is None else addresses)
+              if (c := graph.get(a)) is not None]
+    if chosen or members.managed:
         return chosen
-    data = [r for r in _provider_targets(graph, resource)
+    data = [r for r in _provider_targets(members, resource)
             if r.type == "aws_eks_cluster" and r.is_data]
     if not data:
         every = [r for r in graph.resources("aws_eks_cluster") if r.is_data]
@@ -598,11 +659,12 @@ def regions_of(ctx: ScanContext, resource: Resource) -> list[ClusterRegion]:
     return [ClusterRegion(_provider_region(graph), "provider aws")]
 
 
-def _provider_targets(graph: ResourceGraph, resource: Resource) -> list[Resource]:
-    provider = _provider_of(graph, resource)
+def _provider_targets(members: Membership, resource: Resource) -> list[Resource]:
+    provider = _provider_of(members.graph, resource)
     if provider is None:
         return []
-    return [r for ref in _provider_references(provider) for r in _resolve_reference(graph, ref)]
+    return [r for ref in _provider_references(provider)
+            for r in _resolve_reference(members, ref)]
 
 
 def _provider_region(graph: ResourceGraph) -> str | Unknown:

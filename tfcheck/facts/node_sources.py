@@ -61,27 +61,29 @@ def add_clusters(b: Linker, members: Membership | None = None) -> None:
     for cluster in b.clusters:
         info = _cluster_network(b, cluster)
         mine = sources.get(cluster.address, [])
+        nodes: list[NodeSource] = []
         for group, _ in (s for s in mine if s[0].type == "aws_eks_node_group"):
-            info.nodes.append(_managed_node_group(b, members, group, info))
+            nodes.append(_managed_node_group(b, members, group, info))
         for profile, _ in (s for s in mine if s[0].type == "aws_eks_fargate_profile"):
             subnets = b.link(profile, "subnet_ids", profile.get("subnet_ids"),
-                             b._subnet_map())
+                             b.subnet_map)
             if not subnets.keys and subnets.unknown is None:
                 subnets = info.subnets  # no subnet_ids: the cluster's private subnets
-            info.nodes.append(NodeSource(profile, FARGATE_PROFILE, subnets,
-                                         Link((info.security_group,))))
+            nodes.append(NodeSource(profile, FARGATE_PROFILE, subnets,
+                                    Link((info.security_group,))))
         for asg, reason in (s for s in mine if s[0].type == "aws_autoscaling_group"):
-            info.nodes.append(_self_managed(b, members, asg, reason))
-        if not info.nodes:
-            info.nodes.append(NodeSource(cluster, CLUSTER_SUBNETS, info.subnets,
-                                         Link((info.security_group,))))
+            nodes.append(_self_managed(b, members, asg, reason))
+        if not nodes:
+            nodes.append(NodeSource(cluster, CLUSTER_SUBNETS, info.subnets,
+                                    Link((info.security_group,))))
+        info.place_nodes(nodes)
         _settle_vpc(b, info)
-        b.net.clusters.append(info)
+        b.net.add_cluster(info)
 
 
 def _cluster_network(b: Linker, cluster: Resource) -> ClusterNetwork:
     subnets = b.link(cluster, "vpc_config.subnet_ids",
-                        cluster.get("vpc_config.subnet_ids"), b._subnet_map())
+                        cluster.get("vpc_config.subnet_ids"), b.subnet_map)
     name = text_value(cluster.get("name"))
     family = text_value(cluster.get("kubernetes_network_config.ip_family"))
     ipv6 = family if isinstance(family, Unknown) else family == "ipv6"
@@ -90,7 +92,7 @@ def _cluster_network(b: Linker, cluster: Resource) -> ClusterNetwork:
 
 def _launch_template_groups(b: Linker, template: Resource) -> Link:
     """The SGs a launch template (or launch configuration) gives its instances."""
-    mapping = b._sg_map()
+    mapping = b.sg_map
     if template.type == "aws_launch_configuration":
         return b.link(template, "security_groups", template.get("security_groups"),
                          mapping)
@@ -111,14 +113,11 @@ def _launch_template_groups(b: Linker, template: Resource) -> Link:
     return groups
 
 def _sg_by_name(b: Linker, name: str) -> str:
-    for group in b.graph.resources("aws_security_group"):
-        if text_value(group.get("name")) == name:
-            return group.address
-    return name
+    return b.security_groups_by_name.get(name, name)
 
 def _managed_node_group(b: Linker, members: Membership, group: Resource,
                         info: ClusterNetwork) -> NodeSource:
-    subnets = b.link(group, "subnet_ids", group.get("subnet_ids"), b._subnet_map())
+    subnets = b.link(group, "subnet_ids", group.get("subnet_ids"), b.subnet_map)
     templates = [t for t in members.templates_of(group) if t.type == "aws_launch_template"]
     template = templates[0] if templates else None
     groups = EMPTY
@@ -139,7 +138,7 @@ def _managed_node_group(b: Linker, members: Membership, group: Resource,
         groups = groups.merged(Link((pseudo_key(group.address, REMOTE_ACCESS_SG),)))
         sources = b.link(group, "remote_access.source_security_group_ids",
                             group.get("remote_access.source_security_group_ids"),
-                            b._sg_map()).keys
+                            b.sg_map).keys
     roles = _role_keys(b, group, "node_role_arn")
     return NodeSource(group, MANAGED_NODE_GROUP, subnets, groups, template, roles=roles,
                       remote_access_sources=sources)
@@ -150,7 +149,7 @@ def _self_managed(b: Linker, members: Membership, asg: Resource, reason: str) ->
     for template in templates:
         roles += members.instance_roles(template)
     subnets = b.link(asg, "vpc_zone_identifier", asg.get("vpc_zone_identifier"),
-                        b._subnet_map())
+                        b.subnet_map)
     first = templates[0] if templates else None
     groups = EMPTY
     if first is not None:
@@ -179,10 +178,7 @@ def _role_keys(b: Linker, resource: Resource, attribute: str) -> tuple[str, ...]
     return tuple(keys)
 
 def _role_by_name(b: Linker, name: str) -> str | None:
-    for role in b.graph.resources("aws_iam_role"):
-        if text_value(role.get("name")) == name:
-            return role.address
-    return None
+    return b.roles_by_name.get(name)
 
 def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
     """The cluster's VPC: through its subnets, else what shares its literal IDs."""
@@ -210,29 +206,28 @@ def _settle_vpc(b: Linker, info: ClusterNetwork) -> None:
         wanted = set(info.subnets.keys) | {
             k for s in info.nodes for k in s.subnets.keys
         }
-        for endpoint in net.endpoints:
-            if wanted & set(endpoint.subnets.keys):
-                for vpc in endpoint.vpc.keys:
-                    candidates.setdefault(vpc, (cluster.address, endpoint.address, vpc))
+        for endpoint in net.endpoints_in_subnets(sorted(wanted)):
+            for vpc in endpoint.vpc.keys:
+                candidates.setdefault(vpc, (cluster.address, endpoint.address, vpc))
         groups = b.link(cluster, "vpc_config.security_group_ids",
-                           cluster.get("vpc_config.security_group_ids"), b._sg_map())
+                           cluster.get("vpc_config.security_group_ids"), b.sg_map)
         for group in groups.keys:
             for vpc in net.security_group(group).vpc.keys:
                 candidates.setdefault(vpc, (cluster.address, group, vpc))
     if len(candidates) == 1:
         chosen = next(iter(candidates))
         info.vpc = chosen
-        info.vpc_evidence = candidates[vpc]
-        ensure_vpc(b, vpc)
+        info.vpc_evidence = candidates[chosen]
+        ensure_vpc(b, chosen)
         for subnet_key in info.subnets.keys:
             subnet = net.subnet(subnet_key)
             if not subnet.vpc.keys and subnet.resource is None:
-                subnet.vpc = Link((vpc,))
+                subnet.vpc = Link((chosen,))
         for source in info.nodes:
             for subnet_key in source.subnets.keys:
                 subnet = net.subnet(subnet_key)
                 if not subnet.vpc.keys and subnet.resource is None:
-                    subnet.vpc = Link((vpc,))
+                    subnet.vpc = Link((chosen,))
     elif len(candidates) > 1:
         info.vpc_unknown = (f"its subnets are in several VPCs "
                             f"({', '.join(sorted(candidates))})")

@@ -9,8 +9,9 @@ hold it, whether a default route reaches the internet). Built by `tfcheck.facts.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from tfcheck.facts.vocabulary import (
     DEFAULT_SG,
@@ -271,7 +272,7 @@ class SecurityGroup:
         return [why for (d, _), why in self.open_rules.items() if d == direction]
 
 
-@dataclass
+@dataclass(frozen=True)
 class NodeSource:
     """One place nodes of a cluster come from, with the subnets and SGs they get."""
 
@@ -303,22 +304,36 @@ class ClusterNetwork:
     vpc_unknown: str | None  # why the VPC cannot be told
     subnets: Link  # vpc_config.subnet_ids
     security_group: str  # key of the EKS-created cluster security group
-    nodes: list[NodeSource] = field(default_factory=list)
+    # a tuple of frozen records, set by the builder (`place_nodes`)
+    nodes: tuple[NodeSource, ...] = ()
     # `kubernetes_network_config.ip_family = "ipv6"`: pods call the endpoints from the
     # subnets' IPv6 addresses
     ipv6: bool | Unknown = False
+    # `node_subnets`, and the `nodes` it was computed from
+    _placement: tuple[tuple[NodeSource, ...], Mapping[str, tuple[NodeSource, ...]]] = field(
+        default=((), MappingProxyType({})), init=False, repr=False, compare=False)
 
     @property
     def address(self) -> str:
         return self.cluster.address
 
-    def node_subnets(self) -> dict[str, list[NodeSource]]:
-        """Subnet key -> the node sources that place nodes in it, in input order."""
-        found: dict[str, list[NodeSource]] = {}
-        for source in self.nodes:
-            for key in source.subnets.keys:
-                found.setdefault(key, []).append(source)
-        return found
+    def place_nodes(self, nodes: Iterable[NodeSource]) -> None:
+        """Set the node sources, and compute the subnets they place nodes in, once."""
+        self.nodes = tuple(nodes)
+        self._placement = (self.nodes, _placement(self.nodes))
+
+    def node_subnets(self) -> Mapping[str, tuple[NodeSource, ...]]:
+        """Subnet key -> the node sources that place nodes in it, in input order.
+
+        Computed once, when the builder places the nodes: five policies ask, per cluster.
+        It cannot go stale: `nodes` is a tuple of frozen records, so only assigning a new
+        tuple changes it, and that is noticed here.
+        """
+        placed_from, placement = self._placement
+        if placed_from is not self.nodes:
+            self.place_nodes(self.nodes)
+            placement = self._placement[1]
+        return placement
 
     def node_subnets_unknown(self) -> list[tuple[NodeSource, Unknown]]:
         """Node sources whose subnets the input cannot (fully) give."""
@@ -341,14 +356,24 @@ class Network:
     guesses: dict[str, str] = field(default_factory=dict)
     _effective: dict[str, EffectiveRouteTable] = field(default_factory=dict)
     _endpoints_by_vpc: dict[str, list[Endpoint]] = field(default_factory=dict)
+    _clusters_by_address: dict[str, ClusterNetwork] = field(default_factory=dict)
+    _endpoints_by_service: dict[str | None, list[Endpoint]] = field(default_factory=dict)
+    _endpoints_by_address: dict[str, Endpoint] = field(default_factory=dict)
+    _endpoints_by_subnet: dict[str, list[Endpoint]] = field(default_factory=dict)
+    _endpoint_positions: dict[str, int] = field(default_factory=dict)  # in `endpoints`
     _main_tables: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # route table associations whose subnet cannot be told, with their tables' VPCs
     _unresolved: list[tuple[str, frozenset[str]]] = field(default_factory=list)
 
     # -- lookups ---------------------------------------------------------------------
 
+    def add_cluster(self, info: ClusterNetwork) -> None:
+        """Record a cluster in the list and in the index `cluster` answers from."""
+        self.clusters.append(info)
+        self._clusters_by_address.setdefault(info.address, info)
+
     def cluster(self, address: str) -> ClusterNetwork | None:
-        return next((c for c in self.clusters if c.address == address), None)
+        return self._clusters_by_address.get(address)
 
     def subnet(self, key: str) -> Subnet:
         """The subnet with this key; a placeholder for an ID that nothing in the input has."""
@@ -380,6 +405,30 @@ class Network:
         if vpc is None:
             return []
         return self._endpoints_by_vpc.get(vpc, [])
+
+    def add_endpoint(self, endpoint: Endpoint) -> None:
+        """Record an endpoint in the list and in the indexes that answer the lookups."""
+        self._endpoint_positions[endpoint.address] = len(self.endpoints)
+        self.endpoints.append(endpoint)
+        self._endpoints_by_address[endpoint.address] = endpoint
+        self._endpoints_by_service.setdefault(endpoint.service, []).append(endpoint)
+        for key in endpoint.vpc.keys:
+            self._endpoints_by_vpc.setdefault(key, []).append(endpoint)
+        for key in dict.fromkeys(endpoint.subnets.keys):
+            self._endpoints_by_subnet.setdefault(key, []).append(endpoint)
+
+    def endpoint(self, address: str) -> Endpoint | None:
+        """The VPC endpoint of the input at this address, if there is one."""
+        return self._endpoints_by_address.get(address)
+
+    def endpoints_in_subnets(self, subnets: Iterable[str]) -> list[Endpoint]:
+        """The endpoints with a subnet among `subnets`, in input order (an index, no scan)."""
+        found = {id(e): e for key in subnets for e in self._endpoints_by_subnet.get(key, ())}
+        return sorted(found.values(), key=lambda e: self._endpoint_positions[e.address])
+
+    def endpoints_serving(self, service: str | None) -> list[Endpoint]:
+        """Every endpoint of the input whose service is `service`, in any VPC, in order."""
+        return self._endpoints_by_service.get(service, [])
 
     def endpoints_for(self, vpc: str | None, service: str) -> list[Endpoint]:
         """The VPC's endpoints whose service name ends in `service` (any region, type)."""
@@ -448,6 +497,15 @@ class Network:
             return (), (f"{vpc.key} has a secondary CIDR block that is not known: "
                         f"{explain(vpc.secondary_unknown, kind)}")
         return vpc.cidrs, None if vpc.cidrs else f"{vpc.key} has no known CIDR block"
+
+
+def _placement(nodes: tuple[NodeSource, ...]) -> Mapping[str, tuple[NodeSource, ...]]:
+    """Subnet key -> the node sources placing nodes in it, read-only (shared by policies)."""
+    found: dict[str, list[NodeSource]] = {}
+    for source in nodes:
+        for key in source.subnets.keys:
+            found.setdefault(key, []).append(source)
+    return MappingProxyType({key: tuple(sources) for key, sources in found.items()})
 
 
 # -- routes that reach the internet ---------------------------------------------------

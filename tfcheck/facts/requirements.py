@@ -7,6 +7,7 @@ workloads imply, so PC301 and the pictures read the same requirements.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
@@ -25,6 +26,7 @@ from tfcheck.facts.vocabulary import (
     read_blocks,
     text_value,
 )
+from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Unknown
 from tfcheck.needs import EndpointNeed
 from tfcheck.policy import ScanContext
@@ -124,11 +126,7 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
             for role in source.roles:
                 node_roles[role].add(info.address)
     if node_roles:
-        role_names: dict[str, str] = {}
-        for role in graph.resources("aws_iam_role"):
-            name = text_value(role.get("name"))
-            if isinstance(name, str):
-                role_names[name] = role.address
+        role_names: dict[str, str] | None = None  # read when an attachment names a role
         for attachment in graph.managed("aws_iam_role_policy_attachment",
                                         "aws_iam_policy_attachment"):
             policy = text_value(attachment.get("policy_arn"))
@@ -137,7 +135,10 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
             attribute = "role" if attachment.type == "aws_iam_role_policy_attachment" else "roles"
             roles = {r.address for r in graph.references(attachment, attribute, "aws_iam_role")}
             known, _ = leaves_of(attachment.get(attribute))
-            roles |= {role_names.get(str(k), str(k)) for k in known if isinstance(k, str)}
+            if role_names is None and any(isinstance(k, str) for k in known):
+                role_names = _roles_by_name(graph)
+            roles |= {(role_names or {}).get(str(k), str(k)) for k in known
+                      if isinstance(k, str)}
             users = tuple(sorted({c for r in roles for c in node_roles.get(r, ())}))
             if users:
                 for service in ("ssm", "ssmmessages"):
@@ -154,6 +155,16 @@ def _aws_endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
                          "(AmazonSSMManagedInstanceCore on the node role)",
                          tuple(sorted(node_roles[role.address])))
     return sorted(needs.values(), key=lambda n: (n.service, n.resource.address))
+
+
+def _roles_by_name(graph: ResourceGraph) -> dict[str, str]:
+    """IAM role name -> address (the last of a name wins, as it always has here)."""
+    found: dict[str, str] = {}
+    for role in graph.resources("aws_iam_role"):
+        name = text_value(role.get("name"))
+        if isinstance(name, str):
+            found[name] = role.address
+    return found
 
 
 def endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
@@ -193,8 +204,21 @@ def required_services(ctx: ScanContext, info: ClusterNetwork) -> list[Requiremen
 
     Always `ec2`, `ecr.api`, `ecr.dkr`, `s3` (needed by the nodes); plus what the input's
     features need; plus `required_endpoints` from the configuration, minus
-    `not_required_endpoints`.
+    `not_required_endpoints`. Computed once per cluster: four policies ask.
     """
+    known = ctx.fact(_requirements_by_cluster)
+    found = known.get(info.address)
+    if found is None or found[0] is not info:
+        found = known[info.address] = (info, _required_services(ctx, info))
+    return list(found[1])
+
+
+def _requirements_by_cluster(ctx: ScanContext
+                             ) -> dict[str, tuple[ClusterNetwork, tuple[Requirement, ...]]]:
+    return {}
+
+
+def _required_services(ctx: ScanContext, info: ClusterNetwork) -> tuple[Requirement, ...]:
     wanted: dict[str, list[EndpointNeed]] = defaultdict(list)
     address = info.address  # a property: read once, not once per need (issue 10)
     node_resources = [s.resource for s in info.nodes] or [info.cluster]
@@ -202,9 +226,8 @@ def required_services(ctx: ScanContext, info: ClusterNetwork) -> list[Requiremen
         for resource in node_resources:
             wanted[service].append(EndpointNeed(service, resource, _ALWAYS_REASONS[service],
                                                 (address,)))
-    for need in endpoint_needs(ctx):
-        if need.clusters is None or address in need.clusters:
-            wanted[need.service].append(need)
+    for need in _needs_of(ctx, address):
+        wanted[need.service].append(need)
     for service in ctx.config.required_endpoints:
         service = service.strip()
         if service and service not in wanted:
@@ -213,7 +236,26 @@ def required_services(ctx: ScanContext, info: ClusterNetwork) -> list[Requiremen
                                                 "tfcheck configuration", (address,)))
     for service in ctx.config.not_required_endpoints:
         wanted.pop(service.strip(), None)
-    return [Requirement(s, tuple(wanted[s])) for s in sorted(wanted)]
+    return tuple(Requirement(s, tuple(wanted[s])) for s in sorted(wanted))
+
+
+def _needs_of(ctx: ScanContext, cluster: str) -> list[EndpointNeed]:
+    """The endpoint needs of one cluster (its own and everyone's), in `endpoint_needs` order.
+
+    Through an index of the needs by cluster, not a pass over every need per cluster.
+    """
+    index = ctx.fact(_needs_by_cluster)
+    everyone, own = index.get(None, []), index.get(cluster, [])
+    return [need for _, need in heapq.merge(everyone, own, key=lambda item: item[0])]
+
+
+def _needs_by_cluster(ctx: ScanContext) -> dict[str | None, list[tuple[int, EndpointNeed]]]:
+    """Cluster address (None: any cluster) -> (position, need), in `endpoint_needs` order."""
+    index: dict[str | None, list[tuple[int, EndpointNeed]]] = defaultdict(list)
+    for position, need in enumerate(endpoint_needs(ctx)):
+        for cluster in (None,) if need.clusters is None else dict.fromkeys(need.clusters):
+            index[cluster].append((position, need))
+    return index
 
 
 def endpoint_counts_for(endpoint: Endpoint, service: str, region: str | Unknown | None

@@ -89,7 +89,7 @@ def add_vpcs(b: Linker) -> None:
     secondary: dict[str, list[IPNetwork]] = defaultdict(list)
     secondary_unknown: dict[str, Unknown] = {}
     for association in b.graph.managed("aws_vpc_ipv4_cidr_block_association"):
-        vpc = b.link(association, "vpc_id", association.get("vpc_id"), b._vpc_map())
+        vpc = b.link(association, "vpc_id", association.get("vpc_id"), b.vpc_map)
         cidr = ip_network_of(association.get("cidr_block"))
         if isinstance(cidr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             for key in vpc.keys:
@@ -128,7 +128,7 @@ def ensure_vpc(b: Linker, key: str) -> Vpc:
 
 def add_subnets(b: Linker) -> None:
     for resource in b.graph.resources(*SUBNET_TYPES):
-        vpc = b.link(resource, "vpc_id", b._read(resource, "vpc_id"), b._vpc_map())
+        vpc = b.link(resource, "vpc_id", b._read(resource, "vpc_id"), b.vpc_map)
         zone = text_value(b._read(resource, "availability_zone"))
         if not isinstance(zone, str):
             zone_id = text_value(input_value(resource, "availability_zone_id"))
@@ -152,7 +152,7 @@ def add_route_tables(b: Linker) -> None:
     # route table resource, else the implicit main table (local routes only)
     for default in b.graph.managed("aws_default_route_table"):
         owners = b.link(default, "default_route_table_id",
-                           default.get("default_route_table_id"), b._vpc_map()).keys
+                           default.get("default_route_table_id"), b.vpc_map).keys
         vpc_id = text_value(default.values.get("vpc_id"))
         if not owners and isinstance(vpc_id, str) and vpc_id in b.by_id:
             owners = (b.by_id[vpc_id],)
@@ -160,24 +160,24 @@ def add_route_tables(b: Linker) -> None:
             b.alias[pseudo_key(owner, MAIN_ROUTE_TABLE)] = default.address
             net._main_tables[owner] = (default.address, ())
     for association in b.graph.managed("aws_main_route_table_association"):
-        vpcs = b.link(association, "vpc_id", association.get("vpc_id"), b._vpc_map())
+        vpcs = b.link(association, "vpc_id", association.get("vpc_id"), b.vpc_map)
         chosen = b.link(association, "route_table_id", association.get("route_table_id"),
-                           b._route_table_map())
+                           b.route_table_map)
         if len(chosen.keys) == 1:
             for owner in vpcs.keys:
                 b.alias[pseudo_key(owner, MAIN_ROUTE_TABLE)] = chosen.keys[0]
                 net._main_tables[owner] = (chosen.keys[0], (association.address,))
     for resource in b.graph.resources(*ROUTE_TABLE_TYPES):
-        vpc_link = b.link(resource, "vpc_id", resource.get("vpc_id"), b._vpc_map())
+        vpc_link = b.link(resource, "vpc_id", resource.get("vpc_id"), b.vpc_map)
         if resource.type == "aws_default_route_table" and not vpc_link:
-            vpc_link = b.link(resource, "default_route_table_id", None, b._vpc_map())
+            vpc_link = b.link(resource, "default_route_table_id", None, b.vpc_map)
         record = RouteTable(resource.address, resource, vpc_link,
                             complete=not resource.is_data)
         _inline_routes(b, resource, record)
         net.route_tables[resource.address] = record
     for route in b.graph.managed("aws_route"):
         targets = b.link(route, "route_table_id", route.get("route_table_id"),
-                            b._route_table_map())
+                            b.route_table_map)
         for key in targets.keys:
             parsed = _route(b, route, key, route.values, inline=False)
             if parsed is not None:
@@ -296,9 +296,9 @@ def add_effective_route_tables(b: Linker) -> None:
         ):
             continue  # an edge association (IGW / VGW ingress routing)
         subnets = b.link(association, "subnet_id", input_value(association, "subnet_id"),
-                            b._subnet_map())
+                            b.subnet_map)
         tables = b.link(association, "route_table_id",
-                           association.get("route_table_id"), b._route_table_map())
+                           association.get("route_table_id"), b.route_table_map)
         if not tables.keys:
             tables = Link(unknown=tables.unknown)
         if subnets.unknown is not None or not subnets.keys:
@@ -313,7 +313,7 @@ def add_effective_route_tables(b: Linker) -> None:
         if not data_table.is_data:
             continue
         for subnet in b.link(data_table, "subnet_id", data_table.get("subnet_id"),
-                                b._subnet_map()).keys:
+                                b.subnet_map).keys:
             explicit.setdefault(subnet, []).append((data_table.address, data_table.address))
     for subnet_key, pairs in explicit.items():
         chosen = tuple(dict.fromkeys(t for t, _ in pairs if t))

@@ -61,10 +61,10 @@ def add_security_groups(b: Linker) -> None:
     net = b.net
     graph = b.graph
     for group in graph.resources("aws_default_security_group"):
-        for owner in b.link(group, "vpc_id", group.get("vpc_id"), b._vpc_map()).keys:
+        for owner in b.link(group, "vpc_id", group.get("vpc_id"), b.vpc_map).keys:
             b.alias[pseudo_key(owner, DEFAULT_SG)] = group.address
     for group in graph.resources(*SG_TYPES):
-        vpc_link = b.link(group, "vpc_id", group.get("vpc_id"), b._vpc_map())
+        vpc_link = b.link(group, "vpc_id", group.get("vpc_id"), b.vpc_map)
         record = SecurityGroup(group.address, group, vpc_link, complete=not group.is_data)
         net.security_groups[group.address] = record
         if group.is_data:
@@ -134,7 +134,7 @@ def _inline_rule(b: Linker, group: Resource, direction: str, block: Mapping[str,
     prefix_lists = [_prefix_key(b, p) for p in prefix_known if isinstance(p, str) and p]
     if prefix_unknown:
         refs = b.graph.references(group, direction, *_PREFIX_LIST_TYPES)
-        prefix_lists.extend(b._prefix_list_map()[r.type](r) or r.address for r in refs)
+        prefix_lists.extend(b.prefix_list_map[r.type](r) or r.address for r in refs)
         if refs:
             prefix_unknown = []
     unknown = first_unknown(peers_link.unknown, unknown)
@@ -156,7 +156,7 @@ def _inline_peers(b: Linker, group: Resource, direction: str, value: Any, siblin
     if not refs:
         # several blocks with unknown groups: each gets them all (over-approximates)
         refs = b.graph.references(group, direction, *_SG_REF_TYPES)
-    mapping = b._sg_map()
+    mapping = b.sg_map
     for ref in refs:
         key = mapping[ref.type](ref)
         if key is not None:
@@ -250,7 +250,7 @@ def _rule_resource(b: Linker, rule: Resource, direction: str | Unknown | None,
                    protocol_attribute: str, peer_attribute: str, prefix_attribute: str,
                    cidr_attributes: tuple[str, ...]) -> None:
     groups = b.link(rule, "security_group_id", rule.get("security_group_id"),
-                       b._sg_map())
+                       b.sg_map)
     if not isinstance(direction, str) or direction not in ("ingress", "egress"):
         return
     if not groups.keys:
@@ -269,9 +269,9 @@ def _rule_resource(b: Linker, rule: Resource, direction: str | Unknown | None,
             else:
                 cidrs.extend(inferred[0])
                 blocks_of.extend(inferred[1])
-    peers = b.link(rule, peer_attribute, input_value(rule, peer_attribute), b._sg_map())
+    peers = b.link(rule, peer_attribute, input_value(rule, peer_attribute), b.sg_map)
     prefixes = b.link(rule, prefix_attribute, input_value(rule, prefix_attribute),
-                         b._prefix_list_map())
+                         b.prefix_list_map)
     unknown = first_unknown(unknown, peers.unknown, prefixes.unknown)
     peer_keys = list(peers.keys)
     if flag_value(input_value(rule, "self")) is True:
@@ -293,7 +293,7 @@ def _rule_of_one_of(b: Linker, rule: Resource, direction: str) -> None:
     Attaching the rule to one of them would be a guess, and to none a false `fail`:
     its candidates' `direction` rules stay undecided, once per rule block.
     """
-    mapping = b._sg_map()
+    mapping = b.sg_map
     for block, instances in b.graph.block_references(rule, "security_group_id"):
         why = one_of_instances(f"{rule.config_address}.security_group_id", block,
                                b.graph.configuration is not None)

@@ -173,7 +173,7 @@ class Transit:
 
     def _load_balancer_endpoint(self, route: Route, hops: int) -> Onward:
         net = self.net
-        endpoint = next((e for e in net.endpoints if e.address == route.target), None)
+        endpoint = net.endpoint(route.target) if route.target is not None else None
         if endpoint is None:
             return Onward(None, f"endpoint {route.target_label} is not in the input, so not "
                                 "where inspected traffic goes next "

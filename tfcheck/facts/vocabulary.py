@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Union
 
+from tfcheck.marks import SHOWN, MarkedText, is_marked_scalar
 from tfcheck.model import Resource, Unknown, reveal
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
@@ -108,6 +109,10 @@ def int_value(value: Any) -> int | Unknown | None:
 
 def leaves_of(value: Any) -> tuple[list[Any], list[Unknown]]:
     """Known scalar leaves and unknown parts of a scalar-or-list value."""
+    if isinstance(value, Unknown):  # the usual cases, without the walk
+        return [], [value]
+    if isinstance(value, str):
+        return [value], []
     known: list[Any] = []
     unknown: list[Unknown] = []
 
@@ -139,15 +144,48 @@ def input_value(resource: Resource, path: str) -> Any:
 
 
 def ip_network_of(value: Any) -> IPNetwork | Unknown | None:
+    """A CIDR as a network; one parsed from a sensitive value stays marked (below)."""
     value = reveal(value)
     if isinstance(value, Unknown):
         return value
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        return ipaddress.ip_network(value.strip(), strict=False)
+        network = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
         return None
+    if is_marked_scalar(value):
+        marked = MarkedIPv4Network if network.version == 4 else MarkedIPv6Network
+        return marked(network.with_prefixlen)
+    return network
+
+
+class _MarkedNetwork:
+    """A network parsed from a sensitive CIDR: decides as the plain one, shown as marked.
+
+    `ipaddress` copies a marked string's characters (`tfcheck.marks`); the network keeps
+    the mark instead: formatted it is `(sensitive value)`, `str()` gives a marked string
+    (for `", ".join(...)`, use `tfcheck.marks.shown`).
+    """
+
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        return SHOWN
+
+    def __repr__(self) -> str:
+        return SHOWN
+
+    def __str__(self) -> str:
+        return MarkedText(super().__str__())
+
+
+class MarkedIPv4Network(_MarkedNetwork, ipaddress.IPv4Network):
+    """An IPv4 network from a sensitive CIDR (`_MarkedNetwork`)."""
+
+
+class MarkedIPv6Network(_MarkedNetwork, ipaddress.IPv6Network):
+    """An IPv6 network from a sensitive CIDR (`_MarkedNetwork`)."""
 
 
 def ip_networks_of(value: Any) -> tuple[list[IPNetwork], list[Unknown]]:

@@ -47,12 +47,17 @@ def _read_workloads(ctx: ScanContext) -> Workloads:
     return read_workloads(ctx.graph)
 
 
+# the resource types read as workloads: looked up by type, not found among every resource
+WORKLOAD_TYPES = tuple(dict.fromkeys((*TF_POD_RESOURCES, *TF_SIMPLE_KINDS, *MANIFEST_RESOURCES,
+                                      "helm_release")))
+
+
 def read_workloads(graph: ResourceGraph) -> Workloads:
     """Read every workload-shaped resource of a graph; never raises on odd values."""
     objects: list[KubeObject] = []
     releases: list[HelmRelease] = []
     problems: dict[str, tuple[str, ...]] = {}
-    for resource in graph.managed():
+    for resource in graph.managed(*WORKLOAD_TYPES):
         try:
             if resource.type in TF_POD_RESOURCES:
                 objects.append(tf_pod_object(resource))

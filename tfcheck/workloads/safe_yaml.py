@@ -3,8 +3,9 @@
 Parsed with `yaml.safe_load` semantics (no tags that construct Python objects),
 refusing documents larger than `MAX_YAML_BYTES`, with more than `MAX_YAML_ALIASES`
 aliases, or expanding to more than `MAX_YAML_NODES` nodes (alias bombs). Nothing is
-executed. PyYAML is imported on the first parse: the policy pack imports this module,
-and a plan without workloads should not pay for it (issue 10).
+executed. PyYAML is imported on the first parse that needs it: the policy pack imports
+this module, and a plan without workloads should not pay for it; plain block YAML (a
+NodeConfig in user data) is read without it, with the same result (issue 10).
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def load_yaml_documents(text: str) -> list[Any]:
     """
     if len(text.encode("utf-8", errors="replace")) > MAX_YAML_BYTES:
         raise YamlRefused(f"YAML text larger than {MAX_YAML_BYTES} bytes")
+    plain = plain_block_documents(text)
+    if plain is not None:
+        for document in plain:
+            _check_expanded_size(document)
+        return plain
     import yaml
 
     loader = _limited_loader()(text)
@@ -76,6 +82,120 @@ def load_yaml_documents(text: str) -> list[Any]:
     finally:
         loader.dispose()
     return documents
+
+
+# -- plain block YAML, read without PyYAML ------------------------------------------
+#
+# PyYAML's pure-Python scanner costs ~0.3 ms for a ten-line NodeConfig, paid for every
+# launch template (and importing PyYAML costs more). Text that is only block mappings
+# and block sequences of short plain words (what NodeConfigs and most values files are)
+# is read here instead, with exactly PyYAML's result; anything else, a comment, a quote,
+# a flow collection, an anchor, a word PyYAML would read as a bool, null, number or date,
+# goes to PyYAML. tests/test_safe_yaml_plain.py compares the two on generated texts.
+
+# a line: indentation, then `key:`, `key: word` or `- word`; a word has no space, quote,
+# colon, `#` or flow/anchor/tag/alias/block-scalar indicator, is not `-` or `---...`, and
+# starts with none of `=`, `<`, `~`, `+`, `@` (indicators, or what PyYAML may resolve)
+_WORD = r"(?!---)(?:[A-Za-z0-9_./]|-(?=[A-Za-z0-9_./=,@+-]))[A-Za-z0-9_./=,@+-]{0,999}"
+_PLAIN_LINE = re.compile(
+    rf"(?P<indent> *)(?:- (?P<item>{_WORD})|(?P<key>[A-Za-z_][A-Za-z0-9_./-]{{0,999}}):"
+    rf"(?: (?P<value>{_WORD}))?)")
+_NOT_PLAIN_TEXT = re.compile(r"[^\x20-\x7e\n]|#")
+# the words PyYAML's bool and null resolvers match (every other word starting with a
+# letter is a string to it)
+_BOOL_OR_NULL = frozenset({
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL"})
+# every character PyYAML's int, float and timestamp resolvers can match: a word
+# starting like a number with another character in it is a string to PyYAML
+_NUMBER_OR_DATE_CHARACTERS = frozenset("+-.0123456789_:eEbxabcdefABCDEFinfINFaNtTZ")
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_MAX_PLAIN_DEPTH = 32
+
+
+class _NotPlain(Exception):
+    """The text is not plain block YAML as defined above: PyYAML reads it."""
+
+
+def plain_block_documents(text: str) -> list[Any] | None:
+    """The one document of a plain block YAML text, as PyYAML reads it; None otherwise."""
+    if _NOT_PLAIN_TEXT.search(text):
+        return None
+    lines = [line for line in text.split("\n") if line.strip()]
+    if lines and lines[0] == "---":
+        lines = lines[1:]
+    matched = [_PLAIN_LINE.fullmatch(line) for line in lines]
+    if not matched or None in matched:
+        return None
+    reader = _PlainBlock([m for m in matched if m is not None])
+    try:
+        document = reader.document()
+    except _NotPlain:
+        return None
+    return [document]
+
+
+class _PlainBlock:
+    """Reads matched lines into mappings and sequences, as PyYAML's block context does."""
+
+    def __init__(self, lines: list[re.Match[str]]) -> None:
+        self.lines = lines
+        self.at = 0
+
+    def document(self) -> dict[str, Any]:
+        first = self.lines[0]
+        if first["indent"] or first["key"] is None:
+            raise _NotPlain
+        found = self.mapping(0, 0)
+        if self.at != len(self.lines):
+            raise _NotPlain
+        return found
+
+    def mapping(self, indent: int, depth: int) -> dict[str, Any]:
+        if depth > _MAX_PLAIN_DEPTH:
+            raise _NotPlain  # PyYAML decides how deep is too deep
+        found: dict[str, Any] = {}
+        while self.at < len(self.lines):
+            line = self.lines[self.at]
+            column = len(line["indent"])
+            if column < indent:
+                break
+            key = _plain_scalar(line["key"]) if column == indent else None
+            if not isinstance(key, str) or key in found:
+                raise _NotPlain
+            self.at += 1
+            value = line["value"]
+            found[key] = (self.nested(indent, depth) if value is None
+                          else _plain_scalar(value))
+        return found
+
+    def nested(self, indent: int, depth: int) -> Any:
+        """The value of `key:` at `indent`: a block below it, an indentless list, or null."""
+        if self.at == len(self.lines):
+            return None
+        line = self.lines[self.at]
+        column = len(line["indent"])
+        if line["item"] is not None and column >= indent:
+            items = []
+            while (self.at < len(self.lines) and self.lines[self.at]["item"] is not None
+                   and len(self.lines[self.at]["indent"]) == column):
+                items.append(_plain_scalar(self.lines[self.at]["item"]))
+                self.at += 1
+            return items
+        if column > indent:
+            return self.mapping(column, depth + 1)
+        return None
+
+
+def _plain_scalar(word: str | None) -> str | int:
+    """A plain word as PyYAML's safe loader constructs it: a string or a decimal int."""
+    if word is None or word in _BOOL_OR_NULL:
+        raise _NotPlain
+    if _DECIMAL.fullmatch(word):
+        return int(word)
+    if word[0] in "+-.0123456789" and _NUMBER_OR_DATE_CHARACTERS.issuperset(word):
+        raise _NotPlain  # may be an int, float or timestamp to PyYAML
+    return word
 
 
 def _check_expanded_size(document: Any) -> None:
