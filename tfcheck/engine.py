@@ -217,6 +217,8 @@ def _scan_in_worker_processes(job: _Job, inputs: Sequence[Input]) -> Iterator[_P
 
     from tfcheck.hcl.parsing import available_cores
 
+    import tfcheck.loaders.hcl  # noqa: F401 - imported once here, not in every worker
+
     _FORKED_JOB = (job, inputs)
     try:
         workers = min(available_cores(), len(inputs))
