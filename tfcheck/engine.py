@@ -189,17 +189,17 @@ def _roots_in_workers(inputs: Sequence[Input]) -> bool:
 
     Loading and evaluating a root is most of a monorepo scan once its files are parsed
     (all of it on a warm cache), and roots share nothing but the modules they call.
-    Only where worker processes are forked (they inherit the loaded policies), and not
-    inside a command that already holds a parser (`tfcheck images`).
+    Only where worker processes are forked safely (Linux, no other thread: they inherit
+    the loaded policies, as the parse workers inherit the grammar), and not inside a
+    command that already holds a parser (`tfcheck images`).
     """
-    if len(inputs) < 2 or any(i.kind != "hcl" for i in inputs):
+    if len(inputs) < 2 or any(i.kind != "hcl" for i in inputs) or sys.platform != "linux":
         return False
-    import multiprocessing
+    import threading
 
     from tfcheck.hcl.parsing import available_cores, current_parser
 
-    return (available_cores() > 1 and current_parser() is None
-            and "fork" in multiprocessing.get_all_start_methods())
+    return available_cores() > 1 and current_parser() is None and threading.active_count() == 1
 
 
 _FORKED_JOB: tuple[_Job, Sequence[Input]] | None = None  # what forked workers scan
