@@ -118,9 +118,53 @@ def scan(
     report.notes.extend(_option_warnings(options, inputs))
     if options.stdin is None and any(i.kind == "stdin" for i in inputs):
         options = replace(options, stdin=sys.stdin.buffer.read())  # read once, used twice
+    job = _Job(config=config, options=options, policies=tuple(policies),
+               known_rules=frozenset(known_rules))
+    parts = (_scan_in_worker_processes(job, inputs) if _roots_in_workers(inputs)
+             else _scan_in_this_process(job, inputs))
     unchecked: set[str] = set()
-    # every configuration the loads will parse, parsed ahead together, on every core
-    # (the parser's modules are not even imported for plans without .tf files)
+    noted = set(report.notes)  # a note two inputs give (a module both call) is said once
+    for part, skipped in parts:
+        report.inputs.extend(part.inputs)
+        report.findings.extend(part.findings)
+        report.input_errors.extend(part.input_errors)
+        report.internal_errors.extend(part.internal_errors)
+        for note in part.notes:
+            if note not in noted:
+                noted.add(note)
+                report.notes.append(note)
+        report.pictures.update(part.pictures)
+        unchecked |= skipped
+    report.unchecked_clusters = sorted(unchecked)
+    report.findings = _filter(report.findings, options, report)
+    report.findings.sort(key=lambda f: f.sort_key)
+    if report.baselined:
+        report.notes.append(f"{report.baselined} known failure"
+                            f"{'s' if report.baselined != 1 else ''} recorded in the baseline "
+                            f"not shown")
+    return report
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What scanning one input needs besides the input: the same for every input."""
+
+    config: Config
+    options: ScanOptions
+    policies: tuple[Policy, ...]
+    known_rules: frozenset[str]
+
+
+# One input's part of the report, and the clusters the config leaves out there.
+_Part = tuple[Report, set[str]]
+
+
+def _scan_in_this_process(job: _Job, inputs: Sequence[Input]) -> Iterator[_Part]:
+    """Each input in turn, every configuration parsed ahead together on every core.
+
+    (The parser's modules are not even imported for plans without .tf files.)
+    """
+    options = job.options
     sources = [i.path if i.kind == "hcl" else _plan_source_dir(i, options) for i in inputs]
     roots = [s for s in sources if s is not None]
     parsing = None
@@ -132,50 +176,116 @@ def scan(
         for number, item in enumerate(inputs, 1):
             if options.progress is not None:
                 options.progress(number, len(inputs), item.display)
-            seen = collect()  # the texts of the marked values made from here on
-            graph = _load(item, options, report)
-            if graph is None:
-                continue
-            report.inputs.append(ScannedInput(item.display, graph.kind))
-            texts = _secret_texts(graph)
-            secrets = _secret_pattern(texts)
-            report.notes.extend(_scrub(note, secrets) for note in graph.notes)
-            report.notes.extend(_suppression_warnings(graph, known_rules))
-            source_root = _source_root(item, graph, options)
-            context = ScanContext(graph=graph, config=config)
-            redact = _Redactor(secrets, texts, seen)
-            changed = (_changed_addresses(graph) | _deletions(item, options, graph)
-                       if options.changed_only and graph.kind == "plan" else None)
-            skipped = {c.address for c in graph.managed("aws_eks_cluster")
-                       if not config.checks_cluster(c.address)}
-            unchecked |= skipped
-            modules = _ModuleBlocks(source_root)
-            for policy in policies:
-                for result in _run(policy, context, report):
-                    if changed is not None and not _touched(result, changed):
-                        continue
-                    if skipped and _about_skipped_cluster(policy, result, skipped):
-                        continue
-                    finding = _finding(policy, result, config, item.display, source_root, report,
-                                       graph.kind)
-                    report.findings.append(redact(modules.relocate(finding, result.subject)))
-            if options.pictures != "none":
-                _add_pictures(report, context, item.display, options.pictures == "all", redact)
-            if options.scanned is not None:
-                options.scanned(graph)
+            yield _scan_input(job, item)
     finally:
         if parsing is not None:
             from tfcheck.hcl.parsing import end_parsing
 
             end_parsing(parsing)
-    report.unchecked_clusters = sorted(unchecked)
-    report.findings = _filter(report.findings, options, report)
-    report.findings.sort(key=lambda f: f.sort_key)
-    if report.baselined:
-        report.notes.append(f"{report.baselined} known failure"
-                            f"{'s' if report.baselined != 1 else ''} recorded in the baseline "
-                            f"not shown")
-    return report
+
+
+def _roots_in_workers(inputs: Sequence[Input]) -> bool:
+    """Several root modules and more than one core: each root in a worker process.
+
+    Loading and evaluating a root is most of a monorepo scan once its files are parsed
+    (all of it on a warm cache), and roots share nothing but the modules they call.
+    Only where worker processes are forked safely (Linux, no other thread: they inherit
+    the loaded policies, as the parse workers inherit the grammar), and not inside a
+    command that already holds a parser (`tfcheck images`).
+    """
+    if len(inputs) < 2 or any(i.kind != "hcl" for i in inputs) or sys.platform != "linux":
+        return False
+    import threading
+
+    from tfcheck.hcl.parsing import available_cores, current_parser
+
+    return available_cores() > 1 and current_parser() is None and threading.active_count() == 1
+
+
+_FORKED_JOB: tuple[_Job, Sequence[Input]] | None = None  # what forked workers scan
+
+
+def _scan_in_worker_processes(job: _Job, inputs: Sequence[Input]) -> Iterator[_Part]:
+    """Each root scanned in a forked worker; the parts come back in input order.
+
+    A worker parses its root itself (through the shared cache, in its own parse
+    workers when the root is large), so the parts equal `_scan_in_this_process`'s.
+    """
+    global _FORKED_JOB
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tfcheck.hcl.parsing import available_cores
+
+    import tfcheck.loaders.hcl  # noqa: F401 - imported once here, not in every worker
+
+    _FORKED_JOB = (job, inputs)
+    try:
+        workers = min(available_cores(), len(inputs))
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {pool.submit(_scan_forked, index): index for index in range(len(inputs))}
+            parts: dict[int, _Part] = {}
+            for done, future in enumerate(as_completed(futures), 1):
+                index = futures[future]
+                if job.options.progress is not None:
+                    job.options.progress(done, len(inputs), inputs[index].display)
+                parts[index] = future.result()
+    finally:
+        _FORKED_JOB = None
+    for index in range(len(inputs)):
+        yield parts[index]
+
+
+def _scan_forked(index: int) -> _Part:
+    """In a worker: the part of input `index` of the job the parent set before forking."""
+    from tfcheck.hcl.parsing import begin_parsing, end_parsing
+
+    assert _FORKED_JOB is not None
+    job, inputs = _FORKED_JOB
+    job = _Job(job.config, replace(job.options, progress=None, scanned=None), job.policies,
+               job.known_rules)
+    parsing = begin_parsing(job.options.cache, [inputs[index].path])
+    try:
+        return _scan_input(job, inputs[index])
+    finally:
+        end_parsing(parsing)
+
+
+def _scan_input(job: _Job, item: Input) -> _Part:
+    """One input's findings, notes and errors, as a report of its own."""
+    config, options = job.config, job.options
+    report = Report(version=__version__)
+    seen = collect()  # the texts of the marked values made from here on
+    graph = _load(item, options, report)
+    if graph is None:
+        return report, set()
+    report.inputs.append(ScannedInput(item.display, graph.kind))
+    texts = _secret_texts(graph)
+    secrets = _secret_pattern(texts)
+    report.notes.extend(_scrub(note, secrets) for note in graph.notes)
+    report.notes.extend(_suppression_warnings(graph, job.known_rules))
+    source_root = _source_root(item, graph, options)
+    context = ScanContext(graph=graph, config=config)
+    redact = _Redactor(secrets, texts, seen)
+    changed = (_changed_addresses(graph) | _deletions(item, options, graph)
+               if options.changed_only and graph.kind == "plan" else None)
+    skipped = {c.address for c in graph.managed("aws_eks_cluster")
+               if not config.checks_cluster(c.address)}
+    modules = _ModuleBlocks(source_root)
+    for policy in job.policies:
+        for result in _run(policy, context, report):
+            if changed is not None and not _touched(result, changed):
+                continue
+            if skipped and _about_skipped_cluster(policy, result, skipped):
+                continue
+            finding = _finding(policy, result, config, item.display, source_root, report,
+                               graph.kind)
+            report.findings.append(redact(modules.relocate(finding, result.subject)))
+    if options.pictures != "none":
+        _add_pictures(report, context, item.display, options.pictures == "all", redact)
+    if options.scanned is not None:
+        options.scanned(graph)
+    return report, skipped
 
 
 def _add_pictures(report: Report, context: ScanContext, input_path: str, every: bool,
@@ -222,7 +332,7 @@ def _option_warnings(options: ScanOptions, inputs: Sequence[Input]) -> list[str]
     return warnings
 
 
-def _suppression_warnings(graph: ResourceGraph, known_rules: set[str]) -> list[str]:
+def _suppression_warnings(graph: ResourceGraph, known_rules: frozenset[str]) -> list[str]:
     known = {rule.lower() for rule in known_rules}
     warnings = []
     for resource in graph.resources():
