@@ -215,9 +215,8 @@ def _scan_in_worker_processes(job: _Job, inputs: Sequence[Input]) -> Iterator[_P
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from tfcheck.hcl.parsing import available_cores
-
     import tfcheck.loaders.hcl  # noqa: F401 - imported once here, not in every worker
+    from tfcheck.hcl.parsing import available_cores
 
     _FORKED_JOB = (job, inputs)
     try:
