@@ -215,7 +215,9 @@ def _scan_in_worker_processes(job: _Job, inputs: Sequence[Input]) -> Iterator[_P
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    import tfcheck.loaders.hcl  # noqa: F401 - imported once here, not in every worker
+    import networkx  # noqa: F401 - what every worker imports, imported once here
+
+    import tfcheck.loaders.hcl  # noqa: F401
     from tfcheck.hcl.parsing import available_cores
 
     _FORKED_JOB = (job, inputs)
