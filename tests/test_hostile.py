@@ -6,6 +6,7 @@ cluster in `infra/` would be: a `.git` at the top, modules beside the root modul
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import time
@@ -339,6 +340,21 @@ def test_plan_of_the_wrong_shape_is_rejected_naming_the_path(
     with pytest.raises(LoadFailure) as raised:
         load_plan(document, "plan.json")
     assert path in raised.value.error.message
+
+
+def test_a_plan_file_of_the_wrong_shape_is_rejected_at_its_line_and_column(
+        tmp_path: Path) -> None:
+    text = ('{\n  "format_version": "1.2",\n  "configuration": {"provider_config": {\n'
+            '    "aws.west": {"name": "aws"},\n    "aws.east": []\n  }}\n}\n')
+    path = tmp_path / "plan.json"
+    path.write_bytes(codecs.BOM_UTF8 + text.encode())
+    with pytest.raises(LoadFailure) as raised:
+        load_plan_file(path, "plan.json")
+    error = raised.value.error
+    assert error.message.endswith(
+        "configuration.provider_config.aws.east: expected an object, got a list")
+    assert (error.line, error.column) == (5, 17)
+    assert str(error).startswith("plan.json:5:17: not a valid plan")
 
 
 def test_plan_with_100000_element_masks_loads_quickly(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from tfcheck.config import Config
 from tfcheck.graph import ResourceGraph
 from tfcheck.inputs import Input, resolve_inputs
 from tfcheck.loaders import LoadFailure
-from tfcheck.loaders.plan import load_plan, load_plan_file, read_plan_document
+from tfcheck.loaders.plan import load_plan_bytes, load_plan_file
 from tfcheck.marks import SHOWN, collect, is_marked_scalar, shown
 from tfcheck.model import (
     Finding,
@@ -466,7 +466,7 @@ def _load(item: Input, options: ScanOptions, report: Report) -> ResourceGraph | 
             return _load_hcl(item, options, report)
         if item.kind == "stdin":
             data = options.stdin if options.stdin is not None else sys.stdin.buffer.read()
-            graph = load_plan(read_plan_document(data, item.display), item.display)
+            graph = load_plan_bytes(data, item.display)
         else:
             graph = load_plan_file(item.path, item.display)
         _attach_configuration(graph, _plan_source_dir(item, options))

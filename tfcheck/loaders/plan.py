@@ -17,7 +17,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import msgspec
 from tfcheck.defaults import MISSING
 from tfcheck.graph import ProviderConfig, ResourceGraph
 from tfcheck.loaders import LoadFailure
-from tfcheck.loaders.plan_shape import check_plan_shape
+from tfcheck.loaders.plan_shape import PlanShapeError, check_plan_shape
 from tfcheck.marks import mark_scalar
 from tfcheck.model import (
     InputError,
@@ -182,7 +182,23 @@ def load_plan_file(path: Path, display: str | None = None) -> ResourceGraph:
         raise LoadFailure(InputError(name, f"cannot read: the plan {refused.reason}")) from None
     if data.startswith(ZIP_MAGIC):
         data = convert_binary_plan(path)
-    return load_plan(read_plan_document(data, name), name)
+    return load_plan_bytes(data, name)
+
+
+def load_plan_bytes(data: bytes, source: str) -> ResourceGraph:
+    """The graph of a plan file's bytes: decoded, its shape checked, built.
+
+    A level of the wrong type is reported at its line and column. The decoders keep no
+    positions, so only then is the text scanned again to find them.
+    """
+    document = read_plan_document(data, source)
+    try:
+        return load_plan(document, source)
+    except PlanShapeError as wrong:
+        from tfcheck.loaders.json_positions import locate
+
+        line, column = locate(_decode(data, source), wrong.path)
+        raise LoadFailure(replace(wrong.error, line=line, column=column)) from None
 
 
 @dataclass(frozen=True)
