@@ -54,9 +54,15 @@ class ResourceGraph:
     kind: str = "plan"  # "plan" or "hcl"
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    # Texts that must never be printed beyond those wrapped in `Sensitive` values
-    # (e.g. HCL variables declared `sensitive = true`).
+    # Texts that must never be printed: those of values derived from sensitive ones
+    # (e.g. HCL variables declared `sensitive = true`) and, where the loader records
+    # them as it wraps them (`sensitive_values_complete`), those of every `Sensitive`
+    # value of the resources.
     sensitive_values: set[str] = field(default_factory=set)
+    # Whether `sensitive_values` holds the text of every `Sensitive` value of the
+    # resources (the plan loader's masks say where they are); if not, whoever needs them
+    # all walks the values (`tfcheck.engine`).
+    sensitive_values_complete: bool = False
     # A plan's configuration (the .tf files it was made from), evaluated: it gives plan
     # findings their file and line, and tells which instances a reference means where
     # the plan records only the whole block. Never a source of values or verdicts.

@@ -33,6 +33,7 @@ from tfcheck.model import (
     Resource,
     Sensitive,
     Unknown,
+    sensitive_strings,
     strip_instance_keys,
     unknown_leaf,
 )
@@ -233,6 +234,7 @@ class _PlanBuilder:
         PlanResolver(self.graph, self.modules, self.instances,
                      self.module_children).resolve(references)
         link_known_ids(self.graph)
+        self.graph.sensitive_values_complete = True  # every wrapped value's texts: masks
         return self.graph
 
     # configuration ---------------------------------------------------------------
@@ -316,12 +318,13 @@ class _PlanBuilder:
         module = module_of(address)
         block = self._block(_config_address(address))
         values = dict(_as_dict(raw.get("values")))
+        sensitive_texts = self.graph.sensitive_values
         changed = _as_dict(change.get("change")) if change else {}
         if changed:
             _apply_unknown(values, changed.get("after_unknown"), address,
                            block.unknown_references if block else {})
-            _apply_sensitive(values, changed.get("after_sensitive"))
-        _apply_sensitive(values, raw.get("sensitive_values"))
+            _apply_sensitive(values, changed.get("after_sensitive"), sensitive_texts)
+        _apply_sensitive(values, raw.get("sensitive_values"), sensitive_texts)
         resource = Resource(
             address=address,
             type=str(raw.get("type", "")),
@@ -432,8 +435,12 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
                     _apply_unknown(item, item_flag, address, references, child_path)
 
 
-def _apply_sensitive(values: dict[str, Any], mask: Any) -> None:
-    """Wrap every value that `after_sensitive` marks, so no renderer can print it."""
+def _apply_sensitive(values: dict[str, Any], mask: Any, texts: set[str]) -> None:
+    """Wrap every value that `after_sensitive` marks, so no renderer can print it.
+
+    The texts of what it wraps go to `texts` (the graph's `sensitive_values`), the set
+    redaction looks for: the mask says where they are, no walk over all values needed.
+    """
     if not isinstance(mask, dict):
         return
     for key, flag in mask.items():
@@ -441,20 +448,26 @@ def _apply_sensitive(values: dict[str, Any], mask: Any) -> None:
             continue
         if flag is True:
             if not isinstance(values[key], (Sensitive, Unknown)):
-                values[key] = Sensitive(values[key])
+                values[key] = _sensitive(values[key], texts)
         elif isinstance(flag, dict) and isinstance(values[key], dict):
             values[key] = dict(values[key])  # a copy: the document stays as given
-            _apply_sensitive(values[key], flag)
+            _apply_sensitive(values[key], flag, texts)
         elif isinstance(flag, list) and isinstance(values[key], list):
             items = values[key] = list(values[key])
             for position, item_flag in enumerate(flag[: len(items)]):
                 if item_flag is True and not isinstance(items[position], (Sensitive, Unknown)):
-                    items[position] = Sensitive(items[position])
+                    items[position] = _sensitive(items[position], texts)
                 elif isinstance(item_flag, dict | list) and isinstance(items[position],
                                                                        dict | list):
                     box = {"item": items[position]}  # a list in a list: same walk, one level
-                    _apply_sensitive(box, {"item": item_flag})
+                    _apply_sensitive(box, {"item": item_flag}, texts)
                     items[position] = box["item"]
+
+
+def _sensitive(value: Any, texts: set[str]) -> Sensitive:
+    """`value` wrapped, its texts recorded as a walk of the wrapper would find them."""
+    texts.update(sensitive_strings(value, inside=True))
+    return Sensitive(value)
 
 
 # -- configuration expressions -------------------------------------------------------
