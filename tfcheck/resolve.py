@@ -30,9 +30,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import (
@@ -123,15 +123,19 @@ class ModuleConfig:
     resources: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-@dataclass
 class _Targets:
     """What one expression's references resolve to."""
 
-    exact: dict[str, Provenance] = field(default_factory=dict)
-    one_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # block -> instances
-    blocks: set[str] = field(default_factory=set)  # configuration addresses named
-    open: bool = False  # a local, or an output through one: only the HCL can say
-    all_of: bool = False  # a whole block, read as every instance (may be a slice)
+    __slots__ = ("all_of", "blocks", "exact", "one_of", "open", "whole")
+
+    def __init__(self, blocks: set[str] | None = None, open: bool = False) -> None:  # noqa: A002
+        self.exact: dict[str, Provenance] = {}
+        self.one_of: dict[str, tuple[str, ...]] = {}  # block -> instances
+        self.blocks: set[str] = set() if blocks is None else blocks  # config addresses named
+        self.open = open  # a local, or an output through one: only the HCL can say
+        self.all_of = False  # a whole block, read as every instance (may be a slice)
+        # the whole blocks (block -> every instance) whose instances `exact` holds
+        self.whole: dict[str, tuple[str, ...]] = {}
 
     def add(self, address: str, provenance: Provenance) -> None:
         if provenance.is_fact or address not in self.exact:
@@ -144,6 +148,61 @@ class _Targets:
         self.blocks |= other.blocks
         self.open = self.open or other.open
         self.all_of = self.all_of or other.all_of
+        self.whole.update(other.whole)
+
+
+class _Expression(NamedTuple):
+    """One expression's references, parsed once for every instance that evaluates it."""
+
+    # what may name a resource (no `count.*`, `each.*`, `path.*`); a whole block only
+    # where no reference names one of its instances
+    refs: tuple[Ref, ...]
+    uses_key: bool  # names `count.index` or `each.*`
+    each_value: bool  # names `each.value` (see `_each_value`)
+    # names a resource or module output and `count.index`/`each.*`: the instance's key
+    # may pick one of its instances
+    keyed: bool
+
+    @staticmethod
+    def of(refs: Sequence[str]) -> _Expression:
+        parsed = [parse_reference(r) for r in refs]
+        keyed = {p.target for p in parsed if p.kind == "resource" and p.has_key}
+        named = tuple(p for p in parsed if p.kind != "other" and not (
+            p.kind == "resource" and p.target in keyed and not p.has_key))
+        uses_key = any(r == "count.index" or r.startswith("each.") for r in refs)
+        each_value = any(r == "each.value" or r.startswith("each.value.") for r in refs)
+        return _Expression(named, uses_key, each_value, uses_key and any(
+            p.kind in ("resource", "module_output") for p in named))
+
+
+class _Record(NamedTuple):
+    """The edges one expression's targets give each instance that refers to them."""
+
+    exact: tuple[tuple[str, Provenance], ...]
+    every: tuple[tuple[str, tuple[str, ...]], ...]  # whole blocks: one edge each
+    one_of: tuple[tuple[str, tuple[str, ...]], ...]
+    open: frozenset[str] | None  # the blocks an open reference may pick from
+
+    @staticmethod
+    def of(targets: _Targets) -> _Record:
+        # a whole block every instance of which the plan names is one edge, not one per
+        # instance: N instances naming a block of M are N edges, not N*M
+        exact = targets.exact
+        every = tuple((block, instances) for block, instances in targets.whole.items()
+                      if all(exact.get(i) is Provenance.PLAN for i in instances)
+                      ) if targets.whole else ()
+        open_blocks: frozenset[str] | None = None
+        if targets.open:
+            open_blocks = frozenset()
+        elif targets.one_of or (targets.all_of and len(exact) > 1) or any(
+                not p.is_fact for p in exact.values()):
+            open_blocks = frozenset(targets.blocks)
+        if every:
+            covered = {i for _, instances in every for i in instances}
+            direct = tuple((a, p) for a, p in exact.items() if a not in covered)
+        else:
+            direct = tuple(exact.items())
+        return _Record(direct, every, tuple(targets.one_of.items()), open_blocks)
 
 
 class PlanResolver:
@@ -168,48 +227,71 @@ class PlanResolver:
         self._arguments: dict[tuple[str, str], _Targets] = {}
         self._for_each: dict[str, list[Ref]] = {}
 
-    def resolve(self, attribute_references: Mapping[str, list[tuple[str, list[str]]]]
+    def resolve(self, attribute_references: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]]
                 ) -> None:
-        """Add the edges of every resource; `attribute_references` is per config address."""
+        """Add the edges of every resource; `attribute_references` is per config address.
+
+        An expression that names no instance key (`count.index`, `each.*`) means the same
+        wherever it is written in one module instance: it is resolved once there, and
+        every instance of every block that writes it gets the same edges.
+        """
         graph = self.graph
+        expressions: dict[tuple[str, ...], _Expression] = {}  # parsed once per text
+        # (module instance, references, for_each instance) -> the same edges for all
+        shared: dict[tuple[str, tuple[str, ...], bool], _Record] = {}
         for resource in graph.resources():
             references = attribute_references.get(resource.config_address)
             if not references:
                 continue
-            local = _local_address(resource)
+            module, index = resource.module, resource.index
+            source = ("resource", module, _local_address(resource))
             for attribute, refs in references:
-                targets = self._resolve(refs, resource.module, resource.index, 0,
-                                        ("resource", resource.module, local))
-                if not targets.exact and not targets.one_of and resource.index is not None:
-                    targets.merge(self._each_value(resource, refs))
-                self._record(resource.address, attribute, targets)
+                expression = expressions.get(refs)
+                if expression is None:
+                    expression = expressions[refs] = _Expression.of(refs)
+                if not expression.refs and not (expression.each_value
+                                                and isinstance(index, str)):
+                    continue  # names no resource, module or local: no edge, nothing open
+                if index is not None and (expression.keyed or expression.each_value and (
+                        isinstance(index, str) and self._iterated(resource))):
+                    record = _Record.of(self._targets(resource, expression, index, source))
+                else:
+                    shared_key = (module, refs, isinstance(index, str))
+                    found = shared.get(shared_key)
+                    if found is None:
+                        found = shared[shared_key] = _Record.of(
+                            self._targets(resource, expression, None, source))
+                    record = found
+                self._record(resource.address, attribute, record)
 
-    def _record(self, source: str, attribute: str, targets: _Targets) -> None:
+    def _targets(self, resource: Resource, expression: _Expression, key: int | str | None,
+                 source: tuple[str, str, str]) -> _Targets:
+        """What one expression of `resource` names (`key`: None where it does not matter)."""
+        targets = self._resolve(expression, resource.module, key, 0, source)
+        if not targets.exact and not targets.one_of:
+            targets.merge(self._each_value(resource, expression))
+        return targets
+
+    def _record(self, source: str, attribute: str, record: _Record) -> None:
         graph = self.graph
-        for address, provenance in targets.exact.items():
+        for address, provenance in record.exact:
             graph.add_reference(source, attribute, address, provenance)
-        for block, instances in targets.one_of.items():
+        for block, instances in record.every:
+            graph.add_every_reference(source, attribute, block, instances)
+        for block, instances in record.one_of:
             graph.add_block_reference(source, attribute, block, instances)
-        guessed = any(not p.is_fact for p in targets.exact.values())
-        if targets.open:
-            graph.open_references[(source, attribute)] = frozenset()
-        elif targets.one_of or guessed or (targets.all_of and len(targets.exact) > 1):
-            graph.open_references[(source, attribute)] = frozenset(targets.blocks)
+        if record.open is not None:
+            graph.open_references[(source, attribute)] = record.open
 
-    def _resolve(self, refs: list[str], module_instance: str, key: int | str | None,
-                 depth: int, source: tuple[str, str, str]) -> _Targets:
+    def _resolve(self, expression: _Expression, module_instance: str,
+                 key: int | str | None, depth: int, source: tuple[str, str, str]) -> _Targets:
         """What an expression's references point at, from one instance's point of view."""
         found = _Targets()
         if depth > MAX_RESOLVE_DEPTH:
             return found
-        parsed = [parse_reference(r) for r in refs]
-        indexed = key is not None and any(
-            r == "count.index" or r.startswith("each.") for r in refs)
-        keyed = {p.target for p in parsed if p.kind == "resource" and p.has_key}
-        for ref in parsed:
+        indexed = key is not None and expression.uses_key
+        for ref in expression.refs:
             if ref.kind == "resource":
-                if ref.target in keyed and not ref.has_key:
-                    continue  # the most specific reference wins
                 self._resource_instances(ref, module_instance, key, indexed, source, found)
             elif ref.kind == "module_output":
                 found.merge(self._module_output(ref, module_instance, key, indexed, depth))
@@ -239,6 +321,7 @@ class PlanResolver:
             return
         if len(instances) > 1:
             found.all_of = True
+            found.whole[block] = tuple(instances)
         for address in instances:
             found.add(address, Provenance.PLAN)
 
@@ -289,8 +372,9 @@ class PlanResolver:
         output = _as_dict(_as_dict(child.body.get("outputs")).get(ref.output))
         refs = [str(r) for r in _as_list(_as_dict(output.get("expression")).get("references"))]
         calls = sorted(self.module_children.get((module_instance, ref.target), ()))
+        expression = _Expression.of(refs)
         for instance in calls:
-            found.merge(self._resolve(refs, instance, module_key(instance), depth + 1,
+            found.merge(self._resolve(expression, instance, module_key(instance), depth + 1,
                                       ("module", module_instance, ref.target)))
         if indexed and len(found.exact) > 1:
             # `module.vpc.subnet_ids[count.index]`: most often the same index
@@ -303,6 +387,7 @@ class PlanResolver:
             found.one_of[f"{module_instance + '.' if module_instance else ''}"
                          f"module.{ref.target}.{ref.output}"] = tuple(found.exact)
             found.exact = {}
+            found.whole = {}
         return found
 
     def _module_argument(self, variable: str, module_instance: str, depth: int) -> _Targets:
@@ -323,10 +408,10 @@ class PlanResolver:
         refs: list[str] = []
         for _, found in expression_references({variable: expression}):
             refs.extend(found)
-        return self._resolve(refs, parent, module_key(module_instance), depth + 1,
-                             ("module", parent, call_name))
+        return self._resolve(_Expression.of(refs), parent, module_key(module_instance),
+                             depth + 1, ("module", parent, call_name))
 
-    def _each_value(self, resource: Resource, refs: list[str]) -> _Targets:
+    def _each_value(self, resource: Resource, expression: _Expression) -> _Targets:
         """`for_each = aws_subnet.private` + `subnet_id = each.value.id`.
 
         A plan records no reference for `each.value` (hashicorp/terraform#28346); the
@@ -336,8 +421,7 @@ class PlanResolver:
         open, for the configuration beside the plan to settle.
         """
         found = _Targets()
-        if not isinstance(resource.index, str) or not any(
-                r == "each.value" or r.startswith("each.value.") for r in refs):
+        if not isinstance(resource.index, str) or not expression.each_value:
             return found
         for ref in self._iterated(resource):
             prefix = f"{resource.module}." if resource.module else ""

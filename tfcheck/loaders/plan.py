@@ -190,7 +190,7 @@ def load_plan_file(path: Path, display: str | None = None) -> ResourceGraph:
 class _Block:
     """One resource block of the plan's configuration, read once for all its instances."""
 
-    references: list[tuple[str, list[str]]]  # (attribute path, references)
+    references: list[tuple[str, tuple[str, ...]]]  # (attribute path, references)
     # what an unknown leaf depends on: one tuple per path, shared by every instance's leaf
     unknown_references: dict[str, tuple[str, ...]]
     configured: frozenset[str]
@@ -360,7 +360,8 @@ class _PlanBuilder:
         block = None
         if config is not None:
             expressions = _as_dict(config.get("expressions"))
-            references = list(expression_references(expressions))
+            references = [(path, tuple(refs))
+                          for path, refs in expression_references(expressions)]
             block = _Block(
                 references=references,
                 unknown_references={
