@@ -536,20 +536,44 @@ def link_known_ids(graph: ResourceGraph) -> None:
     This is how a configuration that writes `vpc_id = "vpc-0abc"` reaches a VPC that a
     plan's prior state (or an import) knows by that ID.
     """
+    resources = graph.resources()
     by_id: dict[str, str] = {}
-    for resource in graph.resources():
+    for resource in resources:
         for key in ("id", "arn"):
             value = resource.values.get(key)
             if isinstance(value, str) and value:
                 by_id.setdefault(value, resource.address)
     if not by_id:
         return
-    for resource in graph.resources():
-        for path, target in _known_id_leaves(resource.values, by_id):
-            graph.add_reference(resource.address, path, target, Provenance.KNOWN_ID)
+    for resource in resources:
+        if _names_a_known_id(resource.values, by_id):  # few do: paths only for those
+            for path, target in _known_id_leaves(resource.values, by_id):
+                graph.add_reference(resource.address, path, target, Provenance.KNOWN_ID)
 
 
 _NOT_ID_PATHS = frozenset({"id", "arn", "tags", "tags_all"})
+
+
+def _names_a_known_id(values: Mapping[str, Any], by_id: Mapping[str, str]) -> bool:
+    """Whether `_known_id_leaves` finds anything: the same strings, no paths spelled."""
+    containers: list[Any] = []
+    for key, value in values.items():
+        kind = type(value)
+        if kind is str:
+            if value in by_id and key not in _NOT_ID_PATHS:
+                return True
+        elif (kind is dict or kind is list) and key not in _NOT_ID_PATHS:
+            containers.append(value)
+    while containers:
+        container = containers.pop()
+        for item in container.values() if type(container) is dict else container:
+            kind = type(item)
+            if kind is str:
+                if item in by_id:
+                    return True
+            elif kind is dict or kind is list:
+                containers.append(item)
+    return False
 
 
 def _known_id_leaves(values: Mapping[str, Any], by_id: Mapping[str, str]

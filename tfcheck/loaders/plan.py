@@ -227,8 +227,8 @@ class _PlanBuilder:
         self._index_configuration(_as_dict(configuration.get("root_module")), "")
         self._read_providers(_as_dict(configuration.get("provider_config")))
         changes = _changes_by_address(self.document)
-        for raw in self._raw_resources(changes):
-            self._add_resource(raw, changes.get(str(raw.get("address", ""))))
+        for raw, change, actions in self._raw_resources(changes):
+            self._add_resource(raw, change, actions)
         references = {address: block.references for address, block in self.blocks.items()
                       if block is not None and block.references}
         PlanResolver(self.graph, self.modules, self.instances,
@@ -287,8 +287,9 @@ class _PlanBuilder:
 
     def _raw_resources(
         self, changes: Mapping[str, Mapping[str, Any]]
-    ) -> Iterator[Mapping[str, Any]]:
-        """Every resource instance: planned values first, then prior state, then changes."""
+    ) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any] | None, tuple[str, ...]]]:
+        """Every resource instance with its change and actions: planned values first,
+        then prior state, then changes."""
         seen: set[str] = set()
         roots = [
             _as_dict(self.document.get("planned_values")).get("root_module"),
@@ -300,18 +301,23 @@ class _PlanBuilder:
                 address = str(raw.get("address", ""))
                 if address and address not in seen:
                     change = changes.get(address)
-                    if change is not None and _actions(change) == ("delete",):
+                    actions = _actions(change) if change is not None else ()
+                    if actions == ("delete",):
                         continue
                     seen.add(address)
-                    yield raw
+                    yield raw, change, actions
         for address, change in changes.items():
-            if address in seen or _actions(change) == ("delete",):
+            if address in seen:
+                continue
+            actions = _actions(change)
+            if actions == ("delete",):
                 continue
             seen.add(address)
             after = _as_dict(change.get("change")).get("after")
-            yield {**change, "values": after if isinstance(after, dict) else {}}
+            yield {**change, "values": after if isinstance(after, dict) else {}}, change, actions
 
-    def _add_resource(self, raw: Mapping[str, Any], change: Mapping[str, Any] | None) -> None:
+    def _add_resource(self, raw: Mapping[str, Any], change: Mapping[str, Any] | None,
+                      actions: tuple[str, ...]) -> None:
         address = str(raw["address"])
         mode = str(raw.get("mode", "data" if address.startswith("data.") or ".data." in address
                            else "managed"))
@@ -335,7 +341,7 @@ class _PlanBuilder:
             values=values,
             configured=block.configured if block else None,
             provider=block.provider if block else "",
-            actions=_actions(change) if change else (),
+            actions=actions,
         )
         region = self.regions.get(resource.provider, MISSING)
         if region is MISSING:
@@ -442,7 +448,7 @@ def _apply_sensitive(values: dict[str, Any], mask: Any, texts: set[str]) -> None
     The texts of what it wraps go to `texts` (the graph's `sensitive_values`), the set
     redaction looks for: the mask says where they are, no walk over all values needed.
     """
-    if not isinstance(mask, dict):
+    if not isinstance(mask, dict) or not any(mask.values()):  # most: `{"tags": {}}`
         return
     for key, flag in mask.items():
         if not flag or key not in values:  # false, or nothing sensitive below ({}, [])
