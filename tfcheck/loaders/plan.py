@@ -459,8 +459,8 @@ def _apply_sensitive(values: dict[str, Any], mask: Any, texts: set[str]) -> None
         elif isinstance(flag, dict) and isinstance(values[key], dict):
             values[key] = dict(values[key])  # a copy: the document stays as given
             _apply_sensitive(values[key], flag, texts)
-        elif isinstance(flag, list) and isinstance(values[key], list):
-            items = values[key] = list(values[key])
+        elif isinstance(flag, list) and any(flag) and isinstance(values[key], list):
+            items = values[key] = list(values[key])  # (`[false, false, ...]`: nothing)
             for position, item_flag in enumerate(flag[: len(items)]):
                 if item_flag is True and not isinstance(items[position], (Sensitive, Unknown)):
                     items[position] = _sensitive(items[position], texts)
