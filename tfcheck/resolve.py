@@ -620,21 +620,31 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, dict) and value.keys() <= _EXPRESSION_KEYS  # no set per call
 
 
-def expression_references(expressions: Mapping[str, Any],
-                          path: str = "") -> Iterator[tuple[str, list[str]]]:
+def expression_references(expressions: Mapping[str, Any]
+                          ) -> list[tuple[str, tuple[str, ...]]]:
     """(dotted attribute path, references) for every expression, nested blocks included."""
+    references: list[tuple[str, tuple[str, ...]]] = []
+    read_expressions(expressions, "", [], references)
+    return references
+
+
+def read_expressions(expressions: Mapping[str, Any], path: str, configured: list[str],
+                     references: list[tuple[str, tuple[str, ...]]]) -> None:
+    """One walk of a configuration block: every attribute path it sets (`configured`,
+    nested blocks included, indices dropped) and the references of every expression."""
     for name, expression in expressions.items():
         child = f"{path}.{name}" if path else name
+        configured.append(child)
         if is_expression(expression):
-            refs = [str(r) for r in _as_list(expression.get("references"))]
-            if refs:
-                yield child, refs
+            refs = expression.get("references")
+            if isinstance(refs, list) and refs:
+                references.append((child, tuple(map(str, refs))))
         elif isinstance(expression, dict):
-            yield from expression_references(expression, child)
+            read_expressions(expression, child, configured, references)
         elif isinstance(expression, list):
             for block in expression:
                 if isinstance(block, dict):
-                    yield from expression_references(block, child)
+                    read_expressions(block, child, configured, references)
 
 
 # -- addresses -------------------------------------------------------------------------
@@ -708,6 +718,7 @@ __all__ = [
     "module_parent",
     "parse_key",
     "parse_reference",
+    "read_expressions",
     "settle_with_configuration",
 ]
 

@@ -47,6 +47,7 @@ from tfcheck.resolve import (
     module_instance_prefixes,
     module_of,
     module_parent,
+    read_expressions,
 )
 from tfcheck.safe_io import ReadRefused, read_stream
 
@@ -365,15 +366,15 @@ class _PlanBuilder:
         config = module.resources.get(local) if module else None
         block = None
         if config is not None:
-            expressions = _as_dict(config.get("expressions"))
-            references = [(path, tuple(refs))
-                          for path, refs in expression_references(expressions)]
+            configured: list[str] = []
+            references: list[tuple[str, tuple[str, ...]]] = []
+            read_expressions(_as_dict(config.get("expressions")), "", configured, references)
             block = _Block(
                 references=references,
                 unknown_references={
                     path: tuple(r for r in refs if not r.startswith(("count.", "each.")))
                     for path, refs in references},
-                configured=frozenset(_configured_paths(expressions)),
+                configured=frozenset(configured),
                 provider=str(config.get("provider_config_key", "")),
             )
         self.blocks[config_address] = block
@@ -492,20 +493,6 @@ def _constant_values(expressions: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(expression, list):
             values[name] = [_constant_values(b) for b in expression if isinstance(b, dict)]
     return values
-
-
-def _configured_paths(expressions: Mapping[str, Any], path: str = "") -> Iterator[str]:
-    for name, expression in expressions.items():
-        child = f"{path}.{name}" if path else name
-        yield child
-        if is_expression(expression):
-            continue
-        if isinstance(expression, dict):
-            yield from _configured_paths(expression, child)
-        elif isinstance(expression, list):
-            for block in expression:
-                if isinstance(block, dict):
-                    yield from _configured_paths(block, child)
 
 
 # -- addresses -----------------------------------------------------------------------
