@@ -630,8 +630,11 @@ def expression_references(expressions: Mapping[str, Any]
 
 def read_expressions(expressions: Mapping[str, Any], path: str, configured: list[str],
                      references: list[tuple[str, tuple[str, ...]]]) -> None:
-    """One walk of a configuration block: every attribute path it sets (`configured`,
-    nested blocks included, indices dropped) and the references of every expression."""
+    """One walk of a configuration block: what it sets and what its expressions name.
+
+    `configured` gets every attribute path it sets (nested blocks included, indices
+    dropped), `references` the (path, references) of every expression that has some.
+    """
     for name, expression in expressions.items():
         child = f"{path}.{name}" if path else name
         configured.append(child)

@@ -289,8 +289,11 @@ class _PlanBuilder:
     def _raw_resources(
         self, changes: Mapping[str, Mapping[str, Any]]
     ) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any] | None, tuple[str, ...]]]:
-        """Every resource instance with its change and actions: planned values first,
-        then prior state, then changes."""
+        """Every resource instance with its change and actions.
+
+        Planned values first, then prior state, then changes; what the plan only deletes
+        is left out.
+        """
         seen: set[str] = set()
         roots = [
             _as_dict(self.document.get("planned_values")).get("root_module"),
