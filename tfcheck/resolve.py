@@ -226,6 +226,7 @@ class PlanResolver:
         self._outputs: dict[tuple[Ref, str, int | str | None, bool], _Targets] = {}
         self._arguments: dict[tuple[str, str], _Targets] = {}
         self._for_each: dict[str, list[Ref]] = {}
+        self._expressions: dict[tuple[str, ...], _Expression] = {}  # parsed once per text
 
     def resolve(self, attribute_references: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]]
                 ) -> None:
@@ -236,7 +237,6 @@ class PlanResolver:
         every instance of every block that writes it gets the same edges.
         """
         graph = self.graph
-        expressions: dict[tuple[str, ...], _Expression] = {}  # parsed once per text
         # (module instance, references, for_each instance) -> the same edges for all
         shared: dict[tuple[str, tuple[str, ...], bool], _Record] = {}
         for resource in graph.resources():
@@ -246,9 +246,7 @@ class PlanResolver:
             module, index = resource.module, resource.index
             source = ("resource", module, _local_address(resource))
             for attribute, refs in references:
-                expression = expressions.get(refs)
-                if expression is None:
-                    expression = expressions[refs] = _Expression.of(refs)
+                expression = self._expression(refs)
                 if not expression.refs and not (expression.each_value
                                                 and isinstance(index, str)):
                     continue  # names no resource, module or local: no edge, nothing open
@@ -263,6 +261,12 @@ class PlanResolver:
                             self._targets(resource, expression, None, source))
                     record = found
                 self._record(resource.address, attribute, record)
+
+    def _expression(self, refs: tuple[str, ...]) -> _Expression:
+        expression = self._expressions.get(refs)
+        if expression is None:
+            expression = self._expressions[refs] = _Expression.of(refs)
+        return expression
 
     def _targets(self, resource: Resource, expression: _Expression, key: int | str | None,
                  source: tuple[str, str, str]) -> _Targets:
@@ -370,9 +374,9 @@ class PlanResolver:
         if child is None:
             return found
         output = _as_dict(_as_dict(child.body.get("outputs")).get(ref.output))
-        refs = [str(r) for r in _as_list(_as_dict(output.get("expression")).get("references"))]
+        refs = tuple(map(str, _as_list(_as_dict(output.get("expression")).get("references"))))
         calls = sorted(self.module_children.get((module_instance, ref.target), ()))
-        expression = _Expression.of(refs)
+        expression = self._expression(refs)
         for instance in calls:
             found.merge(self._resolve(expression, instance, module_key(instance), depth + 1,
                                       ("module", module_instance, ref.target)))
@@ -405,10 +409,9 @@ class PlanResolver:
             return _Targets()
         call = _as_dict(_as_dict(parent_module.body.get("module_calls")).get(call_name))
         expression = _as_dict(_as_dict(call.get("expressions")).get(variable))
-        refs: list[str] = []
-        for _, found in expression_references({variable: expression}):
-            refs.extend(found)
-        return self._resolve(_Expression.of(refs), parent, module_key(module_instance),
+        refs = tuple(ref for _, found in expression_references({variable: expression})
+                     for ref in found)
+        return self._resolve(self._expression(refs), parent, module_key(module_instance),
                              depth + 1, ("module", parent, call_name))
 
     def _each_value(self, resource: Resource, expression: _Expression) -> _Targets:
