@@ -18,6 +18,7 @@ clone, which must be identical apart from the timestamp.
 Usage:
     bench/generate.py plan 10000 [--out DIR]   # DIR/plan-10000/plan.json (+ src/ HCL)
     bench/generate.py plan 5000 --layout fleet # DIR/fleet-5000/: all clusters for_each
+    bench/generate.py plan 1000 --layout fanout  # DIR/fanout-1000/: 1000 rules x 500 subnets
     bench/generate.py hcl 1000 [--out DIR]     # DIR/hcl-1000/ with 1000 .tf files
     bench/generate.py seed                     # re-plan the seed with terraform
     bench/generate.py verify                   # terraform plan vs clone, must match
@@ -328,7 +329,7 @@ def _fingerprint() -> str:
     """Changes whenever the generator, the stacks or the seed change: stale inputs are
     regenerated."""
     digest = hashlib.sha256()
-    for path in (BENCH / "generate.py", BENCH / "stacks.py", SEED_FILE):
+    for path in (BENCH / "generate.py", BENCH / "stacks.py", SEED_FILE, FANOUT_SEED):
         if path.exists():
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -346,10 +347,13 @@ def _stamp(directory: Path) -> None:
 def make_plan(resources: int, out: Path = DEFAULT_OUT, *, with_source: bool = True,
               seed: Seed | None = None, layout: str = "mixed") -> Path:
     """`out/plan-N/plan.json` (and its HCL in `out/plan-N/src/`); reused when fresh.
-    With `layout="fleet"`: `out/fleet-N/`."""
+    With `layout="fleet"`: `out/fleet-N/`; `layout="fanout"`: `out/fanout-N/`, N rules
+    (see `fanout_document`)."""
     directory = out / (f"plan-{resources}" if layout == "mixed" else f"{layout}-{resources}")
     if _fresh(directory):
         return directory / "plan.json"
+    if layout == "fanout":
+        return _make_fanout(resources, directory)
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     seed = seed or load_seed()
@@ -360,6 +364,103 @@ def make_plan(resources: int, out: Path = DEFAULT_OUT, *, with_source: bool = Tr
     if with_source:
         write_tree(spec, directory / "src")
     _write_info(directory, spec, resources=len(document.get("resource_changes", [])))
+    _stamp(directory)
+    return directory / "plan.json"
+
+
+# -- fan-out plans ------------------------------------------------------------------------
+
+# A real terraform 1.11 plan (offline hashicorp/aws 5.100) of its main.tf with 6 rules
+# and 4 subnets: `aws_security_group_rule.all` (count = rules) names the whole
+# `aws_subnet.x` (count = subnets) in `cidr_blocks`; `aws_vpc_security_group_ingress_
+# rule.mod`/`.same` and `aws_vpc_security_group_egress_rule.each` (for_each) pick one
+# subnet each. The shape of issue 10's "500,500 edges from one fanned-out rule block".
+FANOUT_SEED = BENCH.parent / "fixtures" / "loader" / "whole-block-fanout" / "plan.json"
+
+
+def fanout_document(rules: int, subnets: int | None = None) -> dict[str, Any]:
+    """The plan terraform writes for the fan-out seed's main.tf with `rules` rules and
+    `subnets` subnets (default rules // 2): every instance cloned from the seed's first
+    of its block, with the values terraform computes for its index."""
+    subnets = subnets if subnets is not None else max(rules // 2, 1)
+    seed = json.loads(FANOUT_SEED.read_text())
+    for key in VOLATILE:
+        seed.pop(key, None)
+    cidrs = [f"10.{i * 4 // 256 % 256}.{i * 4 % 256}.0/22" for i in range(subnets)]
+    counts = {"aws_subnet.x": subnets, "aws_security_group_rule.all": rules,
+              "aws_vpc_security_group_ingress_rule.mod": rules,
+              "aws_vpc_security_group_ingress_rule.same": subnets,
+              "aws_vpc_security_group_egress_rule.each": rules}
+
+    def values(block: str, i: int, current: dict[str, Any]) -> dict[str, Any]:
+        if block == "aws_subnet.x":
+            return {**current, "cidr_block": cidrs[i]}
+        if block == "aws_security_group_rule.all":
+            return {**current, "cidr_blocks": list(cidrs), "from_port": i, "to_port": i}
+        if block == "aws_vpc_security_group_ingress_rule.same":
+            return {**current, "cidr_ipv4": cidrs[i]}
+        return {**current, "cidr_ipv4": cidrs[i % subnets], "from_port": i, "to_port": i}
+
+    def masks(block: str, mask: Any) -> Any:
+        if block == "aws_security_group_rule.all" and isinstance(mask, dict):
+            return {**mask, "cidr_blocks": [False] * subnets}
+        return mask
+
+    def clone(entries: list[dict[str, Any]], change: bool) -> list[dict[str, Any]]:
+        cloned: list[dict[str, Any]] = []
+        for entry in entries:
+            block = entry["address"].split("[", 1)[0]
+            if block not in counts:
+                cloned.append(entry)
+                continue
+            if entry["index"] not in (0, "0"):
+                continue
+            for i in range(counts[block]):
+                index: int | str = str(i) if isinstance(entry["index"], str) else i
+                item = json.loads(json.dumps(entry))
+                item["index"] = index
+                item["address"] = f'{block}["{i}"]' if isinstance(index, str) else f"{block}[{i}]"
+                if change:
+                    inner = item["change"]
+                    inner["after"] = values(block, i, inner["after"])
+                    for key in ("after_unknown", "after_sensitive"):
+                        inner[key] = masks(block, inner[key])
+                else:
+                    item["values"] = values(block, i, item["values"])
+                    item["sensitive_values"] = masks(block, item["sensitive_values"])
+                cloned.append(item)
+        return sorted(cloned, key=lambda e: _sort_key(e["address"]))
+
+    document = dict(seed)
+    root = seed["planned_values"]["root_module"]
+    document["planned_values"] = {**seed["planned_values"],
+                                  "root_module": {**root, "resources": clone(root["resources"],
+                                                                             change=False)}}
+    document["resource_changes"] = clone(seed["resource_changes"], change=True)
+    document["variables"] = {"rules": {"value": rules}, "subnets": {"value": subnets}}
+    config_root = seed["configuration"]["root_module"]
+    document["configuration"] = {**seed["configuration"], "root_module": {
+        **config_root, "variables": {"rules": {"default": rules},
+                                     "subnets": {"default": subnets}}}}
+    return document
+
+
+def _make_fanout(rules: int, directory: Path) -> Path:
+    # the clone at the seed's own size is the seed: the cloning is terraform's shape
+    seed = json.loads(FANOUT_SEED.read_text())
+    for key in VOLATILE:
+        seed.pop(key, None)
+    differences = list(_diff(seed, fanout_document(6, 4), ""))
+    if differences:
+        sys.exit(f"the fan-out clone differs from its seed: {differences[:5]}")
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    document = fanout_document(rules)
+    (directory / "plan.json").write_text(json.dumps(document, separators=(",", ":")),
+                                         encoding="utf-8")
+    (directory / "info.json").write_text(json.dumps(
+        {"resources": len(document["resource_changes"]), "rules": rules,
+         "subnets": document["variables"]["subnets"]["value"]}, indent=2) + "\n")
     _stamp(directory)
     return directory / "plan.json"
 
@@ -463,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = sub.add_parser("plan", help="a plan of about N resources")
     plan.add_argument("sizes", type=int, nargs="+")
     plan.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    plan.add_argument("--layout", choices=("mixed", "fleet"), default="mixed")
+    plan.add_argument("--layout", choices=("mixed", "fleet", "fanout"), default="mixed")
     hcl = sub.add_parser("hcl", help="an HCL tree of N .tf files")
     hcl.add_argument("sizes", type=int, nargs="+")
     hcl.add_argument("--out", type=Path, default=DEFAULT_OUT)

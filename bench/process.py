@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000",
                         help="plan sizes in resources, comma-separated")
-    parser.add_argument("--layout", choices=("mixed", "fleet"), default="mixed")
+    parser.add_argument("--layout", choices=("mixed", "fleet", "fanout"), default="mixed",
+                        help="fanout: N = rules naming a whole block of N/2 subnets")
     parser.add_argument("--repeat", type=int, default=5, help="best of N (default 5)")
     parser.add_argument("--at", default="HEAD", metavar="REV")
     parser.add_argument("--live", action="store_true")

@@ -82,3 +82,18 @@ def test_a_directory_or_missing_plan_is_an_input_error(tmp_path: Path) -> None:
         with pytest.raises(LoadFailure) as failure:
             load_plan_file(path, "x")
         assert failure.value.error.message == f"cannot read: the plan {why}"
+
+
+def test_a_long_address_with_a_stray_quote_is_split_in_linear_time() -> None:
+    """`(?:[^.]+|key)+` backtracked exponentially on `module.aaa…a"` (22 letters: 5 s;
+    40 would run for days). One character or one key at a time, it is linear."""
+    from tfcheck.model import split_address, strip_instance_keys
+
+    address = "module." + "a" * 5_000 + '"[0].aws_vpc.x'
+    assert split_address(address)[0] == "module"
+    # the quote opens a string that never closes: the rest is one part
+    assert strip_instance_keys(address) == "module." + "a" * 5_000 + '"'
+    document = {"format_version": "1.2", "planned_values": {"root_module": {"resources": [
+        {"address": address, "mode": "managed", "type": "aws_vpc", "name": "x",
+         "values": {}}]}}}
+    assert address in load_plan(document, "p.json")

@@ -277,3 +277,55 @@ def test_each_value_of_a_for_each_over_locals_is_open_until_the_configuration_se
     assert pc402 == [Status.UNKNOWN]
     beside = scan([str(bare)], options=ScanOptions(source_dir=case))
     assert [f.status for f in beside.findings if f.rule_id == "PC402"] == [Status.PASS]
+
+
+# -- work shared between instances (issue 10) --------------------------------------------
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[object]:
+    calls: list[object] = []
+    original = getattr(owner, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def test_an_expression_without_an_instance_key_is_resolved_once_per_module_instance(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,500 rules naming `aws_security_group.bulk[0]` (no count.index): one resolution
+    for all of them; `count.index` alone (`from_port`) names nothing and is not resolved."""
+    from tfcheck import resolve
+
+    document = _fanout_document(groups=500, per_group=3, index="[0]")
+    rules = document["configuration"]["root_module"]["resources"][1]  # type: ignore[index]
+    rules["expressions"]["from_port"] = {"references": ["count.index"]}
+    calls = _counting(monkeypatch, resolve.PlanResolver, "_resolve")
+    graph = load_plan(document, "fanout.json")
+    assert len(calls) == 1
+    assert _targets(graph, "aws_security_group_rule.https[1499]", "security_group_id") == [
+        "aws_security_group.bulk[0]"]
+
+
+def test_only_resources_naming_a_known_id_have_their_paths_spelled_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfcheck import resolve
+
+    subnets = [{"address": f"aws_subnet.s{i}", "mode": "managed", "type": "aws_subnet",
+                "name": f"s{i}", "values": {"vpc_id": "vpc-0abc" if i == 7 else "vpc-other",
+                                            "tags": {"Name": "vpc-0abc"}}}
+               for i in range(20)]
+    document = {
+        "format_version": "1.2",
+        "prior_state": {"values": {"root_module": {"resources": [
+            {"address": "data.aws_vpc.shared", "mode": "data", "type": "aws_vpc",
+             "name": "shared", "values": {"id": "vpc-0abc"}}]}}},
+        "planned_values": {"root_module": {"resources": subnets}},
+    }
+    calls = _counting(monkeypatch, resolve, "_known_id_leaves")
+    graph = load_plan(document, "ids.json")
+    assert len(calls) == 1
+    assert [e for e in graph.edges()] == [("aws_subnet.s7", "data.aws_vpc.shared", "vpc_id")]

@@ -620,9 +620,15 @@ MIN_REDACTED_LENGTH = 4  # shorter values ("true", "443") would garble every mes
 
 
 def _secret_texts(graph: ResourceGraph) -> set[str]:
-    """Every sensitive text of the graph (and derived from it) long enough to look for."""
-    found = {text for resource in graph.resources()
-             for text in sensitive_strings(resource.values)} | graph.sensitive_values
+    """Every sensitive text of the graph (and derived from it) long enough to look for.
+
+    A plan's loader records the texts of what it wraps; for a graph whose loader does
+    not (HCL), every resource's values are walked.
+    """
+    found = graph.sensitive_values
+    if not graph.sensitive_values_complete:
+        found = found | {text for resource in graph.resources()
+                         for text in sensitive_strings(resource.values)}
     return {t for t in found if len(t) >= MIN_REDACTED_LENGTH}
 
 

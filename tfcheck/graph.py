@@ -6,8 +6,11 @@ edge records that `source` names `target` in the attribute `attribute`
 (`vpc_config.subnet_ids -> aws_subnet.private[1]`) and where the edge comes from
 (`Provenance`: plan reference, HCL evaluation, known ID, guess). Where the input says
 only "one of these instances", the edge goes to the block (`aws_security_group.bulk`)
-once, not to every instance: edges stay linear in the resources. `tfcheck.resolve`
-decides which edges there are; this module only keeps them.
+once, not to every instance; where it names a whole block (`aws_subnet.x[*].id`), the
+edge goes to the block's `[*]` node, which the queries read as an edge to each
+instance. Either way edges stay linear in the resources: a `count = 1000` block naming
+a 500-instance block is 1,000 edges, not 500,000. `tfcheck.resolve` decides which
+edges there are; this module only keeps them.
 
 Policies use the typed queries below, never networkx itself.
 """
@@ -54,9 +57,15 @@ class ResourceGraph:
     kind: str = "plan"  # "plan" or "hcl"
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    # Texts that must never be printed beyond those wrapped in `Sensitive` values
-    # (e.g. HCL variables declared `sensitive = true`).
+    # Texts that must never be printed: those of values derived from sensitive ones
+    # (e.g. HCL variables declared `sensitive = true`) and, where the loader records
+    # them as it wraps them (`sensitive_values_complete`), those of every `Sensitive`
+    # value of the resources.
     sensitive_values: set[str] = field(default_factory=set)
+    # Whether `sensitive_values` holds the text of every `Sensitive` value of the
+    # resources (the plan loader's masks say where they are); if not, whoever needs them
+    # all walks the values (`tfcheck.engine`).
+    sensitive_values_complete: bool = False
     # A plan's configuration (the .tf files it was made from), evaluated: it gives plan
     # findings their file and line, and tells which instances a reference means where
     # the plan records only the whole block. Never a source of values or verdicts.
@@ -65,6 +74,9 @@ class ResourceGraph:
     _resources: dict[str, Resource] = field(default_factory=dict)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict)
     _blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # block -> instances
+    # `block[*]` node -> every instance of the block; instance -> the `[*]` nodes it is in
+    _every: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _every_of: dict[str, list[str]] = field(default_factory=dict)
     # (source, attribute) whose plan references leave the instances open (a guess, a
     # block-level edge, a local the plan does not record) -> the blocks they may pick
     # from ("" means any); the configuration beside a plan settles them (resolve).
@@ -106,14 +118,45 @@ class ResourceGraph:
         `count.index` read without the expression is a block-level edge, expanded only
         by a fact that asks (`candidates`).
         """
-        chosen = tuple(i for i in instances if i in self._resources and i != source)
-        if source not in self._resources or not chosen or block in self._resources:
+        if source not in self._resources or block in self._resources:
             return
-        if block not in self._blocks:
-            self._blocks[block] = chosen
-            self._graph.add_node(block, instances=chosen)
+        known = self._blocks.get(block)
+        if known is None or all(i == source for i in known):  # else: the same instances
+            chosen = tuple(i for i in instances if i in self._resources and i != source)
+            if not chosen:
+                return
+            if known is None:
+                self._blocks[block] = chosen
+                self._graph.add_node(block, instances=chosen)
         if not self._graph.has_edge(source, block, key=attribute):
             self._graph.add_edge(source, block, key=attribute, provenance=provenance)
+
+    def add_every_reference(self, source: str, attribute: str, block: str,
+                            instances: Iterable[str],
+                            provenance: Provenance = Provenance.PLAN) -> None:
+        """Record that `source` refers to *every one* of `instances`, the whole `block`.
+
+        One edge to the node `block[*]` instead of one per instance; `references`,
+        `referrers`, `provenance` and `edges` answer as if each instance had its own.
+        `instances` are all of the block's, the same whoever refers to it.
+        """
+        if source not in self._resources:
+            return
+        node = block + "[*]"
+        members = self._every.get(node)
+        if members is None:
+            members = tuple(i for i in instances if i in self._resources)
+            if not members:
+                return
+            self._every[node] = members
+            self._graph.add_node(node, instances=members)
+            for member in members:
+                self._every_of.setdefault(member, []).append(node)
+        if all(member == source for member in members):
+            return
+        edges = self._succ[source].get(node)
+        if edges is None or attribute not in edges:
+            self._graph.add_edge(source, node, key=attribute, provenance=provenance)
 
     def drop_references(self, source: str, attribute: str) -> None:
         """Forget what `source` refers to from `attribute` (to replace it by a better answer)."""
@@ -160,11 +203,21 @@ class ResourceGraph:
         a block-level edge ("one of these instances") is in `candidates`.
         """
         resources = self._resources
+        targets = self._succ.get(resource.address, {})
         found = [
             resources[target]
-            for target, keys in self._succ.get(resource.address, {}).items()
+            for target, keys in targets.items()
             if target in resources and _any_under(keys, attribute)
         ]
+        if self._every:
+            wholes = [self._every[target] for target, keys in targets.items()
+                      if target in self._every and _any_under(keys, attribute)]
+            if wholes:
+                named = {r.address for r in found}
+                for members in wholes:
+                    found.extend(resources[m] for m in members
+                                 if m not in named and m != resource.address)
+                    named.update(members)
         return _chosen(found, types)
 
     def referrers(
@@ -177,6 +230,14 @@ class ResourceGraph:
             for source, keys in self._pred.get(resource.address, {}).items()
             if _any_under(keys, attribute)
         ]
+        wholes = self._every_of.get(resource.address)
+        if wholes:
+            named = {r.address for r in found} | {resource.address}
+            for node in wholes:
+                for source, keys in self._pred[node].items():
+                    if source not in named and _any_under(keys, attribute):
+                        named.add(source)
+                        found.append(resources[source])
         return _chosen(found, types)
 
     def candidates(
@@ -201,11 +262,14 @@ class ResourceGraph:
 
     def provenance(self, source: str, target: str, attribute: str) -> Provenance | None:
         """Where the edge `source -attribute-> target` comes from; None if there is none."""
-        edges = self._succ.get(source, {}).get(target)  # no networkx view per call
-        if edges is None or attribute not in edges:
-            return None
-        value = edges[attribute].get("provenance")
-        return value if isinstance(value, Provenance) else None
+        targets = self._succ.get(source, {})  # no networkx view per call
+        found = _provenance(targets.get(target), attribute)
+        if (found is None or not found.is_fact) and source != target:
+            for node in self._every_of.get(target, ()):  # a fact replaces a guess
+                whole = _provenance(targets.get(node), attribute)
+                if whole is not None and (found is None or whole.is_fact):
+                    found = whole
+        return found
 
     def is_block(self, address: str) -> bool:
         """Whether `address` is a block-level node (`aws_security_group.bulk`)."""
@@ -213,8 +277,13 @@ class ResourceGraph:
 
     def edges(self) -> Iterator[tuple[str, str, str]]:
         """Every (source, target, attribute) edge between resources, sorted."""
-        resources = self._resources
-        yield from sorted(e for e in self._graph.edges(keys=True) if e[1] in resources)
+        resources, every = self._resources, self._every
+        found = {e for e in self._graph.edges(keys=True) if e[1] in resources}
+        for source, node, attribute in self._graph.edges(keys=True):
+            if node in every:
+                found.update((source, member, attribute) for member in every[node]
+                             if member != source)
+        yield from sorted(found)
 
     def block_edges(self) -> Iterator[tuple[str, str, str]]:
         """Every block-level (source, block, attribute) edge, sorted (see `candidates`)."""
@@ -232,6 +301,14 @@ class ResourceGraph:
     @property
     def _pred(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
         return self._graph._pred  # type: ignore[attr-defined,no-any-return]
+
+
+def _provenance(edges: Mapping[str, Mapping[str, Any]] | None, attribute: str
+                ) -> Provenance | None:
+    if edges is None or attribute not in edges:
+        return None
+    value = edges[attribute].get("provenance")
+    return value if isinstance(value, Provenance) else None
 
 
 def _under(key: str, attribute: str | None) -> bool:

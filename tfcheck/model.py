@@ -421,7 +421,9 @@ class Report:
                 yield finding
 
 
-_PART = r'(?:[^."\[\]]+|\[(?:"(?:[^"\\]|\\.)*"|[^\[\]"]*)\])+'
+# one character or one whole key at a time: `(?:[^.]+|key)+` would try every way of
+# cutting a long name into runs before failing on a stray quote (exponential time)
+_PART = r'(?:[^."\[\]]|\[(?:"(?:[^"\\]|\\.)*"|[^\[\]"]*)\])+'
 _ADDRESS_PART = re.compile(_PART)
 _ADDRESS = re.compile(rf"{_PART}(?:\.{_PART})*")
 
@@ -465,11 +467,19 @@ def split_address(address: str) -> list[str]:
     return parts
 
 
+_KEY = r'\[(?:"(?:[^"\\]|\\.)*"|[^\[\]"]*)\]'
+_INSTANCE_KEY = re.compile(_KEY)
+# every part a name with at most one key, at its end: what terraform writes
+_NAMES_AND_KEYS = re.compile(rf'[^."\[\]]+(?:{_KEY})?(?:\.[^."\[\]]+(?:{_KEY})?)*')
+
+
 @functools.lru_cache(maxsize=131_072)
 def strip_instance_keys(address: str) -> str:
     """`module.a[0].aws_subnet.x["k"]` -> `module.a.aws_subnet.x`."""
     if "[" not in address:
         return address
+    if _NAMES_AND_KEYS.fullmatch(address):  # each key ends its part: drop the keys
+        return _INSTANCE_KEY.sub("", address)
     return ".".join(part.split("[", 1)[0] for part in split_address(address))
 
 

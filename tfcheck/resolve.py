@@ -30,9 +30,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import (
@@ -123,15 +123,19 @@ class ModuleConfig:
     resources: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-@dataclass
 class _Targets:
     """What one expression's references resolve to."""
 
-    exact: dict[str, Provenance] = field(default_factory=dict)
-    one_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # block -> instances
-    blocks: set[str] = field(default_factory=set)  # configuration addresses named
-    open: bool = False  # a local, or an output through one: only the HCL can say
-    all_of: bool = False  # a whole block, read as every instance (may be a slice)
+    __slots__ = ("all_of", "blocks", "exact", "one_of", "open", "whole")
+
+    def __init__(self, blocks: set[str] | None = None, open: bool = False) -> None:  # noqa: A002
+        self.exact: dict[str, Provenance] = {}
+        self.one_of: dict[str, tuple[str, ...]] = {}  # block -> instances
+        self.blocks: set[str] = set() if blocks is None else blocks  # config addresses named
+        self.open = open  # a local, or an output through one: only the HCL can say
+        self.all_of = False  # a whole block, read as every instance (may be a slice)
+        # the whole blocks (block -> every instance) whose instances `exact` holds
+        self.whole: dict[str, tuple[str, ...]] = {}
 
     def add(self, address: str, provenance: Provenance) -> None:
         if provenance.is_fact or address not in self.exact:
@@ -144,6 +148,61 @@ class _Targets:
         self.blocks |= other.blocks
         self.open = self.open or other.open
         self.all_of = self.all_of or other.all_of
+        self.whole.update(other.whole)
+
+
+class _Expression(NamedTuple):
+    """One expression's references, parsed once for every instance that evaluates it."""
+
+    # what may name a resource (no `count.*`, `each.*`, `path.*`); a whole block only
+    # where no reference names one of its instances
+    refs: tuple[Ref, ...]
+    uses_key: bool  # names `count.index` or `each.*`
+    each_value: bool  # names `each.value` (see `_each_value`)
+    # names a resource or module output and `count.index`/`each.*`: the instance's key
+    # may pick one of its instances
+    keyed: bool
+
+    @staticmethod
+    def of(refs: Sequence[str]) -> _Expression:
+        parsed = [parse_reference(r) for r in refs]
+        keyed = {p.target for p in parsed if p.kind == "resource" and p.has_key}
+        named = tuple(p for p in parsed if p.kind != "other" and not (
+            p.kind == "resource" and p.target in keyed and not p.has_key))
+        uses_key = any(r == "count.index" or r.startswith("each.") for r in refs)
+        each_value = any(r == "each.value" or r.startswith("each.value.") for r in refs)
+        return _Expression(named, uses_key, each_value, uses_key and any(
+            p.kind in ("resource", "module_output") for p in named))
+
+
+class _Record(NamedTuple):
+    """The edges one expression's targets give each instance that refers to them."""
+
+    exact: tuple[tuple[str, Provenance], ...]
+    every: tuple[tuple[str, tuple[str, ...]], ...]  # whole blocks: one edge each
+    one_of: tuple[tuple[str, tuple[str, ...]], ...]
+    open: frozenset[str] | None  # the blocks an open reference may pick from
+
+    @staticmethod
+    def of(targets: _Targets) -> _Record:
+        # a whole block every instance of which the plan names is one edge, not one per
+        # instance: N instances naming a block of M are N edges, not N*M
+        exact = targets.exact
+        every = tuple((block, instances) for block, instances in targets.whole.items()
+                      if all(exact.get(i) is Provenance.PLAN for i in instances)
+                      ) if targets.whole else ()
+        open_blocks: frozenset[str] | None = None
+        if targets.open:
+            open_blocks = frozenset()
+        elif targets.one_of or (targets.all_of and len(exact) > 1) or any(
+                not p.is_fact for p in exact.values()):
+            open_blocks = frozenset(targets.blocks)
+        if every:
+            covered = {i for _, instances in every for i in instances}
+            direct = tuple((a, p) for a, p in exact.items() if a not in covered)
+        else:
+            direct = tuple(exact.items())
+        return _Record(direct, every, tuple(targets.one_of.items()), open_blocks)
 
 
 class PlanResolver:
@@ -167,49 +226,76 @@ class PlanResolver:
         self._outputs: dict[tuple[Ref, str, int | str | None, bool], _Targets] = {}
         self._arguments: dict[tuple[str, str], _Targets] = {}
         self._for_each: dict[str, list[Ref]] = {}
+        self._expressions: dict[tuple[str, ...], _Expression] = {}  # parsed once per text
 
-    def resolve(self, attribute_references: Mapping[str, list[tuple[str, list[str]]]]
+    def resolve(self, attribute_references: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]]
                 ) -> None:
-        """Add the edges of every resource; `attribute_references` is per config address."""
+        """Add the edges of every resource; `attribute_references` is per config address.
+
+        An expression that names no instance key (`count.index`, `each.*`) means the same
+        wherever it is written in one module instance: it is resolved once there, and
+        every instance of every block that writes it gets the same edges.
+        """
         graph = self.graph
+        # (module instance, references, for_each instance) -> the same edges for all
+        shared: dict[tuple[str, tuple[str, ...], bool], _Record] = {}
         for resource in graph.resources():
             references = attribute_references.get(resource.config_address)
             if not references:
                 continue
-            local = _local_address(resource)
+            module, index = resource.module, resource.index
+            source = ("resource", module, _local_address(resource))
             for attribute, refs in references:
-                targets = self._resolve(refs, resource.module, resource.index, 0,
-                                        ("resource", resource.module, local))
-                if not targets.exact and not targets.one_of and resource.index is not None:
-                    targets.merge(self._each_value(resource, refs))
-                self._record(resource.address, attribute, targets)
+                expression = self._expression(refs)
+                if not expression.refs and not (expression.each_value
+                                                and isinstance(index, str)):
+                    continue  # names no resource, module or local: no edge, nothing open
+                if index is not None and (expression.keyed or expression.each_value and (
+                        isinstance(index, str) and self._iterated(resource))):
+                    record = _Record.of(self._targets(resource, expression, index, source))
+                else:
+                    shared_key = (module, refs, isinstance(index, str))
+                    found = shared.get(shared_key)
+                    if found is None:
+                        found = shared[shared_key] = _Record.of(
+                            self._targets(resource, expression, None, source))
+                    record = found
+                self._record(resource.address, attribute, record)
 
-    def _record(self, source: str, attribute: str, targets: _Targets) -> None:
+    def _expression(self, refs: tuple[str, ...]) -> _Expression:
+        expression = self._expressions.get(refs)
+        if expression is None:
+            expression = self._expressions[refs] = _Expression.of(refs)
+        return expression
+
+    def _targets(self, resource: Resource, expression: _Expression, key: int | str | None,
+                 source: tuple[str, str, str]) -> _Targets:
+        """What one expression of `resource` names (`key`: None where it does not matter)."""
+        targets = self._resolve(expression, resource.module, key, 0, source)
+        if not targets.exact and not targets.one_of:
+            targets.merge(self._each_value(resource, expression))
+        return targets
+
+    def _record(self, source: str, attribute: str, record: _Record) -> None:
         graph = self.graph
-        for address, provenance in targets.exact.items():
+        for address, provenance in record.exact:
             graph.add_reference(source, attribute, address, provenance)
-        for block, instances in targets.one_of.items():
+        for block, instances in record.every:
+            graph.add_every_reference(source, attribute, block, instances)
+        for block, instances in record.one_of:
             graph.add_block_reference(source, attribute, block, instances)
-        guessed = any(not p.is_fact for p in targets.exact.values())
-        if targets.open:
-            graph.open_references[(source, attribute)] = frozenset()
-        elif targets.one_of or guessed or (targets.all_of and len(targets.exact) > 1):
-            graph.open_references[(source, attribute)] = frozenset(targets.blocks)
+        if record.open is not None:
+            graph.open_references[(source, attribute)] = record.open
 
-    def _resolve(self, refs: list[str], module_instance: str, key: int | str | None,
-                 depth: int, source: tuple[str, str, str]) -> _Targets:
+    def _resolve(self, expression: _Expression, module_instance: str,
+                 key: int | str | None, depth: int, source: tuple[str, str, str]) -> _Targets:
         """What an expression's references point at, from one instance's point of view."""
         found = _Targets()
         if depth > MAX_RESOLVE_DEPTH:
             return found
-        parsed = [parse_reference(r) for r in refs]
-        indexed = key is not None and any(
-            r == "count.index" or r.startswith("each.") for r in refs)
-        keyed = {p.target for p in parsed if p.kind == "resource" and p.has_key}
-        for ref in parsed:
+        indexed = key is not None and expression.uses_key
+        for ref in expression.refs:
             if ref.kind == "resource":
-                if ref.target in keyed and not ref.has_key:
-                    continue  # the most specific reference wins
                 self._resource_instances(ref, module_instance, key, indexed, source, found)
             elif ref.kind == "module_output":
                 found.merge(self._module_output(ref, module_instance, key, indexed, depth))
@@ -239,6 +325,7 @@ class PlanResolver:
             return
         if len(instances) > 1:
             found.all_of = True
+            found.whole[block] = tuple(instances)
         for address in instances:
             found.add(address, Provenance.PLAN)
 
@@ -287,10 +374,11 @@ class PlanResolver:
         if child is None:
             return found
         output = _as_dict(_as_dict(child.body.get("outputs")).get(ref.output))
-        refs = [str(r) for r in _as_list(_as_dict(output.get("expression")).get("references"))]
+        refs = tuple(map(str, _as_list(_as_dict(output.get("expression")).get("references"))))
         calls = sorted(self.module_children.get((module_instance, ref.target), ()))
+        expression = self._expression(refs)
         for instance in calls:
-            found.merge(self._resolve(refs, instance, module_key(instance), depth + 1,
+            found.merge(self._resolve(expression, instance, module_key(instance), depth + 1,
                                       ("module", module_instance, ref.target)))
         if indexed and len(found.exact) > 1:
             # `module.vpc.subnet_ids[count.index]`: most often the same index
@@ -303,6 +391,7 @@ class PlanResolver:
             found.one_of[f"{module_instance + '.' if module_instance else ''}"
                          f"module.{ref.target}.{ref.output}"] = tuple(found.exact)
             found.exact = {}
+            found.whole = {}
         return found
 
     def _module_argument(self, variable: str, module_instance: str, depth: int) -> _Targets:
@@ -320,13 +409,12 @@ class PlanResolver:
             return _Targets()
         call = _as_dict(_as_dict(parent_module.body.get("module_calls")).get(call_name))
         expression = _as_dict(_as_dict(call.get("expressions")).get(variable))
-        refs: list[str] = []
-        for _, found in expression_references({variable: expression}):
-            refs.extend(found)
-        return self._resolve(refs, parent, module_key(module_instance), depth + 1,
-                             ("module", parent, call_name))
+        refs = tuple(ref for _, found in expression_references({variable: expression})
+                     for ref in found)
+        return self._resolve(self._expression(refs), parent, module_key(module_instance),
+                             depth + 1, ("module", parent, call_name))
 
-    def _each_value(self, resource: Resource, refs: list[str]) -> _Targets:
+    def _each_value(self, resource: Resource, expression: _Expression) -> _Targets:
         """`for_each = aws_subnet.private` + `subnet_id = each.value.id`.
 
         A plan records no reference for `each.value` (hashicorp/terraform#28346); the
@@ -336,8 +424,7 @@ class PlanResolver:
         open, for the configuration beside the plan to settle.
         """
         found = _Targets()
-        if not isinstance(resource.index, str) or not any(
-                r == "each.value" or r.startswith("each.value.") for r in refs):
+        if not isinstance(resource.index, str) or not expression.each_value:
             return found
         for ref in self._iterated(resource):
             prefix = f"{resource.module}." if resource.module else ""
@@ -452,20 +539,44 @@ def link_known_ids(graph: ResourceGraph) -> None:
     This is how a configuration that writes `vpc_id = "vpc-0abc"` reaches a VPC that a
     plan's prior state (or an import) knows by that ID.
     """
+    resources = graph.resources()
     by_id: dict[str, str] = {}
-    for resource in graph.resources():
+    for resource in resources:
         for key in ("id", "arn"):
             value = resource.values.get(key)
             if isinstance(value, str) and value:
                 by_id.setdefault(value, resource.address)
     if not by_id:
         return
-    for resource in graph.resources():
-        for path, target in _known_id_leaves(resource.values, by_id):
-            graph.add_reference(resource.address, path, target, Provenance.KNOWN_ID)
+    for resource in resources:
+        if _names_a_known_id(resource.values, by_id):  # few do: paths only for those
+            for path, target in _known_id_leaves(resource.values, by_id):
+                graph.add_reference(resource.address, path, target, Provenance.KNOWN_ID)
 
 
 _NOT_ID_PATHS = frozenset({"id", "arn", "tags", "tags_all"})
+
+
+def _names_a_known_id(values: Mapping[str, Any], by_id: Mapping[str, str]) -> bool:
+    """Whether `_known_id_leaves` finds anything: the same strings, no paths spelled."""
+    containers: list[Any] = []
+    for key, value in values.items():
+        kind = type(value)
+        if kind is str:
+            if value in by_id and key not in _NOT_ID_PATHS:
+                return True
+        elif (kind is dict or kind is list) and key not in _NOT_ID_PATHS:
+            containers.append(value)
+    while containers:
+        container = containers.pop()
+        for item in container.values() if type(container) is dict else container:
+            kind = type(item)
+            if kind is str:
+                if item in by_id:
+                    return True
+            elif kind is dict or kind is list:
+                containers.append(item)
+    return False
 
 
 def _known_id_leaves(values: Mapping[str, Any], by_id: Mapping[str, str]
@@ -512,21 +623,34 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, dict) and value.keys() <= _EXPRESSION_KEYS  # no set per call
 
 
-def expression_references(expressions: Mapping[str, Any],
-                          path: str = "") -> Iterator[tuple[str, list[str]]]:
+def expression_references(expressions: Mapping[str, Any]
+                          ) -> list[tuple[str, tuple[str, ...]]]:
     """(dotted attribute path, references) for every expression, nested blocks included."""
+    references: list[tuple[str, tuple[str, ...]]] = []
+    read_expressions(expressions, "", [], references)
+    return references
+
+
+def read_expressions(expressions: Mapping[str, Any], path: str, configured: list[str],
+                     references: list[tuple[str, tuple[str, ...]]]) -> None:
+    """One walk of a configuration block: what it sets and what its expressions name.
+
+    `configured` gets every attribute path it sets (nested blocks included, indices
+    dropped), `references` the (path, references) of every expression that has some.
+    """
     for name, expression in expressions.items():
         child = f"{path}.{name}" if path else name
+        configured.append(child)
         if is_expression(expression):
-            refs = [str(r) for r in _as_list(expression.get("references"))]
-            if refs:
-                yield child, refs
+            refs = expression.get("references")
+            if isinstance(refs, list) and refs:
+                references.append((child, tuple(map(str, refs))))
         elif isinstance(expression, dict):
-            yield from expression_references(expression, child)
+            read_expressions(expression, child, configured, references)
         elif isinstance(expression, list):
             for block in expression:
                 if isinstance(block, dict):
-                    yield from expression_references(block, child)
+                    read_expressions(block, child, configured, references)
 
 
 # -- addresses -------------------------------------------------------------------------
@@ -600,6 +724,7 @@ __all__ = [
     "module_parent",
     "parse_key",
     "parse_reference",
+    "read_expressions",
     "settle_with_configuration",
 ]
 

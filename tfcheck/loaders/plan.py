@@ -33,6 +33,7 @@ from tfcheck.model import (
     Resource,
     Sensitive,
     Unknown,
+    sensitive_strings,
     strip_instance_keys,
     unknown_leaf,
 )
@@ -46,6 +47,7 @@ from tfcheck.resolve import (
     module_instance_prefixes,
     module_of,
     module_parent,
+    read_expressions,
 )
 from tfcheck.safe_io import ReadRefused, read_stream
 
@@ -205,7 +207,7 @@ def load_plan_bytes(data: bytes, source: str) -> ResourceGraph:
 class _Block:
     """One resource block of the plan's configuration, read once for all its instances."""
 
-    references: list[tuple[str, list[str]]]  # (attribute path, references)
+    references: list[tuple[str, tuple[str, ...]]]  # (attribute path, references)
     # what an unknown leaf depends on: one tuple per path, shared by every instance's leaf
     unknown_references: dict[str, tuple[str, ...]]
     configured: frozenset[str]
@@ -242,13 +244,14 @@ class _PlanBuilder:
         self._index_configuration(_as_dict(configuration.get("root_module")), "")
         self._read_providers(_as_dict(configuration.get("provider_config")))
         changes = _changes_by_address(self.document)
-        for raw in self._raw_resources(changes):
-            self._add_resource(raw, changes.get(str(raw.get("address", ""))))
+        for raw, change, actions in self._raw_resources(changes):
+            self._add_resource(raw, change, actions)
         references = {address: block.references for address, block in self.blocks.items()
                       if block is not None and block.references}
         PlanResolver(self.graph, self.modules, self.instances,
                      self.module_children).resolve(references)
         link_known_ids(self.graph)
+        self.graph.sensitive_values_complete = True  # every wrapped value's texts: masks
         return self.graph
 
     # configuration ---------------------------------------------------------------
@@ -301,8 +304,12 @@ class _PlanBuilder:
 
     def _raw_resources(
         self, changes: Mapping[str, Mapping[str, Any]]
-    ) -> Iterator[Mapping[str, Any]]:
-        """Every resource instance: planned values first, then prior state, then changes."""
+    ) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any] | None, tuple[str, ...]]]:
+        """Every resource instance with its change and actions.
+
+        Planned values first, then prior state, then changes; what the plan only deletes
+        is left out.
+        """
         seen: set[str] = set()
         roots = [
             _as_dict(self.document.get("planned_values")).get("root_module"),
@@ -314,30 +321,36 @@ class _PlanBuilder:
                 address = str(raw.get("address", ""))
                 if address and address not in seen:
                     change = changes.get(address)
-                    if change is not None and _actions(change) == ("delete",):
+                    actions = _actions(change) if change is not None else ()
+                    if actions == ("delete",):
                         continue
                     seen.add(address)
-                    yield raw
+                    yield raw, change, actions
         for address, change in changes.items():
-            if address in seen or _actions(change) == ("delete",):
+            if address in seen:
+                continue
+            actions = _actions(change)
+            if actions == ("delete",):
                 continue
             seen.add(address)
             after = _as_dict(change.get("change")).get("after")
-            yield {**change, "values": after if isinstance(after, dict) else {}}
+            yield {**change, "values": after if isinstance(after, dict) else {}}, change, actions
 
-    def _add_resource(self, raw: Mapping[str, Any], change: Mapping[str, Any] | None) -> None:
+    def _add_resource(self, raw: Mapping[str, Any], change: Mapping[str, Any] | None,
+                      actions: tuple[str, ...]) -> None:
         address = str(raw["address"])
         mode = str(raw.get("mode", "data" if address.startswith("data.") or ".data." in address
                            else "managed"))
         module = module_of(address)
         block = self._block(_config_address(address))
         values = dict(_as_dict(raw.get("values")))
+        sensitive_texts = self.graph.sensitive_values
         changed = _as_dict(change.get("change")) if change else {}
         if changed:
             _apply_unknown(values, changed.get("after_unknown"), address,
                            block.unknown_references if block else {})
-            _apply_sensitive(values, changed.get("after_sensitive"))
-        _apply_sensitive(values, raw.get("sensitive_values"))
+            _apply_sensitive(values, changed.get("after_sensitive"), sensitive_texts)
+        _apply_sensitive(values, raw.get("sensitive_values"), sensitive_texts)
         resource = Resource(
             address=address,
             type=str(raw.get("type", "")),
@@ -348,7 +361,7 @@ class _PlanBuilder:
             values=values,
             configured=block.configured if block else None,
             provider=block.provider if block else "",
-            actions=_actions(change) if change else (),
+            actions=actions,
         )
         region = self.regions.get(resource.provider, MISSING)
         if region is MISSING:
@@ -372,14 +385,15 @@ class _PlanBuilder:
         config = module.resources.get(local) if module else None
         block = None
         if config is not None:
-            expressions = _as_dict(config.get("expressions"))
-            references = list(expression_references(expressions))
+            configured: list[str] = []
+            references: list[tuple[str, tuple[str, ...]]] = []
+            read_expressions(_as_dict(config.get("expressions")), "", configured, references)
             block = _Block(
                 references=references,
                 unknown_references={
                     path: tuple(r for r in refs if not r.startswith(("count.", "each.")))
                     for path, refs in references},
-                configured=frozenset(_configured_paths(expressions)),
+                configured=frozenset(configured),
                 provider=str(config.get("provider_config_key", "")),
             )
         self.blocks[config_address] = block
@@ -448,29 +462,39 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
                     _apply_unknown(item, item_flag, address, references, child_path)
 
 
-def _apply_sensitive(values: dict[str, Any], mask: Any) -> None:
-    """Wrap every value that `after_sensitive` marks, so no renderer can print it."""
-    if not isinstance(mask, dict):
+def _apply_sensitive(values: dict[str, Any], mask: Any, texts: set[str]) -> None:
+    """Wrap every value that `after_sensitive` marks, so no renderer can print it.
+
+    The texts of what it wraps go to `texts` (the graph's `sensitive_values`), the set
+    redaction looks for: the mask says where they are, no walk over all values needed.
+    """
+    if not isinstance(mask, dict) or not any(mask.values()):  # most: `{"tags": {}}`
         return
     for key, flag in mask.items():
         if not flag or key not in values:  # false, or nothing sensitive below ({}, [])
             continue
         if flag is True:
             if not isinstance(values[key], (Sensitive, Unknown)):
-                values[key] = Sensitive(values[key])
+                values[key] = _sensitive(values[key], texts)
         elif isinstance(flag, dict) and isinstance(values[key], dict):
             values[key] = dict(values[key])  # a copy: the document stays as given
-            _apply_sensitive(values[key], flag)
-        elif isinstance(flag, list) and isinstance(values[key], list):
-            items = values[key] = list(values[key])
+            _apply_sensitive(values[key], flag, texts)
+        elif isinstance(flag, list) and any(flag) and isinstance(values[key], list):
+            items = values[key] = list(values[key])  # (`[false, false, ...]`: nothing)
             for position, item_flag in enumerate(flag[: len(items)]):
                 if item_flag is True and not isinstance(items[position], (Sensitive, Unknown)):
-                    items[position] = Sensitive(items[position])
+                    items[position] = _sensitive(items[position], texts)
                 elif isinstance(item_flag, dict | list) and isinstance(items[position],
                                                                        dict | list):
                     box = {"item": items[position]}  # a list in a list: same walk, one level
-                    _apply_sensitive(box, {"item": item_flag})
+                    _apply_sensitive(box, {"item": item_flag}, texts)
                     items[position] = box["item"]
+
+
+def _sensitive(value: Any, texts: set[str]) -> Sensitive:
+    """`value` wrapped, its texts recorded as a walk of the wrapper would find them."""
+    texts.update(sensitive_strings(value, inside=True))
+    return Sensitive(value)
 
 
 # -- configuration expressions -------------------------------------------------------
@@ -488,20 +512,6 @@ def _constant_values(expressions: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(expression, list):
             values[name] = [_constant_values(b) for b in expression if isinstance(b, dict)]
     return values
-
-
-def _configured_paths(expressions: Mapping[str, Any], path: str = "") -> Iterator[str]:
-    for name, expression in expressions.items():
-        child = f"{path}.{name}" if path else name
-        yield child
-        if is_expression(expression):
-            continue
-        if isinstance(expression, dict):
-            yield from _configured_paths(expression, child)
-        elif isinstance(expression, list):
-            for block in expression:
-                if isinstance(block, dict):
-                    yield from _configured_paths(block, child)
 
 
 # -- addresses -----------------------------------------------------------------------
