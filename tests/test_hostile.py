@@ -19,6 +19,7 @@ import pytest
 from tfcheck.engine import scan
 from tfcheck.hcl import functions_text, parse
 from tfcheck.hcl.eval import Evaluator, Scope
+from tfcheck.hcl.expressions import Expressions
 from tfcheck.hcl.modules import ModuleDef
 from tfcheck.hcl.parse import (
     MAX_FILE_BYTES,
@@ -36,6 +37,7 @@ from tfcheck.safe_io import ReadRefused, read_bytes, scan_root
 from .work_counting import (
     allocation_peak,
     counted_calls,
+    counted_calls_of,
     counted_lines,
     python_regex_refused,
 )
@@ -281,9 +283,8 @@ def test_pattern_re2_rejects_is_an_evaluation_error(tmp_path: Path) -> None:
 PEAK = 32_000_000
 WARM = ('[join(",", ["a"]), replace("a", "a", "b"), jsonencode(1), yamlencode(1), '
         'formatlist("%s", ["a"]), indent(1, "a"), range(1)]')
-# Python calls a small hostile configuration may take: the shared-structure bomb and the
-# exhausted step budget take 1.1 and 1.45 million (measured, cold); either unbounded
-# would take billions, and stops here instead of hanging
+# Python calls a small hostile configuration may take: the shared-structure bomb takes
+# 1.1 million (measured, cold); unbounded, it would take billions, and stops here instead
 LOAD_CALLS = 5_000_000
 
 BIG = 'join("", [for i in range(1000) : "0123456789012345678901234567890123456789"])'
@@ -395,7 +396,9 @@ def test_operator_bomb_is_refused_before_the_parse(monkeypatch: pytest.MonkeyPat
     assert trees == []  # the slow parse never started
 
 
-def test_exhausted_step_budget_is_an_input_error_with_its_place(repo: Path) -> None:
+def test_exhausted_step_budget_is_an_input_error_with_its_place(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (repo / "infra" / "main.tf").write_text(
         VPC + "\nlocals {\n"
         "  grid = [for i in range(10000) : [for j in range(10000) : i * j]]\n"
@@ -403,9 +406,10 @@ def test_exhausted_step_budget_is_an_input_error_with_its_place(repo: Path) -> N
         'resource "aws_subnet" "a" {\n  vpc_id = aws_vpc.main.id\n'
         '  cidr_block = "10.0.1.0/24"\n  tags = { n = length(local.grid) }\n}\n'
     )
-    # 100 million elements: the budget stops the grid (else: stopped at the call limit)
-    with counted_calls(limit=LOAD_CALLS):
-        report = scan([repo / "infra"])
+    # 100 million elements: the budget stops the grid. Its steps counted apart from the
+    # budget's own count (300,001 taken); a budget not kept stops at the limit instead
+    counted_calls_of(monkeypatch, Expressions, "eval", limit=1_000_000)
+    report = scan([repo / "infra"])
     errors = [e for e in report.input_errors if "budget" in e.message]
     assert errors and errors[0].path.endswith("main.tf") and errors[0].line == 6
 
