@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import base64
-import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tfcheck.hcl import functions_text
 from tfcheck.hcl.eval import Evaluator, Scope
+from tfcheck.hcl.expressions import Expressions
 from tfcheck.hcl.modules import ModuleDef
 from tfcheck.hcl.parse import parse_expression
 from tfcheck.model import Unknown
+
+from .work_counting import (
+    allocation_peak,
+    counted_calls,
+    counted_calls_of,
+    python_regex_refused,
+)
 
 
 def ev(text: str, root: Path | None = None, **names: Any) -> Any:
@@ -239,9 +248,36 @@ def test_file_and_templatefile_read_inside_the_tree_only(tmp_path: Path) -> None
         ("pow(10, 100000)", "exponent too large"),
     ],
 )
-def test_hostile_expressions_are_bounded(expression: str, reason: str) -> None:
-    started = time.monotonic()
-    value = ev(expression)
+def test_hostile_expressions_are_bounded(
+    expression: str, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bounded work, counted (issue 10: no elapsed-time bound): the evaluator's steps,
+    # counted apart from its budget (the grid takes the budget's 300,001); an unbounded
+    # expansion stops at the limit instead of hanging. No pattern reaches Python's
+    # backtracking engine (that guard sees every call: only where a pattern runs).
+    counted_calls_of(monkeypatch, Expressions, "eval", limit=1_000_000)
+    patterns = python_regex_refused(functions_text) if "regex" in expression else nullcontext()
+    with patterns:
+        value = ev(expression)
     assert isinstance(value, Unknown)
     assert reason in value.reason
-    assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("range(100000000)", "more than"),
+        ('format("%999999999d", 1)', "width too large"),
+        ("pow(10, 100000)", "exponent too large"),
+    ],
+)
+def test_hostile_numbers_and_widths_are_refused_before_they_are_built(
+    expression: str, reason: str
+) -> None:
+    # one call would build these (a list, a padded string, a number): refused first,
+    # the memory for them is never allocated (a 1 GB string, a 100-million-element list)
+    ev('[range(1), format("%d", 1), pow(2, 2)]')  # modules imported on first use: not counted
+    with allocation_peak() as peak, counted_calls(limit=100_000):  # (700 calls measured)
+        value = ev(expression)
+    assert isinstance(value, Unknown) and reason in value.reason
+    assert peak.bytes < 1_000_000, peak.bytes
