@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from tfcheck.loaders import LoadFailure
 from tfcheck.loaders import plan as plan_loader
 from tfcheck.loaders.plan import load_plan, load_plan_file
 from tfcheck.model import Sensitive, Unknown
+from tfcheck.safe_io import _read_at_most, read_stream
 
 
 def _document() -> dict[str, object]:
@@ -97,3 +100,42 @@ def test_a_long_address_with_a_stray_quote_is_split_in_linear_time() -> None:
         {"address": address, "mode": "managed", "type": "aws_vpc", "name": "x",
          "values": {}}]}}}
     assert address in load_plan(document, "p.json")
+
+
+
+class _Recording(io.BytesIO):
+    """A stream that notes how many bytes each read asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.asked.append(-1 if size is None else size)
+        return super().read(size)
+
+
+def test_reading_a_plan_asks_for_its_size_not_the_limit() -> None:
+    """`read(n)` sets aside n bytes first: a 4 KB plan must not reserve the 500 MB limit."""
+    stream = _Recording(b"x" * 4096)
+    assert _read_at_most(stream, 500_000_001, 4096) == b"x" * 4096
+    assert stream.asked == [4097]
+
+
+def test_a_file_that_grows_or_a_pipe_is_read_in_chunks_up_to_the_limit() -> None:
+    grown = _Recording(b"x" * (3 << 20))
+    assert len(_read_at_most(grown, 500_000_001, 4096)) == 3 << 20
+    pipe = _Recording(b"y" * (3 << 20))
+    assert len(_read_at_most(pipe, 500_000_001, None)) == 3 << 20
+    assert max(grown.asked + pipe.asked) <= 1 << 20
+    capped = _Recording(b"z" * (3 << 20))
+    assert len(_read_at_most(capped, (2 << 20) + 1, None)) == (2 << 20) + 1
+
+
+def test_a_pipe_is_read_whole_through_read_stream(tmp_path: Path) -> None:
+    pipe = tmp_path / "plan.json"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=lambda: pipe.write_bytes(b"y" * (3 << 20)))
+    writer.start()
+    assert len(read_stream(pipe, 500_000_000)) == 3 << 20
+    writer.join()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 DEFAULT_LIMIT = 4_000_000
 _CHUNK = 1 << 16
@@ -170,7 +171,8 @@ def read_stream(path: Path, limit: int) -> bytes:
                 raise ReadRefused("is a directory")
             if stat.S_ISREG(info.st_mode) and info.st_size > limit:
                 raise ReadRefused(f"is larger than {limit} bytes")
-            data = handle.read(limit + 1)
+            data = _read_at_most(handle, limit + 1, info.st_size
+                                 if stat.S_ISREG(info.st_mode) else None)
     except FileNotFoundError:
         raise ReadRefused("does not exist") from None
     except IsADirectoryError:
@@ -180,6 +182,30 @@ def read_stream(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise ReadRefused(f"is larger than {limit} bytes")
     return data
+
+
+_CHUNK = 1 << 20
+
+
+def _read_at_most(handle: BinaryIO, most: int, size: int | None) -> bytes:
+    """Up to `most` bytes, never asking for more than there can be.
+
+    `read(n)` sets aside n bytes before reading: `read(limit + 1)` reserved 500 MB for
+    every plan, whatever its size. A regular file is read at its size (and one byte
+    more, to see it grow); a pipe in chunks.
+    """
+    first = handle.read(min(most, size + 1 if size is not None else _CHUNK))
+    if len(first) < (size + 1 if size is not None else _CHUNK) or len(first) >= most:
+        return first
+    chunks = [first]
+    read = len(first)
+    while read < most:
+        chunk = handle.read(min(_CHUNK, most - read))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        read += len(chunk)
+    return b"".join(chunks)
 
 
 def regular_file_size(path: Path) -> int | None:
