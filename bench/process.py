@@ -171,17 +171,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _before_env(rev: str, python: str, env: dict[str, str]) -> dict[str, str]:
+    """The environment that runs REV's code (a compiled snapshot first on the path)."""
+    from run import snapshot
+
+    code, commit = snapshot(rev)
+    subprocess.run([python, "-m", "compileall", "-q", str(code)], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    print(f"before: {commit[:10]}\n")
+    return {**env, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
+
+
 def _against(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
     """Plans: the floor, REV's scan and this code's scan, interleaved in one run."""
     import generate
-    from run import snapshot
 
-    code, commit = snapshot(args.against)
-    subprocess.run([python, "-m", "compileall", "-q", str(code)], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
-    old_env = {**env, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
-    print(f"before: {commit[:10]}\n")
+    old_env = _before_env(args.against, python, env)
     print("| resources | floor wall / CPU s | before wall / CPU s (ratio CPU) "
           "| after wall / CPU s (ratio CPU) | before / after RSS MB (ratio to floor) |")
     print("|---:|---:|---:|---:|---:|")
@@ -270,14 +276,8 @@ def _hcl_against(args: argparse.Namespace, python: str, env: dict[str, str]) -> 
     import shutil
     import tempfile
 
-    from run import snapshot
 
-    code, commit = snapshot(args.against)
-    subprocess.run([python, "-m", "compileall", "-q", str(code)], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
-    old_env = {**env, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
-    print(f"before: {commit[:10]}\n")
+    old_env = _before_env(args.against, python, env)
     print("| .tf files | floor wall / CPU s | before cold wall / CPU s (ratio wall) "
           "| after cold wall / CPU s (ratio wall) | before warm wall / CPU s "
           "| after warm wall / CPU s |")

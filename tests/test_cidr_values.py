@@ -7,8 +7,8 @@ import ipaddress
 import pytest
 
 from tfcheck.facts import vocabulary
-from tfcheck.facts.vocabulary import MarkedIPv4Network, ip_network_of, ip_networks_of
-from tfcheck.marks import MarkedText
+from tfcheck.facts.vocabulary import ip_network_of, ip_networks_of
+from tfcheck.marks import MarkedIPv4Network, MarkedText
 from tfcheck.model import Sensitive, Unknown
 
 

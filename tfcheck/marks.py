@@ -15,6 +15,7 @@ blank every "0"), and the engine looks for exactly those texts in the findings
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, SupportsIndex
@@ -39,8 +40,8 @@ def _record(text: str) -> None:
         seen.add(text)
 
 
-class MarkedText(str):
-    """A sensitive string: equal to its text, shown as `(sensitive value)`."""
+class _ShownAsMarked:
+    """What every marked value shares: formatted or repr'd, it is `(sensitive value)`."""
 
     __slots__ = ()
 
@@ -49,6 +50,12 @@ class MarkedText(str):
 
     def __repr__(self) -> str:
         return SHOWN
+
+
+class MarkedText(_ShownAsMarked, str):
+    """A sensitive string: equal to its text, shown as `(sensitive value)`."""
+
+    __slots__ = ()
 
     def __str__(self) -> str:
         return self  # str() keeps the mark (a str subclass is a valid result)
@@ -72,6 +79,28 @@ class MarkedText(str):
 
     def __getitem__(self, key: SupportsIndex | slice) -> MarkedText:
         return MarkedText(str.__getitem__(self, key))
+
+
+class _MarkedNetwork(_ShownAsMarked):
+    """A network parsed from a sensitive CIDR: decides as the plain one, shown as marked.
+
+    `ipaddress` copies a marked string's characters; the network keeps the mark instead:
+    formatted it is `(sensitive value)`, `str()` gives a marked string (for
+    `", ".join(...)`, use `shown`).
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return MarkedText(super().__str__())
+
+
+class MarkedIPv4Network(_MarkedNetwork, ipaddress.IPv4Network):
+    """An IPv4 network from a sensitive CIDR (`_MarkedNetwork`)."""
+
+
+class MarkedIPv6Network(_MarkedNetwork, ipaddress.IPv6Network):
+    """An IPv6 network from a sensitive CIDR (`_MarkedNetwork`)."""
 
 
 def _marking(name: str) -> Callable[..., Any]:

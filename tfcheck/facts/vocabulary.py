@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Union
 
-from tfcheck.marks import SHOWN, MarkedText, is_marked_scalar
+from tfcheck.marks import MarkedIPv4Network, MarkedIPv6Network, is_marked_scalar
 from tfcheck.model import Resource, Unknown, reveal
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 - runtime alias
@@ -176,34 +176,6 @@ def _plain_network(text: str) -> IPNetwork | None:
         return ipaddress.ip_network(text.strip(), strict=False) if text.strip() else None
     except ValueError:
         return None
-
-
-class _MarkedNetwork:
-    """A network parsed from a sensitive CIDR: decides as the plain one, shown as marked.
-
-    `ipaddress` copies a marked string's characters (`tfcheck.marks`); the network keeps
-    the mark instead: formatted it is `(sensitive value)`, `str()` gives a marked string
-    (for `", ".join(...)`, use `tfcheck.marks.shown`).
-    """
-
-    __slots__ = ()
-
-    def __format__(self, spec: str) -> str:
-        return SHOWN
-
-    def __repr__(self) -> str:
-        return SHOWN
-
-    def __str__(self) -> str:
-        return MarkedText(super().__str__())
-
-
-class MarkedIPv4Network(_MarkedNetwork, ipaddress.IPv4Network):
-    """An IPv4 network from a sensitive CIDR (`_MarkedNetwork`)."""
-
-
-class MarkedIPv6Network(_MarkedNetwork, ipaddress.IPv6Network):
-    """An IPv6 network from a sensitive CIDR (`_MarkedNetwork`)."""
 
 
 def ip_networks_of(value: Any) -> tuple[list[IPNetwork], list[Unknown]]:
