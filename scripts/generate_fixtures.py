@@ -413,7 +413,23 @@ def plan_case(
 
 
 def _comparable(text: str) -> Any:
-    return _drop_keys(json.loads(text), IGNORED_IN_CHECK)
+    return _sorted_references(_drop_keys(json.loads(text), IGNORED_IN_CHECK))
+
+
+def _sorted_references(value: Any) -> Any:
+    """Every `references` list in a fixed order, for comparing only.
+
+    terraform lists a nested block's references attribute by attribute in map-iteration
+    order (`ingress { cidr_blocks = [...], ipv6_cidr_blocks = [...] }` comes out either
+    way round): the same plan, written two ways. The committed file keeps the order one
+    run wrote.
+    """
+    if isinstance(value, dict):
+        return {k: sorted(map(str, v)) if k == "references" and isinstance(v, list)
+                else _sorted_references(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sorted_references(v) for v in value]
+    return value
 
 
 def differs(committed: Path, fresh: str) -> bool:

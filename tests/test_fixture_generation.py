@@ -181,3 +181,19 @@ def test_regenerated_plans_match_committed(corpus: Path):
     assert proc.returncode == 0, stderr[-6000:]
     # Regeneration happens in temporary directories only.
     assert not list(corpus.rglob(".terraform"))
+
+
+def test_the_check_reads_a_blocks_references_in_any_order(tmp_path: Path) -> None:
+    """terraform lists a nested block's references in map-iteration order: one plan, two
+    texts. The check compares them as the same plan, and still sees one go missing."""
+    block = {"ingress": {"references": ["aws_vpc.main.cidr_block", "aws_vpc.main",
+                                        "aws_vpc.main.ipv6_cidr_block", "aws_vpc.main"]}}
+    swapped = {"ingress": {"references": ["aws_vpc.main.ipv6_cidr_block", "aws_vpc.main",
+                                          "aws_vpc.main.cidr_block", "aws_vpc.main"]}}
+    fewer = {"ingress": {"references": ["aws_vpc.main.cidr_block", "aws_vpc.main"]}}
+    plan = {"configuration": {"root_module": {"resources": [{"expressions": block}]}}}
+    committed = tmp_path / "plan.json"
+    committed.write_text(json.dumps(plan), encoding="utf-8")
+    for other, differs in ((swapped, False), (fewer, True)):
+        fresh = {"configuration": {"root_module": {"resources": [{"expressions": other}]}}}
+        assert generator.differs(committed, json.dumps(fresh)) is differs
