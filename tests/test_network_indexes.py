@@ -24,6 +24,21 @@ from tfcheck_policies.missing_vpc_endpoint import missing_vpc_endpoint
 from .network_builders import SUBNETS, Plan, context, private_cluster, unknown
 
 
+def _passes_over_resources(monkeypatch: Any) -> list[tuple[str, ...]]:
+    """The types each `ResourceGraph.resources` call asks for, from now on (() = all)."""
+    from tfcheck.graph import ResourceGraph
+
+    passes: list[tuple[str, ...]] = []
+    original = ResourceGraph.resources
+
+    def counted(graph: ResourceGraph, *types: str) -> Any:
+        passes.append(types)
+        return original(graph, *types)
+
+    monkeypatch.setattr(ResourceGraph, "resources", counted)
+    return passes
+
+
 class CountingList(list[Any]):
     """A list that counts the passes over it."""
 
@@ -203,18 +218,10 @@ class TestWorkloadClusters:
     def test_through_indexes_not_a_pass_over_every_resource_per_reference(
             self, monkeypatch: Any) -> None:
         from tfcheck.facts.membership import clusters_of_workload, node_membership
-        from tfcheck.graph import ResourceGraph
 
         ctx = self.fleet()
-        passes: list[tuple[str, ...]] = []
-        original = ResourceGraph.resources
-
-        def counted(graph: ResourceGraph, *types: str) -> Any:
-            passes.append(types)
-            return original(graph, *types)
-
         node_membership(ctx)
-        monkeypatch.setattr(ResourceGraph, "resources", counted)
+        passes = _passes_over_resources(monkeypatch)
         for name in ("a", "b", "c"):
             clusters_of_workload(ctx, ctx.graph.get(f"module.eks_{name}.helm_release.lb"))
         # each index built once: was a pass over every resource per reference and part
@@ -239,18 +246,10 @@ def test_unknown_references_are_resolved_once_per_text(monkeypatch: Any) -> None
 
 
 def test_workloads_are_found_by_type_not_among_every_resource(monkeypatch: Any) -> None:
-    from tfcheck.graph import ResourceGraph
     from tfcheck.workloads.inventory import WORKLOAD_TYPES, read_workloads
 
     graph = private_cluster().build()
-    passes: list[tuple[str, ...]] = []
-    original = ResourceGraph.resources
-
-    def counted(self: ResourceGraph, *types: str) -> Any:
-        passes.append(types)
-        return original(self, *types)
-
-    monkeypatch.setattr(ResourceGraph, "resources", counted)
+    passes = _passes_over_resources(monkeypatch)
     read_workloads(graph)
     assert () not in passes and WORKLOAD_TYPES in passes
 
@@ -339,7 +338,6 @@ def test_a_cluster_is_looked_up_without_a_pass_over_every_cluster() -> None:
 
 
 def test_roles_given_by_arn_are_found_by_name_through_one_index(monkeypatch: Any) -> None:
-    from tfcheck.graph import ResourceGraph
 
     p = private_cluster()
     for n in range(3):
@@ -348,14 +346,7 @@ def test_roles_given_by_arn_are_found_by_name_through_one_index(monkeypatch: Any
             "cluster_name": "main", "subnet_ids": ["subnet-0a"],
             "node_role_arn": f"arn:aws:iam::111122223333:role/nodes-{n}"})
     graph = p.build()
-    passes: list[tuple[str, ...]] = []
-    original = ResourceGraph.resources
-
-    def counted(self: ResourceGraph, *types: str) -> Any:
-        passes.append(types)
-        return original(self, *types)
-
-    monkeypatch.setattr(ResourceGraph, "resources", counted)
+    passes = _passes_over_resources(monkeypatch)
     (info,) = network(context(graph)).clusters
     roles = {s.address: s.roles for s in info.nodes}
     assert [roles[f"aws_eks_node_group.g{n}"] for n in range(3)] == [
