@@ -316,10 +316,10 @@ def _under(key: str, attribute: str | None) -> bool:
 
 
 def _any_under(keys: Iterable[str], attribute: str | None) -> bool:
-    if attribute is None:
+    if attribute is None or attribute in keys:  # the edge keys: one lookup, mostly
         return True
     below = attribute + "."
-    return any(key == attribute or key.startswith(below) for key in keys)
+    return any(key.startswith(below) for key in keys)
 
 
 def _chosen(found: list[Resource], types: tuple[str, ...]) -> list[Resource]:
