@@ -184,18 +184,16 @@ def read_stream(path: Path, limit: int) -> bytes:
     return data
 
 
-_CHUNK = 1 << 20
-
-
 def _read_at_most(handle: BinaryIO, most: int, size: int | None) -> bytes:
     """Up to `most` bytes, never asking for more than there can be.
 
     `read(n)` sets aside n bytes before reading: `read(limit + 1)` reserved 500 MB for
     every plan, whatever its size. A regular file is read at its size (and one byte
-    more, to see it grow); a pipe in chunks.
+    more, to see it grow); a pipe, or a file that grew, in chunks.
     """
-    first = handle.read(min(most, size + 1 if size is not None else _CHUNK))
-    if len(first) < (size + 1 if size is not None else _CHUNK) or len(first) >= most:
+    asked = min(most, size + 1 if size is not None else _CHUNK)
+    first = handle.read(asked)
+    if len(first) < asked or len(first) >= most:  # all there was, or past the limit
         return first
     chunks = [first]
     read = len(first)
