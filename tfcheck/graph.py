@@ -278,10 +278,12 @@ class ResourceGraph:
     def edges(self) -> Iterator[tuple[str, str, str]]:
         """Every (source, target, attribute) edge between resources, sorted."""
         resources, every = self._resources, self._every
-        found = {e for e in self._graph.edges(keys=True) if e[1] in resources}
-        for source, node, attribute in self._graph.edges(keys=True):
-            if node in every:
-                found.update((source, member, attribute) for member in every[node]
+        found: set[tuple[str, str, str]] = set()
+        for source, target, attribute in self._graph.edges(keys=True):
+            if target in resources:
+                found.add((source, target, attribute))
+            elif target in every:  # a whole block: an edge to each of its instances
+                found.update((source, member, attribute) for member in every[target]
                              if member != source)
         yield from sorted(found)
 
