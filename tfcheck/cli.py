@@ -572,18 +572,16 @@ def graph_command(
 ) -> None:
     """Print the resource graph tfcheck builds, or the picture of one cluster's network."""
     from tfcheck.graph_export import GraphInputError, cluster_picture, export_graph, load_graph
-    from tfcheck.hcl.parsing import begin_parsing, end_parsing
+    from tfcheck.hcl.parsing import parsing_for
 
-    parsing = begin_parsing(not no_cache, [])
-    try:
-        if cluster is not None:
-            typer.echo(cluster_picture(path, cluster, format.value), nl=False)
-        else:
-            typer.echo(export_graph(load_graph(path), format.value), nl=False)
-    except GraphInputError as error:
-        _fail(str(error))
-    finally:
-        end_parsing(parsing)
+    with parsing_for(not no_cache, []):
+        try:
+            if cluster is not None:
+                typer.echo(cluster_picture(path, cluster, format.value), nl=False)
+            else:
+                typer.echo(export_graph(load_graph(path), format.value), nl=False)
+        except GraphInputError as error:
+            _fail(str(error))
 
 
 @app.command("images", cls=_Command)
@@ -605,22 +603,20 @@ def images_command(
 ) -> None:
     """The image mirror plan: every image deployed, whether the private cluster can pull it."""
     from tfcheck.config import ConfigError
-    from tfcheck.hcl.parsing import begin_parsing, end_parsing
+    from tfcheck.hcl.parsing import parsing_for
     from tfcheck.images import FORMATS as IMAGE_FORMATS
     from tfcheck.images import ImagesInputError, mirror_plan, render
 
     if format not in IMAGE_FORMATS:
         _fail(f"--format {format!r}: choose from {', '.join(IMAGE_FORMATS)}")
-    parsing = begin_parsing(not no_cache, [])
-    try:
-        config = _config([path], config_file)
-        plan = mirror_plan([path], config=config, account=account,
-                           var_files=tuple(var_file or ()), variables=_variables(var or []))
-        typer.echo(render(plan, format), nl=False)
-    except (ImagesInputError, UserError, ConfigError) as error:
-        _fail(str(error))
-    finally:
-        end_parsing(parsing)
+    with parsing_for(not no_cache, []):
+        try:
+            config = _config([path], config_file)
+            plan = mirror_plan([path], config=config, account=account,
+                               var_files=tuple(var_file or ()), variables=_variables(var or []))
+            typer.echo(render(plan, format), nl=False)
+        except (ImagesInputError, UserError, ConfigError) as error:
+            _fail(str(error))
 
 
 def _config(paths: list[str], config_file: Path | None) -> "Config":

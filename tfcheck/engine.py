@@ -8,6 +8,7 @@ once, for every output format.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -167,21 +168,16 @@ def _scan_in_this_process(job: _Job, inputs: Sequence[Input]) -> Iterator[_Part]
     options = job.options
     sources = [i.path if i.kind == "hcl" else _plan_source_dir(i, options) for i in inputs]
     roots = [s for s in sources if s is not None]
-    parsing = None
+    ahead: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if roots:
-        from tfcheck.hcl.parsing import begin_parsing
+        from tfcheck.hcl.parsing import parsing_for
 
-        parsing = begin_parsing(options.cache, roots)
-    try:
+        ahead = parsing_for(options.cache, roots)
+    with ahead:
         for number, item in enumerate(inputs, 1):
             if options.progress is not None:
                 options.progress(number, len(inputs), item.display)
             yield _scan_input(job, item)
-    finally:
-        if parsing is not None:
-            from tfcheck.hcl.parsing import end_parsing
-
-            end_parsing(parsing)
 
 
 def _roots_in_workers(inputs: Sequence[Input]) -> bool:
@@ -239,17 +235,14 @@ def _scan_in_worker_processes(job: _Job, inputs: Sequence[Input]) -> Iterator[_P
 
 def _scan_forked(index: int) -> _Part:
     """In a worker: the part of input `index` of the job the parent set before forking."""
-    from tfcheck.hcl.parsing import begin_parsing, end_parsing
+    from tfcheck.hcl.parsing import parsing_for
 
     assert _FORKED_JOB is not None
     job, inputs = _FORKED_JOB
     job = _Job(job.config, replace(job.options, progress=None, scanned=None), job.policies,
                job.known_rules)
-    parsing = begin_parsing(job.options.cache, [inputs[index].path])
-    try:
+    with parsing_for(job.options.cache, [inputs[index].path]):
         return _scan_input(job, inputs[index])
-    finally:
-        end_parsing(parsing)
 
 
 def _scan_input(job: _Job, item: Input) -> _Part:

@@ -15,7 +15,7 @@ import contextvars
 import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,16 @@ def end_parsing(token: contextvars.Token[Parser | None]) -> None:
         parser.close()
 
 
+@contextlib.contextmanager
+def parsing_for(use_cache: bool, roots: Sequence[Path]) -> Iterator[None]:
+    """`begin_parsing` for the block inside, `end_parsing` after it, whatever happens."""
+    token = begin_parsing(use_cache, roots)
+    try:
+        yield
+    finally:
+        end_parsing(token)
+
+
 def _parse_one(data: bytes, shown: str) -> Outcome:
     try:
         return parse_hcl(decode(data), shown)
@@ -249,4 +259,5 @@ __all__ = [
     "begin_parsing",
     "current_parser",
     "end_parsing",
+    "parsing_for",
 ]
