@@ -130,31 +130,19 @@ for _name in ("capitalize", "casefold", "center", "expandtabs", "format", "forma
     setattr(MarkedText, _name, _marking(_name))
 
 
-class MarkedInt(int):
+class MarkedInt(_ShownAsMarked, int):
     """A sensitive whole number: equal to its value, shown as `(sensitive value)`."""
 
     __slots__ = ()
-
-    def __format__(self, spec: str) -> str:
-        return SHOWN
-
-    def __repr__(self) -> str:
-        return SHOWN
 
     def __str__(self) -> str:
         return MarkedText(int.__repr__(self))
 
 
-class MarkedFloat(float):
+class MarkedFloat(_ShownAsMarked, float):
     """A sensitive fractional number: equal to its value, shown as `(sensitive value)`."""
 
     __slots__ = ()
-
-    def __format__(self, spec: str) -> str:
-        return SHOWN
-
-    def __repr__(self) -> str:
-        return SHOWN
 
     def __str__(self) -> str:
         return MarkedText(float.__repr__(self))
