@@ -158,21 +158,20 @@ class Membership:
     @cached_property
     def _roles_by_name(self) -> dict[str, str]:
         """IAM roles by name, for roles named rather than referred to (read when asked)."""
-        found: dict[str, str] = {}
-        for role in self.graph.resources("aws_iam_role"):
-            name = text_value(role.get("name"))
-            if isinstance(name, str):
-                found.setdefault(name, role.address)
-        return found
+        return self._roles_by("name")
 
     @cached_property
     def _roles_by_arn(self) -> dict[str, str]:
         """IAM roles by known ARN (read when asked)."""
+        return self._roles_by("arn")
+
+    def _roles_by(self, attribute: str) -> dict[str, str]:
+        """Role address by the known text of `attribute`; the first role keeps a text."""
         found: dict[str, str] = {}
         for role in self.graph.resources("aws_iam_role"):
-            arn = text_value(role.get("arn"))
-            if isinstance(arn, str):
-                found.setdefault(arn, role.address)
+            text = text_value(role.get(attribute))
+            if isinstance(text, str):
+                found.setdefault(text, role.address)
         return found
 
     def owners(self, resource: Resource) -> Owners:
