@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from tfcheck.facts import hcl_snippets as hcl
 from tfcheck.facts.membership import LAUNCH_TYPES, Membership, node_membership
@@ -154,8 +155,7 @@ def self_managed_bootstrap(ctx: ScanContext) -> Iterator[Result]:
 # -- which launch templates are checked ----------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Scope:
+class _Scope(msgspec.Struct, frozen=True):
     """Why a launch template is checked, what uses it, and the user data read."""
 
     reading: UserDataReading
@@ -245,8 +245,7 @@ def _clusters_joined(members: Membership, template: Resource,
 # -- the verdict ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _ServiceCidr:
+class _ServiceCidr(msgspec.Struct, frozen=True):
     """What a cluster says about its service CIDR."""
 
     custom: bool | None  # None: cannot tell
@@ -383,8 +382,7 @@ def _judge(graph: ResourceGraph, template: Resource, scope: _Scope, joined: list
 _RANK = {Status.PASS: 0, Status.UNKNOWN: 1, Status.FAIL: 2}
 
 
-@dataclass(frozen=True)
-class _Verdict:
+class _Verdict(msgspec.Struct, frozen=True):
     status: Status
     bootstrap: Bootstrap
     message: str

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 import tfcheck
@@ -271,7 +271,7 @@ def test_api_takes_one_path_as_a_string_and_reads_the_config_file(tmp_path: Path
 
 def test_a_third_party_policy_that_raises_is_named_as_such(tmp_path: Path) -> None:
     plan = write(tmp_path / "p.json", cluster_plan(None, False))
-    foreign = dataclasses.replace(always_raises, pack="acme")
+    foreign = msgspec.structs.replace(always_raises, pack="acme")
     (error,) = scan([plan], policies=[foreign]).internal_errors
     assert error.where == f"third-party policy pack 'acme': policy PC901 on {plan}"
 
@@ -416,7 +416,7 @@ def test_redaction_leaves_findings_it_would_not_change_and_changes_the_rest_alik
             identity=text() if rng.random() < 0.3 else "")
         result = redact(finding)
         full = redact.everywhere(finding, redact.patterns())
-        assert shape(dataclasses.astuple(result)) == shape(dataclasses.astuple(full))
+        assert shape(msgspec.structs.astuple(result)) == shape(msgspec.structs.astuple(full))
         left += result is finding
     assert left > 30
 

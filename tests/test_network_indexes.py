@@ -7,9 +7,9 @@ passes (never time), and check the indexed answers against the plain definitions
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -108,13 +108,13 @@ class TestNodePlacement:
         (info,) = network(context(private_cluster().build())).clusters
         (source,) = info.nodes
         assert isinstance(info.nodes, tuple)
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        with pytest.raises(AttributeError):
             source.subnets = source.subnets  # type: ignore[misc]
 
     def test_new_node_sources_are_placed_anew(self) -> None:
         (info,) = network(context(private_cluster().build())).clusters
         (source,) = info.nodes
-        moved = dataclasses.replace(source, subnets=dataclasses.replace(
+        moved = msgspec.structs.replace(source, subnets=msgspec.structs.replace(
             source.subnets, keys=("subnet-0other",)))
         info.nodes = (moved,)
         assert dict(info.node_subnets()) == {"subnet-0other": (moved,)}

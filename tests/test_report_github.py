@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import dataclasses
-
+import msgspec
 import pytest
 
 from tfcheck.model import Location, Report, Severity
@@ -59,8 +58,8 @@ def test_passes_never_annotated() -> None:
 
 
 def test_errors_before_warnings_before_notices() -> None:
-    low = dataclasses.replace(PC201, severity=Severity.LOW)
-    critical = dataclasses.replace(pc301("ecr.api"), severity=Severity.CRITICAL)
+    low = msgspec.structs.replace(PC201, severity=Severity.LOW)
+    critical = msgspec.structs.replace(pc301("ecr.api"), severity=Severity.CRITICAL)
     report = Report(version="0.1.0", findings=[PC101_UNKNOWN, low, critical])
     assert [line.split(" ", 1)[0] for line in lines(report)] == [
         "::error", "::warning", "::notice", "tfcheck:"]
@@ -76,7 +75,7 @@ def test_input_and_internal_errors() -> None:
 
 
 def test_properties_escape_colon_and_comma_and_column_is_kept() -> None:
-    finding = dataclasses.replace(
+    finding = msgspec.structs.replace(
         pc301("ecr.dkr"), location=Location("a,b:c%.tf", 3, 7), remediation="",
         evidence=(), message="line one\r\nline two")
     (annotation, _summary) = lines(Report(version="0.1.0", findings=[finding]))
@@ -87,7 +86,7 @@ def test_properties_escape_colon_and_comma_and_column_is_kept() -> None:
 
 @pytest.mark.parametrize("stdin", ["<stdin>", "-"])
 def test_no_file_property_for_stdin_findings(stdin: str) -> None:
-    finding = dataclasses.replace(PC101_UNKNOWN, input_path=stdin, message="m")
+    finding = msgspec.structs.replace(PC101_UNKNOWN, input_path=stdin, message="m")
     (annotation, _summary) = lines(Report(version="0.1.0", findings=[finding]))
     assert annotation == (
         "::notice title=PC101 cluster-private-endpoint (unknown)::"
@@ -95,10 +94,10 @@ def test_no_file_property_for_stdin_findings(stdin: str) -> None:
 
 
 def test_configuration_text_cannot_start_a_command_of_its_own() -> None:
-    hostile = dataclasses.replace(
+    hostile = msgspec.structs.replace(
         pc301("ecr.dkr"), message="x\n::add-mask::secret\n\x1b[2Kgone",
         remediation="", evidence=())
-    suppressed = dataclasses.replace(hostile, suppressed=True,
+    suppressed = msgspec.structs.replace(hostile, suppressed=True,
                                      suppression_reason="ok\n::stop-commands::token")
     output = render(Report(version="0.1.0", findings=[hostile, suppressed]), OPTIONS)
     assert all(line.startswith(("::error ", "tfcheck: ")) for line in output.splitlines())

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import dataclasses
 import xml.etree.ElementTree as ET
+
+import msgspec
 
 from tfcheck.model import Report, ScannedInput
 from tfcheck.report import RenderOptions, renderer
@@ -53,7 +54,7 @@ def test_one_testcase_per_policy_and_resource() -> None:
 
 
 def test_a_clean_run_still_has_a_passing_testcase_per_rule() -> None:
-    clean = dataclasses.replace(sample_report(), findings=[])
+    clean = msgspec.structs.replace(sample_report(), findings=[])
     root = parse(clean)
     assert root.get("tests") == str(2 * len(clean.rules)) and root.get("failures") == "0"
     assert all(case.find("failure") is None for case in root.iter("testcase"))
@@ -105,7 +106,7 @@ def test_unknown_and_suppressed_are_skipped_with_the_reason() -> None:
 
 def test_suppressed_failure_beside_a_live_one_stays_a_failure() -> None:
     live = pc301("ecr.dkr")
-    muted = dataclasses.replace(pc301("sts"), suppressed=True, suppression_reason="later")
+    muted = msgspec.structs.replace(pc301("sts"), suppressed=True, suppression_reason="later")
     (case,) = parse(Report(version="0.1.0", findings=[live, muted])).iter("testcase")
     failure = case.find("failure")
     assert failure is not None and case.find("skipped") is None
@@ -164,7 +165,7 @@ def test_every_input_has_a_suite_even_without_findings() -> None:
 
 def test_hostile_text_stays_well_formed_xml() -> None:
     nasty = 'a]]>b<c>&d"e\'\x00\x1b[31m\ufffe\n'
-    finding = dataclasses.replace(PC102_SUPPRESSED, suppressed=False, message=nasty,
+    finding = msgspec.structs.replace(PC102_SUPPRESSED, suppressed=False, message=nasty,
                                   address=f"aws_x.y[{nasty!r}]", remediation=nasty)
     text = render(Report(version="0.1.0", findings=[finding]), OPTIONS)
     assert "\x00" not in text and "\x1b" not in text and "\ufffe" not in text

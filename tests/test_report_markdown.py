@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import dataclasses
 import re
+
+import msgspec
 
 from tfcheck.model import Finding, Location, Report, Severity, Status
 from tfcheck.report import RenderOptions, renderer
@@ -56,7 +57,7 @@ def test_header_and_failure_table() -> None:
 
 
 def test_failures_ordered_by_severity_then_report_order() -> None:
-    low = dataclasses.replace(pc301("sts"), severity=Severity.LOW, message="low one")
+    low = msgspec.structs.replace(pc301("sts"), severity=Severity.LOW, message="low one")
     report = Report(version="0.1.0", findings=[low, PC201, pc301("ecr.dkr")])
     rows = [line for line in render(report, OPTIONS).splitlines() if line.startswith("| ")]
     assert [row.split(" | ")[0] for row in rows[2:]] == ["| high", "| high", "| low"]
@@ -106,7 +107,7 @@ def test_suppressed_and_unknown_clusters_get_no_diagram() -> None:
 
 def test_mermaid_labels_escape_what_mermaid_parses() -> None:
     hostile = 'aws_subnet.x["a\\"b#c<d>&e`f|g"]'
-    finding = dataclasses.replace(PC201, address=hostile, evidence=(CLUSTER, hostile),
+    finding = msgspec.structs.replace(PC201, address=hostile, evidence=(CLUSTER, hostile),
                                   data={})
     chart = flowchart([finding])
     assert chart.splitlines()[2] == (
@@ -167,7 +168,7 @@ def test_errors_never_look_clean() -> None:
 
 
 def test_configuration_text_cannot_break_the_table_or_inject_markup() -> None:
-    finding = dataclasses.replace(
+    finding = msgspec.structs.replace(
         PC201, address="aws_x.y[\"a|b`c\"]",
         message="<script>alert(1)</script> | *bold* [link](http://x)\nsecond line\x1b[0m",
         remediation='heredoc = <<EOT\n```\nEOT\n````', evidence=())

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import pytest
 
 from tfcheck.model import Finding, Location, Report, Severity, Status
@@ -183,7 +183,7 @@ def test_unknown_is_a_review_result_anchored_on_the_plan() -> None:
 def test_finding_from_stdin_without_file_is_anchored_on_the_working_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdin: str) -> None:
     monkeypatch.chdir(tmp_path)
-    finding = dataclasses.replace(PC101_UNKNOWN, input_path=stdin)
+    finding = msgspec.structs.replace(PC101_UNKNOWN, input_path=stdin)
     report = Report(version="0.1.0", findings=[finding])
     (result,) = sarif(report, RenderOptions())["runs"][0]["results"]
     assert result["locations"][0]["physicalLocation"] == {
@@ -208,7 +208,7 @@ def test_suppressed_finding_carries_an_in_source_suppression() -> None:
 
 
 def test_severity_override_shows_in_level_not_rule() -> None:
-    high = dataclasses.replace(PC102_SUPPRESSED, severity=Severity.HIGH, suppressed=False,
+    high = msgspec.structs.replace(PC102_SUPPRESSED, severity=Severity.HIGH, suppressed=False,
                                suppression_reason=None)
     report = Report(version="0.1.0", rules=sample_report().rules, findings=[high])
     (result,) = sarif(report)["runs"][0]["results"]
@@ -272,7 +272,7 @@ def test_rule_made_from_finding_when_report_lists_none() -> None:
 def test_paths_relative_to_cwd_by_default_and_uri_escaped(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    finding = dataclasses.replace(pc301("ecr.dkr"), source_root="stacks/eu west",
+    finding = msgspec.structs.replace(pc301("ecr.dkr"), source_root="stacks/eu west",
                                   location=Location("main#1.tf", 5))
     result = sarif(Report(version="0.1.0", findings=[finding]),
                    RenderOptions())["runs"][0]["results"][0]
@@ -283,7 +283,7 @@ def test_paths_relative_to_cwd_by_default_and_uri_escaped(
 def test_a_file_outside_the_repository_keeps_a_relative_path_everywhere(tmp_path: Path) -> None:
     """The same root-relative path in every format (spec); code scanning rejects absolute URIs."""
     root, outside = tmp_path / "repo", tmp_path / "elsewhere"
-    finding = dataclasses.replace(pc301("ecr.dkr"), source_root=str(outside),
+    finding = msgspec.structs.replace(pc301("ecr.dkr"), source_root=str(outside),
                                   input_path=str(outside))
     report = Report(version="0.1.0", findings=[finding])
     result = sarif(report, RenderOptions(repo_root=str(root)))["runs"][0]["results"][0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from tfcheck.facts.membership import clusters_of_workload, regions_of
@@ -416,7 +417,7 @@ class TestEndpointNeeds:
 class TestClusters:
     def test_provider_references_tie_workloads_to_a_cluster(self) -> None:
         provider = ProviderConfig(key="kubernetes", name="kubernetes")
-        object.__setattr__(provider, "references", {
+        msgspec.structs.force_setattr(provider, "references", {
             "host": ["data.aws_eks_cluster.b.endpoint", "data.aws_eks_cluster.b"],
             "token": ["data.aws_eks_cluster_auth.b.token", "data.aws_eks_cluster_auth.b"]})
         data_b = resource("data.aws_eks_cluster.b", {"name": "b"})
@@ -430,9 +431,8 @@ class TestClusters:
         assert [r.region for r in regions_of(ctx, sa)] == ["eu-west-1"]
 
     def test_provider_reference_to_a_module_output(self) -> None:
-        provider = ProviderConfig(key="helm", name="helm")
-        object.__setattr__(provider, "references", ("module.eks.cluster_endpoint",
-                                                    "module.eks"))
+        provider = ProviderConfig(key="helm", name="helm",
+                                  references=("module.eks.cluster_endpoint", "module.eks"))
         ctx = ctx_of(cluster("a"), cluster("b", "module.eks.aws_eks_cluster.this[0]"),
                      helm("helm_release.x", "metrics-server"), providers=[provider])
         release = ctx.graph.get("helm_release.x")
@@ -441,7 +441,7 @@ class TestClusters:
 
     def test_unknown_provider_values_carry_references(self) -> None:
         provider = ProviderConfig(key="kubernetes", name="kubernetes")
-        object.__setattr__(provider, "values", {
+        msgspec.structs.force_setattr(provider, "values", {
             "host": Unknown("aws_eks_cluster.a.endpoint is known only after apply",
                             ("aws_eks_cluster.a",))})
         ctx = ctx_of(cluster("a"), cluster("b"), service_account("kubernetes_service_account.x",
@@ -451,8 +451,8 @@ class TestClusters:
         assert clusters_of_workload(ctx, sa) == ("aws_eks_cluster.a",)
 
     def test_external_cluster_by_data_source_name(self) -> None:
-        provider = ProviderConfig(key="kubernetes", name="kubernetes")
-        object.__setattr__(provider, "references", ("data.aws_eks_cluster.other.endpoint",))
+        provider = ProviderConfig(key="kubernetes", name="kubernetes",
+                                  references=("data.aws_eks_cluster.other.endpoint",))
         ctx = ctx_of(cluster("a"), resource("data.aws_eks_cluster.other", {"name": "other"}),
                      service_account("kubernetes_service_account.x", "x"),
                      providers=[provider])

@@ -9,10 +9,12 @@ from __future__ import annotations
 import difflib
 import tomllib
 from collections.abc import Collection
-from dataclasses import dataclass, field, fields, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec.structs import fields, replace
 
 from tfcheck.model import Severity
 
@@ -25,8 +27,7 @@ class ConfigError(Exception):
     """A config file that cannot be used; the CLI reports it as a user error (exit 2)."""
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(msgspec.Struct, frozen=True):
     """Everything a user can set; the defaults are the documented behaviour."""
 
     policies: tuple[str, ...] = ()  # only these IDs/slugs (empty: all)
@@ -41,7 +42,7 @@ class Config:
     allowed_registries: tuple[str, ...] = ()
     # PC605: images whose SDK defaults to the regional STS endpoint.
     sts_regional_images: tuple[str, ...] = ()
-    severity_overrides: dict[str, Severity] = field(default_factory=dict)
+    severity_overrides: dict[str, Severity] = msgspec.field(default_factory=dict)
     # Address patterns (`module.platform.*`) of the clusters that must be private; empty:
     # every cluster in the input. Others get no PC1xx-PC5xx findings.
     clusters: tuple[str, ...] = ()

@@ -15,9 +15,11 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from tfcheck import __version__
 from tfcheck.config import Config
@@ -61,12 +63,11 @@ _MODULE_BLOCK = re.compile(r'^([ \t]*)module[ \t]+"([^"]+)"[ \t]*\{', re.MULTILI
 _EVIDENCE_NOTE = re.compile(r"^(?P<address>.+?) \([^()]*\)$")
 
 
-@dataclass(frozen=True)
-class ScanOptions:
+class ScanOptions(msgspec.Struct, frozen=True):
     """Everything about a scan that is not policy configuration."""
 
     var_files: Sequence[Path] = ()
-    variables: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = msgspec.field(default_factory=dict)
     use_env: bool = False  # read TF_VAR_* from the environment
     source_dir: Path | None = None  # the .tf files behind a plan, for file and line
     baseline: frozenset[str] = frozenset()  # fingerprints of accepted failures
@@ -81,11 +82,11 @@ class ScanOptions:
     # Parsed .tf files kept in the user's cache directory (`tfcheck.hcl.cache`).
     cache: bool = True
     # Called before each input is loaded, as (number, total, name): a progress display.
-    progress: Callable[[int, int, str], None] | None = field(default=None, compare=False)
+    progress: Callable[[int, int, str], None] | None = None
     # Called with each input's graph once its findings are made. `tfcheck.cli` keeps the
     # last one referenced until its process exits, so that it is never freed object by
     # object (~0.03 s CPU for the graph of a 10,000-resource plan).
-    scanned: Callable[[ResourceGraph], None] | None = field(default=None, compare=False)
+    scanned: Callable[[ResourceGraph], None] | None = None
 
 
 def scan(
@@ -146,8 +147,7 @@ def scan(
     return report
 
 
-@dataclass(frozen=True)
-class _Job:
+class _Job(msgspec.Struct, frozen=True):
     """What scanning one input needs besides the input: the same for every input."""
 
     config: Config

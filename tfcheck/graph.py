@@ -18,8 +18,9 @@ Policies use the typed queries below, never networkx itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from tfcheck.model import Provenance, Resource, Unknown
 
@@ -34,8 +35,7 @@ def _new_graph() -> nx.MultiDiGraph[str]:
     return networkx.MultiDiGraph()
 
 
-@dataclass(frozen=True)
-class ProviderConfig:
+class ProviderConfig(msgspec.Struct, frozen=True):
     """One provider configuration: its key (`aws`, `aws.west`, `kubernetes`) and region."""
 
     key: str
@@ -45,23 +45,22 @@ class ProviderConfig:
     module: str = ""
     # What the block sets and refers to: a kubernetes/helm provider's `host` names the
     # cluster its workloads run in.
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Any] = msgspec.field(default_factory=dict)
     references: tuple[str, ...] = ()
 
 
-@dataclass
-class ResourceGraph:
+class ResourceGraph(msgspec.Struct):
     """Resources of one scanned root module (with all its child modules)."""
 
     source: str = ""  # the path the graph was loaded from
     kind: str = "plan"  # "plan" or "hcl"
-    providers: dict[str, ProviderConfig] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
+    notes: list[str] = msgspec.field(default_factory=list)
     # Texts that must never be printed: those of values derived from sensitive ones
     # (e.g. HCL variables declared `sensitive = true`) and, where the loader records
     # them as it wraps them (`sensitive_values_complete`), those of every `Sensitive`
     # value of the resources.
-    sensitive_values: set[str] = field(default_factory=set)
+    sensitive_values: set[str] = msgspec.field(default_factory=set)
     # Whether `sensitive_values` holds the text of every `Sensitive` value of the
     # resources (the plan loader's masks say where they are); if not, whoever needs them
     # all walks the values (`tfcheck.engine`).
@@ -70,17 +69,17 @@ class ResourceGraph:
     # findings their file and line, and tells which instances a reference means where
     # the plan records only the whole block. Never a source of values or verdicts.
     configuration: ResourceGraph | None = None
-    _graph: nx.MultiDiGraph[str] = field(default_factory=_new_graph)
-    _resources: dict[str, Resource] = field(default_factory=dict)
-    _by_type: dict[str, list[Resource]] = field(default_factory=dict)
-    _blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # block -> instances
+    _graph: nx.MultiDiGraph[str] = msgspec.field(default_factory=_new_graph)
+    _resources: dict[str, Resource] = msgspec.field(default_factory=dict)
+    _by_type: dict[str, list[Resource]] = msgspec.field(default_factory=dict)
+    _blocks: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)  # block -> instances
     # `block[*]` node -> every instance of the block; instance -> the `[*]` nodes it is in
-    _every: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _every_of: dict[str, list[str]] = field(default_factory=dict)
+    _every: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    _every_of: dict[str, list[str]] = msgspec.field(default_factory=dict)
     # (source, attribute) whose plan references leave the instances open (a guess, a
     # block-level edge, a local the plan does not record) -> the blocks they may pick
     # from ("" means any); the configuration beside a plan settles them (resolve).
-    open_references: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    open_references: dict[tuple[str, str], frozenset[str]] = msgspec.field(default_factory=dict)
 
     # -- building -----------------------------------------------------------------
 

@@ -21,8 +21,9 @@ import json
 import os
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from tfcheck.config import Config
 from tfcheck.facts import hcl_snippets as snippets
@@ -49,8 +50,7 @@ ACCOUNT_PLACEHOLDER = "<account>"
 REGION_PLACEHOLDER = "<region>"
 
 
-@dataclass(frozen=True)
-class Upstream:
+class Upstream(msgspec.Struct, frozen=True):
     """An upstream registry ECR pull-through cache rules can serve."""
 
     hosts: tuple[str, ...]  # how image references name it
@@ -88,8 +88,7 @@ def upstream_of(ref: ImageRef) -> Upstream | None:
     return None
 
 
-@dataclass(frozen=True)
-class MirrorImage:
+class MirrorImage(msgspec.Struct, frozen=True):
     """One image the input deploys, and what to do about it."""
 
     reference: str  # as the input writes it: "nginx:1.25", "public.ecr.aws/karpenter/controller"
@@ -107,15 +106,14 @@ class MirrorImage:
                 "mirror": self.mirror}
 
 
-@dataclass(frozen=True)
-class MirrorPlan:
+class MirrorPlan(msgspec.Struct, frozen=True):
     """Every image of the input, plus what could not be named."""
 
     images: tuple[MirrorImage, ...]
     region: str  # the ECR region mirrors go to ("<region>" where not known)
     account: str  # the ECR account ("<account>" where not known)
     unnamed: tuple[str, ...] = ()  # "helm_release.x: value image (reason)": unknown images
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def to_cache(self) -> list[Upstream]:
@@ -153,14 +151,13 @@ def mirror_plan(paths: Sequence[str | os.PathLike[str]], *, config: Config | Non
                       tuple(n for p in plans for n in p.notes))
 
 
-@dataclass
-class _Group:
+class _Group(msgspec.Struct):
     """The uses of one image (in one region) while the plan is built."""
 
     ref: ImageRef
     status: Status
-    used_by: set[str] = field(default_factory=set)
-    where: list[str] = field(default_factory=list)
+    used_by: set[str] = msgspec.field(default_factory=set)
+    where: list[str] = msgspec.field(default_factory=list)
 
 
 def plan_for_graph(ctx: ScanContext, account: str | None = None) -> MirrorPlan:
@@ -219,8 +216,7 @@ def _pin(ref: ImageRef) -> str:
     return (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
 
 
-@dataclass(frozen=True)
-class Mirror:
+class Mirror(msgspec.Struct, frozen=True):
     """Where an image the nodes cannot pull should come from instead, and how it gets there."""
 
     repository: str  # registry and repository, without tag: what a Helm `repository` takes

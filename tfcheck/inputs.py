@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from tfcheck.model import InputError
 
@@ -34,8 +35,7 @@ class WalkLimitError(Exception):
     """A directory walk reached `MAX_FILES_WALKED`: scanning part of it would mislead."""
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(msgspec.Struct, frozen=True):
     """One thing to scan: an HCL root module, a plan file, or a plan on stdin."""
 
     kind: str  # "hcl" | "plan" | "stdin"

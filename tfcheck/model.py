@@ -10,8 +10,9 @@ import enum
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from tfcheck.defaults import MISSING, provider_default
 from tfcheck.marks import mark_scalar
@@ -58,8 +59,7 @@ class Provenance(enum.StrEnum):
         return self is not Provenance.GUESS
 
 
-@dataclass(frozen=True)
-class Unknown:
+class Unknown(msgspec.Struct, frozen=True, eq=False):
     """A value the input cannot give, with the reason and what it depends on.
 
     Loaders put an `Unknown` wherever a plan says "known after apply" or the HCL
@@ -70,36 +70,33 @@ class Unknown:
     reason: str
     references: tuple[str, ...] = ()
     # A string known except for `${...}` placeholders (user data rendered around values
-    # known only after apply): enough to see which arguments a bootstrap passes.
-    partial: str | None = field(default=None, compare=False)
+    # known only after apply): enough to see which arguments a bootstrap passes. Not
+    # part of what the value is: equality and hash leave it out.
+    partial: str | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Unknown:
+            return NotImplemented
+        return self.reason == other.reason and self.references == other.references
+
+    def __ne__(self, other: object) -> bool:  # a Struct does not derive it from __eq__
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash((self.reason, self.references))
 
     def __bool__(self) -> bool:  # pragma: no cover - a guard, not a feature
         raise TypeError(f"truth value of an unknown value ({self.reason}) is undecidable")
 
 
-def unknown_leaf(reason: str, references: tuple[str, ...] = ()) -> Unknown:
-    """`Unknown(reason, references)` without the frozen dataclass's `__init__`.
+class Sensitive(msgspec.Struct, frozen=True, dict=True):
+    """A value the plan marks sensitive: policies may test it, outputs never print it.
 
-    The plan loader makes one per "known after apply" leaf (77,000 in a 10,000-resource
-    plan); a frozen dataclass sets each field through `object.__setattr__`. The same
-    object, equal and hashing alike, built by filling its `__dict__` directly.
+    Its `__dict__` holds only `reveal`'s cache, never a field.
     """
-    made = _new_object(Unknown)
-    fields = made.__dict__
-    fields["reason"] = reason
-    fields["references"] = references
-    fields["partial"] = None
-    return made
 
-
-_new_object = object.__new__
-
-
-@dataclass(frozen=True)
-class Sensitive:
-    """A value the plan marks sensitive: policies may test it, outputs never print it."""
-
-    value: Any = field(repr=False)
+    value: Any
 
     def __repr__(self) -> str:
         return "Sensitive(<redacted>)"
@@ -119,10 +116,10 @@ def reveal(value: Any) -> Any:
     """
     if not isinstance(value, Sensitive):
         return value
-    marked = value.__dict__.get("_marked")
+    cache = value.__dict__
+    marked = cache.get("_marked")
     if marked is None:  # built once per wrapper: facts reveal the same value many times
-        marked = _marked(value.value)
-        object.__setattr__(value, "_marked", marked)
+        marked = cache["_marked"] = _marked(value.value)
     return marked
 
 
@@ -160,8 +157,7 @@ def sensitive_strings(value: Any, inside: bool = False) -> Iterator[str]:
         yield str(value)
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(msgspec.Struct, frozen=True):
     """Where something is written: a path relative to the scanned root and a 1-based line."""
 
     file: str | None = None
@@ -191,8 +187,7 @@ class AttributeLines(dict[str, int]):
         self.files = dict(files)
 
 
-@dataclass
-class Resource:
+class Resource(msgspec.Struct):
     """One resource instance (or data source instance) in the scanned configuration.
 
     `values` is the nested attribute tree the way terraform shows it in a plan: nested
@@ -208,10 +203,10 @@ class Resource:
     mode: str = "managed"  # "managed" or "data"
     module: str = ""  # "module.vpc" / "module.a[0].module.b"; "" for the root module
     index: int | str | None = None
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = msgspec.field(default_factory=dict)
     configured: frozenset[str] | None = None  # None: the loader cannot tell (treat as set)
     location: Location = NO_LOCATION
-    attribute_lines: Mapping[str, int] = field(default_factory=dict)
+    attribute_lines: Mapping[str, int] = msgspec.field(default_factory=dict)
     provider: str = "aws"  # provider config key, e.g. "aws" or "aws.west"
     region: str | Unknown | None = None
     actions: tuple[str, ...] = ()  # plan actions: ("create",), ("update",), ("no-op",) ...
@@ -289,8 +284,7 @@ class Resource:
         return Location(files.get(path, self.location.file), line)
 
 
-@dataclass(frozen=True)
-class Suppression:
+class Suppression(msgspec.Struct, frozen=True):
     """A `# tfcheck:ignore PCxxx reason` comment attached to a resource."""
 
     rule: str  # ID or slug as written
@@ -298,8 +292,7 @@ class Suppression:
     location: Location = NO_LOCATION
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     """One verdict of one policy on one subject, as the JSON contract prints it."""
 
     rule_id: str
@@ -311,7 +304,7 @@ class Finding:
     remediation: str = ""
     location: Location = NO_LOCATION
     evidence: tuple[str, ...] = ()
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = msgspec.field(default_factory=dict)
     suppressed: bool = False
     suppression_reason: str | None = None
     input_path: str | None = None  # the scanned path this finding came from
@@ -336,8 +329,7 @@ class Finding:
         return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class InputError:
+class InputError(msgspec.Struct, frozen=True):
     """An input that could not be read: printed as one line, exit code 2."""
 
     path: str
@@ -354,8 +346,7 @@ class InputError:
         return f"{where}: {self.message}"
 
 
-@dataclass(frozen=True)
-class InternalError:
+class InternalError(msgspec.Struct, frozen=True):
     """A policy or loader that raised: the rest of the run still happened (exit 3)."""
 
     where: str
@@ -363,14 +354,12 @@ class InternalError:
     detail: str = ""  # traceback text, shown with --debug only
 
 
-@dataclass(frozen=True)
-class ScannedInput:
+class ScannedInput(msgspec.Struct, frozen=True):
     path: str
     kind: str  # "plan" | "hcl"
 
 
-@dataclass(frozen=True)
-class RuleInfo:
+class RuleInfo(msgspec.Struct, frozen=True):
     """What renderers need to know about a policy that ran (SARIF rules, explain)."""
 
     id: str
@@ -381,22 +370,21 @@ class RuleInfo:
     docs_url: str = ""
 
 
-@dataclass
-class Report:
+class Report(msgspec.Struct):
     """Everything one scan produced, in deterministic order."""
 
     version: str
-    inputs: list[ScannedInput] = field(default_factory=list)
-    rules: list[RuleInfo] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    input_errors: list[InputError] = field(default_factory=list)
-    internal_errors: list[InternalError] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    inputs: list[ScannedInput] = msgspec.field(default_factory=list)
+    rules: list[RuleInfo] = msgspec.field(default_factory=list)
+    findings: list[Finding] = msgspec.field(default_factory=list)
+    input_errors: list[InputError] = msgspec.field(default_factory=list)
+    internal_errors: list[InternalError] = msgspec.field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
     baselined: int = 0  # failures hidden because the baseline records them
     # clusters the config's `clusters` leaves out: no private-cluster findings on them
-    unchecked_clusters: list[str] = field(default_factory=list)
+    unchecked_clusters: list[str] = msgspec.field(default_factory=list)
     # (input path, cluster address) -> tfcheck.picture.Picture of that cluster's network
-    pictures: dict[tuple[str, str], Any] = field(default_factory=dict)
+    pictures: dict[tuple[str, str], Any] = msgspec.field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts = {"fail": 0, "pass": 0, "unknown": 0, "suppressed": 0}

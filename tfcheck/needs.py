@@ -7,13 +7,12 @@ cluster's VPC has an endpoint for each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from tfcheck.model import Resource
 
 
-@dataclass(frozen=True)
-class EndpointNeed:
+class EndpointNeed(msgspec.Struct, frozen=True):
     """`resource` needs an endpoint for `service` (`sts`, `elasticloadbalancing`, ...)."""
 
     service: str

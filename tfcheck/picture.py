@@ -12,8 +12,9 @@ markdown`) and `tfcheck graph --cluster`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from tfcheck.model import Finding, Status, Unknown
 from tfcheck.network import LOCAL, network
@@ -29,24 +30,22 @@ _DOT_SHAPES = {"cluster": "doubleoctagon", "nodes": "box3d", "subnet": "box",
                "sg": "note", "missing": "box"}
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(msgspec.Struct, frozen=True):
     key: str  # resource address (or pseudo-address / literal ID)
     kind: str  # cluster, nodes, subnet, table, gateway, endpoint, sg, missing
     label: str
 
 
-@dataclass
-class Picture:
+class Picture(msgspec.Struct):
     """One cluster's network: boxes (VPC, AZs), nodes and labelled edges."""
 
     cluster: str
     vpc: str | None = None
-    azs: dict[str, list[Node]] = field(default_factory=dict)  # AZ -> subnets
-    inside: list[Node] = field(default_factory=list)  # route tables, endpoints, SGs
-    outside: list[Node] = field(default_factory=list)  # cluster, node sources, gateways
-    edges: list[tuple[str, str, str]] = field(default_factory=list)  # from, to, label
-    failing: set[str] = field(default_factory=set)
+    azs: dict[str, list[Node]] = msgspec.field(default_factory=dict)  # AZ -> subnets
+    inside: list[Node] = msgspec.field(default_factory=list)  # route tables, endpoints, SGs
+    outside: list[Node] = msgspec.field(default_factory=list)  # cluster, node sources, gateways
+    edges: list[tuple[str, str, str]] = msgspec.field(default_factory=list)  # from, to, label
+    failing: set[str] = msgspec.field(default_factory=set)
 
     def nodes(self) -> list[Node]:
         return [*self.outside, *(n for subnets in self.azs.values() for n in subnets),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import msgspec
 
 from tfcheck.config import Config
 from tfcheck.graph import ResourceGraph
@@ -20,13 +21,12 @@ from tfcheck.model import Resource, Severity, Status
 T = TypeVar("T")
 
 
-@dataclass
-class ScanContext:
+class ScanContext(msgspec.Struct):
     """What a policy sees: one root module's graph, the user's config, shared facts."""
 
     graph: ResourceGraph
-    config: Config = field(default_factory=Config)
-    _facts: dict[Callable[[ScanContext], Any], Any] = field(default_factory=dict)
+    config: Config = msgspec.field(default_factory=Config)
+    _facts: dict[Callable[[ScanContext], Any], Any] = msgspec.field(default_factory=dict)
 
     def fact(self, compute: Callable[[ScanContext], T]) -> T:
         """`compute(self)`, computed once per scan and shared by every policy that asks."""
@@ -36,8 +36,7 @@ class ScanContext:
         return result
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(msgspec.Struct, frozen=True):
     """One verdict on one subject, before the engine adds rule metadata."""
 
     status: Status
@@ -45,7 +44,7 @@ class Result:
     message: str
     remediation: str = ""
     evidence: tuple[str, ...] = ()
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = msgspec.field(default_factory=dict)
     severity: Severity | None = None  # overrides the policy's severity for this finding
     attribute: str | None = None  # points the location at this attribute's line
     # What tells this finding apart from the policy's others on the same subject, e.g.
@@ -77,17 +76,16 @@ def _evidence_as_tuple(details: dict[str, Any]) -> dict[str, Any]:
 CheckFunction = Callable[[ScanContext], Iterable[Result]]
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(msgspec.Struct, frozen=True):
     """A rule of the catalog: metadata plus the function that checks it."""
 
     id: str
     slug: str
     severity: Severity
     title: str
-    check: CheckFunction = field(repr=False, compare=False)
+    check: CheckFunction
     docs_url: str = ""
-    pack: str = field(default="builtin", compare=False)  # set by the registry on loading
+    pack: str = "builtin"  # set by the registry on loading
 
     @property
     def doc(self) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from importlib.metadata import entry_points
+
+from msgspec.structs import replace
 
 from tfcheck.config import ConfigError
 from tfcheck.model import InternalError

@@ -31,8 +31,9 @@ import functools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import msgspec
 
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import (
@@ -54,8 +55,7 @@ _NOT_RESOURCES = frozenset(
 # -- parsing references ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(msgspec.Struct, frozen=True):
     """One parsed reference of a configuration expression."""
 
     kind: str  # "resource", "module_output", "var", "local", "other"
@@ -114,13 +114,12 @@ def parse_key(raw: str) -> int | str:
 # -- plan references -------------------------------------------------------------------
 
 
-@dataclass
-class ModuleConfig:
+class ModuleConfig(msgspec.Struct):
     """One module of a plan's `configuration`: its body and resources by local address."""
 
     path: str  # configuration path: "" / "module.vpc" / "module.vpc.module.sub"
     body: Mapping[str, Any]
-    resources: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    resources: dict[str, Mapping[str, Any]] = msgspec.field(default_factory=dict)
 
 
 class _Targets:

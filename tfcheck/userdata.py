@@ -38,8 +38,9 @@ import shlex
 import tomllib
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource, Unknown, reveal
@@ -95,8 +96,7 @@ DESCRIPTION = {
 # -- decoding -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UserDataPart:
+class UserDataPart(msgspec.Struct, frozen=True):
     """One readable piece of user data: a script, a cloud-config, a NodeConfig, TOML."""
 
     content_type: str  # "text/x-shellscript", "application/node.eks.aws", "" when unsaid
@@ -104,8 +104,7 @@ class UserDataPart:
     where: str  # "user data", "MIME part 2 (application/node.eks.aws)"
 
 
-@dataclass(frozen=True)
-class DecodedUserData:
+class DecodedUserData(msgspec.Struct, frozen=True):
     """User data with every encoding layer removed."""
 
     parts: tuple[UserDataPart, ...]
@@ -257,8 +256,7 @@ def _sniff_type(text: str) -> str:
 # -- bootstrap invocations ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Bootstrap:
+class Bootstrap(msgspec.Struct, frozen=True):
     """One EKS bootstrap found in user data, with the arguments it passes.
 
     `arguments` maps canonical names (`endpoint`, `ca`, `service_cidr`,
@@ -745,13 +743,12 @@ def _bottlerocket(part: UserDataPart) -> Bootstrap | None:
 # -- convenience ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UserDataReading:
+class UserDataReading(msgspec.Struct, frozen=True):
     """Everything PC501 needs from one user-data value."""
 
     decoded: DecodedUserData | Unknown
     bootstraps: tuple[Bootstrap, ...] = ()
-    problems: tuple[str, ...] = field(default_factory=tuple)
+    problems: tuple[str, ...] = msgspec.field(default_factory=tuple)
 
     @property
     def describe_cluster(self) -> str | None:
@@ -779,8 +776,7 @@ def read_user_data(value: Any) -> UserDataReading:
 # -- where the user data comes from -----------------------------------------------
 
 
-@dataclass(frozen=True)
-class UserDataSource:
+class UserDataSource(msgspec.Struct, frozen=True):
     """A launch template's user data and where it was read.
 
     `problems` name pieces that could not be read (a `cloudinit_config` part known

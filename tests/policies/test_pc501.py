@@ -243,14 +243,10 @@ class TestScope:
         assert Case(Unknown("var.user_data")).results() == []
 
     def test_partially_rendered_template_decides(self) -> None:
-        @dataclass(frozen=True)
-        class PartialUnknown(Unknown):
-            partial: str = ""
-
         rendered = al2("--apiserver-endpoint ${aws_eks_cluster.main.endpoint} "
                        "--b64-cluster-ca ${aws_eks_cluster.main.certificate_authority[0].data}")
-        value = PartialUnknown("depends on aws_eks_cluster.main", ("aws_eks_cluster.main",),
-                               partial=rendered)
+        value = Unknown("depends on aws_eks_cluster.main", ("aws_eks_cluster.main",),
+                        partial=rendered)
         (result,) = Case(value).results()
         assert result.status is Status.PASS
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from tfcheck.facts.builder import network
 from tfcheck.facts.records import ClusterNetwork, Endpoint, Network
@@ -41,8 +42,7 @@ def service_dns_name(service: str, region: str) -> str:
     return f"{service}.{region}.amazonaws.com"
 
 
-@dataclass(frozen=True)
-class Served:
+class Served(msgspec.Struct, frozen=True):
     """Whether a hub endpoint serves `service` to a cluster through one zone.
 
     `counts`: True when it does, False when the input shows it does not (`why` says
@@ -57,22 +57,20 @@ class Served:
     evidence: tuple[str, ...] = ()
 
 
-@dataclass
-class _Zone:
+class _Zone(msgspec.Struct):
     key: str
     resource: Resource | None
     name: str | None
     associated_by: str  # the zone (its vpc block) or the association resource
-    records: list[Resource] = field(default_factory=list)
+    records: list[Resource] = msgspec.field(default_factory=list)
 
 
-@dataclass
-class Centralised:
+class Centralised(msgspec.Struct):
     """Zones associated with each VPC, their records, and what they serve per cluster."""
 
     net: Network
-    zones_of_vpc: dict[str, list[_Zone]] = field(default_factory=dict)
-    _served: dict[tuple[str, str], list[Served]] = field(default_factory=dict)
+    zones_of_vpc: dict[str, list[_Zone]] = msgspec.field(default_factory=dict)
+    _served: dict[tuple[str, str], list[Served]] = msgspec.field(default_factory=dict)
 
     def serving(self, info: ClusterNetwork, service: str) -> list[Served]:
         """What the zones associated with the cluster's VPC say about `service`."""

@@ -10,8 +10,9 @@ so the endpoints' security groups must admit them too (catalog: PC401, issue 12)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from tfcheck.facts.builder import network
 from tfcheck.facts.membership import clusters_of_workload
@@ -27,8 +28,7 @@ CUSTOM_NETWORK = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"
 POD_SUBNETS = "pod subnets (ENIConfig)"
 
 
-@dataclass(frozen=True)
-class PodNetworking:
+class PodNetworking(msgspec.Struct, frozen=True):
     """Per cluster: the ENIConfig pod sources, and why it cannot be told where not."""
 
     sources: dict[str, list[NodeSource]]

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 INDENT = "  "
 
 
-@dataclass(frozen=True)
-class Literal:
+class Literal(msgspec.Struct, frozen=True):
     """A constant: a string (escaped, templates included), number, bool or null."""
 
     value: str | int | float | bool | None
@@ -28,8 +28,7 @@ class Literal:
         return ""
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(msgspec.Struct, frozen=True):
     """An expression as the user's code would write it, with what it stands for.
 
     `comment` says which resource a module output or a literal ID means; it is written
@@ -40,8 +39,7 @@ class Reference:
     comment: str = ""
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(msgspec.Struct, frozen=True):
     """A string with interpolations: `"com.amazonaws.${data.aws_region.current.name}.s3"`."""
 
     parts: tuple[str | Reference, ...]
@@ -51,8 +49,7 @@ class Template:
         return ""
 
 
-@dataclass(frozen=True)
-class ListOf:
+class ListOf(msgspec.Struct, frozen=True):
     """A list on one line; the comments of its items are not written."""
 
     items: tuple[Value, ...]
@@ -62,8 +59,7 @@ class ListOf:
         return ""
 
 
-@dataclass(frozen=True)
-class ObjectOf:
+class ObjectOf(msgspec.Struct, frozen=True):
     """An object, one attribute a line; keys that are not identifiers are quoted."""
 
     entries: tuple[tuple[str, Value], ...]
@@ -73,8 +69,7 @@ class ObjectOf:
         return ""
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(msgspec.Struct, frozen=True):
     """A function call: `yamlencode({...})`, `base64encode(<<-EOT ... EOT)`."""
 
     function: str
@@ -85,8 +80,7 @@ class Call:
         return ""
 
 
-@dataclass(frozen=True)
-class Heredoc:
+class Heredoc(msgspec.Struct, frozen=True):
     """An indented heredoc (`<<-EOT`), its lines two spaces in: text and interpolations."""
 
     parts: tuple[str | Reference, ...]
@@ -100,8 +94,7 @@ class Heredoc:
 Value = Literal | Reference | Template | ListOf | ObjectOf | Call | Heredoc
 
 
-@dataclass(frozen=True)
-class Attribute:
+class Attribute(msgspec.Struct, frozen=True):
     """`name = value`; `comment` (or the value's own) is written after it."""
 
     name: str
@@ -109,8 +102,7 @@ class Attribute:
     comment: str = ""
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(msgspec.Struct, frozen=True):
     """`type "label" ... { body }`."""
 
     type: str
@@ -118,15 +110,13 @@ class Block:
     body: tuple[Item, ...] = ()
 
 
-@dataclass(frozen=True)
-class Comment:
+class Comment(msgspec.Struct, frozen=True):
     """A comment on lines of its own, one `#` line per line of text."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class Blank:
+class Blank(msgspec.Struct, frozen=True):
     """An empty line between two items."""
 
 
@@ -183,8 +173,7 @@ def expression(value: Value) -> str:
 # -- writing --------------------------------------------------------------------------
 
 
-@dataclass
-class _Line:
+class _Line(msgspec.Struct):
     """One line, in the cells `terraform fmt` aligns: lead, `= value`, `# comment`."""
 
     lead: str
@@ -198,8 +187,7 @@ class _Line:
         return text
 
 
-@dataclass(frozen=True)
-class _Opened:
+class _Opened(msgspec.Struct, frozen=True):
     """A value over several lines: `head` ends its first line, `tail` starts the last."""
 
     head: str

@@ -28,9 +28,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+
+import msgspec
 
 from tfcheck.facts.vocabulary import (
     CLUSTER_TAG,
@@ -56,8 +57,7 @@ _USER_DATA_SOURCES = ("cloudinit_config", "template_file", "template_cloudinit_c
                       "terraform_data", "null_resource")
 
 
-@dataclass(frozen=True)
-class Owners:
+class Owners(msgspec.Struct, frozen=True):
     """The clusters something belongs to, and why.
 
     `clusters`: addresses of managed `aws_eks_cluster`s; None where the input cannot

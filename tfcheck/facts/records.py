@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
+
+import msgspec
 
 from tfcheck.facts.vocabulary import (
     DEFAULT_SG,
@@ -40,8 +41,7 @@ from tfcheck.unknowns import (
 # -- facts ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(msgspec.Struct, frozen=True):
     """One route of a route table, from an `aws_route` or an inline `route` block."""
 
     table: str
@@ -80,20 +80,18 @@ class Route:
         return f"an unknown {self.kind}" if self.kind != UNKNOWN_TARGET else "an unknown target"
 
 
-@dataclass
-class RouteTable:
+class RouteTable(msgspec.Struct):
     """A route table with its routes; `complete` is False where routes may exist unseen."""
 
     key: str
     resource: Resource | None
     vpc: Link
-    routes: list[Route] = field(default_factory=list)
+    routes: list[Route] = msgspec.field(default_factory=list)
     unknown: Unknown | None = None  # inline routes the input cannot give
     complete: bool = True
 
 
-@dataclass(frozen=True)
-class EffectiveRouteTable:
+class EffectiveRouteTable(msgspec.Struct, frozen=True):
     """The route table a subnet's traffic uses, and how that was decided.
 
     `tables` normally holds one key; several where the input cannot tell which of them
@@ -108,8 +106,7 @@ class EffectiveRouteTable:
     unknown: str | None = None
 
 
-@dataclass
-class Subnet:
+class Subnet(msgspec.Struct):
     """A subnet in the input (managed or data source) or known only by its ID."""
 
     key: str
@@ -129,8 +126,7 @@ class Subnet:
         return self.resource is not None
 
 
-@dataclass
-class Vpc:
+class Vpc(msgspec.Struct):
     """A VPC: `aws_vpc` / `aws_default_vpc` / `data.aws_vpc`, or an ID only."""
 
     key: str
@@ -153,8 +149,7 @@ class Vpc:
         return pseudo_key(self.key, DEFAULT_SG)
 
 
-@dataclass
-class Endpoint:
+class Endpoint(msgspec.Struct):
     """An `aws_vpc_endpoint` with everything attached to it, association resources too."""
 
     resource: Resource
@@ -192,8 +187,7 @@ class Endpoint:
         return pseudo_key(self.resource.address, PREFIX_LIST)
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """One security group rule, however it was written, normalised.
 
     `protocol` is "-1" (all), "tcp", "udp", "icmp", "icmpv6" or a protocol number;
@@ -248,20 +242,19 @@ class Rule:
         return f"{self.declared_by} ({self.direction} {ports})"
 
 
-@dataclass
-class SecurityGroup:
+class SecurityGroup(msgspec.Struct):
     """A security group's rules; `complete` is False where rules may exist unseen."""
 
     key: str
     resource: Resource | None
     vpc: Link
-    ingress: list[Rule] = field(default_factory=list)
-    egress: list[Rule] = field(default_factory=list)
+    ingress: list[Rule] = msgspec.field(default_factory=list)
+    egress: list[Rule] = msgspec.field(default_factory=list)
     complete: bool = True
     unknown: Unknown | None = None  # inline rules the input cannot give
     # rule blocks whose instances belong to *one of* several groups, this one among them
     # (`aws_security_group.bulk[floor(count.index / 3)]` in a plan): (direction, why)
-    open_rules: dict[tuple[str, str], str] = field(default_factory=dict)
+    open_rules: dict[tuple[str, str], str] = msgspec.field(default_factory=dict)
 
     @property
     def in_input(self) -> bool:
@@ -272,8 +265,7 @@ class SecurityGroup:
         return [why for (d, _), why in self.open_rules.items() if d == direction]
 
 
-@dataclass(frozen=True)
-class NodeSource:
+class NodeSource(msgspec.Struct, frozen=True):
     """One place nodes of a cluster come from, with the subnets and SGs they get."""
 
     resource: Resource  # node group / Fargate profile / ASG / the cluster itself
@@ -292,8 +284,7 @@ class NodeSource:
         return self.resource.address
 
 
-@dataclass
-class ClusterNetwork:
+class ClusterNetwork(msgspec.Struct):
     """An EKS cluster with its VPC, node subnets and node security groups."""
 
     cluster: Resource
@@ -309,9 +300,9 @@ class ClusterNetwork:
     # `kubernetes_network_config.ip_family = "ipv6"`: pods call the endpoints from the
     # subnets' IPv6 addresses
     ipv6: bool | Unknown = False
-    # `node_subnets`, and the `nodes` it was computed from
-    _placement: tuple[tuple[NodeSource, ...], Mapping[str, tuple[NodeSource, ...]]] = field(
-        default=((), MappingProxyType({})), init=False, repr=False, compare=False)
+    # `node_subnets`, and the `nodes` it was computed from (set by `place_nodes` only)
+    _placement: tuple[tuple[NodeSource, ...], Mapping[str, tuple[NodeSource, ...]]] = (
+        (), MappingProxyType({}))
 
     @property
     def address(self) -> str:
@@ -340,30 +331,29 @@ class ClusterNetwork:
         return [(s, s.subnets.unknown) for s in self.nodes if s.subnets.unknown is not None]
 
 
-@dataclass
-class Network:
+class Network(msgspec.Struct):
     """The network index of one scan. Build it with `network(ctx)`."""
 
     graph: ResourceGraph
-    clusters: list[ClusterNetwork] = field(default_factory=list)
-    vpcs: dict[str, Vpc] = field(default_factory=dict)
-    subnets: dict[str, Subnet] = field(default_factory=dict)
-    route_tables: dict[str, RouteTable] = field(default_factory=dict)
-    endpoints: list[Endpoint] = field(default_factory=list)
-    security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
-    ids: dict[str, str] = field(default_factory=dict)  # known id/arn -> key
+    clusters: list[ClusterNetwork] = msgspec.field(default_factory=list)
+    vpcs: dict[str, Vpc] = msgspec.field(default_factory=dict)
+    subnets: dict[str, Subnet] = msgspec.field(default_factory=dict)
+    route_tables: dict[str, RouteTable] = msgspec.field(default_factory=dict)
+    endpoints: list[Endpoint] = msgspec.field(default_factory=list)
+    security_groups: dict[str, SecurityGroup] = msgspec.field(default_factory=dict)
+    ids: dict[str, str] = msgspec.field(default_factory=dict)  # known id/arn -> key
     # resources whose link to a target is a guess (resolver `Provenance.GUESS`) -> the doubt
-    guesses: dict[str, str] = field(default_factory=dict)
-    _effective: dict[str, EffectiveRouteTable] = field(default_factory=dict)
-    _endpoints_by_vpc: dict[str, list[Endpoint]] = field(default_factory=dict)
-    _clusters_by_address: dict[str, ClusterNetwork] = field(default_factory=dict)
-    _endpoints_by_service: dict[str | None, list[Endpoint]] = field(default_factory=dict)
-    _endpoints_by_address: dict[str, Endpoint] = field(default_factory=dict)
-    _endpoints_by_subnet: dict[str, list[Endpoint]] = field(default_factory=dict)
-    _endpoint_positions: dict[str, int] = field(default_factory=dict)  # in `endpoints`
-    _main_tables: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    guesses: dict[str, str] = msgspec.field(default_factory=dict)
+    _effective: dict[str, EffectiveRouteTable] = msgspec.field(default_factory=dict)
+    _endpoints_by_vpc: dict[str, list[Endpoint]] = msgspec.field(default_factory=dict)
+    _clusters_by_address: dict[str, ClusterNetwork] = msgspec.field(default_factory=dict)
+    _endpoints_by_service: dict[str | None, list[Endpoint]] = msgspec.field(default_factory=dict)
+    _endpoints_by_address: dict[str, Endpoint] = msgspec.field(default_factory=dict)
+    _endpoints_by_subnet: dict[str, list[Endpoint]] = msgspec.field(default_factory=dict)
+    _endpoint_positions: dict[str, int] = msgspec.field(default_factory=dict)  # in `endpoints`
+    _main_tables: dict[str, tuple[str, tuple[str, ...]]] = msgspec.field(default_factory=dict)
     # route table associations whose subnet cannot be told, with their tables' VPCs
-    _unresolved: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    _unresolved: list[tuple[str, frozenset[str]]] = msgspec.field(default_factory=list)
 
     # -- lookups ---------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from dataclasses import dataclass, replace
+
+import msgspec
+from msgspec.structs import replace
 
 from tfcheck.facts.builder import (
     network,
@@ -183,8 +185,7 @@ def _endpoint_needs(ctx: ScanContext) -> list[EndpointNeed]:
     return found
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(msgspec.Struct, frozen=True):
     """A service a cluster needs an endpoint for, and who needs it."""
 
     service: str

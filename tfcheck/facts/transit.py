@@ -14,8 +14,9 @@ is no internet path whatever the peer's route tables say.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from tfcheck.facts.builder import network
 from tfcheck.facts.records import Network, Route, internet_verdict
@@ -37,8 +38,7 @@ _OTHER_ATTACHMENTS = ("aws_vpn_connection", "aws_dx_gateway_association",
 DEFAULT_TABLE = "default route table"
 
 
-@dataclass(frozen=True)
-class Onward:
+class Onward(msgspec.Struct, frozen=True):
     """Whether traffic sent along a default route reaches the internet.
 
     `internet`: True (a NAT/IGW path, `path` shows it), False (it provably does not:
@@ -62,8 +62,7 @@ def _ids(net: Network, resource: Resource, attribute: str, *types: str) -> set[s
     return keys
 
 
-@dataclass
-class Transit:
+class Transit(msgspec.Struct):
     """Transit gateway attachments, route tables and routes of the input."""
 
     net: Network

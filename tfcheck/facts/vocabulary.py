@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from dataclasses import dataclass
 from typing import Any, Union
+
+import msgspec
 
 from tfcheck.marks import MarkedIPv4Network, MarkedIPv6Network, is_marked_scalar
 from tfcheck.model import Resource, Unknown, reveal
@@ -225,8 +226,7 @@ def names_cluster(text: str, name: str) -> bool:
 # -- links ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(msgspec.Struct, frozen=True):
     """What an attribute points at: keys of things in or outside the input.
 
     `keys` are resource addresses, pseudo-addresses of implicit things, or literal AWS

@@ -9,7 +9,8 @@ written as a user would write them (`hcl_reference`, `hcl_id_list`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from tfcheck.facts.hcl_snippets import ListOf, Literal, Reference, Value
 from tfcheck.facts.records import (

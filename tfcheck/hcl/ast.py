@@ -3,6 +3,9 @@
 python-hcl2's own dict output turns expressions back into `"${...}"` strings, which would
 mean parsing every expression twice. `tfcheck.hcl.parse` converts its lark tree into these
 nodes instead, once per file, and nothing outside the parser ever sees lark or hcl2.
+
+Unlike tfcheck's other records (msgspec Structs), the nodes are dataclasses: a node's
+`column` is left out of its equality (`compare=False`), which a Struct cannot express.
 """
 
 from __future__ import annotations

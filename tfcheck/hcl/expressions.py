@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+import msgspec
 
 from tfcheck.hcl.ast import (
     Binary,
@@ -88,8 +89,7 @@ _HIDDEN = "cannot be evaluated (its operands are sensitive: the error is not sho
 # -- instances and scopes -----------------------------------------------------------
 
 
-@dataclass(eq=False)
-class ModuleInstance:
+class ModuleInstance(msgspec.Struct, eq=False):
     """One instance of a module: the root, `module.vpc`, `module.x["a"].module.y`."""
 
     path: str
@@ -98,7 +98,7 @@ class ModuleInstance:
     call: ModuleCallDef | None = None
     parent_scope: Scope | None = None  # the caller's scope, with count.index / each
     missing: str = ""  # why `definition` is None
-    providers: dict[str, str] = field(default_factory=dict)
+    providers: dict[str, str] = msgspec.field(default_factory=dict)
 
     def child_path(self, name: str, key: int | str | None) -> str:
         own = f"module.{name}{instance_suffix(key)}"
@@ -133,8 +133,7 @@ class Scope:
         return Scope(self.module, self.count_index, self.each_key, self.each_value, merged)
 
 
-@dataclass(frozen=True)
-class InstanceInfo:
+class InstanceInfo(msgspec.Struct, frozen=True):
     """One expanded resource instance (or the placeholder of an unknown expansion)."""
 
     address: str
@@ -144,14 +143,13 @@ class InstanceInfo:
     placeholder: bool = False
 
 
-@dataclass
-class EvaluatedInstance:
+class EvaluatedInstance(msgspec.Struct):
     values: dict[str, Any]
     configured: frozenset[str]
     attribute_lines: dict[str, int]
     edges: list[tuple[str, str]]  # (attribute path, target address)
     # the paths whose line is in an override file, not in the resource's own file
-    attribute_files: dict[str, str] = field(default_factory=dict)
+    attribute_files: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class ModuleRef:

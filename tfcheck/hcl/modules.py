@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from tfcheck.hcl.ast import Attribute, Block, ParsedFile
 from tfcheck.hcl.json_syntax import parse_json
@@ -37,8 +38,7 @@ MAX_TOTAL_BYTES = 50_000_000  # every configuration file of one load together
 MAX_MODULES_JSON = 4_000_000
 
 
-@dataclass
-class ResourceDef:
+class ResourceDef(msgspec.Struct):
     """One `resource` or `data` block (with what override files merged into it)."""
 
     mode: str  # "managed" / "data"
@@ -55,30 +55,28 @@ class ResourceDef:
         return f"data.{local}" if self.mode == "data" else local
 
 
-@dataclass
-class ModuleCallDef:
+class ModuleCallDef(msgspec.Struct):
     name: str
     block: Block
     file: str
     source: str | None
 
 
-@dataclass
-class ModuleDef:
+class ModuleDef(msgspec.Struct):
     """One module directory, parsed."""
 
     directory: Path
     key: str  # modules.json key: "" for the root, "vpc", "vpc.subnets"
     display_dir: str  # the directory relative to the scanned root ("." for the root)
-    files: list[ParsedFile] = field(default_factory=list)
-    variables: dict[str, tuple[Block, str]] = field(default_factory=dict)
-    locals: dict[str, tuple[Attribute, str]] = field(default_factory=dict)
-    outputs: dict[str, tuple[Block, str]] = field(default_factory=dict)
-    resources: dict[str, ResourceDef] = field(default_factory=dict)
-    calls: dict[str, ModuleCallDef] = field(default_factory=dict)
-    providers: list[tuple[Block, str]] = field(default_factory=list)
-    children: dict[str, ModuleDef] = field(default_factory=dict)
-    missing: dict[str, str] = field(default_factory=dict)  # call name -> why not on disk
+    files: list[ParsedFile] = msgspec.field(default_factory=list)
+    variables: dict[str, tuple[Block, str]] = msgspec.field(default_factory=dict)
+    locals: dict[str, tuple[Attribute, str]] = msgspec.field(default_factory=dict)
+    outputs: dict[str, tuple[Block, str]] = msgspec.field(default_factory=dict)
+    resources: dict[str, ResourceDef] = msgspec.field(default_factory=dict)
+    calls: dict[str, ModuleCallDef] = msgspec.field(default_factory=dict)
+    providers: list[tuple[Block, str]] = msgspec.field(default_factory=list)
+    children: dict[str, ModuleDef] = msgspec.field(default_factory=dict)
+    missing: dict[str, str] = msgspec.field(default_factory=dict)  # call name -> why not on disk
 
 
 def config_files(directory: Path) -> list[Path]:

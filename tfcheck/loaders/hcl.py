@@ -19,9 +19,10 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from tfcheck.graph import ProviderConfig, ResourceGraph
 from tfcheck.hcl.ast import Block, Name, ParsedFile
@@ -58,12 +59,11 @@ RECURSION_LIMIT = 6_000
 MAX_RESOURCES = 50_000
 
 
-@dataclass
-class HclLoad:
+class HclLoad(msgspec.Struct):
     """A loaded HCL root: the graph, and the files that could not be read."""
 
     graph: ResourceGraph
-    errors: list[InputError] = field(default_factory=list)
+    errors: list[InputError] = msgspec.field(default_factory=list)
 
 
 def load_hcl(

@@ -17,11 +17,11 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from tfcheck.defaults import MISSING
 from tfcheck.graph import ProviderConfig, ResourceGraph
@@ -35,7 +35,6 @@ from tfcheck.model import (
     Unknown,
     sensitive_strings,
     strip_instance_keys,
-    unknown_leaf,
 )
 from tfcheck.resolve import (
     ModuleConfig,
@@ -203,8 +202,7 @@ def load_plan_bytes(data: bytes, source: str) -> ResourceGraph:
         raise LoadFailure(replace(wrong.error, line=line, column=column)) from None
 
 
-@dataclass(frozen=True)
-class _Block:
+class _Block(msgspec.Struct, frozen=True):
     """One resource block of the plan's configuration, read once for all its instances."""
 
     references: list[tuple[str, tuple[str, ...]]]  # (attribute path, references)
@@ -429,7 +427,7 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
             continue
         child_path = f"{path}.{key}" if path else key
         if flag is True:
-            values[key] = unknown_leaf(f"{address}.{child_path} is known only after apply",
+            values[key] = Unknown(f"{address}.{child_path} is known only after apply",
                                        references.get(child_path, ()))
         elif type(flag) is dict:
             current = values.get(key)
@@ -452,7 +450,7 @@ def _apply_unknown(values: dict[str, Any], mask: Any, address: str,
                 while len(current_list) <= position:
                     current_list.append(None)
                 if item_flag is True:
-                    current_list[position] = unknown_leaf(
+                    current_list[position] = Unknown(
                         f"{address}.{child_path}[{position}] is known only after apply",
                         shared)
                 elif type(item_flag) is dict:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from tfcheck.model import Report
 
 
-@dataclass(frozen=True)
-class RenderOptions:
+class RenderOptions(msgspec.Struct, frozen=True):
     """What every renderer may need beyond the report itself."""
 
     show_passed: bool = False

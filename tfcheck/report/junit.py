@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from tfcheck.model import Finding, Report, Status
 from tfcheck.report import RenderOptions
@@ -38,14 +39,13 @@ from tfcheck.report.common import without_control_chars as _clean
 TOOL_SUITE = "tfcheck"
 
 
-@dataclass
-class _Case:
+class _Case(msgspec.Struct):
     """The findings of one policy on one resource, in the report's order."""
 
     rule_id: str
     slug: str
     address: str
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = msgspec.field(default_factory=list)
 
 
 def render(report: Report, options: RenderOptions) -> str:

@@ -26,7 +26,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from tfcheck.model import Finding, Report, Status
 from tfcheck.report import RenderOptions
@@ -89,14 +90,13 @@ def render_comment(report: Report, options: RenderOptions, *, limit: int) -> str
     return out.finish()
 
 
-@dataclass
-class _Budget:
+class _Budget(msgspec.Struct):
     """Appends whole pieces while they fit; remembers what it had to leave out."""
 
     limit: int
-    parts: list[str] = field(default_factory=list)
+    parts: list[str] = msgspec.field(default_factory=list)
     size: int = 0
-    omitted: dict[str, int] = field(default_factory=dict)
+    omitted: dict[str, int] = msgspec.field(default_factory=dict)
 
     def add_always(self, text: str) -> None:
         self.parts.append(text)

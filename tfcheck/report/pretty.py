@@ -19,7 +19,8 @@ Colour (ANSI) only when `options.color`; the text is the same without it.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+
+import msgspec
 
 from tfcheck.model import Finding, Report, Severity, Status
 from tfcheck.report import RenderOptions
@@ -39,8 +40,7 @@ LABEL_WIDTH = 8  # "CRITICAL", "UNKNOWN "
 STATUS_STYLE = {Status.UNKNOWN: "magenta", Status.PASS: "green"}
 
 
-@dataclass
-class _Entry:
+class _Entry(msgspec.Struct):
     """One rule, one cause: one finding or several that read as one."""
 
     findings: list[Finding]

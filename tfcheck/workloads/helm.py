@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from tfcheck.model import Resource, Sensitive, Unknown
 
@@ -18,8 +19,7 @@ from .safe_yaml import YamlRefused, load_partial_documents, load_yaml_documents
 from .values import as_text, blocks, or_default, plain
 
 
-@dataclass(frozen=True)
-class HelmRelease:
+class HelmRelease(msgspec.Struct, frozen=True):
     """A `helm_release`: its chart and the values it is installed with.
 
     `values` merges the `values` documents in order, then applies `set`, `set_list` and
@@ -35,7 +35,7 @@ class HelmRelease:
     repository: str | Unknown | None
     version: str | Unknown | None
     namespace: str | Unknown
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Any] = msgspec.field(default_factory=dict)
     sensitive: frozenset[str] = frozenset()
     problems: tuple[str, ...] = ()
     values_sensitive: bool = False  # a `values` document is marked sensitive

@@ -8,8 +8,10 @@ defaults (`CHART_DEFAULTS`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from tfcheck.model import Resource, Unknown
 from tfcheck.policy import ScanContext
@@ -21,8 +23,7 @@ from .kube import Container, KubeObject
 from .values import as_text, plain, walk_values
 
 
-@dataclass(frozen=True)
-class ImageUse:
+class ImageUse(msgspec.Struct, frozen=True):
     """One image a resource deploys, and where it is written.
 
     `chart_default` marks an image that no value overrides: the chart's own default
@@ -57,8 +58,7 @@ class ImageUse:
         return self.image if isinstance(self.image, str) else "(unknown)"
 
 
-@dataclass(frozen=True)
-class ChartDefault:
+class ChartDefault(msgspec.Struct, frozen=True):
     """One image a well-known chart deploys unless its values override it.
 
     `legacy` is the default of chart versions before `legacy_before` (where the chart

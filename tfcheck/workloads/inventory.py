@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from tfcheck.graph import ResourceGraph
 from tfcheck.model import Resource
@@ -22,14 +23,13 @@ from .kube import (
 from .safe_yaml import YamlRefused
 
 
-@dataclass(frozen=True)
-class Workloads:
+class Workloads(msgspec.Struct, frozen=True):
     """Everything the scan deploys into clusters, read once."""
 
     objects: tuple[KubeObject, ...] = ()
     releases: tuple[HelmRelease, ...] = ()
     addons: tuple[Resource, ...] = ()
-    problems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # address -> why
+    problems: Mapping[str, tuple[str, ...]] = msgspec.field(default_factory=dict)  # address -> why
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:
         return [o for o in self.objects if o.kind in kinds]

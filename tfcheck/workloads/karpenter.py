@@ -18,8 +18,9 @@ Karpenter creates the instance profile itself through IAM (PC607).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from tfcheck.model import Resource, Unknown
 from tfcheck.policy import ScanContext
@@ -34,8 +35,7 @@ KARPENTER = "karpenter"
 NODE_CLASS_KINDS = ("EC2NodeClass",)
 
 
-@dataclass(frozen=True)
-class SettingName:
+class SettingName(msgspec.Struct, frozen=True):
     """Every spelling of one Karpenter setting, newest first."""
 
     values: tuple[str, ...]  # Helm value paths
@@ -54,8 +54,7 @@ CLUSTER_ENDPOINT = SettingName(("settings.clusterEndpoint", "settings.aws.cluste
                                ("CLUSTER_ENDPOINT", "AWS_CLUSTER_ENDPOINT"), "cluster-endpoint")
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(msgspec.Struct, frozen=True):
     """One setting as the input gives it: its value (None: not set) and where it is written."""
 
     value: Any  # str, bool, `Unknown`, or None where no spelling of it is set
@@ -73,8 +72,7 @@ class Setting:
         return self.value is not None and self.value != ""
 
 
-@dataclass(frozen=True)
-class KarpenterInstall:
+class KarpenterInstall(msgspec.Struct, frozen=True):
     """One Karpenter controller the input deploys: a Helm release or a container."""
 
     resource: Resource
@@ -157,8 +155,7 @@ def _env_setting(env: Mapping[str, Any] | Unknown, names: Iterable[str]) -> Sett
     return Setting(None)
 
 
-@dataclass(frozen=True)
-class NodeClass:
+class NodeClass(msgspec.Struct, frozen=True):
     """An `EC2NodeClass`: the instance profile or IAM role its nodes get."""
 
     obj: KubeObject

@@ -10,8 +10,10 @@ documents) use the API's camelCase. Both become `KubeObject`s with `PodSpec`s an
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from tfcheck.model import Resource, Sensitive, Unknown
 
@@ -19,15 +21,14 @@ from .safe_yaml import YamlRefused, load_partial_documents, load_yaml_documents
 from .values import as_mapping, as_text, block, blocks, dig, or_default, plain
 
 
-@dataclass(frozen=True)
-class Container:
+class Container(msgspec.Struct, frozen=True):
     """One container of a pod: what it runs and with which arguments and environment."""
 
     name: str
     image: str | Unknown | None
     command: tuple[str | Unknown, ...] = ()
     args: tuple[str | Unknown, ...] = ()
-    env: Mapping[str, Any] = field(default_factory=dict)  # name -> value (None: valueFrom)
+    env: Mapping[str, Any] = msgspec.field(default_factory=dict)  # name -> value (None: valueFrom)
     init: bool = False
     path: str = ""  # where it is written, for messages: "spec.template.spec.container[0]"
     sensitive_image: bool = False
@@ -41,18 +42,16 @@ class Container:
         return f"{kind} {self.name!r}" if self.name else kind
 
 
-@dataclass(frozen=True)
-class PodSpec:
+class PodSpec(msgspec.Struct, frozen=True):
     """A pod template: its containers and the service account its pods run as."""
 
     containers: tuple[Container, ...]
     service_account: str | Unknown | None  # None: the namespace's "default" account
-    annotations: Mapping[str, Any] = field(default_factory=dict)
+    annotations: Mapping[str, Any] = msgspec.field(default_factory=dict)
     path: str = ""
 
 
-@dataclass(frozen=True)
-class KubeObject:
+class KubeObject(msgspec.Struct, frozen=True):
     """One Kubernetes object a resource creates, whatever Terraform shape wrote it.
 
     `kind` is the Kubernetes kind (`Deployment`, `ServiceAccount`, `Ingress`, ...).
@@ -64,18 +63,18 @@ class KubeObject:
     kind: str
     name: str | Unknown | None
     namespace: str | Unknown
-    annotations: Mapping[str, Any] = field(default_factory=dict)
-    labels: Mapping[str, Any] = field(default_factory=dict)
+    annotations: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    labels: Mapping[str, Any] = msgspec.field(default_factory=dict)
     pod: PodSpec | None = None
     service_type: str | Unknown | None = None  # Service
     ingress_class: str | Unknown | None = None  # Ingress (spec class or annotation)
     tls_hosts: tuple[str | Unknown, ...] = ()  # Ingress spec.tls[].hosts
     rule_hosts: tuple[str | Unknown, ...] = ()  # Ingress spec.rules[].host
     controller: str | Unknown | None = None  # IngressClass spec.controller
-    data: Mapping[str, Any] = field(default_factory=dict)  # ConfigMap data
+    data: Mapping[str, Any] = msgspec.field(default_factory=dict)  # ConfigMap data
     document: int | None = None  # index of the document in a multi-document manifest
     annotations_unknown: Unknown | None = None  # the whole annotations map is unknown
-    raw: Mapping[str, Any] = field(default_factory=dict)  # the API object (manifests only)
+    raw: Mapping[str, Any] = msgspec.field(default_factory=dict)  # the API object (manifests only)
     sensitive: bool = False  # read from a sensitive value: never print what it holds
 
     @property
@@ -140,8 +139,7 @@ def _unknown_annotations(metadata: Any) -> Unknown | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Spelling:
+class _Spelling(msgspec.Struct, frozen=True):
     """How one Terraform shape spells the Kubernetes fields tfcheck reads.
 
     The kubernetes provider's resources use snake_case blocks (`init_container`);

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+import msgspec
 
 from tfcheck.model import Status, Unknown
 
 
-@dataclass(frozen=True)
-class ClusterRegion:
+class ClusterRegion(msgspec.Struct, frozen=True):
     """The region a workload's cluster runs in, and where that came from.
 
     Which cluster a workload belongs to is `tfcheck.facts.membership`'s question.
@@ -24,8 +24,7 @@ class ClusterRegion:
     source: str  # "aws_eks_cluster.main", "provider aws"
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(msgspec.Struct, frozen=True):
     """A container image reference split the way a container runtime resolves it."""
 
     text: str
@@ -117,8 +116,7 @@ def eks_registry(region: str) -> str:
     return f"{account}.dkr.ecr.{region}{suffix}"
 
 
-@dataclass(frozen=True)
-class RegistryVerdict:
+class RegistryVerdict(msgspec.Struct, frozen=True):
     """Whether nodes without internet access can pull an image, and why."""
 
     status: Status
