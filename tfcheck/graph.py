@@ -69,6 +69,11 @@ class ResourceGraph(msgspec.Struct):
     # findings their file and line, and tells which instances a reference means where
     # the plan records only the whole block. Never a source of values or verdicts.
     configuration: ResourceGraph | None = None
+    # The decoded plan the graph was built from. Its values are shared with the
+    # resources; the rest lives as long as the graph, so that it is freed with it, in
+    # one go or never (`tfcheck.cli` ends the process first), not as loading returns
+    # (~0.025 s for a 10,000-resource plan).
+    document: Mapping[str, Any] | None = None
     _graph: nx.MultiDiGraph[str] = msgspec.field(default_factory=_new_graph)
     _resources: dict[str, Resource] = msgspec.field(default_factory=dict)
     _by_type: dict[str, list[Resource]] = msgspec.field(default_factory=dict)

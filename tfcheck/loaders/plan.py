@@ -226,7 +226,7 @@ def load_plan(document: Mapping[str, Any], source: str) -> ResourceGraph:
 class _PlanBuilder:
     def __init__(self, document: Mapping[str, Any], source: str) -> None:
         self.document = document
-        self.graph = ResourceGraph(source=source, kind="plan")
+        self.graph = ResourceGraph(source=source, kind="plan", document=document)
         self.modules: dict[str, ModuleConfig] = {}
         self.blocks: dict[str, _Block | None] = {}  # configuration address -> its block
         # (module instance, resource address without keys) -> its instance addresses
