@@ -34,7 +34,7 @@ from tfcheck.hcl.values import is_marked
 from tfcheck.loaders.hcl import load_hcl
 from tfcheck.loaders.plan import load_plan
 from tfcheck.marks import SHOWN, MarkedFloat, MarkedInt, MarkedText, plain_text, shown
-from tfcheck.model import Report, Sensitive, Unknown, reveal, reveal_all
+from tfcheck.model import Report, Resource, Sensitive, Unknown, reveal, reveal_all
 from tfcheck.report import FORMATS, RenderOptions, renderer
 
 # canaries whose characters occur nowhere else in tfcheck's output, and a common one
@@ -307,6 +307,18 @@ def test_marked_values_decide_like_plain_ones_and_never_format_as_text() -> None
     assert marked == {"k": ["10", 3, True, None]}
     assert re.fullmatch(r"\{\(sensitive value\): \[\(sensitive value\), \(sensitive value\), "
                         r"True, None\]\}", f"{marked}")
+
+
+def test_a_sensitive_wrapper_shows_nothing_of_its_value_however_it_is_printed() -> None:
+    from rich.pretty import pretty_repr
+
+    secret = Sensitive("hunter2-canary")
+    resource = Resource("aws_db_instance.main", "aws_db_instance", "main",
+                        values={"password": secret, "nested": [{"token": secret}]})
+    shown_as = [repr(secret), str(secret), f"{secret}", f"{resource}", repr(resource),
+                pretty_repr(secret), pretty_repr(resource)]  # rich: a Struct's __rich_repr__
+    assert not [text for text in shown_as if "hunter2" in text]
+    assert reveal(secret) == "hunter2-canary"
 
 
 def test_a_mark_past_the_walk_bound_still_counts(tmp_path: Path) -> None:

@@ -103,6 +103,10 @@ class Sensitive(msgspec.Struct, frozen=True, dict=True):
 
     __str__ = __repr__
 
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        """Nothing: a Struct's own would hand rich's pretty printer the value itself."""
+        return []
+
 
 def is_unknown(value: object) -> bool:
     return isinstance(value, Unknown)
