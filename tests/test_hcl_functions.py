@@ -168,12 +168,19 @@ def test_unsupported_function_is_unknown_not_an_error() -> None:
         'cidrsubnet("10.0.0.0/30", 4, 1)',
         '"a${null}"',
         "element([], 0)",
+        'yamldecode("a: [1")',
     ],
 )
 def test_invalid_expressions_are_unknown_with_the_reason(expression: str) -> None:
     value = ev(expression)
     assert isinstance(value, Unknown)
     assert value.reason
+
+
+def test_invalid_yaml_is_unknown_naming_the_function_and_the_yaml_error() -> None:
+    value = ev('yamldecode("a: b: c")')
+    assert isinstance(value, Unknown)
+    assert value.reason.startswith("yamldecode(): ScannerError: mapping values are not allowed")
 
 
 def test_unknown_arguments_propagate_with_their_references() -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import re2  # type: ignore[import-untyped]
-import yaml
 
 from tfcheck.hcl import functions_text  # noqa: F401 - registers the string functions
 from tfcheck.hcl.functions_core import FUNCTIONS, Function, FunctionContext, function
@@ -94,7 +93,6 @@ def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
         UnicodeError,
         LookupError,
         re.error,
-        yaml.YAMLError,
     ) as exc:
         raise EvalError(f"{name}(): {type(exc).__name__}: {exc}") from None
 

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 import re2  # type: ignore[import-untyped]
-import yaml
 
 from tfcheck.hcl.functions_core import (
     FUNCTIONS,
@@ -501,11 +500,21 @@ def _encode(value: Any, encoder: Callable[[Any], str]) -> Any:
 
 
 def _yaml_encode(value: Any) -> str:
+    import yaml  # PyYAML: only for the configurations that call yamlencode/yamldecode
+
     _bound_document(value)
-    text: str = yaml.safe_dump(
-        _for_json(value), default_flow_style=False, sort_keys=True, allow_unicode=True
-    )
+    try:
+        text: str = yaml.safe_dump(
+            _for_json(value), default_flow_style=False, sort_keys=True, allow_unicode=True
+        )
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc) from None
     return text
+
+
+def _yaml_error(exc: Exception) -> EvalError:
+    """What `call_function` would say of any other library error: type and text."""
+    return EvalError(f"{type(exc).__name__}: {exc}")
 
 
 @function("jsonencode")
@@ -554,10 +563,14 @@ def _yamldecode(args: list[Any], ctx: FunctionContext) -> Any:
     text = to_str(args[0])
     if len(text) > MAX_DECODE_BYTES:
         raise BoundExceeded("document too large")
+    import yaml
+
     try:
         return _from_decoded(yaml.safe_load(text), [MAX_ITEMS])
     except RecursionError:
         raise EvalError("YAML nested too deeply") from None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc) from None
 
 
 @function("base64encode")
