@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.conftest import FIXTURES, run_tfcheck
@@ -40,14 +40,14 @@ locals {
 
 def test_every_ast_field_has_an_encoding() -> None:
     for cls, kinds in {**cache_module.EXPRESSIONS, **cache_module.TEMPLATE_DIRECTIVES}.items():
-        assert len(kinds) == len(dataclasses.fields(cls)), cls.__name__
+        assert len(kinds) == len(msgspec.structs.fields(cls)), cls.__name__
 
 
 def test_entry_round_trips_exactly(tmp_path: Path) -> None:
     parsed = parse_hcl(decode(SAMPLE.replace(b"12345678901234567890123", b"7")), "a.tf")
     key = key_of(SAMPLE)
     again = decode_entry(encode_entry(key, parsed), key, "b.tf")
-    assert again == dataclasses.replace(parsed, path="b.tf")
+    assert again == msgspec.structs.replace(parsed, path="b.tf")
 
 
 def test_a_literal_msgpack_cannot_hold_is_not_cached(tmp_path: Path) -> None:

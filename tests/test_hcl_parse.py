@@ -32,6 +32,14 @@ def attrs(text: str) -> dict[str, object]:
     return {name: attribute.expr for name, attribute in body.attributes.items()}
 
 
+def test_an_expression_is_equal_to_itself_written_further_right() -> None:
+    a, b, c = (parse_expression(text) for text in ("var.x + 1", "    var.x + 1", "var.x + 2"))
+    assert isinstance(a, Binary) and isinstance(b, Binary) and a.column != b.column
+    assert a == b and (a != b) is False and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != c and (a == c) is False
+    assert Literal(1, 3) != Literal(1, 4) and Literal(1) != Name("x")  # the line counts
+
+
 def test_operator_precedence_is_rebuilt_left_associative() -> None:
     parsed = attrs("a = 1 + 2 * 3 - 4\nb = 8 - 2 - 1\nc = x || y && z\n")
     a = parsed["a"]

@@ -4,128 +4,137 @@ python-hcl2's own dict output turns expressions back into `"${...}"` strings, wh
 mean parsing every expression twice. `tfcheck.hcl.parse` converts its lark tree into these
 nodes instead, once per file, and nothing outside the parser ever sees lark or hcl2.
 
-Unlike tfcheck's other records (msgspec Structs), the nodes are dataclasses: a node's
-`column` is left out of its equality (`compare=False`), which a Struct cannot express.
+The nodes are msgspec Structs, as tfcheck's other records. A node's `column` is not part
+of what it means: `Expr` gives every expression an equality and a hash without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 
 class Expr:
-    """Base of every expression node; `line`, `column` (0: not known) 1-based in its file."""
+    """Base of every expression node; `line`, `column` (0: not known) 1-based in its file.
+
+    Two expressions are equal when everything but their column is: the same expression
+    written further right is the same expression.
+    """
 
     __slots__ = ()
+    __struct_fields__: tuple[str, ...]
     line: int
     column: int
 
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return _meaning(self) == _meaning(other)
 
-@dataclass(frozen=True, slots=True)
-class Literal(Expr):
+    def __ne__(self, other: object) -> bool:  # a Struct does not derive it from __eq__
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(_meaning(self))
+
+
+def _meaning(node: Expr) -> tuple[Any, ...]:
+    return tuple(getattr(node, name) for name in node.__struct_fields__ if name != "column")
+
+
+class Literal(Expr, msgspec.Struct, frozen=True, eq=False):
     """A number, string without interpolation, bool or null."""
 
     value: Any
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Name(Expr):
+class Name(Expr, msgspec.Struct, frozen=True, eq=False):
     """The first identifier of a traversal (`var`, `aws_subnet`, a `for` variable)."""
 
     name: str
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class GetAttr(Expr):
+class GetAttr(Expr, msgspec.Struct, frozen=True, eq=False):
     obj: Expr
     name: str
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Index(Expr):
+class Index(Expr, msgspec.Struct, frozen=True, eq=False):
     obj: Expr
     key: Expr
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class SplatItem(Expr):
+class SplatItem(Expr, msgspec.Struct, frozen=True, eq=False):
     """Stands for the current element inside a splat's per-element traversal."""
 
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Splat(Expr):
+class Splat(Expr, msgspec.Struct, frozen=True, eq=False):
     """`obj[*].a.b` / `obj.*.a`: `each` is evaluated once per element with `SplatItem` bound."""
 
     obj: Expr
     each: Expr
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Call(Expr):
+class Call(Expr, msgspec.Struct, frozen=True, eq=False):
     name: str
     args: tuple[Expr, ...]
     expand_final: bool = False  # `f(a, list...)`
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class TupleExpr(Expr):
+class TupleExpr(Expr, msgspec.Struct, frozen=True, eq=False):
     items: tuple[Expr, ...]
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectExpr(Expr):
+class ObjectExpr(Expr, msgspec.Struct, frozen=True, eq=False):
     items: tuple[tuple[Expr, Expr], ...]
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Unary(Expr):
+class Unary(Expr, msgspec.Struct, frozen=True, eq=False):
     op: str  # "-" or "!"
     operand: Expr
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Binary(Expr):
+class Binary(Expr, msgspec.Struct, frozen=True, eq=False):
     op: str
     left: Expr
     right: Expr
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Conditional(Expr):
+class Conditional(Expr, msgspec.Struct, frozen=True, eq=False):
     cond: Expr
     true: Expr
     false: Expr
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ForExpr(Expr):
+class ForExpr(Expr, msgspec.Struct, frozen=True, eq=False):
     """`[for k, v in coll : value if cond]` or `{for k, v in coll : key => value... if cond}`."""
 
     key_var: str | None
@@ -136,18 +145,16 @@ class ForExpr(Expr):
     cond: Expr | None
     grouping: bool = False
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateIf:
+class TemplateIf(msgspec.Struct, frozen=True):
     cond: Expr
     then: tuple[TemplatePart, ...]
     otherwise: tuple[TemplatePart, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateFor:
+class TemplateFor(msgspec.Struct, frozen=True):
     key_var: str | None
     value_var: str
     collection: Expr
@@ -157,26 +164,23 @@ class TemplateFor:
 TemplatePart = str | Expr | TemplateIf | TemplateFor
 
 
-@dataclass(frozen=True, slots=True)
-class Template(Expr):
+class Template(Expr, msgspec.Struct, frozen=True, eq=False):
     """A string with interpolations or directives (quoted string or heredoc)."""
 
     parts: tuple[TemplatePart, ...]
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Invalid(Expr):
+class Invalid(Expr, msgspec.Struct, frozen=True, eq=False):
     """An expression the parser could not read (e.g. a malformed directive): evaluates unknown."""
 
     reason: str
     line: int = 0
-    column: int = field(default=0, compare=False)  # not part of what it means
+    column: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Attribute:
+class Attribute(msgspec.Struct, frozen=True):
     """One `name = expr` argument.
 
     `file` is set only where an override file replaced the attribute: its lines are in
@@ -190,8 +194,7 @@ class Attribute:
     file: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(msgspec.Struct, frozen=True):
     """`file`: as for `Attribute`, for a nested block an override file put in place."""
 
     type: str
@@ -203,14 +206,12 @@ class Block:
     file: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Body:
-    attributes: dict[str, Attribute] = field(default_factory=dict)
+class Body(msgspec.Struct, frozen=True):
+    attributes: dict[str, Attribute] = msgspec.field(default_factory=dict)
     blocks: tuple[Block, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CommentDirective:
+class CommentDirective(msgspec.Struct, frozen=True):
     """A `tfcheck:ignore` comment: the rules it names, its reason and its line."""
 
     rules: tuple[str, ...]
@@ -218,8 +219,7 @@ class CommentDirective:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedFile:
+class ParsedFile(msgspec.Struct, frozen=True):
     """One configuration file: `path` is relative to the scanned root (display form)."""
 
     path: str

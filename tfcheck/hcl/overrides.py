@@ -26,9 +26,10 @@ points where it is written.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
+
+import msgspec
 
 from tfcheck.hcl.ast import Attribute, Block, Body, Literal, ParsedFile
 from tfcheck.model import InputError
@@ -75,7 +76,7 @@ def _block_kind(block: Block) -> str:
 
 
 def _from(item: _Item, file: str) -> _Item:
-    return item if item.file is not None else dataclasses.replace(item, file=file)
+    return item if item.file is not None else msgspec.structs.replace(item, file=file)
 
 
 def _merge_arguments(base: Block, override: Block, file: str) -> Block:
@@ -83,7 +84,7 @@ def _merge_arguments(base: Block, override: Block, file: str) -> Block:
     attributes = dict(base.body.attributes)
     for name, attribute in override.body.attributes.items():
         attributes[name] = _from(attribute, file)
-    return dataclasses.replace(base, body=Body(attributes, base.body.blocks))
+    return msgspec.structs.replace(base, body=Body(attributes, base.body.blocks))
 
 
 def _merge_resource(base: Block, override: Block, file: str) -> Block:
@@ -93,12 +94,12 @@ def _merge_resource(base: Block, override: Block, file: str) -> Block:
     body = merge_body(base.body, Body(override.body.attributes, others), file)
     if lifecycles:
         old = next((b for b in base.body.blocks if b.type == "lifecycle"), None)
-        merged = old or dataclasses.replace(lifecycles[0], body=Body(), file=file)
+        merged = old or msgspec.structs.replace(lifecycles[0], body=Body(), file=file)
         for extra in lifecycles:
             merged = _merge_arguments(merged, extra, file)
         blocks = [b for b in body.blocks if b.type != "lifecycle"]
         body = Body(body.attributes, (*blocks, merged))
-    return dataclasses.replace(base, body=body)
+    return msgspec.structs.replace(base, body=body)
 
 
 def apply_override_file(module: ModuleDef, parsed: ParsedFile) -> list[InputError]:
@@ -148,7 +149,7 @@ def apply_override_file(module: ModuleDef, parsed: ParsedFile) -> list[InputErro
             if call is None:
                 missing(block, "module call", f'module call named "{labels[0]}"')
             elif _refuses_depends_on(block, error):
-                call.block = dataclasses.replace(
+                call.block = msgspec.structs.replace(
                     call.block, body=merge_body(call.block.body, block.body, file)
                 )
                 call.source = literal_source(call.block)
@@ -173,7 +174,7 @@ def _merge_provider(module: ModuleDef, block: Block, file: str) -> bool:
     key = _provider_key(block)
     for position, (existing, where) in enumerate(module.providers):
         if _provider_key(existing) == key:
-            merged = dataclasses.replace(
+            merged = msgspec.structs.replace(
                 existing, body=merge_body(existing.body, block.body, file)
             )
             module.providers[position] = (merged, where)

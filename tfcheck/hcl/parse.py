@@ -21,7 +21,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
+
+import msgspec
 
 from tfcheck.hcl.ast import (
     Attribute,
@@ -341,7 +343,7 @@ class _Converter:
         if not found.column:
             column = _column(node) if _is_tree(node) else getattr(node, "column", None)
             if column:  # set once, on the node just built (frozen only to everyone else)
-                object.__setattr__(found, "column", int(column))
+                msgspec.structs.force_setattr(cast(msgspec.Struct, found), "column", int(column))
         return found
 
     def _expr(self, node: Any) -> Expr:

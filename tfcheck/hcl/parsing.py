@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from tfcheck.hcl.ast import ParsedFile
 from tfcheck.hcl.cache import ParseCache, decode_entry, entry_of, key_of
@@ -56,7 +57,7 @@ class Parser:
         outcome = self._outcome(data, shown)
         if isinstance(outcome, HclSyntaxError):
             raise HclSyntaxError(outcome.message, outcome.line, outcome.column)
-        return outcome if outcome.path == shown else dataclasses.replace(outcome, path=shown)
+        return outcome if outcome.path == shown else msgspec.structs.replace(outcome, path=shown)
 
     def peek(self, data: bytes, shown: str) -> ParsedFile | None:
         """Like `parse`, None for a file that does not parse."""

@@ -6,9 +6,10 @@ An operator past the file's bound, and expressions parsed out of template text
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
+
+import msgspec
 
 from tfcheck.hcl.ast import Expr
 
@@ -39,10 +40,10 @@ def moved(node: Any, line: int, column: int, indent: int = 0) -> Any:
     """
     if isinstance(node, tuple):
         return tuple(moved(item, line, column, indent) for item in node)
-    if not dataclasses.is_dataclass(node) or isinstance(node, type):
+    if not isinstance(node, msgspec.Struct):
         return node
-    changes = {f.name: moved(getattr(node, f.name), line, column, indent)
-               for f in dataclasses.fields(node) if f.name not in ("line", "column")}
+    changes = {name: moved(getattr(node, name), line, column, indent)
+               for name in node.__struct_fields__ if name not in ("line", "column")}
     if isinstance(node, Expr):
         first = node.line == 2
         changes["line"] = node.line - 2 + line if node.line else 0
