@@ -21,6 +21,7 @@ Usage:
     bench/process.py --against 52cb60d --sizes 1000,10000   # before and after, interleaved
     bench/process.py --hcl --against 52cb60d --sizes 10,100 # the same for HCL trees
     bench/process.py --hcl --monorepo 12 --sizes 30         # 12 roots of 30 files, one scan
+    bench/process.py --hcl --trees ../shared/realworld/configs/*  # existing module trees
 
 `--hcl`: `tfcheck scan TREE --format json` on HCL trees of N files, against the floor
 `python -c "from hcl2.parser import parser; p = parser(); [p.parse(t) for t in <every
@@ -104,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also scan with REV's code, interleaved (floor, REV, code)")
     parser.add_argument("--monorepo", type=int, metavar="ROOTS", default=0,
                         help="--hcl: a directory of ROOTS root modules of --sizes files each")
+    parser.add_argument("--trees", nargs="+", type=Path, metavar="DIR", default=[],
+                        help="--hcl: these module trees (a root with its modules, as "
+                             "`terraform init` leaves it) instead of generated ones")
     args = parser.parse_args(argv)
 
     import generate
@@ -223,8 +227,8 @@ def _hcl(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
     print("| .tf files | KB | floor wall / CPU s | cold wall / CPU s (ratio wall) "
           "| warm wall / CPU s | --no-cache wall / CPU s (ratio wall) | cold RSS MB |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
-    for size in (int(s) for s in args.sizes.split(",")):
-        tree = _hcl_tree(args, size)
+    for tree in _hcl_trees(args):
+        size = _label(args, tree)
         kb = sum(p.stat().st_size for p in tree.rglob("*.tf")) / 1024
         floor, cold, warm, uncached = Runs(), Runs(), Runs(), Runs()
         scan = [python, "-P", "-m", "tfcheck.cli", "scan", str(tree), "--format", "json"]
@@ -246,10 +250,23 @@ def _hcl(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
         if uncached.wall:
             n_wall, n_cpu, _ = uncached.best()
             no_cache = f"{n_wall:.2f} / {n_cpu:.2f} ({n_wall / f_wall:.2f}x)"
-        print(f"| {size:,} | {kb:,.0f} | {f_wall:.2f} / {f_cpu:.2f} | {c_wall:.2f} / {c_cpu:.2f} "
+        print(f"| {size} | {kb:,.0f} | {f_wall:.2f} / {f_cpu:.2f} | {c_wall:.2f} / {c_cpu:.2f} "
               f"({c_wall / f_wall:.2f}x) | {w_wall:.2f} / {w_cpu:.2f} | {no_cache} "
               f"| {c_rss:.0f} |", flush=True)
     return 0
+
+
+def _hcl_trees(args: argparse.Namespace) -> list[Path]:
+    """The HCL inputs: `--trees` as given, else a generated tree per `--sizes`."""
+    if args.trees:
+        return [tree.resolve() for tree in args.trees if tree.is_dir()]
+    return [_hcl_tree(args, int(size)) for size in args.sizes.split(",")]
+
+
+def _label(args: argparse.Namespace, tree: Path) -> str:
+    """A row's name: the file count, and the tree's name where it is not generated."""
+    files = f"{sum(1 for _ in tree.rglob('*.tf')):,}"
+    return f"{files} ({tree.name})" if args.trees else files
 
 
 def _hcl_tree(args: argparse.Namespace, size: int) -> Path:
@@ -282,9 +299,8 @@ def _hcl_against(args: argparse.Namespace, python: str, env: dict[str, str]) -> 
           "| after cold wall / CPU s (ratio wall) | before warm wall / CPU s "
           "| after warm wall / CPU s |")
     print("|---:|---:|---:|---:|---:|---:|")
-    for size in (int(s) for s in args.sizes.split(",")):
-        tree = _hcl_tree(args, size)
-        files = sum(1 for _ in tree.rglob("*.tf"))
+    for tree in _hcl_trees(args):
+        files = _label(args, tree)
         runs = {name: Runs() for name in ("floor", "b-cold", "b-warm", "a-cold", "a-warm")}
         scan = [python, "-P", "-m", "tfcheck.cli", "scan", str(tree), "--format", "json"]
         for _ in range(args.repeat):
@@ -303,7 +319,7 @@ def _hcl_against(args: argparse.Namespace, python: str, env: dict[str, str]) -> 
             wall, cpu, _ = runs[name].best()
             ratio = f" ({wall / f_wall:.2f}x)" if name.endswith("cold") else ""
             cells.append(f"{wall:.2f} / {cpu:.2f}{ratio}")
-        print(f"| {files:,} | {f_wall:.2f} / {f_cpu:.2f} | {' | '.join(cells)} |", flush=True)
+        print(f"| {files} | {f_wall:.2f} / {f_cpu:.2f} | {' | '.join(cells)} |", flush=True)
     print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
