@@ -10,7 +10,7 @@ import enum
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -59,7 +59,35 @@ class Provenance(enum.StrEnum):
         return self is not Provenance.GUESS
 
 
-class Unknown(msgspec.Struct, frozen=True, eq=False):
+class ComparedWithout:
+    """Equality and hash of a Struct over its fields but those named in `uncompared`.
+
+    A Struct has no `compare=False`: a record with a field that is not part of what it
+    means mixes this in and passes `eq=False` (so that these are the methods used).
+    """
+
+    __slots__ = ()
+    __struct_fields__: tuple[str, ...]
+    uncompared: ClassVar[frozenset[str]] = frozenset()
+
+    def _compared(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__struct_fields__
+                     if name not in self.uncompared)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __ne__(self, other: object) -> bool:  # a Struct does not derive it from __eq__
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+
+class Unknown(ComparedWithout, msgspec.Struct, frozen=True, eq=False):
     """A value the input cannot give, with the reason and what it depends on.
 
     Loaders put an `Unknown` wherever a plan says "known after apply" or the HCL
@@ -73,18 +101,7 @@ class Unknown(msgspec.Struct, frozen=True, eq=False):
     # known only after apply): enough to see which arguments a bootstrap passes. Not
     # part of what the value is: equality and hash leave it out.
     partial: str | None = None
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not Unknown:
-            return NotImplemented
-        return self.reason == other.reason and self.references == other.references
-
-    def __ne__(self, other: object) -> bool:  # a Struct does not derive it from __eq__
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    def __hash__(self) -> int:
-        return hash((self.reason, self.references))
+    uncompared = frozenset({"partial"})
 
     def __bool__(self) -> bool:  # pragma: no cover - a guard, not a feature
         raise TypeError(f"truth value of an unknown value ({self.reason}) is undecidable")

@@ -5,7 +5,7 @@ mean parsing every expression twice. `tfcheck.hcl.parse` converts its lark tree 
 nodes instead, once per file, and nothing outside the parser ever sees lark or hcl2.
 
 The nodes are msgspec Structs, as tfcheck's other records. A node's `column` is not part
-of what it means: `Expr` gives every expression an equality and a hash without it.
+of what it means: every expression's equality and hash leave it out (`ComparedWithout`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from typing import Any
 
 import msgspec
 
+from tfcheck.model import ComparedWithout
 
-class Expr:
+
+class Expr(ComparedWithout):
     """Base of every expression node; `line`, `column` (0: not known) 1-based in its file.
 
     Two expressions are equal when everything but their column is: the same expression
@@ -24,25 +26,9 @@ class Expr:
     """
 
     __slots__ = ()
-    __struct_fields__: tuple[str, ...]
     line: int
     column: int
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return _meaning(self) == _meaning(other)
-
-    def __ne__(self, other: object) -> bool:  # a Struct does not derive it from __eq__
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    def __hash__(self) -> int:
-        return hash(_meaning(self))
-
-
-def _meaning(node: Expr) -> tuple[Any, ...]:
-    return tuple(getattr(node, name) for name in node.__struct_fields__ if name != "column")
+    uncompared = frozenset({"column"})
 
 
 class Literal(Expr, msgspec.Struct, frozen=True, eq=False):
