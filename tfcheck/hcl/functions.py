@@ -21,7 +21,13 @@ from typing import Any
 import re2  # type: ignore[import-untyped]
 
 from tfcheck.hcl import functions_text  # noqa: F401 - registers the string functions
-from tfcheck.hcl.functions_core import FUNCTIONS, Function, FunctionContext, function
+from tfcheck.hcl.functions_core import (
+    FUNCTIONS,
+    Function,
+    FunctionContext,
+    function,
+    library_error,
+)
 from tfcheck.hcl.functions_core import arity as _arity
 from tfcheck.hcl.functions_core import strings as _strings
 from tfcheck.hcl.values import (
@@ -94,7 +100,7 @@ def call_function(name: str, args: list[Any], ctx: FunctionContext) -> Any:
         LookupError,
         re.error,
     ) as exc:
-        raise EvalError(f"{name}(): {type(exc).__name__}: {exc}") from None
+        raise EvalError(f"{name}(): {library_error(exc)}") from None
 
 
 # encodings that keep a partly rendered template readable (user data is base64 of one)

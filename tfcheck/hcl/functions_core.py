@@ -41,6 +41,11 @@ def function(*names: str) -> Callable[[Function], Function]:
     return register
 
 
+def library_error(error: Exception) -> str:
+    """How an error a library raised reads in a function's message: its type and text."""
+    return f"{type(error).__name__}: {error}"
+
+
 def arity(args: list[Any], low: int, high: int | None = None) -> None:
     high = low if high is None else high
     if not low <= len(args) <= high:

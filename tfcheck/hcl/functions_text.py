@@ -27,6 +27,7 @@ from tfcheck.hcl.functions_core import (
     arity,
     bound_length,
     function,
+    library_error,
 )
 from tfcheck.hcl.values import (
     MAX_ITEMS,
@@ -507,14 +508,9 @@ def _yaml_encode(value: Any) -> str:
         text: str = yaml.safe_dump(
             _for_json(value), default_flow_style=False, sort_keys=True, allow_unicode=True
         )
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc) from None
+    except yaml.YAMLError as exc:  # imported here: not in `call_function`'s list
+        raise EvalError(library_error(exc)) from None
     return text
-
-
-def _yaml_error(exc: Exception) -> EvalError:
-    """What `call_function` would say of any other library error: type and text."""
-    return EvalError(f"{type(exc).__name__}: {exc}")
 
 
 @function("jsonencode")
@@ -570,7 +566,7 @@ def _yamldecode(args: list[Any], ctx: FunctionContext) -> Any:
     except RecursionError:
         raise EvalError("YAML nested too deeply") from None
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc) from None
+        raise EvalError(library_error(exc)) from None
 
 
 @function("base64encode")
