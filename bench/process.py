@@ -228,7 +228,7 @@ def _hcl(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
           "| warm wall / CPU s | --no-cache wall / CPU s (ratio wall) | cold RSS MB |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for tree in _hcl_trees(args):
-        size = _label(args, tree)
+        label = _label(args, tree)
         kb = sum(p.stat().st_size for p in tree.rglob("*.tf")) / 1024
         floor, cold, warm, uncached = Runs(), Runs(), Runs(), Runs()
         scan = [python, "-P", "-m", "tfcheck.cli", "scan", str(tree), "--format", "json"]
@@ -250,7 +250,7 @@ def _hcl(args: argparse.Namespace, python: str, env: dict[str, str]) -> int:
         if uncached.wall:
             n_wall, n_cpu, _ = uncached.best()
             no_cache = f"{n_wall:.2f} / {n_cpu:.2f} ({n_wall / f_wall:.2f}x)"
-        print(f"| {size} | {kb:,.0f} | {f_wall:.2f} / {f_cpu:.2f} | {c_wall:.2f} / {c_cpu:.2f} "
+        print(f"| {label} | {kb:,.0f} | {f_wall:.2f} / {f_cpu:.2f} | {c_wall:.2f} / {c_cpu:.2f} "
               f"({c_wall / f_wall:.2f}x) | {w_wall:.2f} / {w_cpu:.2f} | {no_cache} "
               f"| {c_rss:.0f} |", flush=True)
     return 0
@@ -300,7 +300,7 @@ def _hcl_against(args: argparse.Namespace, python: str, env: dict[str, str]) -> 
           "| after warm wall / CPU s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for tree in _hcl_trees(args):
-        files = _label(args, tree)
+        label = _label(args, tree)
         runs = {name: Runs() for name in ("floor", "b-cold", "b-warm", "a-cold", "a-warm")}
         scan = [python, "-P", "-m", "tfcheck.cli", "scan", str(tree), "--format", "json"]
         for _ in range(args.repeat):
@@ -319,7 +319,7 @@ def _hcl_against(args: argparse.Namespace, python: str, env: dict[str, str]) -> 
             wall, cpu, _ = runs[name].best()
             ratio = f" ({wall / f_wall:.2f}x)" if name.endswith("cold") else ""
             cells.append(f"{wall:.2f} / {cpu:.2f}{ratio}")
-        print(f"| {files} | {f_wall:.2f} / {f_cpu:.2f} | {' | '.join(cells)} |", flush=True)
+        print(f"| {label} | {f_wall:.2f} / {f_cpu:.2f} | {' | '.join(cells)} |", flush=True)
     print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 

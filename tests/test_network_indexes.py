@@ -338,7 +338,6 @@ def test_a_cluster_is_looked_up_without_a_pass_over_every_cluster() -> None:
 
 
 def test_roles_given_by_arn_are_found_by_name_through_one_index(monkeypatch: Any) -> None:
-
     p = private_cluster()
     for n in range(3):
         p.add(f"aws_iam_role.nodes_{n}", {"name": f"nodes-{n}"})
